@@ -1,0 +1,120 @@
+"""The extract schema (ingest/schema.yaml) and the analyst's header aliases
+(data/config/alias_colonnes.yaml), loaded once."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+
+from .errors import ObservatoireError
+from .values import fold
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+SCHEMA_FILE = PACKAGE_DIR / "schema.yaml"
+ALIAS_FILE = PROJECT_DIR / "data" / "config" / "alias_colonnes.yaml"
+REFERENCE_DIR = PROJECT_DIR / "data" / "reference"
+KINDS = ("senacs", "activites")
+
+SQL_TYPES = {"int": "BIGINT", "decimal": "DOUBLE", "bool": "BOOLEAN", "date": "DATE",
+             "annee": "INTEGER"}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+    block: str | None = None
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES.get(self.type, "VARCHAR")
+
+    @cached_property
+    def spellings(self) -> dict[str, str]:
+        """folded spelling -> canonical enum value"""
+        out = {}
+        for canonical, spelled in self.values.items():
+            out[fold(canonical)] = canonical
+            for s in spelled:
+                out[fold(s)] = canonical
+        return out
+
+
+@dataclass(frozen=True)
+class Alias:
+    header: str
+    column: str
+    first_year: int | None
+    last_year: int | None
+
+    def applies(self, year: int | None) -> bool:
+        if year is None or self.first_year is None:
+            return True
+        return self.first_year <= year <= (self.last_year or self.first_year)
+
+
+def _years(spec) -> tuple[int | None, int | None]:
+    if spec is None:
+        return None, None
+    text = str(spec).strip()
+    if m := re.fullmatch(r"(\d{4})\s*-\s*(\d{4})", text):
+        return int(m[1]), int(m[2])
+    if re.fullmatch(r"\d{4}", text):
+        return int(text), int(text)
+    raise ValueError(text)
+
+
+class Config:
+    def __init__(self, schema_file: Path = SCHEMA_FILE, alias_file: Path = ALIAS_FILE):
+        schema = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
+        self.columns: dict[str, dict[str, Column]] = {
+            kind: {name: Column(name=name, type=spec["type"], required=bool(spec.get("requis")),
+                                block=spec.get("bloc"), values=spec.get("valeurs") or {})
+                   for name, spec in schema[kind].items()}
+            for kind in KINDS}
+        self.alias_file = alias_file
+        self.aliases = self._load_aliases(alias_file)
+
+    def _load_aliases(self, path: Path) -> dict[str, list[Alias]]:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            return {kind: [] for kind in KINDS}
+        except yaml.YAMLError as exc:
+            raise ObservatoireError(f"Fichier d'alias {path} illisible : {exc}") from exc
+        out: dict[str, list[Alias]] = {}
+        for kind in KINDS:
+            out[kind] = []
+            for i, entry in enumerate(raw.get(kind) or [], start=1):
+                try:
+                    first, last = _years(entry.get("annees"))
+                    header, column = fold(entry["entete"]), entry["colonne"]
+                except (KeyError, ValueError, AttributeError):
+                    raise ObservatoireError(
+                        f"{path}, section « {kind} », entrée n° {i} : il faut « entete », « colonne » "
+                        f"et éventuellement « annees » (ex. 2018 ou 2018-2020), reçu {entry!r}") from None
+                if column not in self.columns[kind]:
+                    raise ObservatoireError(
+                        f"{path}, section « {kind} », entrée n° {i} : « {column} » n'est pas une colonne "
+                        "canonique (voir ingest/schema.yaml)")
+                out[kind].append(Alias(header, column, first, last))
+        return out
+
+    def canonical_name(self, kind: str, header: str, year: int | None) -> str | None:
+        """The canonical column a raw header stands for in that year, or None."""
+        folded = fold(header)
+        if folded in self.columns[kind]:
+            return folded
+        for alias in self.aliases[kind]:
+            if alias.header == folded and alias.applies(year):
+                return alias.column
+        return None
+
+    def required(self, kind: str) -> list[str]:
+        return [c.name for c in self.columns[kind].values() if c.required]

@@ -1,0 +1,296 @@
+"""Turn one extract file into typed canonical rows, long-form extra cells and findings."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import values as V
+from .config import Config, Column
+from .errors import ExtractError
+from .readers import RawTable, read_csv, read_xlsx
+
+FILE_NAME = re.compile(r"^(senacs|activites)_(\d{4})$")
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+
+SEVERITIES = ("bloquant", "avertissement", "info")
+FINDING_COLUMNS = ["ligne", "annee_enquete", "code_structure", "colonne", "valeur_brute",
+                   "valeur_attendue", "regle", "severite", "message"]
+
+EXPECTED = {
+    "int": "un nombre entier (ex. 1 234)",
+    "decimal": "un nombre (ex. 1 234,5)",
+    "bool": "oui ou non",
+    "date": "une date (AAAA-MM-JJ, JJ/MM/AAAA ou date Excel)",
+    "annee": "une année sur 4 chiffres",
+    "code_structure": "un code de 4 à 20 caractères (A-Z, 0-9, -)",
+    "siret": "un SIRET de 14 chiffres",
+    "code_commune": "un code commune INSEE de 5 caractères",
+    "action_code": "un code d'action du projet fédéral (A1.1 … A3.4)",
+}
+
+
+def classify(path: Path) -> tuple[str, int] | None:
+    """('senacs', 2021) for senacs_2021.csv; None when the name is not an extract's."""
+    m = FILE_NAME.match(V.fold(path.stem))
+    return (m[1], int(m[2])) if m else None
+
+
+def sha256_of(path: Path) -> tuple[str, bytes]:
+    data = path.read_bytes()
+    return hashlib.sha256(data).hexdigest(), data
+
+
+@dataclass
+class ParsedExtract:
+    path: Path
+    kind: str
+    year: int
+    sha256: str
+    data: bytes
+    rows: pd.DataFrame = field(default_factory=pd.DataFrame)      # canonical typed columns + _ligne
+    extra: pd.DataFrame = field(default_factory=pd.DataFrame)     # long: _ligne, question, reponse, est_bloc
+    findings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    encoding: str = ""
+    separator: str = ""
+    blank_lines: int = 0
+    duplicates: int = 0
+
+    def count(self, severity: str) -> int:
+        return 0 if self.findings.empty else int((self.findings["severite"] == severity).sum())
+
+
+def _findings(lines, annee, code, column, raw, expected, rule, severity, message) -> pd.DataFrame:
+    n = len(lines)
+    def col(v):
+        return v if isinstance(v, (pd.Series, np.ndarray, list)) else [v] * n
+    return pd.DataFrame({
+        "ligne": col(lines), "annee_enquete": col(annee), "code_structure": col(code),
+        "colonne": col(column), "valeur_brute": col(raw), "valeur_attendue": col(expected),
+        "regle": col(rule), "severite": col(severity), "message": col(message)})
+
+
+def _parse_column(column: Column, raw: pd.Series, known_communes: frozenset[str]):
+    """(parsed, failed, repaired-or-None, expected)"""
+    t = column.type
+    repaired = None
+    if t == "int" or t == "annee":
+        parsed, failed = V.parse_int(raw)
+    elif t == "decimal":
+        parsed, failed = V.parse_number(raw)
+    elif t == "bool":
+        parsed, failed = V.parse_bool(raw)
+    elif t == "date":
+        parsed, failed = V.parse_date(raw)
+    elif t == "enum":
+        parsed, failed = V.parse_enum(raw, column.spellings)
+    elif t == "code_structure":
+        parsed, failed = V.parse_code_structure(raw)
+    elif t == "siret":
+        parsed, failed = V.parse_siret(raw)
+    elif t == "code_commune":
+        parsed, failed, repaired = V.parse_code_commune(raw, known_communes)
+    elif t == "action_code":
+        parsed, failed = V.parse_action_code(raw)
+    else:
+        parsed, failed = V.parse_text(raw)
+    if t == "enum":
+        expected = "une des valeurs : " + ", ".join(column.values)
+    else:
+        expected = EXPECTED.get(t, "un texte")
+    return parsed, failed, repaired, expected
+
+
+def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, config: Config,
+                  known_communes: frozenset[str], progress=None) -> ParsedExtract:
+    out = ParsedExtract(path=path, kind=kind, year=year, sha256=sha256, data=data)
+    columns = config.columns[kind]
+    required = config.required(kind)
+
+    def is_header(record) -> bool:
+        names = {config.canonical_name(kind, str(c), year) for c in record if c}
+        return len(names & set(required)) >= min(2, len(required))
+
+    suffix = path.suffix.lower()
+    if suffix in XLSX_SUFFIXES:
+        table = read_xlsx(path, is_header)
+    elif suffix in CSV_SUFFIXES:
+        table = read_csv(path, data, is_header)
+    else:
+        raise ExtractError(f"format « {suffix or 'sans extension'} » non pris en charge : "
+                           "enregistrez le fichier en .csv ou .xlsx")
+    out.encoding, out.separator, out.blank_lines = table.encoding, table.separator, table.blank_lines
+
+    mapping, extra_headers, unknown = _map_header(table, kind, year, config)
+    missing = [c for c in required if c not in mapping.values()]
+    if missing:
+        raise ExtractError("colonne(s) obligatoire(s) absente(s) : " + ", ".join(missing)
+                           + f" (en-tête lu à la ligne {table.header_line})")
+
+    width = len(table.header)
+    raw = pd.DataFrame([r[:width] + [None] * (width - len(r)) for r in table.rows],
+                       columns=range(width), dtype="object")
+    lines = pd.Series(table.line_numbers, dtype="int64")
+    findings: list[pd.DataFrame] = []
+
+    overflow = [(ln, r[width:]) for ln, r in zip(table.line_numbers, table.rows)
+                if any(c is not None for c in r[width:])]
+    if overflow:
+        findings.append(_findings(
+            [ln for ln, _ in overflow], None, None, None,
+            [" | ".join(str(c) for c in cells if c is not None) for _, cells in overflow],
+            f"{width} champs", "champs_surnumeraires", "avertissement",
+            [f"Ligne {ln} : plus de valeurs que de colonnes d'en-tête ; valeurs en trop ignorées : "
+             + " | ".join(str(c) for c in cells if c is not None) for ln, cells in overflow]))
+
+    typed = pd.DataFrame(index=raw.index)
+    pending: list[tuple[str, pd.Series, np.ndarray, np.ndarray | None, str]] = []
+    for name, column in columns.items():
+        if name in mapping.values():
+            index = next(i for i, c in mapping.items() if c == name)
+            raw_col = raw[index]
+        else:
+            raw_col = pd.Series([None] * len(raw), index=raw.index, dtype="object")
+        parsed, failed, repaired, expected = _parse_column(column, raw_col, known_communes)
+        typed[name] = parsed.to_numpy() if len(parsed) else parsed
+        pending.append((name, raw_col, failed, repaired, expected))
+        if progress:
+            progress()
+
+    # Check-box columns: an empty cell means "no" (for respondents only, in a survey).
+    answered = (typed["repondant"].fillna(False).to_numpy(dtype=bool) if "repondant" in typed
+                else np.ones(len(typed), dtype=bool))
+    for name, raw_col, *_ in pending:
+        if columns[name].type == "bool" and V.checkbox_column(raw_col):
+            typed.loc[raw_col.isna().to_numpy() & answered, name] = False
+
+    key_year = typed["annee_enquete"] if "annee_enquete" in typed else pd.Series([None] * len(typed))
+    key_code = typed["code_structure"] if "code_structure" in typed else pd.Series([None] * len(typed))
+    for name, raw_col, failed, repaired, expected in pending:
+        if failed.any():
+            rule_sev = "bloquant" if columns[name].required else "avertissement"
+            bad_raw = raw_col[failed].astype(str)
+            findings.append(_findings(
+                lines[failed].to_numpy(), key_year[failed].to_numpy(), key_code[failed].to_numpy(),
+                name, bad_raw.to_numpy(), expected, "valeur_illisible", rule_sev,
+                ("Ligne " + lines[failed].astype(str) + ", colonne « " + name + " » : valeur « "
+                 + bad_raw.to_numpy() + " » illisible, " + expected + " attendu ; cellule laissée vide.").to_numpy()))
+        absent = (columns[name].required & ~failed
+                  & typed[name].isna().to_numpy(dtype=bool)) if len(typed) else failed
+        if absent.any():
+            findings.append(_findings(
+                lines[absent].to_numpy(), key_year[absent].to_numpy(), key_code[absent].to_numpy(),
+                name, raw_col[absent].astype("string").to_numpy(), expected,
+                "valeur_obligatoire_manquante", "bloquant",
+                ("Ligne " + lines[absent].astype(str) + ", colonne « " + name
+                 + " » : valeur obligatoire manquante (" + expected + ").").to_numpy()))
+        if repaired is not None and repaired.any():
+            before = raw_col[repaired].astype(str)
+            after = typed.loc[repaired, name].astype(str)
+            findings.append(_findings(
+                lines[repaired].to_numpy(), key_year[repaired].to_numpy(), key_code[repaired].to_numpy(),
+                name, before.to_numpy(), after.to_numpy(), "code_commune_zero_restaure", "info",
+                ("Ligne " + lines[repaired].astype(str) + " : code commune « " + before.to_numpy()
+                 + " » complété en « " + after.to_numpy() + " » (zéro initial perdu).").to_numpy()))
+
+    extra = _long_extra(raw, lines, extra_headers)
+    for header in unknown:
+        findings.append(_findings(
+            [table.header_line], None, None, header, header, "une colonne connue ou un alias",
+            "colonne_inconnue", "avertissement",
+            f"Colonne « {header} » inconnue : ses valeurs sont conservées à part (table "
+            "raw_cellules_hors_schema). Ajoutez un alias dans data/config/alias_colonnes.yaml "
+            "si elle correspond à une colonne canonique."))
+
+    typed.insert(0, "_ligne", lines.to_numpy())
+    typed, extra, dup_findings = _collapse_duplicates(typed, extra, kind, columns)
+    findings.extend(dup_findings)
+    if kind == "senacs":
+        findings.extend(_year_mismatch(typed, year))
+
+    out.rows, out.extra = typed.reset_index(drop=True), extra
+    out.duplicates = sum(len(f) for f in dup_findings)
+    out.findings = (pd.concat(findings, ignore_index=True) if findings
+                    else pd.DataFrame(columns=FINDING_COLUMNS))
+    return out
+
+
+def _map_header(table: RawTable, kind: str, year: int, config: Config):
+    mapping: dict[int, str] = {}
+    extra_headers: dict[int, tuple[str, bool]] = {}
+    unknown: list[str] = []
+    seen: dict[str, str] = {}
+    for i, header in enumerate(table.header):
+        if not header:
+            continue
+        canonical = config.canonical_name(kind, header, year)
+        if canonical:
+            if canonical in seen:
+                raise ExtractError(f"les colonnes « {seen[canonical]} » et « {header} » correspondent "
+                                   f"toutes deux à « {canonical} » : gardez-en une seule")
+            seen[canonical] = header
+            mapping[i] = canonical
+        elif V.fold(header).startswith("bloc_"):
+            extra_headers[i] = (V.fold(header), True)
+        else:
+            extra_headers[i] = (header, False)
+            unknown.append(header)
+    return mapping, extra_headers, unknown
+
+
+def _long_extra(raw: pd.DataFrame, lines: pd.Series, extra_headers) -> pd.DataFrame:
+    parts = []
+    for index, (question, is_bloc) in extra_headers.items():
+        values = raw[index]
+        keep = ~V.is_missing(values)
+        if keep.any():
+            parts.append(pd.DataFrame({"_ligne": lines[keep].to_numpy(), "question": question,
+                                       "reponse": values[keep].astype(str).str.strip().to_numpy(),
+                                       "est_bloc": is_bloc}))
+    if not parts:
+        return pd.DataFrame({"_ligne": pd.Series(dtype="int64"), "question": pd.Series(dtype="string"),
+                             "reponse": pd.Series(dtype="string"), "est_bloc": pd.Series(dtype="bool")})
+    return pd.concat(parts, ignore_index=True)
+
+
+def _collapse_duplicates(typed: pd.DataFrame, extra: pd.DataFrame, kind: str, columns):
+    """Rows equal on every value (canonical and extra) collapse into the first one."""
+    value_cols = list(columns)
+    signature = typed[value_cols].astype("string").fillna("\x00").agg("\x1f".join, axis=1)
+    if not extra.empty:
+        extra_sig = (extra.sort_values(["_ligne", "question"])
+                     .assign(pair=lambda d: d["question"] + "=" + d["reponse"])
+                     .groupby("_ligne")["pair"].agg("\x1e".join))
+        signature = signature + "\x1d" + typed["_ligne"].map(extra_sig).fillna("")
+    dup = signature.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return typed, extra, []
+    first_line = typed["_ligne"].groupby(signature).transform("first")
+    dropped = typed[dup]
+    finding = _findings(
+        dropped["_ligne"].to_numpy(),
+        dropped["annee_enquete"].to_numpy() if kind == "senacs" else None,
+        dropped["code_structure"].to_numpy() if kind == "senacs" else None,
+        None, None, None, "doublon_exact", "info",
+        ("Ligne " + dropped["_ligne"].astype(str) + " : copie exacte de la ligne "
+         + first_line[dup].astype(str) + ", fusionnée avec elle.").to_numpy())
+    kept_lines = set(typed.loc[~dup, "_ligne"])
+    return typed[~dup], extra[extra["_ligne"].isin(kept_lines)], [finding]
+
+
+def _year_mismatch(typed: pd.DataFrame, year: int) -> list[pd.DataFrame]:
+    bad = (typed["annee_enquete"].notna() & (typed["annee_enquete"] != year)).fillna(False).to_numpy(dtype=bool)
+    if not bad.any():
+        return []
+    rows = typed[bad]
+    return [_findings(
+        rows["_ligne"].to_numpy(), rows["annee_enquete"].to_numpy(), rows["code_structure"].to_numpy(),
+        "annee_enquete", rows["annee_enquete"].astype(str).to_numpy(), str(year),
+        "annee_enquete_differente_du_fichier", "bloquant",
+        ("Ligne " + rows["_ligne"].astype(str) + " : annee_enquete " + rows["annee_enquete"].astype(str)
+         + f" dans le fichier de l'enquête {year}.").to_numpy())]

@@ -1,0 +1,63 @@
+"""Reference data shipped under data/reference/, loaded into the warehouse as ref_* tables."""
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .config import REFERENCE_DIR
+
+
+@lru_cache(maxsize=4)
+def known_communes(reference_dir: Path = REFERENCE_DIR) -> frozenset[str]:
+    with (reference_dir / "communes.csv").open(encoding="utf-8") as f:
+        return frozenset(row["code_insee"] for row in csv.DictReader(f))
+
+
+def federal_project_tables(reference_dir: Path = REFERENCE_DIR) -> dict[str, pd.DataFrame]:
+    """The federal project (axes, orientations, actions, working groups) as flat tables."""
+    project = yaml.safe_load((reference_dir / "projet_federal.yaml").read_text(encoding="utf-8"))
+    axes, orientations, actions, links = [], [], [], []
+    for order, axis in enumerate(project["axes"], start=1):
+        axes.append({"code_axe": axis["code"], "libelle_axe": axis["libelle"], "ordre": order})
+        for o in axis.get("orientations", []):
+            orientations.append({"code_orientation": o["code"], "code_axe": axis["code"],
+                                 "libelle_orientation": o["libelle"]})
+        for a in axis.get("actions", []):
+            actions.append({"code_action": a["code"], "code_axe": axis["code"], "libelle_action": a["libelle"]})
+            links.extend({"code_action": a["code"], "code_groupe": g} for g in a.get("groupes_travail", []))
+    groups = [{"code_groupe": g["code"], "libelle_groupe": g["libelle"]} for g in project["groupes_travail"]]
+    meta = {**project["projet"], **{f"federation_{k}": v for k, v in project["federation"].items()}}
+    return {
+        "ref_axes": pd.DataFrame(axes),
+        "ref_orientations": pd.DataFrame(orientations),
+        "ref_actions": pd.DataFrame(actions),
+        "ref_groupes_travail": pd.DataFrame(groups),
+        "ref_actions_groupes": pd.DataFrame(links),
+        "ref_projet": pd.DataFrame([{k: str(v) for k, v in meta.items()}]),
+    }
+
+
+def load_reference(con, reference_dir: Path = REFERENCE_DIR) -> None:
+    """(Re)create the ref_* tables inside the caller's transaction."""
+    csv_tables = {
+        "ref_communes": ("communes.csv", {"code_insee": "VARCHAR", "nom_commune": "VARCHAR",
+                                          "code_departement": "VARCHAR", "code_region": "VARCHAR",
+                                          "code_ept": "VARCHAR", "nom_ept": "VARCHAR",
+                                          "population": "BIGINT", "type_commune": "VARCHAR",
+                                          "code_commune_parent": "VARCHAR"}),
+        "ref_departements": ("departements.csv", {"code_departement": "VARCHAR", "nom_departement": "VARCHAR",
+                                                  "code_region": "VARCHAR"}),
+        "ref_ept": ("ept.csv", {"code_ept": "VARCHAR", "nom_ept": "VARCHAR", "population": "BIGINT"}),
+    }
+    for table, (name, types) in csv_tables.items():
+        path = str(reference_dir / name)
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, header=true, "
+                    f"columns={types!r}, delim=',', quote='\"')", [path])
+    for table, frame in federal_project_tables(reference_dir).items():
+        con.register("_ref_frame", frame)
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _ref_frame")
+        con.unregister("_ref_frame")

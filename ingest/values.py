@@ -1,0 +1,169 @@
+"""Vectorised parsers for the cell values found in real extracts.
+
+Every parser takes a pandas Series of raw strings (or None) and returns
+``(parsed, failed)``: the typed Series, and a boolean mask of the cells that held
+something that could not be read. Empty cells and "no answer" spellings are NULL
+and never count as failures.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+# "No answer" spellings (compared after strip + lower-case).
+NA_TOKENS = frozenset({"", "nc", "n.c.", "nr", "n.r.", "n/a", "na", "-", "?", "ne sait pas", "nsp"})
+TRUE_TOKENS = frozenset({"oui", "o", "1", "vrai", "yes", "y", "true", "x"})
+FALSE_TOKENS = frozenset({"non", "n", "0", "faux", "no", "false"})
+
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
+_UNIT_SUFFIX = re.compile(r"(?:€|eur|euros|%)$", re.IGNORECASE)
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
+_FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_EXCEL_SERIAL = re.compile(r"^\d{4,5}(?:\.0+)?$")
+_EXCEL_EPOCH = date(1899, 12, 30)
+_CODE_STRUCTURE = re.compile(r"^[A-Z0-9-]{4,20}$")
+_ACTION_CODE = re.compile(r"^A([1-9])\s*[.\-_ ]\s*([1-9])$")
+_COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents, and reduce punctuation / spaces to single underscores."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def is_missing(raw: pd.Series) -> pd.Series:
+    """True where the cell is empty or a "no answer" spelling."""
+    stripped = raw.astype("string").str.strip().str.lower()
+    return (stripped.isna() | stripped.isin(NA_TOKENS)).to_numpy(dtype=bool)
+
+
+def parse_number(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    missing = is_missing(raw)
+    cleaned = (raw.astype("string")
+               .str.replace(_SPACES, "", regex=True)
+               .str.replace(_UNIT_SUFFIX, "", regex=True)
+               .str.replace(",", ".", regex=False))
+    cleaned = cleaned.where(~missing)
+    values = pd.to_numeric(cleaned, errors="coerce").astype("Float64")
+    failed = ~missing & values.isna().to_numpy(dtype=bool)
+    return values, failed
+
+
+def parse_int(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    values, failed = parse_number(raw)
+    not_integral = (values.notna() & (values != values.round())).fillna(False).to_numpy(dtype=bool)
+    values = values.where(~not_integral)
+    return values.round().astype("Int64"), failed | not_integral
+
+
+def parse_bool(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    missing = is_missing(raw)
+    token = raw.astype("string").str.strip().str.lower()
+    result = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    result[token.isin(TRUE_TOKENS).fillna(False).to_numpy(dtype=bool)] = True
+    result[token.isin(FALSE_TOKENS).fillna(False).to_numpy(dtype=bool)] = False
+    failed = ~missing & result.isna().to_numpy(dtype=bool)
+    return result, failed
+
+
+def checkbox_column(raw: pd.Series) -> bool:
+    """A column exported as a check box: its only answer spelling is 'x' (an empty
+    cell then means "no"; "no answer" spellings still mean no answer)."""
+    present = raw.dropna().astype(str).str.strip().str.lower()
+    present = present[~present.isin(NA_TOKENS)]
+    return len(present) > 0 and bool((present == "x").all())
+
+
+def _one_date(text: str) -> date | None:
+    text = text.strip()
+    try:
+        if m := _ISO_DATE.match(text):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := _FR_DATE.match(text):
+            return date(int(m[3]), int(m[2]), int(m[1]))
+        if _EXCEL_SERIAL.match(text):
+            serial = int(float(text))
+            if 1 <= serial <= 80000:
+                return _EXCEL_EPOCH + timedelta(days=serial)
+    except ValueError:
+        return None
+    return None
+
+
+def parse_date(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    missing = is_missing(raw)
+    texts = raw.astype("string")
+    uniques = {t: _one_date(t) for t in texts[~missing].unique()}
+    parsed = [None if m else uniques[t] for t, m in zip(texts, missing)]
+    result = pd.Series(pd.to_datetime(pd.Series(parsed, dtype="object")), index=raw.index)
+    failed = ~missing & result.isna().to_numpy(dtype=bool)
+    return result, failed
+
+
+def parse_enum(raw: pd.Series, spellings: dict[str, str]) -> tuple[pd.Series, np.ndarray]:
+    """spellings maps a folded spelling to its canonical value."""
+    missing = is_missing(raw)
+    texts = raw.astype("string")
+    uniques = {t: spellings.get(fold(t)) for t in texts[~missing].unique()}
+    result = pd.Series([None if m else uniques[t] for t, m in zip(texts, missing)],
+                       index=raw.index, dtype="string")
+    failed = ~missing & result.isna().to_numpy(dtype=bool)
+    return result, failed
+
+
+def parse_text(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    missing = is_missing(raw)
+    result = raw.astype("string").str.strip().where(~missing)
+    return result, np.zeros(len(raw), dtype=bool)
+
+
+def _integral_text(raw: pd.Series) -> pd.Series:
+    """Spreadsheets turn codes into numbers: '92050.0' -> '92050', strip spaces."""
+    texts = raw.astype("string").str.replace(_SPACES, "", regex=True)
+    return texts.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+
+
+def parse_pattern(raw: pd.Series, pattern: re.Pattern, upper: bool = True) -> tuple[pd.Series, np.ndarray]:
+    missing = is_missing(raw)
+    texts = _integral_text(raw)
+    if upper:
+        texts = texts.str.upper()
+    ok = texts.str.match(pattern).fillna(False).to_numpy(dtype=bool)
+    result = texts.where(ok & ~missing)
+    return result, ~missing & ~ok
+
+
+def parse_code_structure(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    return parse_pattern(raw, _CODE_STRUCTURE)
+
+
+def parse_siret(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    return parse_pattern(raw, re.compile(r"^\d{14}$"))
+
+
+def parse_action_code(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    missing = is_missing(raw)
+    texts = raw.astype("string").str.strip().str.upper()
+    parts = texts.str.extract(_ACTION_CODE)
+    result = ("A" + parts[0] + "." + parts[1]).astype("string").where(~missing)
+    failed = ~missing & result.isna().to_numpy(dtype=bool)
+    return result, failed
+
+
+def parse_code_commune(raw: pd.Series, known: frozenset[str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Returns (codes, failed, repaired). A 4-digit code whose zero-padded form is a
+    known commune lost its leading zero in a spreadsheet: it is repaired."""
+    missing = is_missing(raw)
+    texts = _integral_text(raw).str.upper()
+    padded = "0" + texts
+    repairable = (texts.str.fullmatch(r"\d{4}").fillna(False)
+                  & padded.isin(known).fillna(False)).to_numpy(dtype=bool)
+    texts = texts.where(~repairable, padded)
+    ok = texts.str.match(_COMMUNE).fillna(False).to_numpy(dtype=bool)
+    result = texts.where(ok & ~missing)
+    return result, ~missing & ~ok, repairable & ~missing

@@ -1,0 +1,236 @@
+"""The DuckDB warehouse: raw tables with lineage, analyst views, findings, file archive."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .config import Config
+from .errors import ObservatoireError
+from .extract import FINDING_COLUMNS, ParsedExtract
+
+LINEAGE = {"_fichier_sha256": "VARCHAR", "_annee_fichier": "INTEGER", "_ligne": "INTEGER",
+           "_charge_le": "TIMESTAMP"}
+RAW_TABLE = {"senacs": "raw_senacs", "activites": "raw_activites"}
+
+FILES_DDL = """
+CREATE TABLE IF NOT EXISTS fichiers_sources (
+    sha256 VARCHAR, type_extrait VARCHAR, annee_fichier INTEGER, nom_fichier VARCHAR,
+    chemin_source VARCHAR, chemin_archive VARCHAR, taille_octets BIGINT, encodage VARCHAR,
+    separateur VARCHAR, nb_lignes INTEGER, nb_doublons_fusionnes INTEGER, statut VARCHAR,
+    charge_le TIMESTAMP, remplace_le TIMESTAMP)"""
+EXTRA_DDL = """
+CREATE TABLE IF NOT EXISTS raw_cellules_hors_schema (
+    type_extrait VARCHAR, annee_fichier INTEGER, annee_enquete INTEGER, code_structure VARCHAR,
+    question VARCHAR, reponse VARCHAR, est_bloc BOOLEAN,
+    _fichier_sha256 VARCHAR, _ligne INTEGER, _charge_le TIMESTAMP)"""
+FINDINGS_DDL = """
+CREATE TABLE IF NOT EXISTS constats_qualite (
+    etape VARCHAR, type_extrait VARCHAR, annee_fichier INTEGER, fichier VARCHAR,
+    fichier_sha256 VARCHAR, ligne INTEGER, annee_enquete INTEGER, code_structure VARCHAR,
+    colonne VARCHAR, valeur_brute VARCHAR, valeur_attendue VARCHAR, regle VARCHAR,
+    severite VARCHAR, message VARCHAR, cree_le TIMESTAMP)"""
+
+
+def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(db_path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise ObservatoireError(
+                f"L'entrepôt {db_path} est ouvert par un autre programme (notebook, autre commande…). "
+                "Fermez-le puis relancez.") from exc
+        raise ObservatoireError(f"Impossible d'ouvrir l'entrepôt {db_path} : {exc}") from exc
+
+
+def ensure_schema(con, config: Config) -> None:
+    """Create the tables and views; add any column the schema gained since."""
+    con.execute(FILES_DDL)
+    con.execute(EXTRA_DDL)
+    con.execute(FINDINGS_DDL)
+    for kind, table in RAW_TABLE.items():
+        columns = {c.name: c.sql_type for c in config.columns[kind].values()} | LINEAGE
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ("
+                    + ", ".join(f'"{n}" {t}' for n, t in columns.items()) + ")")
+        existing = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+        for name, sql_type in columns.items():
+            if name not in existing:
+                con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {sql_type}')
+    senacs_cols = ", ".join(f'"{c}"' for c in config.columns["senacs"])
+    activity_cols = ", ".join(f'"{c}"' for c in config.columns["activites"])
+    con.execute(f"""
+        CREATE OR REPLACE VIEW reponses AS
+        SELECT {senacs_cols}, _fichier_sha256 AS fichier_sha256, _ligne AS ligne_source
+        FROM raw_senacs
+        WHERE code_structure IS NOT NULL AND annee_enquete IS NOT NULL
+        QUALIFY count(*) OVER (PARTITION BY annee_enquete, code_structure) = 1""")
+    con.execute(f"""
+        CREATE OR REPLACE VIEW activites AS
+        SELECT {activity_cols}, _annee_fichier AS annee_fichier,
+               _fichier_sha256 AS fichier_sha256, _ligne AS ligne_source
+        FROM raw_activites""")
+    con.execute("""
+        CREATE OR REPLACE VIEW reponses_blocs AS
+        SELECT annee_enquete, code_structure, question, reponse,
+               _fichier_sha256 AS fichier_sha256, _ligne AS ligne_source
+        FROM raw_cellules_hors_schema
+        WHERE type_extrait = 'senacs' AND est_bloc""")
+
+
+def active_file(con, kind: str, year: int) -> str | None:
+    row = con.execute("SELECT sha256 FROM fichiers_sources WHERE type_extrait = ? AND annee_fichier = ? "
+                      "AND statut = 'actif'", [kind, year]).fetchone()
+    return row[0] if row else None
+
+
+def archive_file(archive_dir: Path, parsed: ParsedExtract) -> Path:
+    """Content-addressed copy of the original bytes; written atomically, never overwritten."""
+    target = archive_dir / parsed.sha256[:2] / f"{parsed.sha256}{parsed.path.suffix.lower()}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(parsed.data)
+        os.replace(tmp, target)
+    return target
+
+
+def _insert(con, table: str, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    con.register("_frame", frame)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
+    finally:
+        con.unregister("_frame")
+
+
+def write_findings(con, frame: pd.DataFrame, *, etape: str, kind: str | None, year: int | None,
+                   fichier: str | None, sha256: str | None) -> None:
+    if frame.empty:
+        return
+    frame = frame.reindex(columns=FINDING_COLUMNS).copy()
+    frame["valeur_brute"] = frame["valeur_brute"].astype("string")
+    frame["valeur_attendue"] = frame["valeur_attendue"].astype("string")
+    frame["annee_enquete"] = pd.array(frame["annee_enquete"], dtype="Int64")
+    frame["ligne"] = pd.array(frame["ligne"], dtype="Int64")
+    frame = frame.assign(etape=etape, type_extrait=kind, annee_fichier=year, fichier=fichier,
+                         fichier_sha256=sha256)
+    con.register("_findings", frame)
+    try:
+        con.execute("INSERT INTO constats_qualite BY NAME SELECT *, now()::TIMESTAMP AS cree_le FROM _findings")
+    finally:
+        con.unregister("_findings")
+
+
+def replace_year(con, parsed: ParsedExtract, archive_path: Path) -> str:
+    """Swap the rows of the file's year for the new file's. Runs in the caller's transaction."""
+    kind, year = parsed.kind, parsed.year
+    table = RAW_TABLE[kind]
+    previous = active_file(con, kind, year)
+    con.execute(f"DELETE FROM {table} WHERE _annee_fichier = ?", [year])
+    con.execute("DELETE FROM raw_cellules_hors_schema WHERE type_extrait = ? AND annee_fichier = ?", [kind, year])
+    con.execute("DELETE FROM constats_qualite WHERE etape = 'ingest' AND type_extrait = ? AND annee_fichier = ?",
+                [kind, year])
+    con.execute("UPDATE fichiers_sources SET statut = 'remplace', remplace_le = now()::TIMESTAMP "
+                "WHERE type_extrait = ? AND annee_fichier = ? AND statut = 'actif'", [kind, year])
+    rows = parsed.rows.assign(_fichier_sha256=parsed.sha256, _annee_fichier=year)
+    con.register("_rows", rows)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT *, now()::TIMESTAMP AS _charge_le FROM _rows")
+    finally:
+        con.unregister("_rows")
+    if not parsed.extra.empty:
+        keys = parsed.rows[["_ligne"] + (["annee_enquete", "code_structure"] if kind == "senacs" else [])]
+        extra = parsed.extra.merge(keys, on="_ligne", how="left").assign(
+            type_extrait=kind, annee_fichier=year, _fichier_sha256=parsed.sha256)
+        con.register("_extra", extra)
+        try:
+            con.execute("INSERT INTO raw_cellules_hors_schema BY NAME "
+                        "SELECT *, now()::TIMESTAMP AS _charge_le FROM _extra")
+        finally:
+            con.unregister("_extra")
+    write_findings(con, parsed.findings, etape="ingest", kind=kind, year=year,
+                   fichier=parsed.path.name, sha256=parsed.sha256)
+    con.execute("""INSERT INTO fichiers_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'actif',
+                   now()::TIMESTAMP, NULL)""",
+                [parsed.sha256, kind, year, parsed.path.name, str(parsed.path.resolve()), str(archive_path),
+                 len(parsed.data), parsed.encoding, parsed.separator, len(parsed.rows), parsed.duplicates])
+    return "remplacé" if previous else "chargé"
+
+
+def record_rejection(con, kind: str | None, year: int | None, path: Path, sha256: str | None,
+                     message: str) -> None:
+    if sha256:
+        con.execute("DELETE FROM constats_qualite WHERE regle = 'fichier_rejete' AND fichier_sha256 = ?", [sha256])
+    write_findings(con, pd.DataFrame([{
+        "ligne": None, "annee_enquete": None, "code_structure": None, "colonne": None,
+        "valeur_brute": None, "valeur_attendue": None, "regle": "fichier_rejete",
+        "severite": "bloquant", "message": f"Fichier {path.name} rejeté : {message}"}]),
+        etape="ingest", kind=kind, year=year, fichier=path.name, sha256=sha256)
+
+
+def refresh_conflicts(con) -> int:
+    """Two different rows for one structure x survey: both stay out of `reponses`."""
+    con.execute("DELETE FROM constats_qualite WHERE regle = 'doublon_conflictuel'")
+    con.execute("""
+        INSERT INTO constats_qualite
+        SELECT 'ingest', 'senacs', r._annee_fichier, f.nom_fichier, r._fichier_sha256, r._ligne,
+               r.annee_enquete, r.code_structure, 'code_structure', r.code_structure,
+               'une seule ligne par structure et par enquête', 'doublon_conflictuel', 'bloquant',
+               'Ligne ' || r._ligne || ' : la structure ' || r.code_structure || ' figure '
+               || count(*) OVER w || ' fois dans l''enquête ' || r.annee_enquete
+               || ' avec des valeurs différentes (lignes '
+               || array_to_string(list_sort(list(r._ligne) OVER w), ', ')
+               || ') ; ces lignes sont exclues de « reponses » jusqu''à correction.',
+               now()::TIMESTAMP
+        FROM raw_senacs r
+        LEFT JOIN fichiers_sources f ON f.sha256 = r._fichier_sha256 AND f.statut = 'actif'
+        WHERE r.code_structure IS NOT NULL AND r.annee_enquete IS NOT NULL
+        WINDOW w AS (PARTITION BY r.annee_enquete, r.code_structure)
+        QUALIFY count(*) OVER w > 1""")
+    return con.execute("SELECT count(*) FROM constats_qualite WHERE regle = 'doublon_conflictuel'").fetchone()[0]
+
+
+def default_archive_dir(db_path: Path) -> Path:
+    return db_path.parent / "archive"
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+_LOCKS: dict[str, "object"] = {}
+
+
+def warehouse_lock(db_path: Path, wait: float = 0):
+    """One run at a time per warehouse. Re-entrant within a process (run -> ingest)."""
+    from contextlib import contextmanager
+
+    from filelock import FileLock, Timeout
+
+    from .errors import LockedError
+
+    key = str(db_path.resolve())
+    lock = _LOCKS.setdefault(key, FileLock(key + ".lock"))
+
+    @contextmanager
+    def held():
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise LockedError(
+                f"Un autre traitement utilise déjà l'entrepôt {db_path} (verrou {key}.lock). "
+                "Attendez qu'il se termine, ou relancez avec --attendre SECONDES.") from None
+        try:
+            yield
+        finally:
+            lock.release()
+    return held()

@@ -1,0 +1,132 @@
+"""The `observatoire` command: one group, small commands, French messages."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ingest.config import PROJECT_DIR
+from ingest.errors import LockedError, ObservatoireError
+
+from .console import ProgressReporter, err, fr_int, ingest_summary, out
+
+DEFAULT_WAREHOUSE = Path("sortie") / "entrepot" / "observatoire.duckdb"
+DEMO_DIR = PROJECT_DIR / "data" / "demo" / "92"
+EXIT_REJECTED, EXIT_LOCKED = 1, 3
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Group(click.Group):
+    """Turns expected failures into a French message and an exit code, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LockedError as exc:
+            err.print(f"[bold red]Entrepôt occupé[/] : {exc}")
+            sys.exit(EXIT_LOCKED)
+        except ObservatoireError as exc:
+            err.print(f"[bold red]Erreur[/] : {exc}")
+            sys.exit(1)
+        except KeyboardInterrupt:
+            err.print("Interrompu : l'entrepôt est resté dans son état précédent.")
+            sys.exit(130)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@click.option("--entrepot", type=click.Path(dir_okay=False, path_type=Path), envvar="OBSERVATOIRE_ENTREPOT",
+              default=DEFAULT_WAREHOUSE, show_default=True,
+              help="Fichier DuckDB de l'entrepôt (variable OBSERVATOIRE_ENTREPOT).")
+@click.version_option(package_name="observatoire", message="observatoire %(version)s")
+@click.pass_context
+def cli(ctx, entrepot: Path):
+    """Observatoire de l'impact social des centres sociaux et des EVS.
+
+    Chaîne annuelle : extraits SENACS et journal d'activités -> entrepôt DuckDB ->
+    indicateurs -> contrôles qualité -> rapports HTML.
+    """
+    ctx.obj = {"entrepot": entrepot}
+
+
+@cli.command()
+@click.argument("chemins", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--attendre", type=float, default=0, metavar="SECONDES",
+              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@click.pass_context
+def ingest(ctx, chemins, attendre):
+    """Charge les extraits (fichiers ou dossiers) dans l'entrepôt.
+
+    Fichiers reconnus : senacs_AAAA.csv|.xlsx et activites_AAAA.csv|.xlsx, à
+    n'importe quelle profondeur. Un fichier déjà chargé à l'identique est ignoré ;
+    une nouvelle version d'une année remplace l'ancienne en entier.
+    """
+    if not _ingest(ctx.obj["entrepot"], chemins, attendre):
+        sys.exit(EXIT_REJECTED)
+
+
+def _ingest(entrepot: Path, chemins, attendre: float) -> bool:
+    from ingest.load import ingest_paths
+
+    result = ingest_paths([Path(c) for c in chemins], entrepot, wait=attendre, reporter=ProgressReporter())
+    for f in result.files:
+        if f.status == "rejeté":
+            err.print(f"[bold red]Rejeté[/] {f.path} : {f.message}")
+        elif f.counts.get("bloquant") or f.counts.get("avertissement"):
+            err.print(f"[yellow]Constats[/] {f.path.name} :")
+            for line in f.details[:10]:
+                err.print(f"  - {line}")
+            more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - 10
+            if more > 0:
+                err.print(f"  … et {fr_int(more)} autre(s) : voir la table constats_qualite.")
+    if result.conflicts:
+        err.print(f"[yellow]{fr_int(result.conflicts)} ligne(s) en doublon conflictuel[/] "
+                  "(même structure, même enquête, valeurs différentes) exclues de « reponses ».")
+    if result.ignored:
+        err.print(f"{fr_int(len(result.ignored))} fichier(s) sans nom d'extrait ignoré(s).")
+    out.print(ingest_summary(result))
+    out.print(f"Entrepôt : {entrepot.resolve()}")
+    return not result.rejected
+
+
+@cli.command()
+@click.option("--echelle", type=click.Choice(["92", "national"]), default="92", show_default=True,
+              help="92 : une soixantaine de structures ; national : environ 4 100 structures sur 10 ans.")
+@click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Dossier où écrire les extraits.")
+@click.option("--graine", type=int, default=92, show_default=True, help="Graine du tirage aléatoire.")
+def demo(echelle, sortie, graine):
+    """Écrit des extraits de démonstration réalistes (formats variés, défauts courants)."""
+    from .demo import generate
+
+    truth = generate(sortie, echelle, graine)
+    out.print(f"{fr_int(len(truth.reponses))} réponses et {fr_int(len(truth.activites))} activités "
+              f"écrites dans {sortie.resolve()}")
+
+
+@cli.command()
+@click.argument("chemins", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--demo", "use_demo", is_flag=True, help="Utiliser les extraits de démonstration fournis (92).")
+@click.option("--attendre", type=float, default=0, metavar="SECONDES",
+              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@click.pass_context
+def run(ctx, chemins, use_demo, attendre):
+    """Enchaîne toute la chaîne annuelle sur les extraits donnés (ou --demo)."""
+    if use_demo:
+        chemins = (DEMO_DIR,)
+    if not chemins:
+        raise click.UsageError("indiquez des fichiers ou dossiers d'extraits, ou --demo.")
+    ok = _ingest(ctx.obj["entrepot"], chemins, attendre)
+    if not ok:
+        sys.exit(EXIT_REJECTED)
+
+
+def main() -> None:
+    cli(prog_name="observatoire")
+
+
+if __name__ == "__main__":
+    main()

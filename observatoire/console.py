@@ -1,0 +1,51 @@
+"""Console output: progress bars on long work and the end-of-run summaries (French)."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+def _console(stderr: bool) -> Console:
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:          # logs and CI: do not squeeze tables into 80 columns
+        console = Console(stderr=stderr, highlight=False, width=140)
+    return console
+
+
+err = _console(True)
+out = _console(False)
+
+
+class ProgressReporter:
+    """One progress bar per file while it is parsed."""
+
+    def __init__(self, console: Console = err):
+        self.console = console
+
+    @contextmanager
+    def file(self, path, steps: int):
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
+                      TimeElapsedColumn(), console=self.console, transient=True,
+                      disable=not self.console.is_terminal) as progress:
+            task = progress.add_task(f"Lecture de {path.name}", total=steps)
+            yield lambda *_: progress.advance(task)
+        self.console.print(f"  lu : {path.name}")
+
+
+def fr_int(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def ingest_summary(result) -> Table:
+    table = Table(title="Bilan du chargement", title_justify="left")
+    for col in ("Fichier", "Type", "Année", "Statut", "Lignes", "Doublons fusionnés", "Bloquants",
+                "Avertissements", "Infos"):
+        table.add_column(col, justify="right" if col not in ("Fichier", "Type", "Statut") else "left")
+    for f in result.files:
+        c = f.counts
+        table.add_row(f.path.name, f.kind or "?", str(f.year or "?"), f.status, fr_int(f.rows),
+                      fr_int(f.duplicates), fr_int(c.get("bloquant", 0)), fr_int(c.get("avertissement", 0)),
+                      fr_int(c.get("info", 0)))
+    return table
