@@ -208,7 +208,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
             "si elle correspond à une colonne canonique."))
 
     typed.insert(0, "_ligne", lines.to_numpy())
-    typed, extra, dup_findings = _collapse_duplicates(typed, extra, kind, columns)
+    typed, extra, dup_findings = _collapse_duplicates(typed, extra, raw[list(extra_headers)], kind, columns)
     findings.extend(dup_findings)
     if kind == "senacs":
         findings.extend(_year_mismatch(typed, year))
@@ -258,19 +258,16 @@ def _long_extra(raw: pd.DataFrame, lines: pd.Series, extra_headers) -> pd.DataFr
     return pd.concat(parts, ignore_index=True)
 
 
-def _collapse_duplicates(typed: pd.DataFrame, extra: pd.DataFrame, kind: str, columns):
-    """Rows equal on every value (canonical and extra) collapse into the first one."""
-    value_cols = list(columns)
-    signature = typed[value_cols].astype("string").fillna("\x00").agg("\x1f".join, axis=1)
-    if not extra.empty:
-        extra_sig = (extra.sort_values(["_ligne", "question"])
-                     .assign(pair=lambda d: d["question"] + "=" + d["reponse"])
-                     .groupby("_ligne")["pair"].agg("\x1e".join))
-        signature = signature + "\x1d" + typed["_ligne"].map(extra_sig).fillna("")
-    dup = signature.duplicated(keep="first").to_numpy()
+def _collapse_duplicates(typed: pd.DataFrame, extra: pd.DataFrame, raw_extra: pd.DataFrame,
+                         kind: str, columns):
+    """Rows equal on every value (canonical and extra cells) collapse into the first one."""
+    compared = pd.concat([typed[list(columns)], raw_extra.set_axis(
+        [f"_x{i}" for i in range(raw_extra.shape[1])], axis=1)], axis=1)
+    dup = compared.duplicated(keep="first").to_numpy()
     if not dup.any():
         return typed, extra, []
-    first_line = typed["_ligne"].groupby(signature).transform("first")
+    group = pd.util.hash_pandas_object(compared.astype("string"), index=False)
+    first_line = typed["_ligne"].groupby(group.to_numpy()).transform("first")
     dropped = typed[dup]
     finding = _findings(
         dropped["_ligne"].to_numpy(),

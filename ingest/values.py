@@ -19,8 +19,9 @@ NA_TOKENS = frozenset({"", "nc", "n.c.", "nr", "n.r.", "n/a", "na", "-", "?", "n
 TRUE_TOKENS = frozenset({"oui", "o", "1", "vrai", "yes", "y", "true", "x"})
 FALSE_TOKENS = frozenset({"non", "n", "0", "faux", "no", "false"})
 
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
-_UNIT_SUFFIX = re.compile(r"(?:€|eur|euros|%)$", re.IGNORECASE)
+# plain pattern strings (not compiled): pandas hands them to pyarrow's vectorised engine
+_SPACES = "[\\s\u00a0\u202f\u2009]+"
+_UNIT_SUFFIX = "(?:€|[Ee][Uu][Rr][Oo]?[Ss]?|%)$"
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _EXCEL_SERIAL = re.compile(r"^\d{4,5}(?:\.0+)?$")
@@ -161,8 +162,10 @@ def parse_code_commune(raw: pd.Series, known: frozenset[str]) -> tuple[pd.Series
     missing = is_missing(raw)
     texts = _integral_text(raw).str.upper()
     padded = "0" + texts
-    repairable = (texts.str.fullmatch(r"\d{4}").fillna(False)
-                  & padded.isin(known).fillna(False)).to_numpy(dtype=bool)
+    four_digits = texts.str.fullmatch(r"\d{4}").fillna(False).to_numpy(dtype=bool)
+    repairable = np.zeros(len(texts), dtype=bool)
+    if four_digits.any():   # set look-ups on the few candidates only (known holds ~35,000 codes)
+        repairable[four_digits] = [code in known for code in padded[four_digits]]
     texts = texts.where(~repairable, padded)
     ok = texts.str.match(_COMMUNE).fillna(False).to_numpy(dtype=bool)
     result = texts.where(ok & ~missing)

@@ -10,7 +10,10 @@ import click
 from ingest.config import PROJECT_DIR
 from ingest.errors import LockedError, ObservatoireError
 
+from . import click_fr
 from .console import ProgressReporter, err, fr_int, ingest_summary, out
+
+click_fr.install()
 
 DEFAULT_WAREHOUSE = Path("sortie") / "entrepot" / "observatoire.duckdb"
 DEMO_DIR = PROJECT_DIR / "data" / "demo" / "92"
@@ -36,7 +39,7 @@ class Group(click.Group):
             sys.exit(130)
 
 
-@click.group(cls=Group, context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
 @click.option("--entrepot", type=click.Path(dir_okay=False, path_type=Path), envvar="OBSERVATOIRE_ENTREPOT",
               default=DEFAULT_WAREHOUSE, show_default=True,
               help="Fichier DuckDB de l'entrepôt (variable OBSERVATOIRE_ENTREPOT).")

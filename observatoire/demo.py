@@ -32,7 +32,7 @@ NAMES = ["Les Acacias", "La Passerelle", "Le Petit Prince", "L'Îlot", "Les Till
 SCALES = {
     "92": {"departements": ["92"], "cs": 42, "evs": 18, "surveys": list(range(2018, 2024)),
            "activities": list(range(2019, 2023))},
-    "national": {"departements": None, "cs": 2400, "evs": 1700, "surveys": list(range(2014, 2024)),
+    "national": {"departements": None, "cs": 2650, "evs": 1880, "surveys": list(range(2014, 2024)),
                  "activities": list(range(2019, 2023))},
 }
 BLOCS = {
@@ -298,10 +298,11 @@ ENUM_LABELS = {
 FRENCH_HEADERS = {"annee_enquete": "Année enquête", "annee_donnees": "Année des données",
                   "nom_structure": "Nom de la structure", "code_commune": "Code commune",
                   "repondant": "Répondant", "type_structure": "Type structure"}
-OLD_HEADERS = {  # canonical -> (old header, last survey year it was used)
-    "benevoles_activite": ("nb_benevoles_activite", 2020), "benevoles_instance": ("nb_benevoles_instances", 2020),
-    "salaries": ("nb_salaries", 2020), "etp_total": ("etp", 2019), "charges_total": ("budget_total", 2019),
-    "code_commune": ("code_insee", 2018)}
+OLD_HEADERS = {  # canonical -> (old header, surveys it was used in), as in data/config/alias_colonnes.yaml
+    "benevoles_activite": ("nb_benevoles_activite", 2018, 2020),
+    "benevoles_instance": ("nb_benevoles_instances", 2018, 2020),
+    "salaries": ("nb_salaries", 2018, 2020), "etp_total": ("etp", 2018, 2019),
+    "charges_total": ("budget_total", 2018, 2019), "code_commune": ("code_insee", 2018, 2018)}
 FINANCE = {"charges_total", "produits_total", "caf_ps_agc", "caf_ps_acf", "caf_autres", "communes_interco",
            "departement", "region", "etat", "europe", "usagers", "autres_produits", "valorisation_benevolat"}
 
@@ -351,7 +352,7 @@ NATIONAL_DIALECTS = [Dialect(encoding="cp1252", sep=";", date="fr", lost_zero=Tr
 
 
 def _header(name: str, survey: int | None, d: Dialect) -> str:
-    if survey is not None and name in OLD_HEADERS and survey <= OLD_HEADERS[name][1]:
+    if survey is not None and name in OLD_HEADERS and OLD_HEADERS[name][1] <= survey <= OLD_HEADERS[name][2]:
         name = OLD_HEADERS[name][0]
     if d.header == "title":
         return name.replace("_", " ").capitalize()

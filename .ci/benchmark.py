@@ -1,0 +1,76 @@
+"""Speed and memory of the pipeline stages, on the 92 demo and the national-scale set.
+
+    .venv/bin/python .ci/benchmark.py            # print the figures
+    .venv/bin/python .ci/benchmark.py --readme   # and write them into README.md
+
+Each stage runs as its own `observatoire` process; wall time and peak memory (max RSS of
+that process) are measured from outside. Targets come from the issues.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "observatoire"]
+
+
+def measure(args: list[str]) -> tuple[float, float]:
+    """(seconds, peak MiB) of one CLI process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    proc = subprocess.run(CLI + args, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"échec de {' '.join(args)} :\n{proc.stdout}\n{proc.stderr}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return seconds, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--readme", action="store_true", help="écrire les résultats dans README.md")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        subprocess.run(CLI + ["demo", "--echelle", "national", "--sortie", str(tmp / "national")],
+                       cwd=ROOT, check=True, capture_output=True)
+        cases = [
+            ("ingest", "démo 92", ["--entrepot", str(tmp / "d.duckdb"), "ingest", str(ROOT / "data/demo/92")],
+             "≤ 3 s"),
+            ("ingest", "national", ["--entrepot", str(tmp / "n.duckdb"), "ingest", str(tmp / "national")],
+             "≤ 20 s, ≤ 1 Gio"),
+        ]
+        for stage, data, cli_args, target in cases:
+            seconds, mib = measure(cli_args)
+            rows.append((stage, data, target, seconds, mib))
+    machine = f"{os.cpu_count()} cœurs, Python {platform.python_version()}"
+    lines = ["<!-- benchmark -->", f"Dernière mesure ({time.strftime('%Y-%m-%d')}, {machine}) :", "",
+             "| étape | jeu | objectif | durée | mémoire max |", "|---|---|---|---|---|"]
+    for stage, data, target, seconds, mib in rows:
+        lines.append(f"| {stage} | {data} | {target} | {seconds:.1f} s".replace(".", ",")
+                     + f" | {mib:.0f} Mio |")
+    lines.append("<!-- /benchmark -->")
+    block = "\n".join(lines)
+    print(block)
+    if args.readme:
+        readme = ROOT / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        if "<!-- benchmark -->" in text:
+            text = re.sub(r"<!-- benchmark -->.*?<!-- /benchmark -->", block, text, flags=re.S)
+        else:
+            text = text.replace("BENCHMARK_RESULTS", block)
+        readme.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""The CLI through its runner: French help, docs in step with --help, no traceback."""
+import re
+
+from click.testing import CliRunner
+
+from conftest import ROOT
+from observatoire.cli import cli
+
+
+def test_every_command_is_documented_in_the_readme_and_back():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^### `observatoire ([a-z-]+)", readme, flags=re.M))
+    assert documented == set(cli.commands)
+
+
+def test_readme_options_match_help():
+    """Each command's README section lists exactly its options, as --help shows them."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    runner = CliRunner()
+    for name, command in cli.commands.items():
+        section = readme.split(f"### `observatoire {name}")[1].split("\n### ")[0]
+        help_text = runner.invoke(cli, [name, "--help"]).output
+        options = {o for p in command.params for o in p.opts if o.startswith("--")} - {"--help"}
+        for option in options:
+            assert option in help_text
+            assert f"`{option}" in section, f"{option} of `{name}` is not in the README"
+        assert set(re.findall(r"`(--[a-z-]+)", section)) <= options | {"--help"}
+
+
+def test_help_is_in_french():
+    output = CliRunner().invoke(cli, ["--help"]).output
+    assert "Charge les extraits" in output and "Utilisation :" in output and "Commandes" in output
+    assert CliRunner().invoke(cli, ["ingest", "--help"]).exit_code == 0
+
+
+def test_missing_path_is_a_clear_error():
+    result = CliRunner().invoke(cli, ["ingest", "/nulle/part"])
+    assert result.exit_code == 2 and "/nulle/part" in result.output and "introuvable" in result.output
+
+
+def test_module_entry_point():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "observatoire", "--version"], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.startswith("observatoire ")

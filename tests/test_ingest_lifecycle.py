@@ -1,0 +1,124 @@
+"""Idempotency, replacement, atomicity, concurrency, archive: nothing lost, never a half state."""
+import hashlib
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from conftest import BASE_HEADER, ROOT, frame, query, survey_rows, write_csv
+from ingest import warehouse as W
+from ingest.load import ingest_paths
+
+TABLES = ["raw_senacs", "raw_activites", "raw_cellules_hors_schema", "constats_qualite", "fichiers_sources"]
+
+
+def snapshot(db):
+    """Every row of every table, minus load timestamps."""
+    out = {}
+    for table in TABLES:
+        df = frame(db, f"SELECT * FROM {table}")
+        df = df.drop(columns=[c for c in df.columns if c in ("_charge_le", "cree_le", "charge_le", "remplace_le")])
+        out[table] = sorted(map(repr, df.astype(str).values.tolist()))
+    return out
+
+
+def test_reingesting_the_same_files_changes_nothing(tmp_path, cli_run, warehouse):
+    write_csv(tmp_path / "senacs_2021.csv", BASE_HEADER, survey_rows(2021, [{"salaries": "trente"}]))
+    assert cli_run("ingest", tmp_path).exit_code == 0
+    before = snapshot(warehouse)
+    result = cli_run("ingest", tmp_path)
+    assert result.exit_code == 0 and "inchangé" in result.output
+    assert snapshot(warehouse) == before
+
+
+def test_corrected_file_replaces_its_year_whole(tmp_path, cli_run, warehouse):
+    first = write_csv(tmp_path / "v1" / "senacs_2021.csv", BASE_HEADER,
+                      survey_rows(2021, [{"salaries": "trente"}]))
+    write_csv(tmp_path / "v1" / "senacs_2020.csv", BASE_HEADER, survey_rows(2020))
+    assert cli_run("ingest", tmp_path / "v1").exit_code == 0
+    fixed = survey_rows(2021, [{"salaries": "31"}])[:2]          # one structure less, a value fixed
+    second = write_csv(tmp_path / "v2" / "senacs_2021.csv", BASE_HEADER, fixed)
+    result = cli_run("ingest", second)
+    assert result.exit_code == 0 and "remplacé" in result.output
+    assert query(warehouse, "SELECT annee_enquete, count(*) FROM reponses GROUP BY 1 ORDER BY 1") == [
+        (2020, 3), (2021, 2)]
+    assert query(warehouse, "SELECT salaries FROM reponses WHERE annee_enquete = 2021 "
+                            "AND code_structure = 'CS92-0001'") == [(31,)]
+    # the finding of the old version went with it; the history of files stays
+    assert query(warehouse, "SELECT count(*) FROM constats_qualite")[0][0] == 0
+    files = query(warehouse, "SELECT sha256, statut FROM fichiers_sources WHERE annee_fichier = 2021 ORDER BY charge_le")
+    sha = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()
+    assert files == [(sha(first), "remplace"), (sha(second), "actif")]
+
+
+def test_original_bytes_are_archived_by_content(tmp_path, cli_run, warehouse):
+    src = write_csv(tmp_path / "in" / "senacs_2021.csv", BASE_HEADER, survey_rows(2021), encoding="cp1252")
+    assert cli_run("ingest", tmp_path / "in").exit_code == 0
+    sha, archive = query(warehouse, "SELECT sha256, chemin_archive FROM fichiers_sources")[0]
+    from pathlib import Path
+    assert Path(archive).read_bytes() == src.read_bytes()
+    assert hashlib.sha256(Path(archive).read_bytes()).hexdigest() == sha
+    assert query(warehouse, "SELECT DISTINCT fichier_sha256 FROM reponses") == [(sha,)]
+
+
+def test_failure_mid_load_leaves_the_warehouse_as_it_was(tmp_path, warehouse, monkeypatch):
+    write_csv(tmp_path / "v1" / "senacs_2020.csv", BASE_HEADER, survey_rows(2020))
+    ingest_paths([tmp_path / "v1"], warehouse)
+    before = snapshot(warehouse)
+    write_csv(tmp_path / "v2" / "senacs_2020.csv", BASE_HEADER, survey_rows(2020, [{"salaries": "99"}]))
+    write_csv(tmp_path / "v2" / "senacs_2021.csv", BASE_HEADER, survey_rows(2021))
+    write_csv(tmp_path / "v2" / "senacs_2022.csv", BASE_HEADER, survey_rows(2022))
+    real, calls = W.replace_year, []
+
+    def crash_on_second(con, parsed, archive):
+        calls.append(parsed.year)
+        if len(calls) == 2:
+            raise OSError("disque plein (panne simulée)")
+        return real(con, parsed, archive)
+    monkeypatch.setattr(W, "replace_year", crash_on_second)
+    with pytest.raises(OSError):
+        ingest_paths([tmp_path / "v2"], warehouse)
+    assert len(calls) == 2                      # the first year was written before the crash…
+    assert snapshot(warehouse) == before        # …and rolled back with the rest
+
+
+def test_a_second_run_at_once_is_refused_then_can_wait(tmp_path, warehouse, cli_run):
+    write_csv(tmp_path / "senacs_2021.csv", BASE_HEADER, survey_rows(2021))
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from filelock import FileLock
+        with FileLock({str(warehouse.resolve()) + '.lock'!r}):
+            print("held", flush=True)
+            time.sleep(float(sys.argv[1]))
+        """), "3"], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        refused = cli_run("ingest", tmp_path)
+        assert refused.exit_code == 3
+        assert "Un autre traitement utilise déjà l'entrepôt" in refused.output
+        assert not warehouse.exists() or query(warehouse, "SELECT count(*) FROM information_schema.tables "
+                                                          "WHERE table_name = 'raw_senacs'")[0][0] == 0
+        started = time.monotonic()
+        waited = cli_run("ingest", tmp_path, "--attendre", "30")
+        assert waited.exit_code == 0, waited.output
+        assert time.monotonic() - started > 0.5
+    finally:
+        holder.wait(timeout=30)
+    assert query(warehouse, "SELECT count(*) FROM reponses")[0][0] == 3
+
+
+def test_two_files_for_the_same_year_are_both_refused(tmp_path, cli_run, warehouse):
+    write_csv(tmp_path / "a" / "senacs_2021.csv", BASE_HEADER, survey_rows(2021))
+    write_csv(tmp_path / "b" / "SENACS_2021.csv", BASE_HEADER, survey_rows(2021, [{"salaries": "1"}]))
+    result = cli_run("ingest", tmp_path)
+    assert result.exit_code == 1 and "plusieurs fichiers pour senacs 2021" in result.output
+    assert query(warehouse, "SELECT count(*) FROM raw_senacs")[0][0] == 0
+
+
+def test_row_of_another_survey_year_is_a_blocking_finding(tmp_path, cli_run, warehouse):
+    write_csv(tmp_path / "senacs_2021.csv", BASE_HEADER, survey_rows(2021, [{"annee_enquete": "2012"}]))
+    assert cli_run("ingest", tmp_path).exit_code == 0
+    assert query(warehouse, "SELECT regle, severite, valeur_brute, valeur_attendue FROM constats_qualite") == [
+        ("annee_enquete_differente_du_fichier", "bloquant", "2012", "2021")]

@@ -1,0 +1,68 @@
+"""Cell parsers on the spellings of extracts.md §3 (pure functions, no I/O)."""
+import pandas as pd
+import pytest
+
+from ingest import values as V
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("12,5", 12.5), ("633 817", 633817), ("633\u00a0817", 633817), ("633\u202f817", 633817),
+    ("1 234,50 €", 1234.5), ("12 %", 12), ("12,5%", 12.5), ("-3", -3), ("1.5", 1.5), ("42", 42),
+])
+def test_french_numbers(raw, expected):
+    values, failed = V.parse_number(pd.Series([raw]))
+    assert values[0] == pytest.approx(expected)
+    assert not failed[0]
+
+
+@pytest.mark.parametrize("raw", ["", None, "NC", "nr", "N/A", "-", "?", "ne sait pas", " NC "])
+def test_no_answer_spellings_are_null_not_failures(raw):
+    for parse in (V.parse_number, V.parse_bool, V.parse_date, V.parse_text):
+        values, failed = parse(pd.Series([raw], dtype="object"))
+        assert pd.isna(values[0]) and not failed[0]
+
+
+def test_unreadable_number_fails_and_stays_null():
+    values, failed = V.parse_int(pd.Series(["douze", "12,5", "12"]))
+    assert list(failed) == [True, True, False]
+    assert pd.isna(values[0]) and pd.isna(values[1]) and values[2] == 12
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Oui", True), ("NON", False), ("o", True), ("N", False), ("1", True), ("0", False),
+    ("Vrai", True), ("faux", False), ("yes", True), ("No", False), ("x", True), ("X", True),
+])
+def test_boolean_spellings(raw, expected):
+    values, failed = V.parse_bool(pd.Series([raw]))
+    assert values[0] is expected or values[0] == expected
+    assert not failed[0]
+
+
+def test_checkbox_column_detection():
+    assert V.checkbox_column(pd.Series(["x", None, "X", "NC"]))
+    assert not V.checkbox_column(pd.Series(["x", "non"]))
+    assert not V.checkbox_column(pd.Series([None, None]))
+
+
+@pytest.mark.parametrize("raw", ["2019-03-31", "31/03/2019", "31-03-2019", "43555", "2019-03-31 00:00:00"])
+def test_dates_iso_french_excel(raw):
+    values, failed = V.parse_date(pd.Series([raw]))
+    assert values[0] == pd.Timestamp("2019-03-31") and not failed[0]
+
+
+def test_impossible_date_fails():
+    values, failed = V.parse_date(pd.Series(["31/02/2019"]))
+    assert failed[0] and pd.isna(values[0])
+
+
+def test_commune_codes_repair_only_when_unambiguous():
+    codes, failed, repaired = V.parse_code_commune(
+        pd.Series(["1053", "92050", "2a004", "9999", "1053.0"]), frozenset({"01053", "92050", "2A004"}))
+    assert list(codes.fillna("∅")) == ["01053", "92050", "2A004", "∅", "01053"]
+    assert list(repaired) == [True, False, False, False, True]
+    assert list(failed) == [False, False, False, True, False]
+
+
+def test_header_folding():
+    assert V.fold("Nom structure") == V.fold("NOM_STRUCTURE") == "nom_structure"
+    assert V.fold("Année de l'enquête ") == "annee_de_l_enquete"
