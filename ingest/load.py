@@ -94,7 +94,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                                    "n'en gardez qu'un")
             con.execute("BEGIN TRANSACTION")
             try:
-                load_reference(con, reference_dir)
+                load_reference(con, reference_dir, config)
                 for (kind, year), entries in parsed_by_key.items():
                     for result, parsed in entries:
                         if result.status == "rejeté":

@@ -41,7 +41,15 @@ def federal_project_tables(reference_dir: Path = REFERENCE_DIR) -> dict[str, pd.
     }
 
 
-def load_reference(con, reference_dir: Path = REFERENCE_DIR) -> None:
+def schema_columns(config) -> pd.DataFrame:
+    """The canonical columns (type, questionnaire block, required) of both extracts."""
+    return pd.DataFrame([{"type_extrait": kind, "colonne": c.name, "type_colonne": c.type,
+                          "bloc": c.block, "requis": c.required, "ordre": i}
+                         for kind, columns in config.columns.items()
+                         for i, c in enumerate(columns.values(), start=1)])
+
+
+def load_reference(con, reference_dir: Path = REFERENCE_DIR, config=None) -> None:
     """(Re)create the ref_* tables inside the caller's transaction."""
     csv_tables = {
         "ref_communes": ("communes.csv", {"code_insee": "VARCHAR", "nom_commune": "VARCHAR",
@@ -57,7 +65,10 @@ def load_reference(con, reference_dir: Path = REFERENCE_DIR) -> None:
         path = str(reference_dir / name)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, header=true, "
                     f"columns={types!r}, delim=',', quote='\"')", [path])
-    for table, frame in federal_project_tables(reference_dir).items():
+    tables = federal_project_tables(reference_dir)
+    if config is not None:
+        tables["ref_schema_colonnes"] = schema_columns(config)
+    for table, frame in tables.items():
         con.register("_ref_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")

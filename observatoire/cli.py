@@ -96,6 +96,31 @@ def _ingest(entrepot: Path, chemins, attendre: float) -> bool:
 
 
 @cli.command()
+@click.option("--sans-docs", is_flag=True, help="Ne pas régénérer la documentation dbt (plus rapide).")
+@click.option("--attendre", type=float, default=0, metavar="SECONDES",
+              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@click.pass_context
+def build(ctx, sans_docs, attendre):
+    """Calcule les indicateurs (modèles dbt) à partir des extraits chargés.
+
+    Exécute seeds, modèles et tests dbt dans l'entrepôt, puis génère la
+    documentation dbt. Produit notamment la table « indicateurs ».
+    """
+    _build(ctx.obj["entrepot"], not sans_docs, attendre)
+
+
+def _build(entrepot: Path, docs: bool, attendre: float) -> None:
+    from .build import build as run_build
+
+    err.print("Calcul des indicateurs (dbt)…")
+    result = run_build(entrepot, docs=docs, wait=attendre, on_event=lambda m: err.print(f"  {m}"))
+    for warning in result.warnings:
+        err.print(f"[yellow]{warning}[/]")
+    out.print(f"Indicateurs calculés : {result.models} modèles, {result.tests} tests dbt réussis. "
+              f"Table « indicateurs » dans {entrepot.resolve()}")
+
+
+@cli.command()
 @click.option("--echelle", type=click.Choice(["92", "national"]), default="92", show_default=True,
               help="92 : une soixantaine de structures ; national : environ 4 100 structures sur 10 ans.")
 @click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -122,8 +147,14 @@ def run(ctx, chemins, use_demo, attendre):
         chemins = (DEMO_DIR,)
     if not chemins:
         raise click.UsageError("indiquez des fichiers ou dossiers d'extraits, ou --demo.")
-    ok = _ingest(ctx.obj["entrepot"], chemins, attendre)
+    from ingest.warehouse import warehouse_lock
+
+    entrepot = ctx.obj["entrepot"]
+    with warehouse_lock(entrepot, attendre):
+        ok = _ingest(entrepot, chemins, attendre)
+        _build(entrepot, True, attendre)
     if not ok:
+        err.print("[bold red]Au moins un fichier a été rejeté[/] : les indicateurs ont été calculés sans lui.")
         sys.exit(EXIT_REJECTED)
 
 

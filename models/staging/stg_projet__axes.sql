@@ -1,0 +1,2 @@
+select code_axe, libelle_axe, ordre
+from {{ source('entrepot', 'ref_axes') }}

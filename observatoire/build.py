@@ -1,0 +1,119 @@
+"""`observatoire build`: run the dbt project in-process on the warehouse."""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ingest import warehouse as W
+from ingest.config import PROJECT_DIR
+from ingest.errors import ObservatoireError
+
+PROFILES_DIR = Path(__file__).resolve().parent / "dbt"
+
+
+@dataclass
+class BuildResult:
+    models: int = 0
+    tests: int = 0
+    seeds: int = 0
+    warnings: list[str] = field(default_factory=list)
+    target_dir: Path | None = None
+
+
+def dbt_dirs(db_path: Path) -> tuple[Path, Path]:
+    """dbt's target and log folders, beside the warehouse."""
+    base = db_path.resolve().parent / "dbt"
+    return base / "target", base / "logs"
+
+
+def _check_warehouse(db_path: Path) -> None:
+    if not db_path.exists():
+        raise ObservatoireError(f"L'entrepôt {db_path} n'existe pas : lancez d'abord « observatoire ingest ».")
+    con = W.connect(db_path, read_only=True)
+    try:
+        n = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'reponses'").fetchone()[0]
+    finally:
+        con.close()
+    if not n:
+        raise ObservatoireError(f"L'entrepôt {db_path} ne contient pas de réponses : lancez d'abord "
+                                "« observatoire ingest ».")
+
+
+def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, wait: float = 0,
+          on_event: Callable[[str], None] | None = None) -> BuildResult:
+    """dbt build (seeds, models, tests), then dbt docs generate."""
+    db_path = db_path.resolve()
+    with W.warehouse_lock(db_path, wait):
+        _check_warehouse(db_path)
+        target_dir, log_dir = dbt_dirs(db_path)
+        os.environ["OBSERVATOIRE_ENTREPOT"] = str(db_path)
+        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+        common = ["--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR),
+                  "--target-path", str(target_dir), "--log-path", str(log_dir)]
+        result = BuildResult(target_dir=target_dir)
+        _invoke(["build", *common], result, on_event)
+        if docs:
+            _invoke(["docs", "generate", *common], result, None)
+        return result
+
+
+def _invoke(args: list[str], result: BuildResult, on_event) -> None:
+    from dbt.cli.main import dbtRunner  # imported here: dbt costs seconds to import
+
+    counter = {"n": 0}
+
+    def callback(event) -> None:
+        name = event.info.name
+        if name in ("LogModelResult", "LogSeedResult", "LogTestResult") and on_event:
+            counter["n"] += 1
+            data = event.data
+            node = getattr(data, "node_info", None)
+            label = node.node_name if node else "?"
+            status = (getattr(data, "status", "") or "").lower()
+            kind = {"LogModelResult": "modèle", "LogSeedResult": "seed", "LogTestResult": "test"}[name]
+            on_event(f"[{counter['n']}] {kind} {label} : {_status_fr(status)}")
+
+    runner = dbtRunner(callbacks=[callback])
+    res = runner.invoke([*args, "--quiet", "--no-use-colors"])
+    if res.exception is not None:
+        raise ObservatoireError(f"dbt n'a pas pu s'exécuter (« {args[0]} ») : {res.exception}")
+    failures = []
+    for node_result in getattr(res.result, "results", []) or []:
+        status = str(node_result.status).lower()
+        node = node_result.node
+        kind = node.resource_type
+        if kind == "model":
+            result.models += 1
+        elif kind == "test":
+            result.tests += 1
+        elif kind == "seed":
+            result.seeds += 1
+        if status in ("error", "fail", "runtime error"):
+            what = {"model": "Le modèle", "test": "Le test", "seed": "Le seed",
+                    "unit_test": "Le test unitaire"}.get(kind, "L'élément")
+            detail = node_result.message or ""
+            if kind == "test" and node_result.failures:
+                detail = f"{node_result.failures} ligne(s) en défaut"
+            failures.append(f"{what} « {node.name} » a échoué : {detail}")
+        elif status == "warn":
+            result.warnings.append(f"Avertissement du test « {node.name} » : {node_result.failures} ligne(s)")
+    if failures or not res.success:
+        raise ObservatoireError("La construction des indicateurs a échoué.\n  - " + "\n  - ".join(
+            failures or ["dbt a signalé un échec sans préciser lequel : voir les journaux dbt."]))
+
+
+def _status_fr(status: str) -> str:
+    return {"success": "ok", "pass": "ok", "error": "ERREUR", "fail": "ÉCHEC", "warn": "avertissement",
+            "skipped": "ignoré"}.get(status, status)
+
+
+def copy_docs(target_dir: Path, dest: Path) -> None:
+    """The static dbt docs site (index.html + manifest + catalog) for the analysts' site."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("index.html", "manifest.json", "catalog.json"):
+        if (target_dir / name).exists():
+            shutil.copy2(target_dir / name, dest / name)
