@@ -49,6 +49,8 @@ def main() -> None:
              "≤ 3 s"),
             ("ingest", "national", ["--entrepot", str(tmp / "n.duckdb"), "ingest", str(tmp / "national")],
              "≤ 20 s, ≤ 1 Gio"),
+            ("build", "démo 92", ["--entrepot", str(tmp / "d.duckdb"), "build"], "≤ 8 s"),
+            ("build", "national", ["--entrepot", str(tmp / "n.duckdb"), "build"], "≤ 30 s"),
         ]
         for stage, data, cli_args, target in cases:
             seconds, mib = measure(cli_args)

@@ -85,8 +85,8 @@ def ensure_schema(con, config: Config) -> None:
 
 def active_file(con, kind: str, year: int) -> str | None:
     row = con.execute("SELECT sha256 FROM fichiers_sources WHERE type_extrait = ? AND annee_fichier = ? "
-                      "AND statut = 'actif'", [kind, year]).fetchone()
-    return row[0] if row else None
+                      "AND statut = 'actif'", [kind, year]).fetchall()
+    return row[0][0] if row else None
 
 
 def archive_file(archive_dir: Path, parsed: ParsedExtract) -> Path:
@@ -195,7 +195,7 @@ def refresh_conflicts(con) -> int:
         WHERE r.code_structure IS NOT NULL AND r.annee_enquete IS NOT NULL
         WINDOW w AS (PARTITION BY r.annee_enquete, r.code_structure)
         QUALIFY count(*) OVER w > 1""")
-    return con.execute("SELECT count(*) FROM constats_qualite WHERE regle = 'doublon_conflictuel'").fetchone()[0]
+    return con.execute("SELECT count(*) FROM constats_qualite WHERE regle = 'doublon_conflictuel'").fetchall()[0][0]
 
 
 def default_archive_dir(db_path: Path) -> Path:

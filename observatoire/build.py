@@ -34,7 +34,7 @@ def _check_warehouse(db_path: Path) -> None:
         raise ObservatoireError(f"L'entrepôt {db_path} n'existe pas : lancez d'abord « observatoire ingest ».")
     con = W.connect(db_path, read_only=True)
     try:
-        n = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'reponses'").fetchone()[0]
+        n = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'reponses'").fetchall()[0][0]
     finally:
         con.close()
     if not n:
@@ -57,7 +57,7 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
         result = BuildResult(target_dir=target_dir)
         _invoke(["build", *common], result, on_event)
         if docs:
-            _invoke(["docs", "generate", *common], result, None)
+            _invoke(["docs", "generate", "--no-compile", *common], result, None)  # reuses the build's manifest
         return result
 
 
@@ -78,7 +78,10 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
             on_event(f"[{counter['n']}] {kind} {label} : {_status_fr(status)}")
 
     runner = dbtRunner(callbacks=[callback])
-    res = runner.invoke([*args, "--quiet", "--no-use-colors"])
+    try:
+        res = runner.invoke([*args, "--quiet", "--no-use-colors"])
+    finally:
+        _close_dbt_connection()
     if res.exception is not None:
         raise ObservatoireError(f"dbt n'a pas pu s'exécuter (« {args[0]} ») : {res.exception}")
     failures = []
@@ -104,6 +107,17 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
     if failures or not res.success:
         raise ObservatoireError("La construction des indicateurs a échoué.\n  - " + "\n  - ".join(
             failures or ["dbt a signalé un échec sans préciser lequel : voir les journaux dbt."]))
+
+
+def _close_dbt_connection() -> None:
+    """dbt-duckdb keeps its DuckDB connection (keep_open) in a class attribute: close it so the
+    next step, in this process or another, can open the warehouse."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def _status_fr(status: str) -> str:

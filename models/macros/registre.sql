@@ -33,24 +33,14 @@
   {%- endif %}
 {% endmacro %}
 
-{#- Aggregate the measures of a group of units according to the indicator's rule. -#}
-{% macro agreger(agregat, numerateur='numerateur', denominateur='denominateur', inclus='inclus') %}
+{#- An indicator's value from the totals of a group of units (count, sum of numerators, sum
+    of denominators, median of numerators), according to the registry's aggregation rule. -#}
+{% macro valeur_depuis_totaux(agregat, n, somme_num, somme_den, mediane) %}
   case {{ agregat }}
-    when 'compte' then count(*) filter (where {{ inclus }})::double
-    when 'total' then coalesce(sum({{ numerateur }}) filter (where {{ inclus }}), 0)
-    when 'somme' then sum({{ numerateur }}) filter (where {{ inclus }})
-    when 'ratio' then sum({{ numerateur }}) filter (where {{ inclus }})
-                      / nullif(sum({{ denominateur }}) filter (where {{ inclus }}), 0)
-    when 'mediane' then median({{ numerateur }}) filter (where {{ inclus }})
-  end
-{% endmacro %}
-
-{#- The numerator reported beside the value: the count for a count, the sum otherwise. -#}
-{% macro numerateur_agrege(agregat, numerateur='numerateur', inclus='inclus') %}
-  case {{ agregat }}
-    when 'compte' then count(*) filter (where {{ inclus }})::double
-    when 'total' then coalesce(sum({{ numerateur }}) filter (where {{ inclus }}), 0)
-    when 'mediane' then null
-    else sum({{ numerateur }}) filter (where {{ inclus }})
+    when 'compte' then {{ n }}::double
+    when 'total' then coalesce({{ somme_num }}, 0)
+    when 'somme' then {{ somme_num }}
+    when 'ratio' then {{ somme_num }} / nullif({{ somme_den }}, 0)
+    when 'mediane' then {{ mediane }}
   end
 {% endmacro %}

@@ -11,18 +11,30 @@ mesures as (
     from {{ ref('int_indicateurs__activites') }} as m
     cross join {{ ref('stg_projet__projet') }} as p
 ),
-agregats as (
+totaux as (
     select
-        m.indicateur, m.annee, m.niveau, m.code,
-        {{ agreger('r.agregat', 'm.numerateur', 'm.denominateur', 'm.inclus') }} * r.facteur as valeur,
-        {{ numerateur_agrege('r.agregat', 'm.numerateur', 'm.inclus') }} as numerateur,
-        case when r.agregat = 'ratio' then sum(m.denominateur) filter (where m.inclus) end as denominateur,
+        m.indicateur, m.annee, m.niveau, m.code, r.agregat, r.facteur, r.n_min,
         count(*) filter (where m.inclus) as n_structures,
         count(*) as n_population,
-        r.n_min
+        sum(m.numerateur) filter (where m.inclus) as somme_num,
+        sum(m.denominateur) filter (where m.inclus) as somme_den,
+        median(m.numerateur) filter (where m.inclus and r.agregat = 'mediane') as mediane
     from mesures as m
     join registre as r using (indicateur)
     group by m.indicateur, m.annee, m.niveau, m.code, r.agregat, r.facteur, r.n_min
+),
+agregats as (
+    select
+        indicateur, annee, niveau, code, n_structures, n_population, n_min,
+        {{ valeur_depuis_totaux('agregat', 'n_structures', 'somme_num', 'somme_den', 'mediane') }} * facteur as valeur,
+        case agregat
+            when 'compte' then n_structures::double
+            when 'total' then coalesce(somme_num, 0)
+            when 'mediane' then null
+            else somme_num
+        end as numerateur,
+        case when agregat = 'ratio' then somme_den end as denominateur
+    from totaux
 )
 select
     indicateur, annee, niveau, code, valeur, numerateur, denominateur, n_structures, n_population,

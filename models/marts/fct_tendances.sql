@@ -20,15 +20,27 @@ paires as (
       on prev.indicateur = cur.indicateur and prev.code_structure = cur.code_structure
      and prev.annee = r.annee_reference
 ),
-panels as (
-    select p.indicateur, p.annee, p.comparaison, u.niveau, u.code,
-           {{ agreger('r.agregat', 'p.num_cur', 'p.den_cur', 'true') }} * r.facteur as valeur_panel,
-           {{ agreger('r.agregat', 'p.num_prev', 'p.den_prev', 'true') }} * r.facteur as valeur_panel_comparee,
-           count(*) as n_panel
+totaux_panels as (
+    -- plain totals first (median only where the rule is a median), the rule applied after;
+    -- a constant panel means nothing for a single structure, so that level is left out
+    select p.indicateur, p.annee, p.comparaison, u.niveau, u.code, r.agregat, r.facteur,
+           count(*) as n_panel,
+           sum(p.num_cur) as s_cur, sum(p.den_cur) as d_cur,
+           sum(p.num_prev) as s_prev, sum(p.den_prev) as d_prev,
+           median(p.num_cur) filter (where r.agregat = 'mediane') as m_cur,
+           median(p.num_prev) filter (where r.agregat = 'mediane') as m_prev
     from paires as p
     join {{ ref('int_unites_structures') }} as u using (annee, code_structure)
     join registre as r using (indicateur)
+    where u.niveau <> 'structure'
     group by p.indicateur, p.annee, p.comparaison, u.niveau, u.code, r.agregat, r.facteur
+),
+panels as (
+    select indicateur, annee, comparaison, niveau, code, n_panel,
+           {{ valeur_depuis_totaux('agregat', 'n_panel', 's_cur', 'd_cur', 'm_cur') }} * facteur as valeur_panel,
+           {{ valeur_depuis_totaux('agregat', 'n_panel', 's_prev', 'd_prev', 'm_prev') }} * facteur
+               as valeur_panel_comparee
+    from totaux_panels
 ),
 series as (
     select
