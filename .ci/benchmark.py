@@ -12,7 +12,6 @@ import argparse
 import os
 import platform
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,15 +23,15 @@ CLI = [sys.executable, "-m", "observatoire"]
 
 
 def measure(args: list[str]) -> tuple[float, float]:
-    """(seconds, peak MiB) of one CLI process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(seconds, peak MiB) of one CLI process: wait4 gives that child's own max RSS."""
     start = time.perf_counter()
-    proc = subprocess.run(CLI + args, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.Popen(CLI + args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"échec de {' '.join(args)} :\n{proc.stdout}\n{proc.stderr}")
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"échec de {' '.join(args)} :\n{output}")
+    return seconds, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -51,6 +50,8 @@ def main() -> None:
              "≤ 20 s, ≤ 1 Gio"),
             ("build", "démo 92", ["--entrepot", str(tmp / "d.duckdb"), "build"], "≤ 8 s"),
             ("build", "national", ["--entrepot", str(tmp / "n.duckdb"), "build"], "≤ 30 s"),
+            ("validate", "démo 92", ["--entrepot", str(tmp / "d.duckdb"), "validate"], "—"),
+            ("validate", "national", ["--entrepot", str(tmp / "n.duckdb"), "validate"], "≤ 30 s"),
         ]
         for stage, data, cli_args, target in cases:
             seconds, mib = measure(cli_args)

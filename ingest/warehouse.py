@@ -33,7 +33,12 @@ CREATE TABLE IF NOT EXISTS constats_qualite (
     etape VARCHAR, type_extrait VARCHAR, annee_fichier INTEGER, fichier VARCHAR,
     fichier_sha256 VARCHAR, ligne INTEGER, annee_enquete INTEGER, code_structure VARCHAR,
     colonne VARCHAR, valeur_brute VARCHAR, valeur_attendue VARCHAR, regle VARCHAR,
-    severite VARCHAR, message VARCHAR, cree_le TIMESTAMP)"""
+    severite VARCHAR, message VARCHAR, cree_le TIMESTAMP, annee_donnees INTEGER)"""
+CORRECTIONS_DDL = """
+CREATE TABLE IF NOT EXISTS corrections (
+    ligne_fichier INTEGER, annee_enquete INTEGER, code_structure VARCHAR, colonne VARCHAR,
+    valeur_initiale VARCHAR, nouvelle_valeur VARCHAR, motif VARCHAR, auteur VARCHAR,
+    date_correction VARCHAR, statut VARCHAR, message VARCHAR, charge_le TIMESTAMP)"""
 
 
 def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -53,6 +58,8 @@ def ensure_schema(con, config: Config) -> None:
     con.execute(FILES_DDL)
     con.execute(EXTRA_DDL)
     con.execute(FINDINGS_DDL)
+    con.execute(CORRECTIONS_DDL)
+    con.execute("ALTER TABLE constats_qualite ADD COLUMN IF NOT EXISTS annee_donnees INTEGER")
     for kind, table in RAW_TABLE.items():
         columns = {c.name: c.sql_type for c in config.columns[kind].values()} | LINEAGE
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ("
@@ -115,7 +122,8 @@ def write_findings(con, frame: pd.DataFrame, *, etape: str, kind: str | None, ye
                    fichier: str | None, sha256: str | None) -> None:
     if frame.empty:
         return
-    frame = frame.reindex(columns=FINDING_COLUMNS).copy()
+    frame = frame.reindex(columns=FINDING_COLUMNS + ["annee_donnees"]).copy()
+    frame["annee_donnees"] = pd.array(frame["annee_donnees"], dtype="Int64")
     frame["valeur_brute"] = frame["valeur_brute"].astype("string")
     frame["valeur_attendue"] = frame["valeur_attendue"].astype("string")
     frame["annee_enquete"] = pd.array(frame["annee_enquete"], dtype="Int64")
@@ -189,7 +197,7 @@ def refresh_conflicts(con) -> int:
                || ' avec des valeurs différentes (lignes '
                || array_to_string(list_sort(list(r._ligne) OVER w), ', ')
                || ') ; ces lignes sont exclues de « reponses » jusqu''à correction.',
-               now()::TIMESTAMP
+               now()::TIMESTAMP, r.annee_donnees
         FROM raw_senacs r
         LEFT JOIN fichiers_sources f ON f.sha256 = r._fichier_sha256 AND f.statut = 'actif'
         WHERE r.code_structure IS NOT NULL AND r.annee_enquete IS NOT NULL

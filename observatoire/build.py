@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Callable
 
 from ingest import warehouse as W
-from ingest.config import PROJECT_DIR
+from ingest.config import PROJECT_DIR, Config
+from ingest.corrections import CORRECTIONS_FILE, apply_corrections
 from ingest.errors import ObservatoireError
 
 PROFILES_DIR = Path(__file__).resolve().parent / "dbt"
@@ -21,6 +22,7 @@ class BuildResult:
     seeds: int = 0
     warnings: list[str] = field(default_factory=list)
     target_dir: Path | None = None
+    corrections: tuple[int, int] = (0, 0)      # applied, refused
 
 
 def dbt_dirs(db_path: Path) -> tuple[Path, Path]:
@@ -42,19 +44,37 @@ def _check_warehouse(db_path: Path) -> None:
                                 "« observatoire ingest ».")
 
 
+def _record_corrections(db_path: Path, corrections: Path) -> tuple[int, int]:
+    con = W.connect(db_path)
+    try:
+        W.ensure_schema(con, Config())
+        con.execute("BEGIN TRANSACTION")
+        try:
+            counts = apply_corrections(con, corrections)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.close()
+    return counts
+
+
 def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, wait: float = 0,
+          corrections: Path = CORRECTIONS_FILE,
           on_event: Callable[[str], None] | None = None) -> BuildResult:
-    """dbt build (seeds, models, tests), then dbt docs generate."""
+    """Record the analysts' corrections, then dbt build (seeds, models, tests) and docs."""
     db_path = db_path.resolve()
     with W.warehouse_lock(db_path, wait):
         _check_warehouse(db_path)
+        result_corrections = _record_corrections(db_path, corrections)
         target_dir, log_dir = dbt_dirs(db_path)
         os.environ["OBSERVATOIRE_ENTREPOT"] = str(db_path)
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         os.environ.setdefault("DO_NOT_TRACK", "1")
         common = ["--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR),
                   "--target-path", str(target_dir), "--log-path", str(log_dir)]
-        result = BuildResult(target_dir=target_dir)
+        result = BuildResult(target_dir=target_dir, corrections=result_corrections)
         _invoke(["build", *common], result, on_event)
         if docs:
             _invoke(["docs", "generate", "--no-compile", *common], result, None)  # reuses the build's manifest

@@ -17,7 +17,7 @@ click_fr.install()
 
 DEFAULT_WAREHOUSE = Path("sortie") / "entrepot" / "observatoire.duckdb"
 DEMO_DIR = PROJECT_DIR / "data" / "demo" / "92"
-EXIT_REJECTED, EXIT_LOCKED = 1, 3
+EXIT_REJECTED, EXIT_LOCKED, EXIT_BLOCKED = 1, 3, 4
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -114,10 +114,55 @@ def _build(entrepot: Path, docs: bool, attendre: float) -> None:
 
     err.print("Calcul des indicateurs (dbt)…")
     result = run_build(entrepot, docs=docs, wait=attendre, on_event=lambda m: err.print(f"  {m}"))
+    applied, refused = result.corrections
+    if applied or refused:
+        err.print(f"Corrections : {applied} appliquée(s), {refused} refusée(s) (voir constats_qualite).")
     for warning in result.warnings:
         err.print(f"[yellow]{warning}[/]")
     out.print(f"Indicateurs calculés : {result.models} modèles, {result.tests} tests dbt réussis. "
               f"Table « indicateurs » dans {entrepot.resolve()}")
+
+
+@cli.command()
+@click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dossier des sorties qualité (défaut : le dossier qualite à côté de l'entrepôt).")
+@click.option("--attendre", type=float, default=0, metavar="SECONDES",
+              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@click.pass_context
+def validate(ctx, sortie, attendre):
+    """Contrôle les données et les indicateurs, puis publie les années sans constat bloquant.
+
+    Exécute les suites Great Expectations, enregistre chaque constat dans
+    « constats_qualite », écrit une page qualité par année, une fiche de retour par
+    structure et les Data Docs. Une année avec un constat bloquant n'est pas publiée.
+    """
+    if not _validate(ctx.obj["entrepot"], sortie, attendre):
+        sys.exit(EXIT_BLOCKED)
+
+
+def _validate(entrepot: Path, sortie, attendre: float) -> bool:
+    from .validation import run_validation
+
+    err.print("Contrôle qualité (Great Expectations)…")
+    outcome = run_validation(entrepot, sortie, attendre)
+    counts = outcome.counts
+    out.print(f"Constats : {fr_int(counts.get('bloquant', 0))} bloquant(s), "
+              f"{fr_int(counts.get('avertissement', 0))} avertissement(s), {fr_int(counts.get('info', 0))} info(s).")
+    for gate in outcome.gates:
+        if gate.publie:
+            out.print(f"  {gate.annee} : publiée" + (f" ({gate.avertissements} avertissement(s), signalés dans "
+                                                     "la méthodologie)" if gate.avertissements else ""))
+        else:
+            kept = " ; la publication précédente reste en place" if gate.deja_publie else ""
+            err.print(f"  [bold red]{gate.annee} : non publiée[/], {len(gate.bloquants)} constat(s) bloquant(s){kept} :")
+            for message in gate.bloquants["message"].head(15):
+                err.print(f"    - {message}")
+            if len(gate.bloquants) > 15:
+                err.print(f"    … et {len(gate.bloquants) - 15} autre(s) : voir la page qualité de l'année.")
+    if outcome.pages:
+        out.print(f"Pages qualité : {outcome.pages[0].parent}")
+    out.print(f"Data Docs Great Expectations : {outcome.data_docs}")
+    return all(g.publie for g in outcome.gates)
 
 
 @cli.command()
@@ -142,7 +187,11 @@ def demo(echelle, sortie, graine):
               help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
 @click.pass_context
 def run(ctx, chemins, use_demo, attendre):
-    """Enchaîne toute la chaîne annuelle sur les extraits donnés (ou --demo)."""
+    """Enchaîne toute la chaîne annuelle sur les extraits donnés (ou --demo).
+
+    Chargement, calcul des indicateurs, contrôle qualité et publication des années
+    sans constat bloquant.
+    """
     if use_demo:
         chemins = (DEMO_DIR,)
     if not chemins:
@@ -153,9 +202,12 @@ def run(ctx, chemins, use_demo, attendre):
     with warehouse_lock(entrepot, attendre):
         ok = _ingest(entrepot, chemins, attendre)
         _build(entrepot, True, attendre)
+        published = _validate(entrepot, None, attendre)
     if not ok:
         err.print("[bold red]Au moins un fichier a été rejeté[/] : les indicateurs ont été calculés sans lui.")
         sys.exit(EXIT_REJECTED)
+    if not published:
+        sys.exit(EXIT_BLOCKED)
 
 
 def main() -> None:

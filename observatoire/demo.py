@@ -32,7 +32,7 @@ NAMES = ["Les Acacias", "La Passerelle", "Le Petit Prince", "L'Îlot", "Les Till
 SCALES = {
     "92": {"departements": ["92"], "cs": 42, "evs": 18, "surveys": list(range(2018, 2024)),
            "activities": list(range(2019, 2023))},
-    "national": {"departements": None, "cs": 2650, "evs": 1880, "surveys": list(range(2014, 2024)),
+    "national": {"departements": None, "cs": 2650, "evs": 1880, "surveys": list(range(2015, 2025)),
                  "activities": list(range(2019, 2023))},
 }
 BLOCS = {
@@ -47,6 +47,7 @@ BLOCS = {
            "bloc_2021_crise_sanitaire_colis_alimentaires": "int"},
     2022: {"bloc_2022_democratie_conseil_habitants": "bool"},
     2023: {"bloc_2023_ecologie_mobilite_douce": "bool", "bloc_2023_ecologie_nb_actions": "int"},
+    2024: {"bloc_2024_petite_enfance_accueil_parents": "bool"},
 }
 ACTION_CODES = [f"A{a}.{b}" for a in (1, 2, 3) for b in (1, 2, 3, 4)]
 ACTION_GROUPS = {"A1.1": "MODELES_SE", "A1.2": "COMM", "A1.3": "IMPACT", "A1.4": "GOUV_PART",
@@ -201,14 +202,17 @@ def _year(rng: np.random.Generator, s: pd.DataFrame, survey: int) -> pd.DataFram
     df["valorisation_benevolat"] = np.round(df["heures_benevolat"] * 11.65, 2)
 
     measures = [c for c in df.columns if c not in IDENTITY]
-    # a few unknown answers among respondents, none at all for non-respondents
+    # a few unknown answers among respondents, none at all for non-respondents; a funder line
+    # is never left unknown on its own (an empty funder line means zero)
     for col in measures:
-        unknown = rng.random(n) < 0.02
+        unknown = rng.random(n) < (0.0 if col in FUNDER_LINES else 0.02)
         df[col] = df[col].astype("object").where(resp & ~unknown, None)
     df["statut_controle"] = df["statut_controle"].where(resp, None)
     return df
 
 
+FUNDER_LINES = ["caf_ps_agc", "caf_ps_acf", "caf_autres", "communes_interco", "departement", "region", "etat",
+                "europe", "usagers", "autres_produits"]
 IDENTITY = ["annee_enquete", "annee_donnees", "code_structure", "siret", "nom_structure", "type_structure",
             "code_commune", "repondant", "statut_controle", "mode_gestion", "type_territoire",
             "taille_territoire", "qpv", "population_zone", "date_premier_agrement", "date_fin_agrement",

@@ -44,3 +44,17 @@ def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "observatoire", "--version"], capture_output=True, text=True,
                          cwd=ROOT)
     assert out.returncode == 0 and out.stdout.startswith("observatoire ")
+
+
+def test_run_demo_chains_every_stage(tmp_path):
+    """The README's main command, on its own warehouse."""
+    from conftest import query
+
+    db = tmp_path / "entrepot" / "o.duckdb"
+    result = CliRunner().invoke(cli, ["--entrepot", str(db), "run", "--demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"Entrepôt : {db}" in result.output
+    assert "Table « indicateurs »" in result.output and "2022 : publiée" in result.output
+    assert query(db, "SELECT count(DISTINCT annee) FROM indicateurs_publies")[0][0] == 6
+    assert (tmp_path / "entrepot" / "qualite" / "2022.html").exists()
+    assert (tmp_path / "entrepot" / "dbt" / "target" / "index.html").exists()

@@ -1,0 +1,55 @@
+"""French formatting for everything a reader sees: 1 234 567 €, 12,5 %, 3,2 points."""
+from __future__ import annotations
+
+import math
+
+from babel.numbers import format_decimal, format_percent
+
+LOCALE = "fr_FR"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("<NA>", "nan")
+
+
+def nombre(value, decimals: int = 0) -> str:
+    if _missing(value):
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(float(value), format=pattern, locale=LOCALE)
+
+
+def pourcentage(value, decimals: int = 1) -> str:
+    if _missing(value):
+        return "–"
+    return format_percent(float(value), format="#,##0" + ("." + "0" * decimals if decimals else "") + " %",
+                          locale=LOCALE)
+
+
+def euros(value) -> str:
+    return "–" if _missing(value) else f"{nombre(value)} €"
+
+
+def valeur(value, unite: str) -> str:
+    """An indicator value in its unit."""
+    if unite == "ratio":
+        return pourcentage(value)
+    if unite == "euros":
+        return euros(value)
+    if unite == "etp":
+        return nombre(value, 1)
+    return nombre(value)
+
+
+def csv_cell(value) -> str:
+    """A cell safe to open in a spreadsheet: text starting with = + - @ is neutralised."""
+    if _missing(value):
+        return ""
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(text.replace(",", "."))   # a negative number stays a number
+            return text
+        except ValueError:
+            return "'" + text
+    return text
