@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "observatoire"]
 
 
-def measure(args: list[str]) -> tuple[float, float]:
+def measure(args: list[str]) -> tuple[float, float, str]:
     """(seconds, peak MiB) of one CLI process: wait4 gives that child's own max RSS."""
     start = time.perf_counter()
     proc = subprocess.Popen(CLI + args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -31,7 +31,7 @@ def measure(args: list[str]) -> tuple[float, float]:
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"échec de {' '.join(args)} :\n{output}")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, output
 
 
 def main() -> None:
@@ -52,16 +52,28 @@ def main() -> None:
             ("build", "national", ["--entrepot", str(tmp / "n.duckdb"), "build"], "≤ 30 s"),
             ("validate", "démo 92", ["--entrepot", str(tmp / "d.duckdb"), "validate"], "—"),
             ("validate", "national", ["--entrepot", str(tmp / "n.duckdb"), "validate"], "≤ 30 s"),
+            ("report", "démo 92 (public + interne)",
+             ["--entrepot", str(tmp / "d.duckdb"), "report", "--sortie", str(tmp / "site92")], "≤ 10 s"),
+            ("report", "national (public)", ["--entrepot", str(tmp / "n.duckdb"), "report", "--sortie",
+                                             str(tmp / "siten"), "--public-seulement"], "≥ 100 pages/s"),
         ]
         for stage, data, cli_args, target in cases:
-            seconds, mib = measure(cli_args)
-            rows.append((stage, data, target, seconds, mib))
+            seconds, mib, output = measure(cli_args)
+            pages = sum(int(n.replace("\u202f", "")) for n in re.findall(r"(\d[\d\u202f]*) pages", output))
+            group = lambda n: f"{n:,.0f}".replace(",", "\u202f")
+            extra = f" ; {group(pages)} pages, {group(pages / seconds)} pages/s" if pages else ""
+            rows.append((stage, data, target, seconds, mib, extra))
+        weights = {site: sum(f.stat().st_size for f in (tmp / "site92" / site).rglob("*") if f.is_file()) / 2**20
+                   for site in ("public", "interne")}
     machine = f"{os.cpu_count()} cœurs, Python {platform.python_version()}"
     lines = ["<!-- benchmark -->", f"Dernière mesure ({time.strftime('%Y-%m-%d')}, {machine}) :", "",
              "| étape | jeu | objectif | durée | mémoire max |", "|---|---|---|---|---|"]
-    for stage, data, target, seconds, mib in rows:
+    for stage, data, target, seconds, mib, extra in rows:
         lines.append(f"| {stage} | {data} | {target} | {seconds:.1f} s".replace(".", ",")
-                     + f" | {mib:.0f} Mio |")
+                     + f"{extra} | {mib:.0f} Mio |")
+    lines.append("")
+    lines.append("Poids des sites de la démo 92 (objectif ≤ 15 Mo, plotly.min.js compris) : "
+                 + ", ".join(f"{site} {mib:.1f} Mio".replace(".", ",") for site, mib in weights.items()) + ".")
     lines.append("<!-- /benchmark -->")
     block = "\n".join(lines)
     print(block)

@@ -166,6 +166,33 @@ def _validate(entrepot: Path, sortie, attendre: float) -> bool:
 
 
 @cli.command()
+@click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dossier du site (défaut : sortie/site, à côté du dossier de l'entrepôt).")
+@click.option("--public-seulement", is_flag=True, help="Ne produire que le site public.")
+@click.option("--attendre", type=float, default=0, metavar="SECONDES",
+              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@click.pass_context
+def report(ctx, sortie, public_seulement, attendre):
+    """Produit le site HTML de l'observatoire à partir des années publiées.
+
+    Deux sites : « public » (partenaires ; règle du secret appliquée, aucune page
+    par structure) et « interne » (la fédération ; pages par structure, qualité,
+    documentation dbt et Data Docs).
+    """
+    _report(ctx.obj["entrepot"], sortie, public_seulement, attendre)
+
+
+def _report(entrepot: Path, sortie, public_seulement: bool, attendre: float) -> None:
+    from .report import run_report
+
+    err.print("Production du site…")
+    audiences = ("public",) if public_seulement else ("public", "interne")
+    results = run_report(entrepot, sortie, audiences, attendre, on_progress=lambda m: err.print(f"  {m}"))
+    for r in results:
+        out.print(f"Site {r.audience} : {fr_int(r.pages)} pages dans {r.path / 'index.html'}")
+
+
+@cli.command()
 @click.option("--echelle", type=click.Choice(["92", "national"]), default="92", show_default=True,
               help="92 : une soixantaine de structures ; national : environ 4 100 structures sur 10 ans.")
 @click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -189,8 +216,8 @@ def demo(echelle, sortie, graine):
 def run(ctx, chemins, use_demo, attendre):
     """Enchaîne toute la chaîne annuelle sur les extraits donnés (ou --demo).
 
-    Chargement, calcul des indicateurs, contrôle qualité et publication des années
-    sans constat bloquant.
+    Chargement, calcul des indicateurs, contrôle qualité, publication des années
+    sans constat bloquant et production des sites public et interne.
     """
     if use_demo:
         chemins = (DEMO_DIR,)
@@ -203,6 +230,7 @@ def run(ctx, chemins, use_demo, attendre):
         ok = _ingest(entrepot, chemins, attendre)
         _build(entrepot, True, attendre)
         published = _validate(entrepot, None, attendre)
+        _report(entrepot, None, False, attendre)
     if not ok:
         err.print("[bold red]Au moins un fichier a été rejeté[/] : les indicateurs ont été calculés sans lui.")
         sys.exit(EXIT_REJECTED)

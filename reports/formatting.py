@@ -1,4 +1,5 @@
-"""French formatting for everything a reader sees: 1 234 567 €, 12,5 %, 3,2 points."""
+"""French formatting for everything a reader sees: 1 234 567 €, 12,5 %, 3,2 points (narrow
+no-break spaces, so that a figure never wraps away from its unit)."""
 from __future__ import annotations
 
 import math
@@ -22,12 +23,12 @@ def nombre(value, decimals: int = 0) -> str:
 def pourcentage(value, decimals: int = 1) -> str:
     if _missing(value):
         return "–"
-    return format_percent(float(value), format="#,##0" + ("." + "0" * decimals if decimals else "") + " %",
+    return format_percent(float(value), format="#,##0" + ("." + "0" * decimals if decimals else "") + "\u202f%",
                           locale=LOCALE)
 
 
 def euros(value) -> str:
-    return "–" if _missing(value) else f"{nombre(value)} €"
+    return "–" if _missing(value) else f"{nombre(value)}\u202f€"
 
 
 def valeur(value, unite: str) -> str:

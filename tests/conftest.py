@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import shutil
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -8,6 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from observatoire.cli import cli
+from observatoire.demo import Dialect, build_truth, write_activities, write_survey
+from ingest.config import Config
+from ingest.load import ingest_paths
+from observatoire.build import build
+from observatoire.report import run_report
+from observatoire.validation import run_validation
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / "data" / "demo" / "92"
@@ -79,3 +90,80 @@ def frame(db: Path, sql: str, params=None):
         return con.execute(sql, params or []).df()
     finally:
         con.close()
+
+
+CORRECTIONS_HEADER = "annee_enquete;code_structure;colonne;nouvelle_valeur;motif;auteur;date\n"
+HOSTILE_NAME = "Centre <script>alert(1)</script> & \"Les Amis\""
+FORMULA_NAME = "=HYPERLINK(\"http://exemple.invalid\")"
+
+
+def write_year_files(truth, out, changes=None):
+    """Every survey and activity year of `truth`, with `changes` {survey: df} swapped in."""
+    config = Config()
+    out.mkdir(parents=True, exist_ok=True)
+    for survey, df, blocs in truth.per_year:
+        df = (changes or {}).get(survey, df)
+        write_survey(out / f"senacs_{survey}.csv", survey, df, blocs, Dialect(), config)
+    for year, df in zip(range(2019, 2023), truth.per_activity_year):
+        write_activities(out / f"activites_{year}.csv", year, df, Dialect(), config)
+
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The demo with two hostile structure names, run through every stage."""
+    base = tmp_path_factory.mktemp("site")
+    truth = build_truth("92")
+    last = {s: d for s, d, _ in truth.per_year}[2023]
+    usable = last[last["repondant"] & last["pers_info_droits"].notna()]["code_structure"].tolist()
+    hostile, formula = usable[0], usable[1]
+    changes = {}
+    for survey, df, _ in truth.per_year:
+        df = df.copy()
+        df.loc[df["code_structure"] == hostile, "nom_structure"] = HOSTILE_NAME
+        df.loc[df["code_structure"] == formula, "nom_structure"] = FORMULA_NAME
+        if survey == 2023:   # a warning-level fault, so that structure gets a fiche de retour
+            i = df.index[df["code_structure"] == formula][0]
+            df.loc[i, "pers_accomp_droits"] = df.loc[i, "pers_info_droits"] + 50
+        changes[survey] = df
+    write_year_files(truth, base / "extraits", changes)
+    db = base / "entrepot" / "o.duckdb"
+    ingest_paths([base / "extraits"], db)
+    empty = base / "corrections.csv"
+    empty.write_text(CORRECTIONS_HEADER, encoding="utf-8")
+    build(db, corrections=empty)
+    run_validation(db)
+    results = run_report(db, base / "site")
+    return db, base / "site", {r.audience: r for r in results}, {"hostile": hostile.lower(), "formula": formula.lower()}
+
+
+
+
+# ---------------------------------------------------------------- headless Chromium (Debian's)
+CHROMIUM = (os.environ.get("CHROMIUM_PATH") or
+            ("/usr/lib/chromium/chromium" if Path("/usr/lib/chromium/chromium").exists() else None) or
+            shutil.which("chromium") or "chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright, pointed at the system Chromium (never `playwright install`)."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                     "--disable-dev-shm-usage"]}
+
+
+@contextmanager
+def serve(directory: Path):
+    """The built site over a loopback HTTP server, as a web server would serve it."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join()

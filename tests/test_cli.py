@@ -58,3 +58,5 @@ def test_run_demo_chains_every_stage(tmp_path):
     assert query(db, "SELECT count(DISTINCT annee) FROM indicateurs_publies")[0][0] == 6
     assert (tmp_path / "entrepot" / "qualite" / "2022.html").exists()
     assert (tmp_path / "entrepot" / "dbt" / "target" / "index.html").exists()
+    assert (tmp_path / "site" / "public" / "2022" / "index.html").exists()
+    assert f"Site interne : " in result.output

@@ -7,18 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DEMO_DIR, frame, query
+from conftest import CORRECTIONS_HEADER, DEMO_DIR, frame, query, write_year_files
 from expectations.frames import load_frames
 from expectations.rules import BY_ID, RULES
 from expectations.validate import _run_gx, findings_for
 from ingest import warehouse as W
-from ingest.config import Config
 from ingest.load import ingest_paths
 from observatoire.build import build
-from observatoire.demo import Dialect, build_truth, write_activities, write_survey
+from observatoire.demo import build_truth
 from observatoire.validation import run_validation
 
-CORRECTIONS_HEADER = "annee_enquete;code_structure;colonne;nouvelle_valeur;motif;auteur;date\n"
 
 
 @pytest.fixture(scope="module")
@@ -133,17 +131,6 @@ FILE_FAULTS = {
     "commune_connue": ("code_commune", lambda r: r.update(code_commune="92999")),
     "habitants_touches_plausible": ("habitants_touches", lambda r: r.update(habitants_touches=70_000)),
 }
-
-
-def write_year_files(truth, out, changes=None):
-    """Every survey and activity year of `truth`, with `changes` {survey: df} swapped in."""
-    config = Config()
-    out.mkdir(parents=True, exist_ok=True)
-    for survey, df, blocs in truth.per_year:
-        df = (changes or {}).get(survey, df)
-        write_survey(out / f"senacs_{survey}.csv", survey, df, blocs, Dialect(), config)
-    for year, df in zip(range(2019, 2023), truth.per_activity_year):
-        write_activities(out / f"activites_{year}.csv", year, df, Dialect(), config)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,36 @@
+"""`observatoire report`: the public and internal sites from the published tables."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest import warehouse as W
+from ingest.errors import ObservatoireError
+
+from .build import dbt_dirs
+from .validation import default_quality_dir
+
+
+def default_site_dir(db_path: Path) -> Path:
+    return db_path.resolve().parent.parent / "site"
+
+
+def run_report(db_path: Path, out_dir: Path | None = None, audiences=("public", "interne"), wait: float = 0,
+               on_progress=lambda m: None):
+    from reports.site import build_site
+
+    db_path = db_path.resolve()
+    out_dir = (out_dir or default_site_dir(db_path)).resolve()
+    with W.warehouse_lock(db_path, wait):
+        if not db_path.exists():
+            raise ObservatoireError(f"L'entrepôt {db_path} n'existe pas : lancez d'abord « observatoire run ».")
+        con = W.connect(db_path, read_only=True)
+        try:
+            published = con.execute("SELECT count(*) FROM information_schema.tables "
+                                    "WHERE table_name = 'indicateurs_publies'").fetchall()[0][0]
+            if not published:
+                raise ObservatoireError("Rien n'est encore publié : lancez d'abord « observatoire validate ».")
+            return [build_site(con, out_dir / audience, audience, quality_dir=default_quality_dir(db_path),
+                               dbt_docs=dbt_dirs(db_path)[0], on_progress=on_progress)
+                    for audience in audiences]
+        finally:
+            con.close()
