@@ -64,6 +64,12 @@ def _a_at_least_b(a, b):
         column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing")
 
 
+def _enum_columns() -> dict[str, list[str]]:
+    from ingest.config import Config
+
+    return {c.name: list(c.values) for c in Config().columns["senacs"].values() if c.type == "enum"}
+
+
 RULES: list[Rule] = [
     # ---- raw extracts: presence, types and allowed values, ranges, identity --------------------
     *[Rule(f"{c}_obligatoire", "reponses", "bloquant", c, "une valeur",
@@ -86,6 +92,13 @@ RULES: list[Rule] = [
     Rule("type_structure_valide", "reponses", "bloquant", "type_structure", "CS ou EVS",
          "{code_structure} : type de structure « {type_structure} » inconnu.",
          _in_set("type_structure", ["CS", "EVS"])),
+    # allowed values of every other enumerated column, from ingest/schema.yaml (ingest already
+    # empties an unreadable spelling; this guards what corrections or a schema change bring in)
+    *[Rule(f"{name}_valeur_admise", "reponses", "avertissement", name,
+           "une des valeurs : " + ", ".join(values),
+           "{code_structure} (enquête {annee_enquete}) : %s « {%s} » n'est pas une valeur admise." % (name, name),
+           _in_set(name, values))
+      for name, values in _enum_columns().items() if name != "type_structure"],
     Rule("non_repondant_sans_mesure", "reponses", "avertissement", "repondant",
          "aucune mesure pour une structure non répondante",
          "{code_structure} (enquête {annee_enquete}) est non répondante mais déclare "

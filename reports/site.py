@@ -481,7 +481,7 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
         if audience == "interne":
             pages = []
             if quality_dir and quality_dir.exists():
-                shutil.copytree(quality_dir, tmp / "qualite", dirs_exist_ok=True)
+                shutil.copytree(quality_dir, tmp / "qualite", dirs_exist_ok=True, ignore=_unused_gx_images)
                 pages = [{"annee": p.stem, "href": p.name} for p in sorted((tmp / "qualite").glob("*.html"))
                          if p.stem.isdigit()]
             if dbt_docs and (dbt_docs / "index.html").exists():
@@ -496,6 +496,15 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return SiteResult(audience, out_dir, writer.pages)
+
+
+def _unused_gx_images(directory: str, names: list[str]) -> set[str]:
+    """GX Data Docs ship 3.4 MB of tutorial GIFs that none of their pages shows: leave them out."""
+    if Path(directory).parts[-3:] != ("gx", "static", "images"):
+        return set()
+    pages = "".join(p.read_text(encoding="utf-8", errors="ignore")
+                    for p in Path(directory).parent.parent.rglob("*.html"))
+    return {n for n in names if n.endswith(".gif") and n not in pages}
 
 
 def _swap(new: Path, target: Path) -> None:
