@@ -92,7 +92,9 @@ def read_xlsx(path: Path, is_header) -> RawTable:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken files
-        raise ExtractError(f"classeur XLSX illisible : {exc}") from exc
+        raise ExtractError("classeur XLSX illisible : le fichier n'est pas un classeur Excel valide "
+                           "(fichier abîmé, ou autre format renommé en .xlsx) ; réenregistrez-le depuis "
+                           f"le tableur en .xlsx ou en .csv (détail technique : {type(exc).__name__})") from exc
     try:
         sheet = workbook.worksheets[0]
         records = [(i, [_cell_to_text(v) for v in row])
