@@ -2,12 +2,10 @@
 each with a caption, a one-sentence reading, a table fallback and the CSV of its figures."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 
-from .formatting import csv_cell, nombre, valeur
+from .formatting import csv_text, nombre, valeur
 
 PALETTE = ["#0b4f6c", "#e07a1f", "#2a9d8f", "#8a5a9e", "#c44536", "#6b8f3a", "#3d5a80", "#b08d57"]
 LAYOUT = {"separators": ", ", "margin": {"l": 60, "r": 20, "t": 30, "b": 60}, "height": 360,
@@ -36,12 +34,7 @@ class Chart:
                 .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
     def csv_text(self) -> str:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-        writer.writerow(self.colonnes)
-        for row in self.brut or self.lignes:
-            writer.writerow([csv_cell(c) for c in row])
-        return "\ufeff" + buffer.getvalue()
+        return csv_text(self.colonnes, self.brut or self.lignes)
 
 
 def bars(id: str, titre: str, legende: str, lecture: str, labels: list[str], values: list, unite: str,

@@ -2,6 +2,8 @@
 no-break spaces, so that a figure never wraps away from its unit)."""
 from __future__ import annotations
 
+import csv
+import io
 import math
 
 from babel.numbers import format_decimal, format_percent
@@ -54,3 +56,13 @@ def csv_cell(value) -> str:
         except ValueError:
             return "'" + text
     return text
+
+
+def csv_text(header, rows) -> str:
+    """A CSV for French spreadsheets: UTF-8 with BOM, ';' separator, every cell neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell(c) for c in row])
+    return "\ufeff" + buffer.getvalue()

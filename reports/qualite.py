@@ -2,8 +2,6 @@
 the CSV of its findings to send back to the centre ("fiche de retour")."""
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +10,7 @@ from slugify import slugify
 
 from observatoire.publication import DATA_YEAR
 
-from .formatting import csv_cell, nombre, pourcentage
+from .formatting import csv_text, nombre, pourcentage
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BLOCS = {"identite": "Identité et territoire", "publics_actions": "Publics et actions",
@@ -78,11 +76,6 @@ def write_quality_outputs(con, gates, out_dir: Path) -> list[Path]:
 
 
 def _write_fiche(path: Path, records: list[dict]) -> None:
-    """UTF-8 with BOM and ';' so that a spreadsheet opens it right."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(FICHE_COLUMNS)
-    for row in records:
-        writer.writerow([csv_cell(row.get(c)) for c in FICHE_COLUMNS])
-    path.write_text(buffer.getvalue(), encoding="utf-8-sig")
+    path.write_text(csv_text(FICHE_COLUMNS, ([row.get(c) for c in FICHE_COLUMNS] for row in records)),
+                    encoding="utf-8")

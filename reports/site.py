@@ -8,8 +8,6 @@ leaves a half site. Links are relative, so the folder can be copied to any web s
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
 import shutil
 import tempfile
@@ -25,7 +23,7 @@ from slugify import slugify
 
 from . import charts as C
 from .data import SiteData, load
-from .formatting import csv_cell, nombre, pourcentage, valeur
+from .formatting import csv_text, nombre, pourcentage, valeur
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -402,11 +400,11 @@ class Site:
             rows.loc[rows["statut"] != "publie", ["valeur", "numerateur", "denominateur"]] = None
         rows["libelle_unite"] = [self.label(n, c) for n, c in zip(rows["niveau"], rows["code"])]
         rows = rows.sort_values(["indicateur", "annee", "niveau", "code"])
-        w.text("donnees/indicateurs.csv", _csv(OPEN_DATA_COLUMNS, rows[OPEN_DATA_COLUMNS].itertuples(index=False)))
-        w.text("donnees/dictionnaire.csv", _csv(["colonne", "description"], DICTIONARY))
+        w.text("donnees/indicateurs.csv", csv_text(OPEN_DATA_COLUMNS, rows[OPEN_DATA_COLUMNS].itertuples(index=False)))
+        w.text("donnees/dictionnaire.csv", csv_text(["colonne", "description"], DICTIONARY))
         reg_cols = ["indicateur", "libelle", "definition", "axe", "action", "maillon", "numerateur", "denominateur",
                     "filtre", "agregat", "facteur", "unite", "sens", "n_min", "annee_reference", "cible"]
-        w.text("donnees/registre.csv", _csv(reg_cols, self.d.registre[reg_cols].itertuples(index=False)))
+        w.text("donnees/registre.csv", csv_text(reg_cols, self.d.registre[reg_cols].itertuples(index=False)))
         w.page("donnees/index.html", "donnees.html", n_lignes=nombre(len(rows)))
 
     def structure_pages(self, w: Writer) -> None:
@@ -441,15 +439,6 @@ class Site:
                                  "mediane": valeur(medians.get(i), self.registre[i]["unite"])} for i in compare],
                    constats=constats.get(code, []))
         w.page("structures/index.html", "liste_structures.html", structures=listing)
-
-
-def _csv(header, rows) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([csv_cell(c) for c in row])
-    return "\ufeff" + buffer.getvalue()
 
 
 def _plotly_js() -> str:

@@ -76,20 +76,23 @@ def cli_run(warehouse):
     return run
 
 
-def query(db: Path, sql: str, params=None):
+@contextmanager
+def read_only(db: Path):
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return con.execute(sql, params or []).fetchall()
+        yield con
     finally:
         con.close()
+
+
+def query(db: Path, sql: str, params=None):
+    with read_only(db) as con:
+        return con.execute(sql, params or []).fetchall()
 
 
 def frame(db: Path, sql: str, params=None):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
+    with read_only(db) as con:
         return con.execute(sql, params or []).df()
-    finally:
-        con.close()
 
 
 CORRECTIONS_HEADER = "annee_enquete;code_structure;colonne;nouvelle_valeur;motif;auteur;date\n"
