@@ -130,15 +130,12 @@ RULES: list[Rule] = [
          "pers_accomp_droits ≤ pers_info_droits",
          "{code_structure} (enquête {annee_enquete}) : {pers_accomp_droits} personnes accompagnées "
          "pour {pers_info_droits} informées.", _a_at_least_b("pers_info_droits", "pers_accomp_droits")),
-    Rule("administrateurs_habitants_inferieur", "repondantes", "bloquant", "administrateurs_habitants",
-         "administrateurs_habitants ≤ administrateurs",
-         "{code_structure} (enquête {annee_enquete}) : {administrateurs_habitants} administrateurs "
-         "habitants sur {administrateurs} administrateurs.",
-         _a_at_least_b("administrateurs", "administrateurs_habitants")),
-    Rule("administrateurs_formes_inferieur", "repondantes", "avertissement", "administrateurs_formes",
-         "administrateurs_formes ≤ administrateurs",
-         "{code_structure} (enquête {annee_enquete}) : {administrateurs_formes} administrateurs formés "
-         "sur {administrateurs}.", _a_at_least_b("administrateurs", "administrateurs_formes")),
+    # board members who are inhabitants (a share above 1 would be published: blocking) or trained
+    *[Rule(f"{column}_inferieur", "repondantes", severite, column, f"{column} ≤ administrateurs",
+           "{code_structure} (enquête {annee_enquete}) : {%s} administrateurs %s sur {administrateurs}."
+           % (column, qualite), _a_at_least_b("administrateurs", column))
+      for column, qualite, severite in (("administrateurs_habitants", "habitants", "bloquant"),
+                                        ("administrateurs_formes", "formés", "avertissement"))],
     Rule("acf_avec_agrement", "repondantes", "avertissement", "caf_ps_acf",
          "une prestation ACF seulement avec l'agrément ACF",
          "{code_structure} (enquête {annee_enquete}) : prestation ACF de {caf_ps_acf} € sans agrément ACF.",

@@ -21,6 +21,10 @@ EXIT_REJECTED, EXIT_LOCKED, EXIT_BLOCKED = 1, 3, 4
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+# Every command that writes to or reads from the warehouse can wait for another run's lock.
+attendre_option = click.option("--attendre", type=float, default=0, metavar="SECONDES",
+                               help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+
 
 class Group(click.Group):
     """Turns expected failures into a French message and an exit code, never a traceback."""
@@ -57,8 +61,7 @@ def cli(ctx, entrepot: Path):
 @cli.command()
 @click.argument("chemins", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
-@click.option("--attendre", type=float, default=0, metavar="SECONDES",
-              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@attendre_option
 @click.pass_context
 def ingest(ctx, chemins, attendre):
     """Charge les extraits (fichiers ou dossiers) dans l'entrepôt.
@@ -97,8 +100,7 @@ def _ingest(entrepot: Path, chemins, attendre: float) -> bool:
 
 @cli.command()
 @click.option("--sans-docs", is_flag=True, help="Ne pas régénérer la documentation dbt (plus rapide).")
-@click.option("--attendre", type=float, default=0, metavar="SECONDES",
-              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@attendre_option
 @click.pass_context
 def build(ctx, sans_docs, attendre):
     """Calcule les indicateurs (modèles dbt) à partir des extraits chargés.
@@ -126,8 +128,7 @@ def _build(entrepot: Path, docs: bool, attendre: float) -> None:
 @cli.command()
 @click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Dossier des sorties qualité (défaut : le dossier qualite à côté de l'entrepôt).")
-@click.option("--attendre", type=float, default=0, metavar="SECONDES",
-              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@attendre_option
 @click.pass_context
 def validate(ctx, sortie, attendre):
     """Contrôle les données et les indicateurs, puis publie les années sans constat bloquant.
@@ -169,8 +170,7 @@ def _validate(entrepot: Path, sortie, attendre: float) -> bool:
 @click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Dossier du site (défaut : sortie/site, à côté du dossier de l'entrepôt).")
 @click.option("--public-seulement", is_flag=True, help="Ne produire que le site public.")
-@click.option("--attendre", type=float, default=0, metavar="SECONDES",
-              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@attendre_option
 @click.pass_context
 def report(ctx, sortie, public_seulement, attendre):
     """Produit le site HTML de l'observatoire à partir des années publiées.
@@ -210,8 +210,7 @@ def demo(echelle, sortie, graine):
 @cli.command()
 @click.argument("chemins", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--demo", "use_demo", is_flag=True, help="Utiliser les extraits de démonstration fournis (92).")
-@click.option("--attendre", type=float, default=0, metavar="SECONDES",
-              help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+@attendre_option
 @click.pass_context
 def run(ctx, chemins, use_demo, attendre):
     """Enchaîne toute la chaîne annuelle sur les extraits donnés (ou --demo).
