@@ -60,6 +60,37 @@ def _record_corrections(db_path: Path, corrections: Path) -> tuple[int, int]:
     return counts
 
 
+BUILDS_DDL = "CREATE TABLE IF NOT EXISTS constructions (debut TIMESTAMP, fin TIMESTAMP, statut VARCHAR)"
+
+
+def _mark_build(db_path: Path, status: str) -> None:
+    """dbt writes one model after the other: the `constructions` table says whether the last
+    build went through, so that no later step reads a mix of two builds (see require_complete_build)."""
+    con = W.connect(db_path)
+    try:
+        con.execute(BUILDS_DDL)
+        if status == "en_cours":
+            con.execute("INSERT INTO constructions VALUES (now()::TIMESTAMP, NULL, 'en_cours')")
+        else:
+            con.execute("UPDATE constructions SET fin = now()::TIMESTAMP, statut = ? "
+                        "WHERE debut = (SELECT max(debut) FROM constructions)", [status])
+    finally:
+        con.close()
+
+
+def require_complete_build(con) -> None:
+    """Refuse to read the models of a build that was interrupted or failed half-way."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'constructions' "
+                         "AND table_schema = 'main'").fetchall()[0][0]
+    last = con.execute("SELECT debut, statut FROM constructions ORDER BY debut DESC LIMIT 1").fetchall() \
+        if exists else []
+    if last and last[0][1] != "terminee":
+        what = "a été interrompue" if last[0][1] == "en_cours" else "a échoué"
+        raise ObservatoireError(
+            f"La dernière construction des indicateurs (commencée le {last[0][0]:%d/%m/%Y à %H:%M}) {what} : "
+            "ses tables sont incomplètes. Relancez « observatoire build » avant de contrôler ou de publier.")
+
+
 def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, wait: float = 0,
           corrections: Path = CORRECTIONS_FILE,
           on_event: Callable[[str], None] | None = None) -> BuildResult:
@@ -75,7 +106,14 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
         common = ["--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR),
                   "--target-path", str(target_dir), "--log-path", str(log_dir)]
         result = BuildResult(target_dir=target_dir, corrections=result_corrections)
-        _invoke(["build", *common], result, on_event)
+        _mark_build(db_path, "en_cours")
+        try:
+            # --full-refresh: seeds follow any change of their columns (a registry edited by hand)
+            _invoke(["build", "--full-refresh", *common], result, on_event)
+        except BaseException:
+            _mark_build(db_path, "echouee")
+            raise
+        _mark_build(db_path, "terminee")
         if docs:
             _invoke(["docs", "generate", "--no-compile", *common], result, None)  # reuses the build's manifest
         return result

@@ -1,8 +1,13 @@
-"""The quality gate: a data year is published only when it has no blocking finding.
+"""The quality gate and the publication snapshot.
 
-Publishing a year copies its rows of `indicateurs` and `fct_tendances` into
-`indicateurs_publies` and `tendances_publiees`; a blocked year keeps the rows of its previous
-publication untouched. `publications` says, per year, what happened and when.
+A data year is published only when it has no blocking finding. Publishing a year freezes
+everything public about it: its rows of every public mart of the build (the dbt models named
+`pub_*` that have an `annee` column) are copied into the table of the same name in the schema
+`publie`, which is all the public site and the open data read. A blocked year keeps the rows of
+its previous publication untouched. The public marts that describe no year (the registry, the
+federal project, code labels) are frozen whole whenever a year is published. Everything happens
+in the caller's transaction: a crash publishes nothing. `publications` says, per year, what
+happened and when.
 """
 from __future__ import annotations
 
@@ -12,10 +17,10 @@ import pandas as pd
 
 # The data year a finding concerns: its own when known, else the year its survey describes.
 DATA_YEAR = "coalesce(annee_donnees, annee_enquete - 1, annee_fichier - 1)"
+SNAPSHOT_SCHEMA = "publie"
 
 DDL = [
-    "CREATE TABLE IF NOT EXISTS indicateurs_publies AS SELECT * FROM indicateurs WHERE false",
-    "CREATE TABLE IF NOT EXISTS tendances_publiees AS SELECT * FROM fct_tendances WHERE false",
+    f"CREATE SCHEMA IF NOT EXISTS {SNAPSHOT_SCHEMA}",
     """CREATE TABLE IF NOT EXISTS publications (
            annee INTEGER, statut VARCHAR, publie_le TIMESTAMP, verifie_le TIMESTAMP,
            nb_bloquants INTEGER, nb_avertissements INTEGER)""",
@@ -38,8 +43,52 @@ def blocking_findings(con) -> pd.DataFrame:
         ORDER BY annee, regle, code_structure""").df()
 
 
+def public_marts(con) -> dict[str, bool]:
+    """Every public mart of the build: name -> whether it holds one row set per data year."""
+    rows = con.execute("""
+        SELECT t.table_name, bool_or(c.column_name = 'annee')
+        FROM information_schema.tables t
+        JOIN information_schema.columns c USING (table_schema, table_name)
+        WHERE t.table_schema = 'main' AND t.table_name LIKE 'pub\\_%' ESCAPE '\\'
+        GROUP BY t.table_name ORDER BY t.table_name""").fetchall()
+    return dict(rows)
+
+
+def _snapshot_table(con, name: str) -> str:
+    """The frozen table of a public mart, created empty on first use and given any column the
+    mart gained since (a column it lost stays, empty in later rows)."""
+    frozen = f"{SNAPSHOT_SCHEMA}.{name}"
+    con.execute(f"CREATE TABLE IF NOT EXISTS {frozen} AS SELECT * FROM main.{name} WHERE false")
+    have = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+        [SNAPSHOT_SCHEMA, name]).fetchall()}
+    for column, sql_type in con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position", [name]).fetchall():
+        if column not in have:
+            con.execute(f'ALTER TABLE {frozen} ADD COLUMN "{column}" {sql_type}')
+    return frozen
+
+
+def freeze(con, years: list[int]) -> None:
+    """Copy the public marts' rows of `years` into the snapshot (caller's transaction)."""
+    if not years:
+        return
+    for name, by_year in public_marts(con).items():
+        frozen = _snapshot_table(con, name)
+        if by_year:
+            placeholders = ", ".join("?" * len(years))
+            con.execute(f"DELETE FROM {frozen} WHERE annee IN ({placeholders})", years)
+            con.execute(f"INSERT INTO {frozen} BY NAME SELECT * FROM main.{name} WHERE annee IN ({placeholders})",
+                        years)
+        else:
+            con.execute(f"DELETE FROM {frozen}")
+            con.execute(f"INSERT INTO {frozen} BY NAME SELECT * FROM main.{name}")
+
+
 def publish(con) -> list[YearGate]:
-    """Apply the gate to every data year of `indicateurs`. Runs in the caller's transaction."""
+    """Apply the gate to every data year of `indicateurs` and freeze the years that pass.
+    Runs in the caller's transaction."""
     for statement in DDL:
         con.execute(statement)
     years = [r[0] for r in con.execute("SELECT DISTINCT annee FROM indicateurs ORDER BY annee").fetchall()]
@@ -53,17 +102,13 @@ def publish(con) -> list[YearGate]:
     gates = []
     for year in years:
         block = pd.concat([blocking[blocking["annee"] == year], undated], ignore_index=True)
-        ok = block.empty
-        if ok:
-            con.execute("DELETE FROM indicateurs_publies WHERE annee = ?", [year])
-            con.execute("INSERT INTO indicateurs_publies SELECT * FROM indicateurs WHERE annee = ?", [year])
-            con.execute("DELETE FROM tendances_publiees WHERE annee = ?", [year])
-            con.execute("INSERT INTO tendances_publiees SELECT * FROM fct_tendances WHERE annee = ?", [year])
-        previous = con.execute("SELECT publie_le FROM publications WHERE annee = ?", [year]).fetchall()
-        con.execute("DELETE FROM publications WHERE annee = ?", [year])
+        gates.append(YearGate(year, block.empty, block, int(warnings.get(year, 0)), year in published))
+    freeze(con, [g.annee for g in gates if g.publie])
+    for gate in gates:
+        previous = con.execute("SELECT publie_le FROM publications WHERE annee = ?", [gate.annee]).fetchall()
+        con.execute("DELETE FROM publications WHERE annee = ?", [gate.annee])
         con.execute("""INSERT INTO publications VALUES (?, ?, CASE WHEN ? THEN now()::TIMESTAMP ELSE ? END,
                        now()::TIMESTAMP, ?, ?)""",
-                    [year, "publiee" if ok else "bloquee", ok, previous[0][0] if previous else None,
-                     len(block), int(warnings.get(year, 0))])
-        gates.append(YearGate(year, ok, block, int(warnings.get(year, 0)), year in published))
+                    [gate.annee, "publiee" if gate.publie else "bloquee", gate.publie,
+                     previous[0][0] if previous else None, len(gate.bloquants), gate.avertissements])
     return gates

@@ -6,7 +6,7 @@ from pathlib import Path
 from ingest import warehouse as W
 from ingest.errors import ObservatoireError
 
-from .build import dbt_dirs
+from .build import dbt_dirs, require_complete_build
 from .validation import default_quality_dir
 
 
@@ -26,9 +26,11 @@ def run_report(db_path: Path, out_dir: Path | None = None, audiences=("public", 
         con = W.connect(db_path, read_only=True)
         try:
             published = con.execute("SELECT count(*) FROM information_schema.tables "
-                                    "WHERE table_name = 'indicateurs_publies'").fetchall()[0][0]
+                                    "WHERE table_schema = 'publie' AND table_name = 'pub_indicateurs'").fetchall()[0][0]
             if not published:
                 raise ObservatoireError("Rien n'est encore publié : lancez d'abord « observatoire validate ».")
+            if "interne" in audiences:      # the internal site reads the build itself
+                require_complete_build(con)
             return [build_site(con, out_dir / audience, audience, quality_dir=default_quality_dir(db_path),
                                dbt_docs=dbt_dirs(db_path)[0], on_progress=on_progress)
                     for audience in audiences]

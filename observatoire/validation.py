@@ -8,6 +8,7 @@ from pathlib import Path
 from ingest import warehouse as W
 from ingest.errors import ObservatoireError
 
+from .build import require_complete_build
 from .publication import YearGate, publish
 
 
@@ -40,6 +41,7 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0) 
             if built < 2:
                 raise ObservatoireError("Les indicateurs ne sont pas calculés : lancez d'abord "
                                         "« observatoire build ».")
+            require_complete_build(con)
             docs = out_dir / "gx"
             shutil.rmtree(docs, ignore_errors=True)
             con.execute("BEGIN TRANSACTION")

@@ -1,8 +1,7 @@
 """What the site shows, read once from the warehouse's published tables.
 
-Secrecy is applied here, at load: for the public audience every value, numerator and
-denominator of a row whose statut is not `publie` is blanked, and structure-level rows are
-dropped, so nothing downstream can leak them.
+The public audience reads the publication snapshot (schema `publie`), where dbt has already
+withheld what may not be shown.
 """
 from __future__ import annotations
 
@@ -39,21 +38,18 @@ class SiteData:
 def load(con, audience: str) -> SiteData:
     q = lambda sql: con.execute(sql).df()
     publications = q("SELECT * FROM publications ORDER BY annee")
-    annees = sorted(int(a) for a in q("SELECT DISTINCT annee FROM indicateurs_publies")["annee"])
+    annees = sorted(int(a) for a in q("SELECT DISTINCT annee FROM publie.pub_indicateurs")["annee"])
     registre = q("SELECT * FROM dim_indicateurs ORDER BY ordre_axe, axe, indicateur")
-    indicateurs = q("SELECT * FROM indicateurs_publies").merge(
+    source = "publie.pub_indicateurs" if audience == "public" else "indicateurs"
+    indicateurs = q(f"SELECT * FROM {source} WHERE annee IN (SELECT annee FROM publie.pub_indicateurs)").merge(
         registre[["indicateur", "libelle", "unite", "sens", "axe", "action", "source"]], on="indicateur")
-    tendances = q("SELECT * FROM tendances_publiees WHERE niveau IN ('departement', 'national')")
-    unites = q("SELECT * FROM dim_unites")
-    if audience == "public":
-        indicateurs = indicateurs[indicateurs["niveau"].isin(PUBLIC_LEVELS)].copy()
-        hidden = indicateurs["statut"] != "publie"
-        indicateurs.loc[hidden, ["valeur", "numerateur", "denominateur"]] = None
-        unites = unites[unites["niveau"] != "structure"]
-    completude = q("SELECT * FROM fct_completude WHERE niveau IN ('departement', 'national')")
-    completude = completude[completude["annee"].isin(annees)]
-    nationale = q("SELECT * FROM fct_comparaison_nationale")
-    nationale = nationale[nationale["annee"].isin(annees)]
+    tendances = q("SELECT * FROM publie.pub_tendances WHERE niveau IN ('departement', 'national')")
+    unites = q("""SELECT niveau, code, libelle, code_parent FROM publie.pub_unites
+                  QUALIFY row_number() OVER (PARTITION BY niveau, code ORDER BY annee DESC) = 1""")
+    if audience == "interne":
+        unites = q("SELECT * FROM dim_unites")
+    completude = q("SELECT * FROM publie.pub_completude")
+    nationale = q("SELECT * FROM publie.pub_comparaison_nationale")
     projet = q("SELECT * FROM stg_projet__projet").iloc[0].to_dict()
     data = SiteData(audience=audience, annees=annees, indicateurs=indicateurs, registre=registre, unites=unites,
                     tendances=tendances[tendances["annee"].isin(annees)], completude=completude,

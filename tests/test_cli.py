@@ -55,7 +55,7 @@ def test_run_demo_chains_every_stage(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"Entrepôt : {db}" in result.output
     assert "Table « indicateurs »" in result.output and "2022 : publiée" in result.output
-    assert query(db, "SELECT count(DISTINCT annee) FROM indicateurs_publies")[0][0] == 6
+    assert query(db, "SELECT count(DISTINCT annee) FROM publie.pub_indicateurs")[0][0] == 6
     assert (tmp_path / "entrepot" / "qualite" / "2022.html").exists()
     assert (tmp_path / "entrepot" / "dbt" / "target" / "index.html").exists()
     assert (tmp_path / "site" / "public" / "2022" / "index.html").exists()

@@ -3,7 +3,7 @@ import yaml
 
 from conftest import ROOT
 
-LAYERS = {"staging": ("stg_",), "intermediate": ("int_",), "marts": ("fct_", "dim_", "indicateurs")}
+LAYERS = {"staging": ("stg_",), "intermediate": ("int_",), "marts": ("fct_", "dim_", "pub_", "indicateurs")}
 
 
 def test_every_model_has_its_documented_yaml_beside_it():

@@ -120,17 +120,34 @@ def test_every_core_indicator_at_every_level_for_every_year(built):
 
 
 def test_secrecy_rule(built):
-    rows = frame(built, "SELECT i.*, r.n_min FROM indicateurs i JOIN registre_indicateurs r USING (indicateur)")
-    below = rows["niveau"].isin(["structure", "commune", "territoire"])
-    small = rows["n_structures"] < rows["n_min"]
-    assert (rows.loc[below & small & rows["valeur"].notna(), "statut"] == "secret").all()
-    assert (rows.loc[~below & rows["valeur"].notna(), "statut"] == "publie").all()
-    assert (rows.loc[rows["valeur"].isna(), "statut"] == "non_disponible").all()
+    rows = frame(built, """SELECT i.*, r.n_min, r.dominance FROM indicateurs i
+                           JOIN registre_indicateurs r USING (indicateur)""")
+    cells = frame(built, "SELECT * FROM fct_indicateurs")
+    rows = rows.merge(cells[["indicateur", "annee", "niveau", "code", "n_contributeurs", "n_population",
+                             "motif_secret"]], on=["indicateur", "annee", "niveau", "code"])
+    sensitive = (rows["n_min"] > 1) | rows["dominance"]
+    public = rows["niveau"] != "structure"
+    too_few = (rows["n_contributeurs"] < rows["n_min"]) & ~((rows["n_contributeurs"] == 0)
+                                                           & (rows["n_population"] >= rows["n_min"]))
+    assert (rows.loc[sensitive & too_few, "statut"] == "secret").all()
+    assert (rows.loc[sensitive & too_few, "motif_secret"] == "frequence").all()
+    assert (rows.loc[~sensitive & rows["valeur"].notna(), "statut"] == "publie").all()
+    assert (rows.loc[rows["valeur"].isna() & (rows["statut"] != "secret"), "statut"] == "non_disponible").all()
+    # every structure-level figure of a survey indicator is secret: never public
+    assert (rows.loc[(rows["niveau"] == "structure") & sensitive, "statut"] == "secret").all()
     # a commune with two respondents: its share is secret, its count of structures is not (n_min 1)
     pair = rows[(rows["niveau"] == "commune") & (rows["indicateur"] == "part_urbain") & (rows["n_structures"] == 2)]
     assert len(pair) and (pair["statut"] == "secret").all()
     counts = rows[(rows["niveau"] == "commune") & (rows["indicateur"] == "nb_structures")]
     assert (counts["statut"] == "publie").all()
+    # one centre exposed by counts: the response rate follows the respondents, as nb_repondants does
+    rate = rows[public & (rows["indicateur"] == "taux_reponse")].set_index(["annee", "niveau", "code"])["statut"]
+    answered = rows[public & (rows["indicateur"] == "nb_repondants")].set_index(["annee", "niveau", "code"])["statut"]
+    assert rate.eq(answered.reindex(rate.index)).all()
+    # secondary suppression happened, below the département only
+    complementary = rows[rows["motif_secret"] == "complementaire"]
+    assert len(complementary) and set(complementary["niveau"]) <= {"commune", "territoire"}
+    assert (rows.loc[rows["niveau"] == "departement", "statut"] != "secret").all()
 
 
 def test_trends_put_each_axis_against_baseline_and_target(built):
@@ -175,7 +192,9 @@ def test_completeness_rates(built, truth):
 def test_national_comparison_carries_its_source(built):
     rows = frame(built, "SELECT * FROM fct_comparaison_nationale WHERE indicateur = 'part_urbain'")
     assert len(rows) and rows["source_nationale"].str.startswith("https://").all()
-    assert (rows["annee_nationale"] == 2020).all() and (rows["valeur_nationale"] == 0.78).all()
+    same_year = rows[rows["annee"] == 2020]
+    assert (same_year["annee_nationale"] == 2020).all() and (same_year["valeur_nationale"] == 0.78).all()
+    assert (rows["ecart_annees"] == rows["annee"] - rows["annee_nationale"]).all()
 
 
 def copy_project(dest):
@@ -191,7 +210,7 @@ def test_a_new_registry_entry_appears_end_to_end(built, tmp_path, truth):
     with (project / "data/seeds/registre_indicateurs.csv").open("a", encoding="utf-8") as f:
         f.write('part_multi_sites,Part des structures multi-sites,"Répondantes travaillant sur plusieurs sites.",'
                 'socle,,,realisations,enquete,multi_sites::int,1,repondant and multi_sites is not null,ratio,1,'
-                'ratio,neutre,3,2018,,multi_sites|repondant\n')
+                'ratio,neutre,3,2018,,multi_sites|repondant,,false,panel,3,,,implantation,Multi-sites\n')
     db = tmp_path / "copie.duckdb"
     shutil.copy2(built, db)
     build(db, project_dir=project, docs=False)
@@ -210,7 +229,7 @@ def test_a_broken_registry_entry_is_a_clear_french_error(built, tmp_path):
     project = copy_project(tmp_path / "projet")
     with (project / "data/seeds/registre_indicateurs.csv").open("a", encoding="utf-8") as f:
         f.write("part_cassee,Cassée,x,socle,,,realisations,enquete,colonne_inexistante::int,1,repondant,ratio,1,"
-                "ratio,neutre,3,2018,,\n")
+                "ratio,neutre,3,2018,,,,false,panel,3,,,,\n")
     db = tmp_path / "copie.duckdb"
     shutil.copy2(built, db)
     before = query(db, "SELECT count(*) FROM indicateurs")[0][0]

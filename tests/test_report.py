@@ -77,7 +77,7 @@ def test_public_site_never_shows_a_secret_value_nor_a_structure(site):
     assert not [c for c in codes if c in everything]
     assert not [n for n in names if n and len(n) > 12 and n in everything]
     # secret cells: the page of that unit says "secret", its chart draws nothing for that year
-    secret = frame(db, """SELECT i.*, d.libelle FROM indicateurs_publies i JOIN dim_indicateurs d USING (indicateur)
+    secret = frame(db, """SELECT i.*, d.libelle FROM indicateurs i JOIN dim_indicateurs d USING (indicateur)
                           WHERE statut = 'secret' AND niveau IN ('commune', 'territoire') AND valeur >= 1000""")
     assert len(secret) > 20
     from reports.formatting import valeur

@@ -45,7 +45,7 @@ def test_clean_demo_has_no_blocking_finding_and_every_year_is_published(clean):
     db, outcome, _ = clean
     assert all(g.publie for g in outcome.gates) and len(outcome.gates) == 6
     assert query(db, "SELECT count(*) FROM constats_qualite WHERE severite = 'bloquant'")[0][0] == 0
-    assert query(db, "SELECT count(*) FROM indicateurs_publies")[0][0] == query(db, "SELECT count(*) FROM indicateurs")[0][0]
+    assert query(db, "SELECT count(*) FROM publie.pub_indicateurs")[0][0] == query(db, "SELECT count(*) FROM pub_indicateurs")[0][0]
     assert query(db, "SELECT DISTINCT statut FROM publications") == [("publiee",)]
 
 
@@ -188,7 +188,7 @@ def test_a_year_with_a_blocking_fault_is_not_published(faulty):
     by_year = {g.annee: g for g in outcome.gates}
     assert not by_year[2021].publie
     assert {g.annee for g in outcome.gates if g.publie} == {2017, 2018, 2019, 2020, 2022}
-    assert query(db, "SELECT count(*) FROM indicateurs_publies WHERE annee = 2021")[0][0] == 0
+    assert query(db, "SELECT count(*) FROM publie.pub_indicateurs WHERE annee = 2021")[0][0] == 0
     assert query(db, "SELECT statut FROM publications WHERE annee = 2021") == [("bloquee",)]
     page = (base / "qualite" / "2021.html").read_text(encoding="utf-8")
     assert "non publiée" in page and "evolution_budget_bloquant" in page
@@ -197,7 +197,7 @@ def test_a_year_with_a_blocking_fault_is_not_published(faulty):
 def test_blocked_year_keeps_its_previous_publication(clean, tmp_path):
     db = tmp_path / "o.duckdb"
     shutil.copy2(clean[0], db)
-    before = frame(db, "SELECT * FROM indicateurs_publies WHERE annee = 2021 ORDER BY ALL")
+    before = frame(db, "SELECT * FROM publie.pub_indicateurs WHERE annee = 2021 ORDER BY ALL")
     published_at = query(db, "SELECT publie_le FROM publications WHERE annee = 2021")
     truth = build_truth("92")
     df = {s: d for s, d, _ in truth.per_year}[2022].copy()
@@ -213,9 +213,9 @@ def test_blocked_year_keeps_its_previous_publication(clean, tmp_path):
     # the indicators changed, the published ones did not
     assert query(db, "SELECT valeur FROM indicateurs WHERE indicateur = 'budget_moyen' AND annee = 2021 "
                      "AND niveau = 'departement'") != query(
-        db, "SELECT valeur FROM indicateurs_publies WHERE indicateur = 'budget_moyen' AND annee = 2021 "
+        db, "SELECT valeur FROM publie.pub_indicateurs WHERE indicateur = 'budget_moyen' AND annee = 2021 "
             "AND niveau = 'departement'")
-    pd.testing.assert_frame_equal(frame(db, "SELECT * FROM indicateurs_publies WHERE annee = 2021 ORDER BY ALL"), before)
+    pd.testing.assert_frame_equal(frame(db, "SELECT * FROM publie.pub_indicateurs WHERE annee = 2021 ORDER BY ALL"), before)
     assert query(db, "SELECT publie_le FROM publications WHERE annee = 2021") == published_at
     assert query(db, "SELECT statut FROM publications WHERE annee = 2021") == [("bloquee",)]
 

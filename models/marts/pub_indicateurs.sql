@@ -1,0 +1,15 @@
+-- What the public site and the open data may show of every indicator: public levels only, the
+-- final disclosure status, withheld values, numerators, denominators and counts left empty,
+-- values rounded to their published precision (registry `decimales`).
+select
+    i.indicateur, i.annee, i.niveau, i.code, u.libelle as libelle_unite,
+    case when i.statut = 'publie' then round(i.valeur, r.decimales) end as valeur,
+    case when i.statut = 'publie' then round(i.numerateur, 2) end as numerateur,
+    case when i.statut = 'publie' then round(i.denominateur, 2) end as denominateur,
+    case when i.statut <> 'secret' then i.n_structures end as n_structures,
+    i.n_population as n_total,
+    i.statut
+from {{ ref('fct_indicateurs') }} as i
+join {{ ref('registre_indicateurs') }} as r using (indicateur)
+left join {{ ref('pub_unites') }} as u using (annee, niveau, code)
+where i.niveau in ('commune', 'territoire', 'departement', 'national')

@@ -1,0 +1,48 @@
+-- Every public unit of every data year: its name, its parent, how many structures it has (the
+-- existence of centres is public: their answers are not), how many of its indicators may be
+-- shown, and whether it is the observatory's main unit (France when several départements are
+-- loaded, else the federation's département).
+with membres as (
+    select u.annee, u.niveau, u.code, s.type_structure
+    from {{ ref('int_unites_structures') }} as u
+    join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
+    where u.niveau in ('commune', 'territoire', 'departement', 'national')
+),
+comptes as (
+    select annee, niveau, code,
+           count(*) as nb_structures,
+           count(*) filter (where type_structure = 'CS') as nb_cs,
+           count(*) filter (where type_structure = 'EVS') as nb_evs
+    from membres
+    group by annee, niveau, code
+),
+publies as (
+    select i.annee, i.niveau, i.code, count(*) as nb_indicateurs_publies
+    from {{ ref('fct_indicateurs') }} as i
+    join {{ ref('int_secret__cellules') }} as s using (indicateur, annee, niveau, code)
+    where s.sensible and i.statut = 'publie'
+    group by all
+),
+principal as (
+    select
+        case when bool_or(niveau = 'national') then 'national' else 'departement' end as niveau,
+        case when bool_or(niveau = 'national') then 'FR'
+             else coalesce(max(code) filter (where niveau = 'departement'
+                                                and code = (select any_value(federation_departement)
+                                                            from {{ ref('stg_projet__projet') }})),
+                           min(code) filter (where niveau = 'departement'))
+        end as code
+    from comptes
+),
+libelles as (select niveau, code, libelle from {{ ref('dim_unites') }})
+select
+    c.annee, c.niveau, c.code, coalesce(l.libelle, c.code) as libelle,
+    h.niveau_parent, h.code_parent, coalesce(lp.libelle, h.code_parent) as libelle_parent,
+    c.nb_structures, c.nb_cs, c.nb_evs,
+    coalesce(p.nb_indicateurs_publies, 0) as nb_indicateurs_publies,
+    (c.niveau, c.code) = (select (niveau, code) from principal) as est_principal
+from comptes as c
+left join libelles as l on l.niveau = c.niveau and l.code = c.code
+left join {{ ref('int_unites_hierarchie') }} as h on h.annee = c.annee and h.niveau = c.niveau and h.code = c.code
+left join libelles as lp on lp.niveau = h.niveau_parent and lp.code = h.code_parent
+left join publies as p on p.annee = c.annee and p.niveau = c.niveau and p.code = c.code
