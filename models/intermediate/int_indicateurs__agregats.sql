@@ -1,34 +1,91 @@
 -- Every indicator of the registry, for every data year and every unit of every level:
 -- valeur = aggregate(numerateur) [/ aggregate(denominateur)] x facteur (DHIS2-style), with what
 -- the disclosure rules need (contributors, largest single contributions).
+-- Sums, counts and maxima are computed once per commune and rolled up the levels (each
+-- structure sits in one commune); only medians go back to the structures of each unit.
 with registre as (select * from {{ ref('registre_indicateurs') }}),
+plusieurs_departements as (
+    select count(distinct code_departement) > 1 as oui from {{ ref('int_structures_annees') }}
+),
 mesures as (
-    select m.indicateur, m.annee, u.niveau, u.code, m.inclus, m.contributeur, m.numerateur, m.denominateur
+    select m.indicateur, m.annee, m.code_structure, m.inclus, m.contributeur, m.numerateur, m.denominateur,
+           s.code_commune, s.code_territoire, s.code_departement
     from {{ ref('int_indicateurs__structures') }} as m
-    join {{ ref('int_unites_structures') }} as u using (annee, code_structure)
+    join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
+),
+par_commune as (
+    select
+        indicateur, annee, code_commune, code_territoire, code_departement,
+        count(*) filter (where inclus) as n_structures,
+        count(*) filter (where contributeur) as n_contributeurs,
+        count(*) as n_population,
+        sum(numerateur) filter (where inclus) as somme_num,
+        sum(denominateur) filter (where inclus) as somme_den,
+        coalesce(sum(abs(numerateur)) filter (where inclus), 0) as somme_abs_num,
+        coalesce(max(abs(numerateur)) filter (where inclus), 0) as max_abs_num,
+        coalesce(sum(abs(denominateur)) filter (where inclus), 0) as somme_abs_den,
+        coalesce(max(abs(denominateur)) filter (where inclus), 0) as max_abs_den
+    from mesures
+    group by all
+),
+{%- set totaux = "sum(n_structures) as n_structures, sum(n_contributeurs) as n_contributeurs,
+        sum(n_population) as n_population, sum(somme_num) as somme_num, sum(somme_den) as somme_den,
+        sum(somme_abs_num) as somme_abs_num, max(max_abs_num) as max_abs_num,
+        sum(somme_abs_den) as somme_abs_den, max(max_abs_den) as max_abs_den" %}
+niveaux as (
+    select indicateur, annee, 'structure' as niveau, code_structure as code,
+           inclus::int as n_structures, contributeur::int as n_contributeurs, 1 as n_population,
+           case when inclus then numerateur end as somme_num, case when inclus then denominateur end as somme_den,
+           coalesce(case when inclus then abs(numerateur) end, 0) as somme_abs_num,
+           coalesce(case when inclus then abs(numerateur) end, 0) as max_abs_num,
+           coalesce(case when inclus then abs(denominateur) end, 0) as somme_abs_den,
+           coalesce(case when inclus then abs(denominateur) end, 0) as max_abs_den
+    from mesures
+    union all
+    select indicateur, annee, 'commune', code_commune, {{ totaux }}
+    from par_commune where code_commune is not null group by indicateur, annee, code_commune
+    union all
+    select indicateur, annee, 'territoire', code_territoire, {{ totaux }}
+    from par_commune where code_territoire is not null group by indicateur, annee, code_territoire
+    union all
+    select indicateur, annee, 'departement', code_departement, {{ totaux }}
+    from par_commune where code_departement is not null group by indicateur, annee, code_departement
+    union all
+    select indicateur, annee, 'national', 'FR', {{ totaux }}
+    from par_commune, plusieurs_departements where plusieurs_departements.oui group by indicateur, annee
     union all
     -- the activity log is the federation's own: it is published for its département
-    select m.indicateur, m.annee, 'departement', p.federation_departement, m.inclus, m.contributeur,
-           m.numerateur, m.denominateur
+    select m.indicateur, m.annee, 'departement', p.federation_departement,
+           count(*) filter (where m.inclus), count(*) filter (where m.contributeur), count(*),
+           sum(m.numerateur) filter (where m.inclus), sum(m.denominateur) filter (where m.inclus),
+           coalesce(sum(abs(m.numerateur)) filter (where m.inclus), 0),
+           coalesce(max(abs(m.numerateur)) filter (where m.inclus), 0),
+           coalesce(sum(abs(m.denominateur)) filter (where m.inclus), 0),
+           coalesce(max(abs(m.denominateur)) filter (where m.inclus), 0)
     from {{ ref('int_indicateurs__activites') }} as m
     cross join {{ ref('stg_projet__projet') }} as p
+    group by m.indicateur, m.annee, p.federation_departement
+),
+medianes as (
+    -- not additive: from the structures of each unit, for the median indicators only
+    select m.indicateur, m.annee, u.niveau, u.code, median(m.numerateur) filter (where m.inclus) as mediane
+    from {{ ref('int_indicateurs__structures') }} as m
+    join registre as r using (indicateur)
+    join {{ ref('int_unites_structures') }} as u using (annee, code_structure)
+    where r.agregat = 'mediane'
+    group by all
 ),
 totaux as (
-    select
-        m.indicateur, m.annee, m.niveau, m.code, r.agregat, r.facteur,
-        count(*) filter (where m.inclus) as n_structures,
-        count(*) filter (where m.contributeur) as n_contributeurs,
-        count(*) as n_population,
-        sum(m.numerateur) filter (where m.inclus) as somme_num,
-        sum(m.denominateur) filter (where m.inclus) as somme_den,
-        median(m.numerateur) filter (where m.inclus and r.agregat = 'mediane') as mediane,
-        coalesce(sum(abs(m.numerateur)) filter (where m.inclus), 0) as somme_abs_num,
-        coalesce(max(abs(m.numerateur)) filter (where m.inclus), 0) as max_abs_num,
-        coalesce(sum(abs(m.denominateur)) filter (where m.inclus), 0) as somme_abs_den,
-        coalesce(max(abs(m.denominateur)) filter (where m.inclus), 0) as max_abs_den
-    from mesures as m
+    select n.*, r.agregat, r.facteur, null::double as mediane
+    from niveaux as n
     join registre as r using (indicateur)
-    group by m.indicateur, m.annee, m.niveau, m.code, r.agregat, r.facteur
+    where r.agregat <> 'mediane'
+    union all by name
+    select n.*, r.agregat, r.facteur, d.mediane
+    from niveaux as n
+    join registre as r using (indicateur)
+    left join medianes as d using (indicateur, annee, niveau, code)
+    where r.agregat = 'mediane'
 )
 select
     indicateur, annee, niveau, code,

@@ -1,4 +1,4 @@
--- Primary disclosure control of every cell (indicator x year x unit), INSEE's rules:
+-- Primary disclosure control of every public cell (indicator x year x unit), INSEE's rules:
 --   frequency  fewer contributing structures than the indicator's minimum (3 by default);
 --              a unit of at least that many structures where none answered reveals no one's
 --              answer and is left to the `non_disponible` status;
@@ -28,3 +28,4 @@ select
     end as motif_primaire
 from {{ ref('int_indicateurs__agregats') }} as a
 join registre as r using (indicateur)
+where a.niveau <> 'structure'     -- a structure's own figures are never public

@@ -1,5 +1,5 @@
--- Each cell (indicator x unit x year) compared with the year before (`un_an`) and with the
--- indicator's reference year (`reference`). Indicators compared on a constant panel (registry
+-- Each published cell (indicator x unit x year) compared with the year before (`un_an`) and,
+-- for the départements and France, with the indicator's reference year (`reference`). Indicators compared on a constant panel (registry
 -- `comparaison` = panel) are compared on the structures counted in both years only, so that a
 -- change is never the effect of other centres answering; counts of structures and the
 -- federation's activities (`ensemble`) are compared as they are.
@@ -16,13 +16,15 @@ cellules as (
     where niveau <> 'structure'
 ),
 comparaisons as (
+    -- only published cells can be read; since the reference year, at the main levels only
     select c.*, 'un_an' as comparaison, c.annee - 1 as annee_comparee
     from cellules as c
+    where c.statut = 'publie'
     union all
     select c.*, 'reference', r.annee_reference
     from cellules as c
     join registre as r using (indicateur)
-    where c.annee > r.annee_reference
+    where c.statut = 'publie' and c.annee > r.annee_reference and c.niveau in ('departement', 'national')
 ),
 mesures as (
     select m.indicateur, m.annee, m.code_structure, m.numerateur, m.denominateur
@@ -47,17 +49,46 @@ paires as (
       on prev.indicateur = cur.indicateur and prev.code_structure = cur.code_structure
      and prev.annee = r.annee_reference
 ),
-totaux_panels as (
-    select p.indicateur, p.annee, p.comparaison, u.niveau, u.code, r.agregat, r.facteur,
-           count(*) as n_panel,
-           sum(p.num) as s, sum(p.den) as d, sum(p.num_c) as s_c, sum(p.den_c) as d_c,
-           median(p.num) filter (where r.agregat = 'mediane') as m,
-           median(p.num_c) filter (where r.agregat = 'mediane') as m_c
+paires_communes as (
+    -- sums per commune, rolled up the levels below (each structure sits in one commune)
+    select p.indicateur, p.annee, p.comparaison, s.code_commune, s.code_territoire, s.code_departement,
+           count(*) as n_panel, sum(p.num) as s, sum(p.den) as d, sum(p.num_c) as s_c, sum(p.den_c) as d_c
     from paires as p
-    join {{ ref('int_unites_structures') }} as u using (annee, code_structure)
+    join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
+    group by all
+),
+{%- set sommes = "sum(n_panel) as n_panel, sum(s) as s, sum(d) as d, sum(s_c) as s_c, sum(d_c) as d_c" %}
+sommes_panels as (
+    -- (since the reference year: départements and France only, as the comparisons above)
+    select indicateur, annee, comparaison, 'commune' as niveau, code_commune as code, {{ sommes }}
+    from paires_communes where code_commune is not null and comparaison = 'un_an'
+    group by indicateur, annee, comparaison, code_commune
+    union all
+    select indicateur, annee, comparaison, 'territoire', code_territoire, {{ sommes }}
+    from paires_communes where code_territoire is not null and comparaison = 'un_an'
+    group by indicateur, annee, comparaison, code_territoire
+    union all
+    select indicateur, annee, comparaison, 'departement', code_departement, {{ sommes }}
+    from paires_communes where code_departement is not null group by indicateur, annee, comparaison, code_departement
+    union all
+    select indicateur, annee, comparaison, 'national', 'FR', {{ sommes }}
+    from paires_communes
+    where (select count(distinct code_departement) > 1 from {{ ref('int_structures_annees') }})
+    group by indicateur, annee, comparaison
+),
+medianes_panels as (
+    select p.indicateur, p.annee, p.comparaison, u.niveau, u.code, median(p.num) as m, median(p.num_c) as m_c
+    from paires as p
     join registre as r using (indicateur)
-    where u.niveau <> 'structure'
-    group by p.indicateur, p.annee, p.comparaison, u.niveau, u.code, r.agregat, r.facteur
+    join {{ ref('int_unites_structures') }} as u using (annee, code_structure)
+    where r.agregat = 'mediane' and u.niveau <> 'structure'
+    group by all
+),
+totaux_panels as (
+    select t.*, r.agregat, r.facteur, m.m, m.m_c
+    from sommes_panels as t
+    join registre as r using (indicateur)
+    left join medianes_panels as m using (indicateur, annee, comparaison, niveau, code)
 ),
 panels as (
     select indicateur, annee, comparaison, niveau, code, n_panel,

@@ -1,59 +1,70 @@
 -- Per indicator and unit: value by year, change on the previous year and since the baseline
 -- (on all structures, and on the constant panel of structures counted both years), the reading
 -- of each change (verdict, panel size, whether the figure may be shown), and progress towards the
--- board's target.
+-- board's target. One row per cell, from its two comparisons (int_tendances__comparaisons).
 with registre as (select * from {{ ref('registre_indicateurs') }}),
 projet as (
     select coalesce(any_value(annee_cible), {{ var('annee_cible') }}) as annee_cible
     from {{ ref('stg_projet__projet') }}
 ),
-un_an as (select * from {{ ref('int_tendances__comparaisons') }} where comparaison = 'un_an'),
-reference as (select * from {{ ref('int_tendances__comparaisons') }} where comparaison = 'reference'),
-series as (
+comparees as (
     select
-        i.indicateur, i.niveau, i.code, i.annee, i.valeur, i.statut, i.n_structures,
-        r.sens, r.cible, r.annee_reference, p.annee_cible,
-        max(case when i.annee = r.annee_reference then i.valeur end)
-            over (partition by i.indicateur, i.niveau, i.code) as valeur_reference
+        indicateur, niveau, code, annee,
+        {%- for col in ['valeur_comparee', 'statut_compare', 'n_compare', 'valeur_panel', 'valeur_panel_comparee',
+                        'n_panel', 'evolution', 'evolution_ensemble', 'unite_evolution', 'verdict',
+                        'evolution_publiable', 'repondants_changes'] %}
+        any_value({{ col }}) filter (where comparaison = 'un_an') as {{ col }}__un_an,
+        any_value({{ col }}) filter (where comparaison = 'reference') as {{ col }}__ref{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('int_tendances__comparaisons') }}
+    group by indicateur, niveau, code, annee
+),
+cellules as (
+    select i.indicateur, i.niveau, i.code, i.annee, i.valeur, i.statut, i.n_structures, c.* exclude (indicateur, niveau, code, annee)
     from {{ ref('fct_indicateurs') }} as i
-    join registre as r using (indicateur)
-    cross join projet as p
+    left join comparees as c using (indicateur, niveau, code, annee)
     where i.niveau <> 'structure' and i.statut <> 'non_disponible'
 ),
 calcul as (
     select
-        s.*,
-        a.valeur_comparee as valeur_precedente,
-        a.valeur - a.valeur_comparee as variation,
-        case when a.valeur_comparee <> 0 then a.valeur / a.valeur_comparee - 1 end as variation_relative,
-        a.valeur_panel - a.valeur_panel_comparee as variation_panel,
-        nullif(a.n_panel, 0) as n_panel_precedente,
-        a.n_compare as n_structures_precedente,
-        a.evolution as evolution_un_an, a.evolution_ensemble as evolution_ensemble_un_an, a.unite_evolution, a.verdict as verdict_un_an,
-        a.evolution_publiable as evolution_un_an_publiable, a.repondants_changes as repondants_changes_un_an,
-        case when s.annee > s.annee_reference then s.valeur - s.valeur_reference end as ecart_reference,
-        b.valeur_panel - b.valeur_panel_comparee as ecart_reference_panel,
-        nullif(b.n_panel, 0) as n_panel_reference,
-        b.statut_compare as statut_reference,
-        b.n_compare as n_structures_reference,
-        b.evolution as evolution_reference, b.evolution_ensemble as evolution_ensemble_reference, b.verdict as verdict_reference,
-        b.evolution_publiable as evolution_reference_publiable, b.repondants_changes as repondants_changes_reference,
-        case when s.cible is not null and s.valeur_reference is not null and s.annee > s.annee_reference
-             then s.valeur_reference + (s.cible - s.valeur_reference)
-                  * least(1.0, (s.annee - s.annee_reference) / greatest(1, s.annee_cible - s.annee_reference))
-        end as valeur_attendue,
-        case when s.sens = 'hausse' then 1 when s.sens = 'baisse' then -1 else 0 end as signe
-    from series as s
-    left join un_an as a using (indicateur, niveau, code, annee)
-    left join reference as b using (indicateur, niveau, code, annee)
+        c.*,
+        r.sens, r.cible, r.annee_reference, r.unite, r.agregat, p.annee_cible,
+        case when c.annee = r.annee_reference then c.valeur else c.valeur_comparee__ref end as valeur_reference,
+        case when c.annee = r.annee_reference then c.statut else c.statut_compare__ref end as statut_reference,
+        case when r.sens = 'hausse' then 1 when r.sens = 'baisse' then -1 else 0 end as signe
+    from cellules as c
+    join registre as r using (indicateur)
+    cross join projet as p
+),
+trajectoire as (
+    select
+        *,
+        case when cible is not null and valeur_reference is not null and annee > annee_reference
+             then valeur_reference + (cible - valeur_reference)
+                  * least(1.0, (annee - annee_reference) / greatest(1, annee_cible - annee_reference))
+        end as valeur_attendue
+    from calcul
 )
 select
     indicateur, niveau, code, annee, valeur, statut, n_structures,
-    valeur_precedente, n_structures_precedente, variation, variation_relative, variation_panel, n_panel_precedente,
-    evolution_un_an, evolution_ensemble_un_an, unite_evolution, verdict_un_an, evolution_un_an_publiable, repondants_changes_un_an,
-    annee_reference, valeur_reference, statut_reference, n_structures_reference, ecart_reference, ecart_reference_panel,
-    n_panel_reference, evolution_reference, evolution_ensemble_reference, verdict_reference, evolution_reference_publiable,
-    repondants_changes_reference,
+    valeur_comparee__un_an as valeur_precedente, n_compare__un_an as n_structures_precedente,
+    valeur - valeur_comparee__un_an as variation,
+    case when valeur_comparee__un_an <> 0 then valeur / valeur_comparee__un_an - 1 end as variation_relative,
+    valeur_panel__un_an - valeur_panel_comparee__un_an as variation_panel,
+    nullif(n_panel__un_an, 0) as n_panel_precedente,
+    evolution__un_an as evolution_un_an, evolution_ensemble__un_an as evolution_ensemble_un_an,
+    coalesce(unite_evolution__un_an, unite_evolution__ref,
+             case when unite = 'ratio' then 'points' when agregat in ('compte', 'total') then 'unite'
+                  else 'pourcent' end) as unite_evolution,
+    verdict__un_an as verdict_un_an, evolution_publiable__un_an as evolution_un_an_publiable,
+    repondants_changes__un_an as repondants_changes_un_an,
+    annee_reference, valeur_reference, statut_reference, n_compare__ref as n_structures_reference,
+    case when annee > annee_reference then valeur - valeur_reference end as ecart_reference,
+    valeur_panel__ref - valeur_panel_comparee__ref as ecart_reference_panel,
+    nullif(n_panel__ref, 0) as n_panel_reference,
+    evolution__ref as evolution_reference, evolution_ensemble__ref as evolution_ensemble_reference,
+    verdict__ref as verdict_reference, evolution_publiable__ref as evolution_reference_publiable,
+    repondants_changes__ref as repondants_changes_reference,
     cible, annee_cible, valeur_attendue,
     case when cible is not null and valeur_reference is not null and cible <> valeur_reference
          then (valeur - valeur_reference) / (cible - valeur_reference) end as progression_cible,
@@ -64,4 +75,4 @@ select
         when signe * (valeur - valeur_reference) > 0 then 'en_retard'
         else 'hors_trajectoire'
     end as statut_cible
-from calcul
+from trajectoire

@@ -1,3 +1,4 @@
+{{ config(materialized="view") }}
 -- The analyst-facing table: one row per indicator x data year x level x unit.
 select
     indicateur, annee, niveau, code,

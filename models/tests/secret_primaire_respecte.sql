@@ -3,7 +3,7 @@
 -- rule, at any public level.
 select i.indicateur, i.annee, i.niveau, i.code, a.n_contributeurs, a.n_population, a.max_abs_num, a.somme_abs_num
 from {{ ref('fct_indicateurs') }} as i
-join {{ ref('int_indicateurs__agregats') }} as a using (indicateur, annee, niveau, code)
+join {{ ref('int_secret__primaire') }} as a using (indicateur, annee, niveau, code)
 join {{ ref('registre_indicateurs') }} as r using (indicateur)
 where i.statut = 'publie'
   and (coalesce(r.n_min, {{ var('secret_n_min') }}) > 1 or coalesce(r.dominance, false))

@@ -7,7 +7,8 @@ with cellules as (
     select i.indicateur, i.annee, i.niveau, i.code, i.statut, a.n_contributeurs,
            a.somme_abs_num, a.max_abs_num, a.somme_abs_den, a.max_abs_den
     from {{ ref('fct_indicateurs') }} as i
-    join {{ ref('int_indicateurs__agregats') }} as a using (indicateur, annee, niveau, code)
+    join {{ ref('int_secret__primaire') }} as a using (indicateur, annee, niveau, code)
+    where i.niveau <> 'structure'
 ),
 groupes as (
     select h.annee, h.niveau_parent, h.code_parent, e.indicateur,
