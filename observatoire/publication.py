@@ -7,7 +7,8 @@ everything public about it: its rows of every public mart of the build (the dbt 
 its previous publication untouched. The public marts that describe no year (the registry, the
 federal project, code labels) are frozen whole whenever a year is published. Everything happens
 in the caller's transaction: a crash publishes nothing. `publications` says, per year, what
-happened and when.
+happened at the last validation; `publie.publications` keeps, per published year, its
+publication date and its count of warnings as they were when it was published.
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ DDL = [
     """CREATE TABLE IF NOT EXISTS publications (
            annee INTEGER, statut VARCHAR, publie_le TIMESTAMP, verifie_le TIMESTAMP,
            nb_bloquants INTEGER, nb_avertissements INTEGER)""",
+    # what the public site says of each published year, as it was when the year was published
+    f"""CREATE TABLE IF NOT EXISTS {SNAPSHOT_SCHEMA}.publications (
+           annee INTEGER, publie_le TIMESTAMP, nb_avertissements INTEGER)""",
 ]
 
 
@@ -105,6 +109,10 @@ def publish(con) -> list[YearGate]:
         gates.append(YearGate(year, block.empty, block, int(warnings.get(year, 0)), year in published))
     freeze(con, [g.annee for g in gates if g.publie])
     for gate in gates:
+        if gate.publie:
+            con.execute(f"DELETE FROM {SNAPSHOT_SCHEMA}.publications WHERE annee = ?", [gate.annee])
+            con.execute(f"INSERT INTO {SNAPSHOT_SCHEMA}.publications VALUES (?, now()::TIMESTAMP, ?)",
+                        [gate.annee, gate.avertissements])
         previous = con.execute("SELECT publie_le FROM publications WHERE annee = ?", [gate.annee]).fetchall()
         con.execute("DELETE FROM publications WHERE annee = ?", [gate.annee])
         con.execute("""INSERT INTO publications VALUES (?, ?, CASE WHEN ? THEN now()::TIMESTAMP ELSE ? END,

@@ -37,7 +37,7 @@ class SiteData:
 
 def load(con, audience: str) -> SiteData:
     q = lambda sql: con.execute(sql).df()
-    publications = q("SELECT * FROM publications ORDER BY annee")
+    publications = q("SELECT * FROM publie.publications ORDER BY annee")
     annees = sorted(int(a) for a in q("SELECT DISTINCT annee FROM publie.pub_indicateurs")["annee"])
     registre = q("SELECT * FROM dim_indicateurs ORDER BY ordre_axe, axe, indicateur")
     source = "publie.pub_indicateurs" if audience == "public" else "indicateurs"

@@ -385,7 +385,7 @@ class Site:
         reponses = [{"annee": a, "n": self.shown("nb_structures", a, niveau, code),
                      "r": self.shown("nb_repondants", a, niveau, code),
                      "taux": self.shown("taux_reponse", a, niveau, code)} for a in self.d.annees]
-        pubs = [{"annee": int(p["annee"]), "statut": "publiée" if p["statut"] == "publiee" else "non publiée",
+        pubs = [{"annee": int(p["annee"]), "statut": f"publiée le {p['publie_le']:%d/%m/%Y}",
                  "avertissements": int(p["nb_avertissements"])} for p in self.d.publications.to_dict("records")]
         sources = self.d.nationale.drop_duplicates("indicateur")
         w.page("methodologie.html", "methodologie.html", reponses=reponses, publications=pubs,

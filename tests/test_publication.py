@@ -1,0 +1,57 @@
+"""Publication freezes everything public about a year: a year held back by validation changes
+nothing public, byte for byte, even after its extract was replaced and the indicators rebuilt."""
+import hashlib
+import shutil
+
+from conftest import CORRECTIONS_HEADER, frame, query, write_year_files
+from ingest.load import ingest_paths
+from observatoire.build import build
+from observatoire.demo import build_truth
+from observatoire.report import run_report
+from observatoire.validation import run_validation
+
+
+def digest(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_blocked_year_keeps_its_public_site_byte_for_byte(site, tmp_path):
+    db0, *_ = site
+    db = tmp_path / "entrepot" / "o.duckdb"
+    db.parent.mkdir()
+    shutil.copy2(db0, db)
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_text(CORRECTIONS_HEADER, encoding="utf-8")
+    run_report(db, tmp_path / "site", audiences=("public",))
+    before = digest(tmp_path / "site" / "public" / "2021")
+    open_data = (tmp_path / "site" / "public" / "donnees" / "indicateurs.csv").read_bytes()
+    assert len(before) > 20
+    frozen = frame(db, "SELECT * FROM publie.pub_indicateurs WHERE annee = 2021 ORDER BY ALL")
+
+    # a new extract of the 2022 survey (data year 2021): other figures, and a budget typed in cents
+    truth = build_truth("92")
+    df = {s: d for s, d, _ in truth.per_year}[2022].copy()
+    answered = df.index[df["repondant"] & df["charges_total"].notna() & df["habitants_touches"].notna()]
+    df.loc[answered, "habitants_touches"] = df.loc[answered, "habitants_touches"] + 100
+    df.loc[answered[3], "charges_total"] = df.loc[answered[3], "charges_total"] * 1000
+    write_year_files(truth, tmp_path / "v2", {2022: df})
+    ingest_paths([tmp_path / "v2" / "senacs_2022.csv"], db)
+    build(db, docs=False, corrections=corrections)
+    outcome = run_validation(db, tmp_path / "qualite")
+    gate = next(g for g in outcome.gates if g.annee == 2021)
+    assert not gate.publie and gate.deja_publie
+
+    # the build moved (so the test is not vacuous), the publication did not
+    new = query(db, "SELECT valeur FROM pub_indicateurs WHERE indicateur = 'habitants_touches' AND annee = 2021 "
+                    "AND niveau = 'departement'")
+    old = query(db, "SELECT valeur FROM publie.pub_indicateurs WHERE indicateur = 'habitants_touches' "
+                    "AND annee = 2021 AND niveau = 'departement'")
+    assert new != old
+    assert frame(db, "SELECT * FROM publie.pub_indicateurs WHERE annee = 2021 ORDER BY ALL").equals(frozen)
+    run_report(db, tmp_path / "site", audiences=("public",))
+    assert digest(tmp_path / "site" / "public" / "2021") == before
+    rows_2021 = [line for line in open_data.decode("utf-8-sig").splitlines() if ";2021;" in line]
+    after_rows = [line for line in (tmp_path / "site" / "public" / "donnees" / "indicateurs.csv")
+                  .read_bytes().decode("utf-8-sig").splitlines() if ";2021;" in line]
+    assert after_rows == rows_2021 and len(rows_2021) > 100
