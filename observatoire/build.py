@@ -53,7 +53,7 @@ def _record_corrections(db_path: Path, corrections: Path) -> tuple[int, int]:
             counts = apply_corrections(con, corrections)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            W.rollback(con)
             raise
     finally:
         con.close()
@@ -102,6 +102,10 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
         res = runner.invoke([*args, "--quiet", "--no-use-colors"])
     finally:
         _close_dbt_connection()
+    messages = [str(res.exception or "")] + [str(r.message or "") for r in getattr(res.result, "results", None) or []]
+    lock_error = next(filter(W.is_lock_conflict, messages), None)
+    if lock_error:      # a notebook opened the warehouse between our check and dbt's connection
+        raise W.busy_error(Path(os.environ["OBSERVATOIRE_ENTREPOT"]), lock_error)
     if res.exception is not None:
         raise ObservatoireError(f"dbt n'a pas pu s'exécuter (« {args[0]} ») : {res.exception}")
     failures = []

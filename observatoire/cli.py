@@ -38,6 +38,14 @@ class Group(click.Group):
         except ObservatoireError as exc:
             err.print(f"[bold red]Erreur[/] : {exc}")
             sys.exit(1)
+        except Exception as exc:      # a folder turned read-only, a full disk… : a file fault, said in French
+            from .fichiers import describe
+
+            message = describe(exc)
+            if message is None:
+                raise
+            err.print(f"[bold red]Erreur[/] : {message}")
+            sys.exit(1)
         except KeyboardInterrupt:
             err.print("Interrompu : l'entrepôt est resté dans son état précédent.")
             sys.exit(130)
