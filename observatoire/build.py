@@ -99,7 +99,10 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
 
     runner = dbtRunner(callbacks=[callback])
     try:
-        res = runner.invoke([*args, "--quiet", "--no-use-colors"])
+        # dbt's own console (English errors, stack traces) stays silent: failures become French
+        # messages below; the details remain in its log file.
+        res = runner.invoke([*args, "--quiet", "--log-level", "none", "--log-level-file", "debug",
+                              "--no-use-colors"])
     finally:
         _close_dbt_connection()
     messages = [str(res.exception or "")] + [str(r.message or "") for r in getattr(res.result, "results", None) or []]
