@@ -92,12 +92,16 @@ def _not_writable(db_path: Path, path: Path) -> ObservatoireError:
 
 
 def rollback(con) -> None:
-    """Undo the open transaction without hiding the error being handled: when COMMIT itself failed,
-    DuckDB has already ended the transaction and ROLLBACK would raise "no transaction is active"."""
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.Error:
-        pass
+    """Undo the open transaction, without hiding the error being handled: when COMMIT itself failed
+    (its journal could not be written), DuckDB has already ended the transaction and ROLLBACK would
+    raise "no transaction is active". And close without a checkpoint: after a failed write (a full
+    disk), the checkpoint at close could rewrite the file half-way; the next opening replays the
+    journal instead, which DuckDB does safely."""
+    for statement in ("ROLLBACK", "PRAGMA disable_checkpoint_on_shutdown"):
+        try:
+            con.execute(statement)
+        except duckdb.Error:
+            pass
 
 
 def ensure_schema(con, config: Config) -> None:

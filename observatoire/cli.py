@@ -23,7 +23,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # Every command that writes to or reads from the warehouse can wait for another run's lock.
 attendre_option = click.option("--attendre", type=float, default=0, metavar="SECONDES",
-                               help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+                               help="Si un autre traitement ou programme (un notebook…) tient l'entrepôt, "
+                                    "l'attendre jusqu'à ce délai.")
 
 
 class Group(click.Group):

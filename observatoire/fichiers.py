@@ -15,14 +15,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import duckdb
+
 from ingest.errors import ObservatoireError
 
 OLD = "ancien"
 REASONS = {errno.EACCES: "droits insuffisants", errno.EPERM: "droits insuffisants",
            errno.EROFS: "système de fichiers en lecture seule", errno.ENOSPC: "disque plein",
-           errno.EDQUOT: "quota de disque dépassé", errno.EIO: "erreur de lecture ou d'écriture du disque"}
+           errno.EDQUOT: "quota de disque dépassé", errno.EFBIG: "fichier trop gros pour les limites du système",
+           errno.EIO: "erreur de lecture ou d'écriture du disque"}
 ADVICE = {errno.ENOSPC: "libérez de la place", errno.EDQUOT: "libérez de la place",
-          errno.EIO: "vérifiez le disque"}
+          errno.EFBIG: "levez la limite de taille des fichiers (ulimit -f)", errno.EIO: "vérifiez le disque"}
+DUCKDB_FILE = re.compile(r'(?:open|read from|write(?: to)?) file "([^"]+)"', re.I)
 
 
 def _old(target: Path) -> Path:
@@ -73,6 +77,9 @@ def swap(new: Path, target: Path) -> None:
 
 def remove(path: Path) -> None:
     """Delete a folder of ours, even one left read-only; a French error if it really cannot be."""
+    if path.is_symlink():
+        path.unlink()
+        return
     if not path.exists():
         return
     try:
@@ -95,16 +102,13 @@ def remove(path: Path) -> None:
 
 
 def describe(exc: BaseException) -> str | None:
-    """A French message for a file fault (an OSError, or DuckDB failing to read or write a file)."""
+    """A French message for a file fault: an OSError, or DuckDB failing to read or write one of its
+    files (its journal at COMMIT, say)."""
     if isinstance(exc, OSError):
         code, path = exc.errno, exc.filename
-    elif type(exc).__name__ == "IOException" and type(exc).__module__.endswith("duckdb"):
-        text = str(exc)
-        found = re.search(r'"([^"]+)"', text)
-        code = next((c for c in REASONS if os.strerror(c) in text), None)
-        path = found.group(1) if found else None
-        if code is None:
-            return f"L'entrepôt DuckDB n'a pas pu lire ou écrire un fichier ({text})."
+    elif isinstance(exc, duckdb.Error) and (found := DUCKDB_FILE.search(str(exc))):
+        code = next((c for c in REASONS if os.strerror(c) in str(exc)), None)
+        path = found.group(1)
     else:
         return None
     reason = REASONS.get(code, getattr(exc, "strerror", None) or str(exc))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -222,6 +223,25 @@ def test_a_kill_between_the_two_renames_puts_the_old_site_back(db):
     assert done.returncode == 0, done.stderr
     assert files(site / "public", skip="qualite/gx/") == expected
     assert sorted(p.name for p in site.iterdir()) == [".public-notes.txt", ".public-perso", "interne", "public"]
+
+
+def test_a_commit_that_cannot_be_written_is_reported_and_loses_nothing(db, origin):
+    """DuckDB cannot write its journal at COMMIT (a full disk; here a file-size limit): the real
+    cause is said in French, not "cannot rollback", and the warehouse stays as it was, readable
+    (closing it with a checkpoint after such a failure used to corrupt the file)."""
+    before = ingest_state(db)
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # a write past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+    for extract in (origin / "extraits" / "senacs_2018.csv", DEMO_DIR / "senacs_2018.csv"):  # same, new
+        done = run(db, "ingest", extract, preexec_fn=small_files)
+        assert done.returncode == 1, said(done)
+        assert "fichier trop gros" in said(done) and "rollback" not in said(done)
+        assert ingest_state(db) == before
+    again = run(db, "ingest", extract)
+    assert again.returncode == 0, said(again)
+    assert ingest_state(db) != before
 
 
 # ------------------------------------------------------------------ two runs, a reader
