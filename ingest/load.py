@@ -108,7 +108,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                 conflicts = W.refresh_conflicts(con)
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                W.rollback(con)
                 for result in results:
                     if result.status in ("chargé", "remplacé"):
                         result.status = "annulé"

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from .config import Config
-from .errors import ObservatoireError
+from .errors import LockedError, ObservatoireError
 from .extract import FINDING_COLUMNS, ParsedExtract
 
 LINEAGE = {"_fichier_sha256": "VARCHAR", "_annee_fichier": "INTEGER", "_ligne": "INTEGER",
@@ -41,16 +43,65 @@ CREATE TABLE IF NOT EXISTS corrections (
     date_correction VARCHAR, statut VARCHAR, message VARCHAR, charge_le TIMESTAMP)"""
 
 
-def connect(db_path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+def connect(db_path: Path, read_only: bool = False, wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. Another process holding the file (a notebook, another command: DuckDB
+    allows one writer, and a reader blocks writers) is a LockedError once `wait` seconds have
+    passed; by default the wait is what remains of the `warehouse_lock` this process holds."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        return duckdb.connect(str(db_path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise ObservatoireError(
-                f"L'entrepôt {db_path} est ouvert par un autre programme (notebook, autre commande…). "
-                "Fermez-le puis relancez.") from exc
-        raise ObservatoireError(f"Impossible d'ouvrir l'entrepôt {db_path} : {exc}") from exc
+    if not read_only:
+        _check_writable(db_path)
+    deadline = time.monotonic() + wait if wait is not None else _DEADLINES.get(_key(db_path), 0)
+    while True:
+        try:
+            return duckdb.connect(str(db_path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not is_lock_conflict(exc):
+                raise ObservatoireError(f"Impossible d'ouvrir l'entrepôt {db_path} : {exc}") from exc
+            if time.monotonic() >= deadline:
+                raise busy_error(db_path, exc) from None
+            time.sleep(0.2)
+
+
+def is_lock_conflict(exc: BaseException | str) -> bool:
+    """DuckDB's "Could not set lock on file …: Conflicting lock is held in … (PID n)"."""
+    return "conflicting lock" in str(exc).lower() or "could not set lock" in str(exc).lower()
+
+
+def busy_error(db_path: Path, exc: BaseException | str) -> LockedError:
+    pid = re.search(r"PID (\d+)", str(exc))
+    who = f" (processus {pid.group(1)})" if pid else ""
+    return LockedError(
+        f"L'entrepôt {db_path} est ouvert par un autre programme{who} : un notebook, une autre commande "
+        "observatoire ou un autre outil qui lit le fichier. Fermez-le (dans un notebook : con.close()), "
+        "ou relancez avec --attendre SECONDES pour attendre qu'il le libère.")
+
+
+def _check_writable(db_path: Path) -> None:
+    """DuckDB writes its journal (.wal) beside the file: say so before a write fails half-way."""
+    for path in (db_path.parent, db_path, db_path.with_name(db_path.name + ".wal")):
+        if path.exists() and not os.access(path, os.W_OK):
+            raise _not_writable(db_path, path)
+
+
+def _not_writable(db_path: Path, path: Path) -> ObservatoireError:
+    what = (f"le dossier {path} n'est pas accessible en écriture pour l'utilisateur qui lance la commande "
+            "(l'entrepôt y écrit son verrou et son journal .wal)" if path.is_dir() else
+            f"le fichier {path} n'est pas accessible en écriture pour l'utilisateur qui lance la commande")
+    return ObservatoireError(f"L'entrepôt {db_path} ne peut pas être modifié : {what}. Donnez-lui ce droit, "
+                             "ou choisissez un autre entrepôt avec --entrepot.")
+
+
+def rollback(con) -> None:
+    """Undo the open transaction, without hiding the error being handled: when COMMIT itself failed
+    (its journal could not be written), DuckDB has already ended the transaction and ROLLBACK would
+    raise "no transaction is active". And close without a checkpoint: after a failed write (a full
+    disk), the checkpoint at close could rewrite the file half-way; the next opening replays the
+    journal instead, which DuckDB does safely."""
+    for statement in ("ROLLBACK", "PRAGMA disable_checkpoint_on_shutdown"):
+        try:
+            con.execute(statement)
+        except duckdb.Error:
+            pass
 
 
 def ensure_schema(con, config: Config) -> None:
@@ -215,30 +266,45 @@ def remove_tree(path: Path) -> None:
 
 
 _LOCKS: dict[str, "object"] = {}
+_DEADLINES: dict[str, float] = {}     # warehouse -> when the current step stops waiting for it
+
+
+def _key(db_path: Path) -> str:
+    return str(db_path.resolve())
 
 
 def warehouse_lock(db_path: Path, wait: float = 0):
-    """One run at a time per warehouse. Re-entrant within a process (run -> ingest)."""
+    """One run at a time per warehouse. Re-entrant within a process (run -> ingest).
+
+    `wait` bounds the whole wait of the step: for the lock file here, then for DuckDB's own lock
+    when `connect` opens the file while a notebook holds it."""
     from contextlib import contextmanager
 
     from filelock import FileLock, Timeout
 
-    from .errors import LockedError
-
-    key = str(db_path.resolve())
+    key = _key(db_path)
     lock = _LOCKS.setdefault(key, FileLock(key + ".lock"))
 
     @contextmanager
     def held():
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + wait
         try:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=wait)
         except Timeout:
             raise LockedError(
                 f"Un autre traitement utilise déjà l'entrepôt {db_path} (verrou {key}.lock). "
                 "Attendez qu'il se termine, ou relancez avec --attendre SECONDES.") from None
+        except PermissionError as exc:
+            raise _not_writable(db_path, Path(exc.filename or key).parent) from None
+        previous = _DEADLINES.get(key)
+        _DEADLINES[key] = deadline
         try:
             yield
         finally:
+            if previous is None:
+                _DEADLINES.pop(key, None)
+            else:
+                _DEADLINES[key] = previous
             lock.release()
     return held()

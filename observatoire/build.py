@@ -53,7 +53,7 @@ def _record_corrections(db_path: Path, corrections: Path) -> tuple[int, int]:
             counts = apply_corrections(con, corrections)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            W.rollback(con)
             raise
     finally:
         con.close()
@@ -137,9 +137,16 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
 
     runner = dbtRunner(callbacks=[callback])
     try:
-        res = runner.invoke([*args, "--quiet", "--no-use-colors"])
+        # dbt's own console (English errors, stack traces) stays silent: failures become French
+        # messages below; the details remain in its log file.
+        res = runner.invoke([*args, "--quiet", "--log-level", "none", "--log-level-file", "debug",
+                              "--no-use-colors"])
     finally:
         _close_dbt_connection()
+    messages = [str(res.exception or "")] + [str(r.message or "") for r in getattr(res.result, "results", None) or []]
+    lock_error = next(filter(W.is_lock_conflict, messages), None)
+    if lock_error:      # a notebook opened the warehouse between our check and dbt's connection
+        raise W.busy_error(Path(os.environ["OBSERVATOIRE_ENTREPOT"]), lock_error)
     if res.exception is not None:
         raise ObservatoireError(f"dbt n'a pas pu s'exécuter (« {args[0]} ») : {res.exception}")
     failures = []

@@ -23,7 +23,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # Every command that writes to or reads from the warehouse can wait for another run's lock.
 attendre_option = click.option("--attendre", type=float, default=0, metavar="SECONDES",
-                               help="Si un autre traitement tient l'entrepôt, l'attendre jusqu'à ce délai.")
+                               help="Si un autre traitement ou programme (un notebook…) tient l'entrepôt, "
+                                    "l'attendre jusqu'à ce délai.")
 
 
 class Group(click.Group):
@@ -37,6 +38,14 @@ class Group(click.Group):
             sys.exit(EXIT_LOCKED)
         except ObservatoireError as exc:
             err.print(f"[bold red]Erreur[/] : {exc}")
+            sys.exit(1)
+        except Exception as exc:      # a folder turned read-only, a full disk… : a file fault, said in French
+            from .fichiers import describe
+
+            message = describe(exc)
+            if message is None:
+                raise
+            err.print(f"[bold red]Erreur[/] : {message}")
             sys.exit(1)
         except KeyboardInterrupt:
             err.print("Interrompu : l'entrepôt est resté dans son état précédent.")

@@ -6,15 +6,18 @@ from pathlib import Path
 from ingest import warehouse as W
 from ingest.errors import ObservatoireError
 
+from . import fichiers
 from .build import dbt_dirs, require_complete_build
 from .validation import default_quality_dir
+
+AUDIENCES = ("public", "interne")
 
 
 def default_site_dir(db_path: Path) -> Path:
     return db_path.resolve().parent.parent / "site"
 
 
-def run_report(db_path: Path, out_dir: Path | None = None, audiences=("public", "interne"), wait: float = 0,
+def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, wait: float = 0,
                on_progress=lambda m: None):
     from reports.site import build_site
 
@@ -23,6 +26,8 @@ def run_report(db_path: Path, out_dir: Path | None = None, audiences=("public", 
     with W.warehouse_lock(db_path, wait):
         if not db_path.exists():
             raise ObservatoireError(f"L'entrepôt {db_path} n'existe pas : lancez d'abord « observatoire run ».")
+        for audience in AUDIENCES:      # what a killed report left, even for an audience not rebuilt now
+            fichiers.clean(out_dir / audience)
         con = W.connect(db_path, read_only=True)
         try:
             published = con.execute("SELECT count(*) FROM information_schema.tables "

@@ -1,6 +1,7 @@
 """`observatoire validate`: rules, findings, the publication gate and the quality outputs."""
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,8 +9,13 @@ from pathlib import Path
 from ingest import warehouse as W
 from ingest.errors import ObservatoireError
 
+from . import fichiers
 from .build import require_complete_build
 from .publication import YearGate, publish
+
+MARKER = ".observatoire-qualite"
+MARKER_TEXT = "Dossier écrit par « observatoire validate » : il est remplacé en entier à chaque contrôle.\n"
+OUR_ENTRIES = re.compile(r"\d{4}\.html|fiches_retour|gx")     # what validate wrote before the marker
 
 
 @dataclass
@@ -34,6 +40,8 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0) 
     with W.warehouse_lock(db_path, wait):
         if not db_path.exists():
             raise ObservatoireError(f"L'entrepôt {db_path} n'existe pas : lancez d'abord « observatoire run ».")
+        fichiers.clean(out_dir)
+        _check_ours(out_dir)
         con = W.connect(db_path)
         try:
             built = con.execute("SELECT count(*) FROM information_schema.tables "
@@ -42,19 +50,37 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0) 
                 raise ObservatoireError("Les indicateurs ne sont pas calculés : lancez d'abord "
                                         "« observatoire build ».")
             require_complete_build(con)
-            docs = out_dir / "gx"
-            shutil.rmtree(docs, ignore_errors=True)
-            con.execute("BEGIN TRANSACTION")
+            # The new outputs are written beside the old ones and swapped in once complete and
+            # committed: a failure or a kill keeps the previous Data Docs, pages and fiches whole.
+            tmp = fichiers.staging(out_dir)
             try:
-                result = validate(con, docs_dir=docs)
-                gates = publish(con)
-                con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    result = validate(con, docs_dir=tmp / "gx")
+                    gates = publish(con)
+                    pages = write_quality_outputs(con, gates, tmp)
+                    (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
+                    con.execute("COMMIT")
+                except BaseException:
+                    W.rollback(con)
+                    raise
+                fichiers.swap(tmp, out_dir)
             except BaseException:
-                con.execute("ROLLBACK")
+                shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            pages = write_quality_outputs(con, gates, out_dir)
             counts = dict(con.execute("SELECT severite, count(*) FROM constats_qualite GROUP BY 1").fetchall())
         finally:
             con.close()
-    return ValidateOutcome(gates=gates, counts=counts, rules_failed=result.rules_failed, pages=pages,
-                           data_docs=docs / "index.html")
+    return ValidateOutcome(gates=gates, counts=counts, rules_failed=result.rules_failed,
+                           pages=[out_dir / p.relative_to(tmp) for p in pages], data_docs=out_dir / "gx" / "index.html")
+
+
+def _check_ours(out_dir: Path) -> None:
+    """The quality folder is replaced whole: never replace a folder holding anything else."""
+    if not out_dir.is_dir() or (out_dir / MARKER).exists():
+        return
+    foreign = sorted(p.name for p in out_dir.iterdir() if not OUR_ENTRIES.fullmatch(p.name))
+    if foreign:
+        raise ObservatoireError(
+            f"Le dossier {out_dir} contient d'autres fichiers que les sorties qualité ({', '.join(foreign[:5])}) : "
+            "il est remplacé en entier à chaque contrôle. Choisissez un dossier vide ou dédié avec --sortie.")

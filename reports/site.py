@@ -8,9 +8,7 @@ leaves a half site. Links are relative, so the folder can be copied to any web s
 """
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -20,6 +18,8 @@ from typing import Callable
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from slugify import slugify
+
+from observatoire import fichiers
 
 from . import charts as C
 from .data import SiteData, load
@@ -452,7 +452,7 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
     data = load(con, audience)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    tmp = fichiers.staging(out_dir)
     try:
         env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
         federation = str(data.projet.get("federation_nom", "Observatoire"))
@@ -480,7 +480,7 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
                         shutil.copy2(dbt_docs / name, tmp / "dbt" / name)
             writer.page("qualite/index.html", "qualite_index.html", pages=pages,
                         gx=(tmp / "qualite" / "gx" / "index.html").exists(), dbt=(tmp / "dbt").exists())
-        _swap(tmp, out_dir)
+        fichiers.swap(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -494,14 +494,3 @@ def _unused_gx_images(directory: str, names: list[str]) -> set[str]:
     pages = "".join(p.read_text(encoding="utf-8", errors="ignore")
                     for p in Path(directory).parent.parent.rglob("*.html"))
     return {n for n in names if n.endswith(".gif") and n not in pages}
-
-
-def _swap(new: Path, target: Path) -> None:
-    """Replace target by new with two renames: readers see the old site or the new one."""
-    os.chmod(new, 0o755)
-    old = target.parent / f".{target.name}-ancien"
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)

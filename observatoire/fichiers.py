@@ -1,0 +1,118 @@
+"""Output folders replaced whole, and file faults in French.
+
+An output folder (a site, the quality outputs) is built in a temporary folder beside it, then
+swapped in with two renames: readers see the old folder or the new one, never half of one. A run
+killed on the way leaves only folders named after their target (`.public-k3x9q2ab` for the new one,
+`.public-ancien` for the old one); the next run removes them before it starts, and puts the old
+folder back if the kill fell between the two renames.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from ingest.errors import ObservatoireError
+
+OLD = "ancien"
+REASONS = {errno.EACCES: "droits insuffisants", errno.EPERM: "droits insuffisants",
+           errno.EROFS: "système de fichiers en lecture seule", errno.ENOSPC: "disque plein",
+           errno.EDQUOT: "quota de disque dépassé", errno.EFBIG: "fichier trop gros pour les limites du système",
+           errno.EIO: "erreur de lecture ou d'écriture du disque"}
+ADVICE = {errno.ENOSPC: "libérez de la place", errno.EDQUOT: "libérez de la place",
+          errno.EFBIG: "levez la limite de taille des fichiers (ulimit -f)", errno.EIO: "vérifiez le disque"}
+DUCKDB_FILE = re.compile(r'(?:open|read from|write(?: to)?) file "([^"]+)"', re.I)
+
+
+def _old(target: Path) -> Path:
+    return target.parent / f".{target.name}-{OLD}"
+
+
+def stale(target: Path) -> list[Path]:
+    """Folders a killed run left beside `target`: ours by name only (tempfile's 8 characters, or -ancien)."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}-(?:[a-z0-9_]{{8}}|{OLD})")
+    if not target.parent.is_dir():
+        return []
+    return sorted(p for p in target.parent.iterdir()
+                  if pattern.fullmatch(p.name) and p.is_dir() and not p.is_symlink())
+
+
+def clean(target: Path) -> None:
+    """Remove what a killed run left; if it was killed between the two renames, restore the old folder."""
+    old = _old(target)
+    if not target.exists() and old.is_dir() and not old.is_symlink():
+        os.replace(old, target)
+    for path in stale(target):
+        remove(path)
+
+
+def staging(target: Path) -> Path:
+    """A new empty folder beside `target`, to build its replacement in."""
+    clean(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    except PermissionError as exc:
+        raise ObservatoireError(
+            f"Impossible d'écrire {target} : le dossier {Path(exc.filename).parent} n'est pas accessible en "
+            "écriture pour l'utilisateur qui lance la commande. Donnez-lui ce droit, ou choisissez un autre "
+            "dossier avec --sortie.") from None
+
+
+def swap(new: Path, target: Path) -> None:
+    """Put the complete `new` folder in place of `target` with two renames, then drop the old one."""
+    os.chmod(new, 0o755)
+    old = _old(target)
+    remove(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    remove(old)
+
+
+def remove(path: Path) -> None:
+    """Delete a folder of ours, even one left read-only; a French error if it really cannot be."""
+    if path.is_symlink():
+        path.unlink()
+        return
+    if not path.exists():
+        return
+    try:
+        shutil.rmtree(path)
+        return
+    except OSError:
+        pass
+    try:      # read-only folders: give ourselves the right back, then retry
+        os.chmod(path, 0o700)
+        for root, dirs, _ in os.walk(path):
+            for name in dirs:
+                if not os.path.islink(os.path.join(root, name)):
+                    os.chmod(os.path.join(root, name), 0o700)
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise ObservatoireError(
+            f"Le dossier {path}, laissé par un traitement précédent, ne peut pas être supprimé "
+            f"({REASONS.get(exc.errno, exc.strerror)}) : il appartient sans doute à un autre utilisateur. "
+            "Supprimez-le (ou faites-le supprimer par son propriétaire), puis relancez.") from None
+
+
+def describe(exc: BaseException) -> str | None:
+    """A French message for a file fault: an OSError, or DuckDB failing to read or write one of its
+    files (its journal at COMMIT, say)."""
+    if isinstance(exc, OSError):
+        code, path = exc.errno, exc.filename
+    elif isinstance(exc, duckdb.Error) and (found := DUCKDB_FILE.search(str(exc))):
+        code = next((c for c in REASONS if os.strerror(c) in str(exc)), None)
+        path = found.group(1)
+    else:
+        return None
+    reason = REASONS.get(code, getattr(exc, "strerror", None) or str(exc))
+    advice = ADVICE.get(code, "donnez les droits nécessaires à l'utilisateur qui lance la commande, ou "
+                              "choisissez un autre dossier (--entrepot, --sortie)")
+    where = f"le fichier ou dossier {path}" if path else "un fichier"
+    return f"Impossible de lire ou d'écrire {where} ({reason}) : {advice}, puis relancez."
