@@ -267,6 +267,15 @@ def remove_tree(path: Path) -> None:
 
 _LOCKS: dict[str, "object"] = {}
 _DEADLINES: dict[str, float] = {}     # warehouse -> when the current step stops waiting for it
+_INHERITED: set[str] = set()          # locks a parent process holds for this one
+
+
+def adopt_parent_locks() -> None:
+    """In a process forked while its parent held warehouse locks (`observatoire run` runs each
+    step in a child process): the parent keeps holding them for the child, which must neither
+    take them again nor release them."""
+    _INHERITED.update(_DEADLINES)
+    _LOCKS.clear()
 
 
 def _key(db_path: Path) -> str:
@@ -278,11 +287,13 @@ def warehouse_lock(db_path: Path, wait: float = 0):
 
     `wait` bounds the whole wait of the step: for the lock file here, then for DuckDB's own lock
     when `connect` opens the file while a notebook holds it."""
-    from contextlib import contextmanager
+    from contextlib import contextmanager, nullcontext
 
     from filelock import FileLock, Timeout
 
     key = _key(db_path)
+    if key in _INHERITED:
+        return nullcontext()
     lock = _LOCKS.setdefault(key, FileLock(key + ".lock"))
 
     @contextmanager

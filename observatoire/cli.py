@@ -27,29 +27,37 @@ attendre_option = click.option("--attendre", type=float, default=0, metavar="SEC
                                     "l'attendre jusqu'à ce délai.")
 
 
+def exit_code_of(exc: BaseException) -> int:
+    """An expected failure said in French on the console; its exit code. Re-raises the others."""
+    if isinstance(exc, LockedError):
+        err.print(f"[bold red]Entrepôt occupé[/] : {exc}")
+        return EXIT_LOCKED
+    if isinstance(exc, ObservatoireError):
+        err.print(f"[bold red]Erreur[/] : {exc}")
+        return 1
+    if isinstance(exc, KeyboardInterrupt):
+        err.print("Interrompu : l'entrepôt est resté dans son état précédent.")
+        return 130
+    if isinstance(exc, Exception):      # a folder turned read-only, a full disk… : a file fault, said in French
+        from .fichiers import describe
+
+        message = describe(exc)
+        if message is not None:
+            err.print(f"[bold red]Erreur[/] : {message}")
+            return 1
+    raise exc
+
+
 class Group(click.Group):
     """Turns expected failures into a French message and an exit code, never a traceback."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except LockedError as exc:
-            err.print(f"[bold red]Entrepôt occupé[/] : {exc}")
-            sys.exit(EXIT_LOCKED)
-        except ObservatoireError as exc:
-            err.print(f"[bold red]Erreur[/] : {exc}")
-            sys.exit(1)
-        except Exception as exc:      # a folder turned read-only, a full disk… : a file fault, said in French
-            from .fichiers import describe
-
-            message = describe(exc)
-            if message is None:
+        except (ObservatoireError, KeyboardInterrupt, Exception) as exc:
+            if isinstance(exc, click.exceptions.ClickException | click.exceptions.Exit | click.exceptions.Abort):
                 raise
-            err.print(f"[bold red]Erreur[/] : {message}")
-            sys.exit(1)
-        except KeyboardInterrupt:
-            err.print("Interrompu : l'entrepôt est resté dans son état précédent.")
-            sys.exit(130)
+            sys.exit(exit_code_of(exc))
 
 
 @click.group(cls=Group, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
@@ -219,31 +227,68 @@ def demo(echelle, sortie, graine):
 @cli.command()
 @click.argument("chemins", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--demo", "use_demo", is_flag=True, help="Utiliser les extraits de démonstration fournis (92).")
+@click.option("--public-seulement", is_flag=True, help="Ne produire que le site public.")
 @attendre_option
 @click.pass_context
-def run(ctx, chemins, use_demo, attendre):
+def run(ctx, chemins, use_demo, public_seulement, attendre):
     """Enchaîne toute la chaîne annuelle sur les extraits donnés (ou --demo).
 
     Chargement, calcul des indicateurs, contrôle qualité, publication des années
-    sans constat bloquant et production des sites public et interne.
+    sans constat bloquant et production des sites public et interne. Chaque étape
+    tourne dans son propre processus : sa mémoire est rendue avant la suivante.
     """
     if use_demo:
         chemins = (DEMO_DIR,)
     if not chemins:
         raise click.UsageError("indiquez des fichiers ou dossiers d'extraits, ou --demo.")
+    from ingest import load  # noqa: F401  (pandas, DuckDB: imported once, shared by the steps)
     from ingest.warehouse import warehouse_lock
 
     entrepot = ctx.obj["entrepot"]
     with warehouse_lock(entrepot, attendre):
-        ok = _ingest(entrepot, chemins, attendre)
-        _build(entrepot, True, attendre)
-        published = _validate(entrepot, None, attendre)
-        _report(entrepot, None, False, attendre)
+        ok = _step(_ingest, entrepot, chemins, attendre)
+        _step(_build, entrepot, True, attendre)
+        published = _step(_validate, entrepot, None, attendre)
+        _step(_report, entrepot, None, public_seulement, attendre)
     if not ok:
         err.print("[bold red]Au moins un fichier a été rejeté[/] : les indicateurs ont été calculés sans lui.")
         sys.exit(EXIT_REJECTED)
     if not published:
         sys.exit(EXIT_BLOCKED)
+
+
+_FALSE = 10     # a step's child process ended well, and its step answered False
+
+
+def _step(function, *args):
+    """Run one step of `run` in a forked process, so that what it holds (dbt, Great
+    Expectations, DataFrames, DuckDB's buffers) goes back to the system before the next step.
+    The child inherits the warehouse lock (re-entrant). A failure stops the run with its code."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=_step_child, args=(function, args))
+    child.start()
+    try:
+        child.join()
+    except KeyboardInterrupt:
+        child.join()
+        raise
+    if child.exitcode not in (0, _FALSE):
+        sys.exit(child.exitcode if child.exitcode and child.exitcode > 0 else 1)
+    return child.exitcode == 0
+
+
+def _step_child(function, args) -> None:
+    from ingest.warehouse import adopt_parent_locks
+
+    adopt_parent_locks()
+    try:
+        answer = function(*args)
+    except BaseException as exc:      # said in French in the child, which owns the console output
+        if isinstance(exc, SystemExit):
+            raise
+        sys.exit(exit_code_of(exc))
+    sys.exit(_FALSE if answer is False else 0)
 
 
 def main() -> None:
