@@ -549,3 +549,28 @@ def test_unreadable_file_and_folder_then_readable_again(shared_dir):
     assert [(k, y, r, s) for k, y, r, s, *_ in unknown["findings"]] == [
         (None, None, "fichier_rejete", "avertissement")]   # no year: it holds no year back
     assert steps["next_run"]["findings"] == [] and steps["next_run"]["exit"] == 0
+
+
+def test_a_rejection_holds_its_year_only_until_that_year_loads_or_is_found_unchanged(tmp_path, cli_run, warehouse):
+    good = tmp_path / "v1" / "senacs_2021.csv"
+    good.parent.mkdir()
+    good.write_bytes(csv_bytes(2021))
+    (tmp_path / "v1" / "activites_2021.csv").write_bytes(activity_bytes(2021, [activity(2021)]))
+    assert cli_run("ingest", tmp_path / "v1").exit_code == 0
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "v2" / "senacs_2021.csv").write_bytes((";".join(BASE_HEADER) + "\n").encode())
+    (tmp_path / "v2" / "activites_2021.csv").write_bytes(b"")
+    result = cli_run("ingest", tmp_path / "v2")
+    assert result.exit_code == 1
+    rejections = "SELECT type_extrait, annee_fichier, annee_donnees, severite FROM constats_qualite ORDER BY 1"
+    assert query(warehouse, rejections) == [("activites", 2021, 2021, "bloquant"), ("senacs", 2021, None, "bloquant")]
+    assert query(warehouse, "SELECT count(*) FROM reponses")[0][0] == 3     # the loaded version stays
+    (tmp_path / "v2" / "senacs_2021.csv").write_bytes(b"\x00" * 10)         # another bad version…
+    assert cli_run("ingest", tmp_path / "v2" / "senacs_2021.csv").exit_code == 1
+    assert query(warehouse, "SELECT count(*), min(message) FROM constats_qualite WHERE type_extrait = 'senacs'") == [
+        (1, "Fichier senacs_2021.csv rejeté : le fichier ne contient pas du texte (fichier binaire renommé en .csv ?) : "
+            "demandez l'export CSV ou XLSX de l'extrait")]                  # …replaces the first rejection
+    again = cli_run("ingest", tmp_path / "v1")
+    assert again.exit_code == 0
+    assert "inchangé" in again.output and "le rejet précédent de cette année est levé" in again.output
+    assert query(warehouse, "SELECT count(*) FROM constats_qualite")[0][0] == 0
