@@ -108,6 +108,8 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                 load_reference(con, reference_dir, config)
                 W.clear_undated_findings(con)
                 for (kind, year), entries in parsed_by_key.items():
+                    if any(result.status == "rejeté" for result, _ in entries):
+                        W.clear_rejections(con, kind, year)     # the latest attempt replaces older ones
                     for result, parsed in entries:
                         if result.status == "rejeté":
                             W.record_rejection(con, kind, year, result.path, result.sha256, result.message)

@@ -34,6 +34,7 @@ _BYTE_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Invisible characters with no content (zero-width space, word joiner, a BOM inside the text).
 _INVISIBLE = re.compile("[\u200b\u2060\ufeff]")
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
 _SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)   # Excel's "sep=;" first line
 
 
@@ -231,51 +232,60 @@ def _swallowed(cells: list[str], sep: str, width: int | None, header_fields: int
     return any(c.count(sep) >= max(width - 1, 1) for c in cells if "\n" in c or "\r" in c)
 
 
-def _csv_records(lines: list[str], sep: str, is_header, issues: list[Issue]):
-    """(first line, cells) of every record, the header width, and the header's field count."""
+def _csv_records(lines: list[str], sep: str, is_header, issues: list[Issue]) -> list[tuple[int, list[str]]]:
+    """(first line, cells) of every record. Strict csv parsing; a record that a quote breaks or
+    stretches over the lines that follow is re-read from its first line, on its own."""
     records: list[tuple[int, list[str]]] = []
     width = header_fields = None
     start = 0
+
+    def keep(cells: list[str]) -> None:
+        nonlocal width, header_fields
+        records.append((start + 1, cells))
+        if width is None and len(records) <= MAX_TITLE_ROWS and is_header(cells):
+            width, header_fields = len(_trim_header(cells)), len(cells)
+
     with _no_field_limit():
         while start < len(lines):
             feed = _Feed(lines, start)
-            reader = csv.reader(feed, delimiter=sep, strict=True)
             try:
-                for cells in reader:
+                for cells in csv.reader(feed, delimiter=sep, strict=True):
                     if feed.pos - start > 1 and _swallowed(cells, sep, width, header_fields):
                         break
                     if feed.pos - start > 1 or len(lines[start]) > MAX_CELL_CHARS:
                         _bound_cells(cells, start + 1, issues)
-                    records.append((start + 1, cells))
+                    keep(cells)
                     start = feed.pos
-                    if width is None and len(records) <= MAX_TITLE_ROWS and is_header(cells):
-                        width, header_fields = len(_trim_header(cells)), len(cells)
                 else:
                     break
             except csv.Error:
                 pass
-            # the record that starts at `start` is broken by a quote: read that line on its own
-            eaten = feed.pos - start - 1
             cells, stray, written, unclosed = _tolerant_split(lines[start].rstrip("\r\n"), sep)
             _bound_cells(cells, start + 1, issues)
-            records.append((start + 1, cells))
-            if unclosed:
-                message = ("guillemet ouvert et jamais fermé : le guillemet est ignoré et la ligne lue seule"
-                           + (f" (sans cela, les {eaten} ligne(s) suivante(s) auraient disparu dans cette "
-                              "cellule)" if eaten > 0 else "")
-                           + ". Vérifiez la valeur dans le fichier d'origine.")
-                rule = "guillemet_non_ferme"
-            else:
-                message = ("guillemets mal placés (un guillemet au milieu d'une cellule entre guillemets) : "
-                           "la cellule est gardée telle qu'écrite. Vérifiez la valeur dans le fichier d'origine.")
-                rule = "guillemets_mal_places"
-            if stray is not None:
-                issues.append(Issue(start + 1, stray, preview(written), "des guillemets qui s'ouvrent et se ferment dans la cellule",
-                                    rule, "avertissement", message))
+            if issue := _quote_issue(start + 1, stray, written, unclosed, eaten=feed.pos - start - 1):
+                issues.append(issue)
+            keep(cells)
             start += 1
-            if width is None and len(records) <= MAX_TITLE_ROWS and is_header(cells):
-                width, header_fields = len(_trim_header(cells)), len(cells)
     return records
+
+
+def _quote_issue(line: int, stray: int | None, written: str, unclosed: bool, eaten: int) -> Issue | None:
+    check = " Vérifiez la valeur dans le fichier d'origine."
+    if stray is None and eaten == 0:      # e.g. a space after a closing quote: read without doubt
+        return None
+    if stray is None:
+        return Issue(line, None, None, None, "ligne_mal_formee", "avertissement",
+                     "ligne mal formée (guillemets) : relue seule, sans les lignes qui la suivent." + check)
+    if unclosed:
+        return Issue(line, stray, preview(written), "des guillemets qui s'ouvrent et se ferment dans la cellule",
+                     "guillemet_non_ferme", "avertissement",
+                     "guillemet ouvert et jamais fermé : le guillemet est ignoré et la ligne lue seule"
+                     + (f" (sans cela, les {fr_int(eaten)} ligne(s) suivante(s) auraient disparu dans cette "
+                        "cellule)" if eaten > 0 else "") + "." + check)
+    return Issue(line, stray, preview(written), "des guillemets qui s'ouvrent et se ferment dans la cellule",
+                 "guillemets_mal_places", "avertissement",
+                 "guillemets mal placés (du texte suit le guillemet fermant) : la cellule est gardée telle "
+                 "qu'écrite, guillemets compris." + check)
 
 
 def _bound_cells(cells: list, line: int, issues: list[Issue]) -> None:
@@ -302,7 +312,7 @@ def _clean_lines(lines: list[str], sep: str, issues: list[Issue]) -> list[str]:
             line = _CONTROL.sub("", line)
             issues.append(Issue(number, column, ", ".join(found), "du texte", "caracteres_de_controle",
                                 "avertissement",
-                                f"caractère(s) de contrôle ({', '.join(found)}) retiré(s) de la ligne : octets "
+                                f"caractère(s) de contrôle ({', '.join(found)}) retiré(s) : octets "
                                 "parasites, ou fichier abîmé. Vérifiez cette ligne dans le fichier d'origine."))
         out.append(line)
     return out
@@ -324,19 +334,17 @@ def read_csv(path: Path, data: bytes, is_header) -> RawTable:
     table.encoding, table.separator, table.counted_fields = encoding, separator, True
     first_data_line = table.header_line + 1
     if foreign:
-        other = encoding.split("+")[1]
-        by_line = {line: cells for line, cells in records}
+        main, other = (ENCODING_NAMES[e] for e in encoding.split("+"))
+        by_line = dict(records)
         for line in foreign:
             cells = by_line.get(line) or []
             column = next((i for i, c in enumerate(cells) if c and not c.isascii()), None)
             word = cells[column] if column is not None else next(
                 (w for w in lines[line - 1].split() if not w.isascii()), "")
             issues.append(Issue(line, column if line >= first_data_line else None, preview(word),
-                                f"un texte en {encoding.split('+')[0].upper().replace('-SIG', '')}",
-                                "encodage_mixte", "avertissement",
-                                f"ligne écrite dans un autre encodage que le reste du fichier, lue en "
-                                f"{'Windows-1252' if other == 'cp1252' else 'UTF-8'} (« {preview(word, 40)} ») : "
-                                "vérifiez les accents de cette ligne."))
+                                f"un texte en {main}", "encodage_mixte", "avertissement",
+                                f"ligne écrite dans un autre encodage que le reste du fichier ({main}), lue en "
+                                f"{other} (« {preview(word, 40)} ») : vérifiez les accents de cette ligne."))
     table.issues = sorted(issues, key=lambda i: i.line or 0)
     return table
 

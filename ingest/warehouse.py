@@ -175,14 +175,10 @@ def replace_year(con, parsed: ParsedExtract, archive_path: Path) -> str:
 
 def record_rejection(con, kind: str | None, year: int | None, path: Path, sha256: str | None,
                      message: str) -> None:
-    """A rejected file's finding, tied to the kind and year its name gives (it replaces any earlier
-    rejection of that year, and goes when a file of that year loads or is found unchanged). A file
-    whose name gives no year concerns no year's data: its finding is a warning of this ingest only
-    (it is replaced at the next one) and holds no year back."""
-    if kind and year:
-        clear_rejections(con, kind, year)
-    elif sha256:
-        con.execute("DELETE FROM constats_qualite WHERE regle = 'fichier_rejete' AND fichier_sha256 = ?", [sha256])
+    """A rejected file's finding, tied to the kind and year its name gives (it goes when a file of
+    that year loads or is found unchanged). A file whose name gives no year concerns no year's
+    data: its finding is a warning of this ingest only (replaced at the next one) and holds no
+    year back."""
     write_findings(con, pd.DataFrame([{
         "ligne": None, "annee_enquete": None, "code_structure": None, "colonne": None,
         "valeur_brute": None, "valeur_attendue": None, "regle": "fichier_rejete",
