@@ -197,7 +197,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                        columns=range(width), dtype="object")
     lines = pd.Series(table.line_numbers, dtype="int64")
     findings: list[pd.DataFrame] = []
-    findings.extend(_field_counts(table, width))
+    findings.extend(_field_counts(table, width, mapping))
 
     typed = pd.DataFrame(index=raw.index)
     pending: list[tuple[str, pd.Series, np.ndarray, np.ndarray | None, str]] = []
@@ -223,7 +223,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     key_year = typed["annee_enquete"] if "annee_enquete" in typed else pd.Series([None] * len(typed))
     key_code = typed["code_structure"] if "code_structure" in typed else pd.Series([None] * len(typed))
     if table.issues:
-        findings.append(_issue_findings(table, mapping, lines, key_year, key_code))
+        findings.append(_issue_findings(table, mapping))
     for name, raw_col, failed, repaired, expected in pending:
         if failed.any():
             rule_sev = "bloquant" if columns[name].required else "avertissement"
@@ -272,6 +272,12 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     out.duplicates = sum(len(f) for f in dup_findings)
     out.findings = (pd.concat(findings, ignore_index=True) if findings
                     else pd.DataFrame(columns=FINDING_COLUMNS))
+    if kind == "senacs" and not out.findings.empty:   # name the structure of the line wherever known
+        for column, keys in (("annee_enquete", key_year), ("code_structure", key_code)):
+            by_line = pd.Series(keys.to_numpy(), index=lines.to_numpy())
+            by_line = by_line[~by_line.index.duplicated()]
+            known = out.findings[column].astype(object).where(out.findings[column].notna())
+            out.findings[column] = known.fillna(out.findings["ligne"].map(by_line))
     if kind == "activites":           # the log of year N describes year N
         out.findings["annee_donnees"] = year
     return out
@@ -286,9 +292,8 @@ def _preview(texts: pd.Series) -> pd.Series:
                        + texts.str.len().astype(str) + " caractères)")
 
 
-def _issue_findings(table: RawTable, mapping: dict[int, str], lines: pd.Series, key_year, key_code):
-    """What the reader repaired, as findings naming the line, the column and the structure."""
-    keys = {line: (y, c) for line, y, c in zip(lines, key_year, key_code)}
+def _issue_findings(table: RawTable, mapping: dict[int, str]) -> pd.DataFrame:
+    """What the reader repaired, as findings naming the line and the column."""
     rows = []
     for issue in table.issues:
         column = None
@@ -298,8 +303,7 @@ def _issue_findings(table: RawTable, mapping: dict[int, str], lines: pd.Series, 
                 else None)
         where = ", ".join(p for p in (f"Ligne {issue.line}" if issue.line else "",
                                       f"colonne « {column} »" if column else "") if p)
-        year, code = keys.get(issue.line, (None, None))
-        rows.append({"ligne": issue.line, "annee_enquete": year, "code_structure": code, "colonne": column,
+        rows.append({"ligne": issue.line, "annee_enquete": None, "code_structure": None, "colonne": column,
                      "valeur_brute": issue.raw, "valeur_attendue": issue.expected, "regle": issue.rule,
                      "severite": issue.severity,
                      "message": f"{where} : {issue.message}" if where
@@ -307,8 +311,9 @@ def _issue_findings(table: RawTable, mapping: dict[int, str], lines: pd.Series, 
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 
-def _field_counts(table: RawTable, width: int) -> list[pd.DataFrame]:
-    """A CSV line with more values than the header has columns, or fewer."""
+def _field_counts(table: RawTable, width: int, mapping: dict[int, str]) -> list[pd.DataFrame]:
+    """A CSV line with more values than the header has columns, or fewer (named by the first
+    column left empty)."""
     out = []
     overflow = [(ln, r[width:]) for ln, r in zip(table.line_numbers, table.rows)
                 if any(c is not None for c in r[width:])]
@@ -323,7 +328,8 @@ def _field_counts(table: RawTable, width: int) -> list[pd.DataFrame]:
         short = [(ln, len(r)) for ln, r in zip(table.line_numbers, table.rows) if len(r) < width]
         if short:
             out.append(_findings(
-                [ln for ln, _ in short], None, None, None, [f"{n} champs" for _, n in short],
+                [ln for ln, _ in short], None, None, [mapping.get(n, table.header[n]) for _, n in short],
+                [f"{n} champs" for _, n in short],
                 f"{width} champs", "champs_manquants", "avertissement",
                 [f"Ligne {ln} : {n} valeur(s) pour {width} colonnes d'en-tête ; les colonnes à partir de "
                  f"« {table.header[n]} » sont laissées vides. Un séparateur manque-t-il, ou la ligne "
