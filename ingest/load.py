@@ -26,6 +26,7 @@ class FileResult:
     message: str = ""
     sha256: str | None = None
     details: list[str] = field(default_factory=list)       # first findings, for the console
+    lifted: bool = False          # unchanged, and an earlier rejection of its year was lifted
 
 
 @dataclass
@@ -117,6 +118,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                             archive = W.archive_file(archive_dir, parsed)
                             result.status = W.replace_year(con, parsed, archive)
                         elif result.status == "inchangé" and W.clear_rejections(con, kind, year):
+                            result.lifted = True
                             result.message += " ; le rejet précédent de cette année est levé"
                 for result in results:
                     if result.status == "rejeté" and not result.kind:

@@ -84,7 +84,7 @@ def _ingest(entrepot: Path, chemins, attendre: float) -> bool:
     for f in result.files:
         if f.status == "rejeté":
             err.print(f"[bold red]Rejeté[/] {f.path} : {f.message}")
-        elif f.status == "inchangé" and "rejet" in f.message:
+        elif f.lifted:
             err.print(f"{f.path.name} : {f.message}.")
         elif f.counts.get("bloquant") or f.counts.get("avertissement"):
             err.print(f"[yellow]Constats[/] {f.path.name} :")
