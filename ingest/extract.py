@@ -1,8 +1,10 @@
 """Turn one extract file into typed canonical rows, long-form extra cells and findings."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +14,9 @@ import pandas as pd
 from . import values as V
 from .config import Config, Column
 from .errors import ExtractError
-from .readers import RawTable, read_csv, read_xlsx
+from .readers import (PREVIEW_CHARS, XLSX_UNREADABLE, Issue, RawTable, check_content, fr_int, read_csv,
+                      read_xlsx)
+from .reference import ProjectCodes, project_codes
 
 FILE_NAME = re.compile(r"^(senacs|activites)_(\d{4})$")
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
@@ -31,8 +35,19 @@ EXPECTED = {
     "code_structure": "un code de 4 à 20 caractères (A-Z, 0-9, -)",
     "siret": "un SIRET de 14 chiffres",
     "code_commune": "un code commune INSEE de 5 caractères",
-    "action_code": "un code d'action du projet fédéral (A1.1 … A3.4)",
+    "action_code": "un code d'action du projet fédéral",
+    "groupe_travail": "un code de groupe de travail du projet fédéral",
+    "text": "un texte, pas une erreur de formule du tableur (#REF!, #N/A…)",
 }
+# Counts of the activity log, and the sub-counts of the participants (nb_centres is not one: a
+# centre can be represented without anyone counted among the participants).
+ACTIVITY_COUNTS = ("nb_participants", "nb_centres", "nb_habitants", "nb_benevoles", "nb_salaries",
+                   "duree_heures")
+ACTIVITY_SUBCOUNTS = ("nb_habitants", "nb_benevoles", "nb_salaries")
+MAX_FILE_BYTES = 200 * 1024 * 1024
+# dtype of a canonical column absent from the file, as its parser would have typed it
+EMPTY_DTYPES = {"int": "Int64", "annee": "Int64", "decimal": "Float64", "bool": "boolean",
+                "date": "datetime64[s]"}
 
 
 def classify(path: Path) -> tuple[str, int] | None:
@@ -42,8 +57,29 @@ def classify(path: Path) -> tuple[str, int] | None:
 
 
 def sha256_of(path: Path) -> tuple[str, bytes]:
-    data = path.read_bytes()
+    """The file's bytes and their sha256; an unreadable file is an ExtractError in French."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise ExtractError("ce n'est pas un fichier ordinaire (dossier, tube ou périphérique)")
+        if info.st_size > MAX_FILE_BYTES:
+            raise ExtractError(f"fichier de {fr_int(info.st_size // 2**20)} Mio, bien plus qu'un extrait : "
+                               "vérifiez qu'il s'agit du bon fichier")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ExtractError(f"lecture impossible : {os_error_fr(exc)}") from exc
     return hashlib.sha256(data).hexdigest(), data
+
+
+def os_error_fr(exc: OSError) -> str:
+    """An operating-system error in French words."""
+    reasons = {errno.EACCES: "droits de lecture insuffisants (donnez-les au compte qui lance l'observatoire)",
+               errno.EPERM: "opération non permise par le système",
+               errno.ENOENT: "fichier introuvable (déplacé, supprimé, ou lien cassé)",
+               errno.EISDIR: "c'est un dossier",
+               errno.EIO: "erreur d'entrée-sortie du disque (support abîmé ?)",
+               errno.ELOOP: "lien symbolique en boucle"}
+    return reasons.get(exc.errno, f"erreur du système n° {exc.errno}" if exc.errno else "erreur du système")
 
 
 @dataclass
@@ -75,12 +111,15 @@ def _findings(lines, annee, code, column, raw, expected, rule, severity, message
         "regle": col(rule), "severite": col(severity), "message": col(message)})
 
 
-def _parse_column(column: Column, raw: pd.Series, known_communes: frozenset[str]):
+def _parse_column(column: Column, raw: pd.Series, known_communes: frozenset[str],
+                  codes: ProjectCodes | None = None):
     """(parsed, failed, repaired-or-None, expected)"""
     t = column.type
     repaired = None
-    if t == "int" or t == "annee":
+    if t == "int":
         parsed, failed = V.parse_int(raw)
+    elif t == "annee":
+        parsed, failed = V.parse_year(raw)
     elif t == "decimal":
         parsed, failed = V.parse_number(raw)
     elif t == "bool":
@@ -95,8 +134,10 @@ def _parse_column(column: Column, raw: pd.Series, known_communes: frozenset[str]
         parsed, failed = V.parse_siret(raw)
     elif t == "code_commune":
         parsed, failed, repaired = V.parse_code_commune(raw, known_communes)
-    elif t == "action_code":
-        parsed, failed = V.parse_action_code(raw)
+    elif t in ("action_code", "groupe_travail"):   # unknown codes are kept, and flagged later
+        codes = codes or project_codes()
+        parsed, _ = V.parse_reference_code(raw, codes.actions if t == "action_code" else codes.groups)
+        failed = np.zeros(len(raw), dtype=bool)
     else:
         parsed, failed = V.parse_text(raw)
     if t == "enum":
@@ -106,24 +147,43 @@ def _parse_column(column: Column, raw: pd.Series, known_communes: frozenset[str]
     return parsed, failed, repaired, expected
 
 
+def read_table(path: Path, data: bytes, is_header) -> RawTable:
+    """The file's table, read by what its bytes are (an .xlsx that is a CSV, or the reverse, is
+    read all the same, with an `info` finding)."""
+    suffix = path.suffix.lower()
+    if suffix not in XLSX_SUFFIXES | CSV_SUFFIXES:
+        raise ExtractError(f"format « {suffix or 'sans extension'} » non pris en charge : "
+                           "enregistrez le fichier en .csv ou .xlsx")
+    content = check_content(data)
+    if content == "xlsx":
+        table = read_xlsx(data, is_header)
+    elif suffix in XLSX_SUFFIXES:      # a CSV saved as .xlsx, or nothing readable at all
+        try:
+            table = read_csv(path, data, is_header)
+        except ExtractError:
+            raise ExtractError(XLSX_UNREADABLE) from None
+    else:
+        table = read_csv(path, data, is_header)
+    if (content == "xlsx") != (suffix in XLSX_SUFFIXES):
+        what = "un classeur XLSX" if content == "xlsx" else "un fichier texte CSV"
+        table.issues.insert(0, Issue(None, None, suffix, what, "extension_trompeuse", "info",
+                                     f"le fichier porte l'extension {suffix} mais c'est {what} : lu comme tel."))
+    return table
+
+
 def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, config: Config,
-                  known_communes: frozenset[str], progress=None) -> ParsedExtract:
+                  known_communes: frozenset[str], progress=None, codes: ProjectCodes | None = None
+                  ) -> ParsedExtract:
     out = ParsedExtract(path=path, kind=kind, year=year, sha256=sha256, data=data)
     columns = config.columns[kind]
     required = config.required(kind)
+    codes = codes or project_codes()
 
     def is_header(record) -> bool:
         names = {config.canonical_name(kind, str(c), year) for c in record if c}
         return len(names & set(required)) >= min(2, len(required))
 
-    suffix = path.suffix.lower()
-    if suffix in XLSX_SUFFIXES:
-        table = read_xlsx(path, is_header)
-    elif suffix in CSV_SUFFIXES:
-        table = read_csv(path, data, is_header)
-    else:
-        raise ExtractError(f"format « {suffix or 'sans extension'} » non pris en charge : "
-                           "enregistrez le fichier en .csv ou .xlsx")
+    table = read_table(path, data, is_header)
     out.encoding, out.separator, out.blank_lines = table.encoding, table.separator, table.blank_lines
 
     mapping, extra_headers, unknown = _map_header(table, kind, year, config)
@@ -137,28 +197,19 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                        columns=range(width), dtype="object")
     lines = pd.Series(table.line_numbers, dtype="int64")
     findings: list[pd.DataFrame] = []
-
-    overflow = [(ln, r[width:]) for ln, r in zip(table.line_numbers, table.rows)
-                if any(c is not None for c in r[width:])]
-    if overflow:
-        findings.append(_findings(
-            [ln for ln, _ in overflow], None, None, None,
-            [" | ".join(str(c) for c in cells if c is not None) for _, cells in overflow],
-            f"{width} champs", "champs_surnumeraires", "avertissement",
-            [f"Ligne {ln} : plus de valeurs que de colonnes d'en-tête ; valeurs en trop ignorées : "
-             + " | ".join(str(c) for c in cells if c is not None) for ln, cells in overflow]))
+    findings.extend(_field_counts(table, width, mapping))
 
     typed = pd.DataFrame(index=raw.index)
     pending: list[tuple[str, pd.Series, np.ndarray, np.ndarray | None, str]] = []
+    index_of = {c: i for i, c in mapping.items()}
     for name, column in columns.items():
-        if name in mapping.values():
-            index = next(i for i, c in mapping.items() if c == name)
-            raw_col = raw[index]
-        else:
-            raw_col = pd.Series([None] * len(raw), index=raw.index, dtype="object")
-        parsed, failed, repaired, expected = _parse_column(column, raw_col, known_communes)
-        typed[name] = parsed.to_numpy() if len(parsed) else parsed
-        pending.append((name, raw_col, failed, repaired, expected))
+        if name in index_of:
+            raw_col = raw[index_of[name]]
+            parsed, failed, repaired, expected = _parse_column(column, raw_col, known_communes, codes)
+            typed[name] = parsed.to_numpy() if len(parsed) else parsed
+            pending.append((name, raw_col, failed, repaired, expected))
+        else:                          # a column the file does not have: nothing to read
+            typed[name] = pd.Series(pd.NA, index=raw.index, dtype=EMPTY_DTYPES.get(column.type, "string"))
         if progress:
             progress()
 
@@ -171,10 +222,12 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
 
     key_year = typed["annee_enquete"] if "annee_enquete" in typed else pd.Series([None] * len(typed))
     key_code = typed["code_structure"] if "code_structure" in typed else pd.Series([None] * len(typed))
+    if table.issues:
+        findings.append(_issue_findings(table, mapping))
     for name, raw_col, failed, repaired, expected in pending:
         if failed.any():
             rule_sev = "bloquant" if columns[name].required else "avertissement"
-            bad_raw = raw_col[failed].astype(str)
+            bad_raw = _preview(raw_col[failed].astype(str))
             findings.append(_findings(
                 lines[failed].to_numpy(), key_year[failed].to_numpy(), key_code[failed].to_numpy(),
                 name, bad_raw.to_numpy(), expected, "valeur_illisible", rule_sev,
@@ -212,11 +265,75 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     findings.extend(dup_findings)
     if kind == "senacs":
         findings.extend(_year_mismatch(typed, year))
+    else:
+        findings.extend(_activity_checks(typed, year, codes))
 
     out.rows, out.extra = typed.reset_index(drop=True), extra
     out.duplicates = sum(len(f) for f in dup_findings)
     out.findings = (pd.concat(findings, ignore_index=True) if findings
                     else pd.DataFrame(columns=FINDING_COLUMNS))
+    if kind == "senacs" and not out.findings.empty:   # name the structure of the line wherever known
+        for column, keys in (("annee_enquete", key_year), ("code_structure", key_code)):
+            by_line = pd.Series(keys.to_numpy(), index=lines.to_numpy())
+            by_line = by_line[~by_line.index.duplicated()]
+            known = out.findings[column].astype(object).where(out.findings[column].notna())
+            out.findings[column] = known.fillna(out.findings["ligne"].map(by_line))
+    if kind == "activites":           # the log of year N describes year N
+        out.findings["annee_donnees"] = year
+    return out
+
+
+def _preview(texts: pd.Series) -> pd.Series:
+    """Raw values as shown in findings: a long cell is cut, with its length."""
+    long = texts.str.len() > PREVIEW_CHARS
+    if not long.any():
+        return texts
+    return texts.where(~long, texts.str.slice(0, PREVIEW_CHARS) + "… ("
+                       + texts.str.len().astype(str) + " caractères)")
+
+
+def _issue_findings(table: RawTable, mapping: dict[int, str]) -> pd.DataFrame:
+    """What the reader repaired, as findings naming the line and the column."""
+    rows = []
+    for issue in table.issues:
+        column = None
+        if issue.column is not None:
+            column = mapping.get(issue.column) or (
+                table.header[issue.column] if issue.column < len(table.header) and table.header[issue.column]
+                else None)
+        where = ", ".join(p for p in (f"Ligne {issue.line}" if issue.line else "",
+                                      f"colonne « {column} »" if column else "") if p)
+        rows.append({"ligne": issue.line, "annee_enquete": None, "code_structure": None, "colonne": column,
+                     "valeur_brute": issue.raw, "valeur_attendue": issue.expected, "regle": issue.rule,
+                     "severite": issue.severity,
+                     "message": f"{where} : {issue.message}" if where
+                     else issue.message[0].upper() + issue.message[1:]})
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def _field_counts(table: RawTable, width: int, mapping: dict[int, str]) -> list[pd.DataFrame]:
+    """A CSV line with more values than the header has columns, or fewer (named by the first
+    column left empty)."""
+    out = []
+    overflow = [(ln, r[width:]) for ln, r in zip(table.line_numbers, table.rows)
+                if any(c is not None for c in r[width:])]
+    if overflow:
+        extra = [" | ".join(str(c) for c in cells if c is not None)[:200] for _, cells in overflow]
+        out.append(_findings(
+            [ln for ln, _ in overflow], None, None, None, extra, f"{width} champs", "champs_surnumeraires",
+            "avertissement",
+            [f"Ligne {ln} : plus de valeurs que de colonnes d'en-tête ; valeurs en trop ignorées : {x}"
+             for (ln, _), x in zip(overflow, extra)]))
+    if table.counted_fields:
+        short = [(ln, len(r)) for ln, r in zip(table.line_numbers, table.rows) if len(r) < width]
+        if short:
+            out.append(_findings(
+                [ln for ln, _ in short], None, None, [mapping.get(n, table.header[n]) for _, n in short],
+                [f"{n} champs" for _, n in short],
+                f"{width} champs", "champs_manquants", "avertissement",
+                [f"Ligne {ln} : {n} valeur(s) pour {width} colonnes d'en-tête ; les colonnes à partir de "
+                 f"« {table.header[n]} » sont laissées vides. Un séparateur manque-t-il, ou la ligne "
+                 "est-elle coupée ?" for ln, n in short]))
     return out
 
 
@@ -291,3 +408,50 @@ def _year_mismatch(typed: pd.DataFrame, year: int) -> list[pd.DataFrame]:
         "annee_enquete_differente_du_fichier", "bloquant",
         ("Ligne " + rows["_ligne"].astype(str) + " : annee_enquete " + rows["annee_enquete"].astype(str)
          + f" dans le fichier de l'enquête {year}.").to_numpy())]
+
+
+def _activity_checks(typed: pd.DataFrame, year: int, codes: ProjectCodes) -> list[pd.DataFrame]:
+    """Row-level checks of the activity log: what an indicator would otherwise count wrongly."""
+    out = []
+    ligne = typed["_ligne"]
+
+    def flag(mask, column, raw: pd.Series, expected, rule, severity, message: pd.Series):
+        mask = pd.Series(mask, index=typed.index).fillna(False).to_numpy(dtype=bool)
+        if mask.any():
+            out.append(_findings(ligne[mask].to_numpy(), None, None, column, raw[mask].astype(str).to_numpy(),
+                                 expected, rule, severity,
+                                 ("Ligne " + ligne[mask].astype(str) + ", colonne « " + column + " » : "
+                                  + message[mask]).to_numpy()))
+
+    known_actions = sorted(set(codes.actions.values()))
+    action = typed["action_code"].astype("string")
+    flag(action.notna() & ~action.isin(known_actions), "action_code", action,
+         "une des actions : " + ", ".join(known_actions), "action_inconnue", "avertissement",
+         "action « " + action + " » absente du projet fédéral (data/reference/projet_federal.yaml) : "
+         "l'activité est gardée mais n'est comptée dans aucune action. Corrigez le code dans le journal, "
+         "ou ajoutez l'action au projet fédéral.")
+    known_groups = sorted(set(codes.groups.values()))
+    group = typed["groupe_travail"].astype("string")
+    flag(group.notna() & ~group.isin(known_groups), "groupe_travail", group,
+         "un des groupes : " + ", ".join(known_groups), "groupe_travail_inconnu", "avertissement",
+         "groupe de travail « " + group + " » absent du projet fédéral (data/reference/projet_federal.yaml) : "
+         "corrigez le code dans le journal, ou ajoutez le groupe au projet fédéral.")
+    for column in ACTIVITY_COUNTS:
+        value = typed[column]
+        flag(value < 0, column, value, "une valeur positive ou nulle", "valeur_negative", "bloquant",
+             "valeur négative « " + value.astype(str) + " » : un nombre ou une durée ne peut pas être "
+             "négatif. Corrigez le journal d'activités puis rechargez-le.")
+    participants = typed["nb_participants"]
+    for column in ACTIVITY_SUBCOUNTS:
+        value = typed[column]
+        flag(value > participants, column, value, "au plus nb_participants",
+             "superieur_aux_participants", "avertissement",
+             value.astype(str) + " pour " + participants.astype(str) + " participant(s) en tout : "
+             "ce sous-total ne peut pas dépasser le nombre de participants. Vérifiez les deux chiffres.")
+    day = pd.to_datetime(typed["date"])
+    text = day.dt.strftime("%d/%m/%Y").astype("string")
+    flag(day.notna() & (day.dt.year != year), "date", text, f"une date de {year}", "date_hors_annee_du_fichier",
+         "avertissement",
+         "activité du " + text + f" dans le journal {year} : elle est comptée dans l'année de sa date. "
+         "Vérifiez la date (année mal saisie ?) ou rangez l'activité dans le journal de son année.")
+    return out

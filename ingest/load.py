@@ -1,14 +1,15 @@
 """`observatoire ingest`: discover extracts, parse them, load them in one transaction."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 from .config import REFERENCE_DIR, Config
 from .errors import ExtractError, ObservatoireError
-from .extract import ParsedExtract, classify, parse_extract, sha256_of
-from .reference import known_communes, load_reference
+from .extract import ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
+from .reference import known_communes, load_reference, project_codes
 from . import warehouse as W
 
 
@@ -25,6 +26,7 @@ class FileResult:
     message: str = ""
     sha256: str | None = None
     details: list[str] = field(default_factory=list)       # first findings, for the console
+    lifted: bool = False          # unchanged, and an earlier rejection of its year was lifted
 
 
 @dataclass
@@ -32,27 +34,36 @@ class IngestResult:
     files: list[FileResult]
     ignored: list[Path]
     conflicts: int = 0
+    unreadable: list[tuple[Path, str]] = field(default_factory=list)   # folders that could not be listed
 
     @property
     def rejected(self) -> list[FileResult]:
         return [f for f in self.files if f.status == "rejeté"]
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
-    """Extract files under the given files or folders, and the files passed over."""
-    found, ignored = [], []
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
+    """Extract files under the given files or folders, the files passed over, and the folders
+    that could not be read (with the reason, in French)."""
+    found, ignored, unreadable = [], [], []
+
+    def on_error(exc: OSError) -> None:
+        unreadable.append((Path(exc.filename), os_error_fr(exc)))
+
     for path in paths:
         if not path.exists():
             raise ObservatoireError(f"Chemin introuvable : {path}")
-        if path.is_file():
+        if not path.is_dir():
             found.append(path)
             continue
-        for child in sorted(path.rglob("*")):
-            if not child.is_file() or child.name.startswith((".", "~$")):
-                continue
-            (found if classify(child) else ignored).append(child)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    return unique, ignored
+        for folder, dirs, names in os.walk(path, onerror=on_error):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                if name.startswith((".", "~$")):
+                    continue
+                child = Path(folder) / name
+                (found if classify(child) else ignored).append(child)
+    unique = list(dict.fromkeys(p.absolute() if p.is_symlink() else p.resolve() for p in found))
+    return unique, ignored, unreadable
 
 
 NoProgress = Callable[..., None]
@@ -68,11 +79,12 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
     """
     config = config or Config()
     archive_dir = archive_dir or W.default_archive_dir(db_path)
-    files, ignored = discover(paths)
-    if not files:
+    files, ignored, unreadable = discover(paths)
+    if not files and not unreadable:
         raise ObservatoireError("Aucun extrait trouvé (fichiers attendus : senacs_AAAA.csv|.xlsx, "
                                 "activites_AAAA.csv|.xlsx).")
     communes = known_communes(reference_dir)
+    codes = project_codes(reference_dir)
     reporter = reporter or _SilentReporter()
     results: list[FileResult] = []
     with W.warehouse_lock(db_path, wait):
@@ -83,7 +95,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
             for path in files:
                 result = FileResult(path=path)
                 results.append(result)
-                parsed = _parse_one(path, result, con, config, communes, reporter)
+                parsed = _parse_one(path, result, con, config, communes, codes, reporter)
                 if result.kind:
                     parsed_by_key.setdefault((result.kind, result.year), []).append((result, parsed))
             for (kind, year), entries in parsed_by_key.items():
@@ -95,16 +107,24 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
             con.execute("BEGIN TRANSACTION")
             try:
                 load_reference(con, reference_dir, config)
+                W.clear_undated_findings(con)
                 for (kind, year), entries in parsed_by_key.items():
+                    if any(result.status == "rejeté" for result, _ in entries):
+                        W.clear_rejections(con, kind, year)     # the latest attempt replaces older ones
                     for result, parsed in entries:
                         if result.status == "rejeté":
                             W.record_rejection(con, kind, year, result.path, result.sha256, result.message)
                         elif parsed is not None:
                             archive = W.archive_file(archive_dir, parsed)
                             result.status = W.replace_year(con, parsed, archive)
+                        elif result.status == "inchangé" and W.clear_rejections(con, kind, year):
+                            result.lifted = True
+                            result.message += " ; le rejet précédent de cette année est levé"
                 for result in results:
                     if result.status == "rejeté" and not result.kind:
                         W.record_rejection(con, None, None, result.path, result.sha256, result.message)
+                for folder, reason in unreadable:
+                    W.record_unreadable_folder(con, folder, reason)
                 conflicts = W.refresh_conflicts(con)
                 con.execute("COMMIT")
             except BaseException:
@@ -115,26 +135,29 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                 raise
         finally:
             con.close()
-    return IngestResult(files=results, ignored=ignored, conflicts=conflicts)
+    return IngestResult(files=results, ignored=ignored, conflicts=conflicts, unreadable=unreadable)
 
 
 def _reject(result: FileResult, message: str) -> None:
     result.status, result.message = "rejeté", message
 
 
-def _parse_one(path, result: FileResult, con, config, communes, reporter) -> ParsedExtract | None:
+def _parse_one(path, result: FileResult, con, config, communes, codes, reporter) -> ParsedExtract | None:
+    """Parse one file. Whatever happens here concerns this file only: it is rejected, the others
+    of the batch still load."""
     kind_year = classify(path)
+    if kind_year:            # from the name alone: a rejection is tied to its kind and year
+        result.kind, result.year = kind_year
     try:
         sha, data = sha256_of(path)
-    except OSError as exc:
-        _reject(result, f"lecture impossible : {exc.strerror or exc}")
+    except ExtractError as exc:
+        _reject(result, str(exc))
         return None
     result.sha256 = sha
     if not kind_year:
         _reject(result, "nom de fichier non reconnu (attendu : senacs_AAAA ou activites_AAAA, "
                         "en .csv ou .xlsx)")
         return None
-    result.kind, result.year = kind_year
     if W.active_file(con, result.kind, result.year) == sha:
         result.status = "inchangé"
         result.message = "déjà chargé à l'identique"
@@ -143,14 +166,20 @@ def _parse_one(path, result: FileResult, con, config, communes, reporter) -> Par
     with reporter.file(path, steps) as advance:
         try:
             parsed = parse_extract(path, result.kind, result.year, sha, data, config, communes,
-                                   progress=advance)
+                                   progress=advance, codes=codes)
         except ExtractError as exc:
             _reject(result, str(exc))
             return None
+        except Exception as exc:   # a defect no rule foresaw: this file only is rejected
+            _reject(result, "erreur inattendue pendant la lecture ; le fichier est écarté, les autres sont "
+                            "chargés. Signalez-la avec le fichier à l'équipe de l'observatoire "
+                            f"(détail technique : {type(exc).__name__})")
+            return None
     result.rows, result.blank_lines, result.duplicates = len(parsed.rows), parsed.blank_lines, parsed.duplicates
     result.counts = {s: parsed.count(s) for s in ("bloquant", "avertissement", "info")}
-    result.details = parsed.findings.sort_values("severite")["message"].head(50).tolist() \
-        if not parsed.findings.empty else []
+    if not parsed.findings.empty:
+        order = parsed.findings["severite"].map({"bloquant": 0, "avertissement": 1, "info": 2})
+        result.details = parsed.findings.assign(_o=order).sort_values("_o", kind="stable")["message"].head(50).tolist()
     result.status = "prêt"
     return parsed
 

@@ -1,8 +1,18 @@
-"""Read an extract file into a header and raw string rows, whatever its dialect."""
+"""Read an extract file into a header and raw string rows, whatever its dialect.
+
+Readers never drop or alter a line silently: whatever they had to repair (a line in another
+encoding, a stray quote, an over-long cell, control characters, a formula without its value) is
+returned as an `Issue` naming the line and, when known, the cell.
+"""
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
+import re
+import warnings
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -11,67 +21,335 @@ from .errors import ExtractError
 
 CANDIDATE_SEPARATORS = (";", ",", "\t")
 MAX_TITLE_ROWS = 15
+MAX_CELL_CHARS = 32_767            # a spreadsheet cannot hold a longer cell: beyond, it is debris
+PREVIEW_CHARS = 80
+
+BOM_UTF8 = b"\xef\xbb\xbf"
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"      # Excel 97-2003 .xls
+PDF_MAGIC = b"%PDF"
+# Physical lines as Python's csv module counts them (universal newlines, kept untranslated).
+_BYTE_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+# C0 / C1 control characters other than tab and line breaks: never part of a value.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Invisible characters with no content (zero-width space, word joiner, a BOM inside the text).
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff]")
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
+_SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)   # Excel's "sep=;" first line
+
+
+XLSX_UNREADABLE = ("classeur XLSX illisible : le fichier n'est pas un classeur Excel valide (fichier abîmé "
+                   "ou tronqué, ou autre format renommé en .xlsx) ; réenregistrez-le depuis le tableur en .xlsx "
+                   "ou en .csv")
+
+
+@dataclass
+class Issue:
+    """Something a reader repaired at a line; `column` is the 0-based cell index when known.
+    `message` is the French explanation, without the "Ligne N, colonne X :" prefix."""
+    line: int | None
+    column: int | None
+    raw: str | None
+    expected: str | None
+    rule: str
+    severity: str
+    message: str
 
 
 @dataclass
 class RawTable:
     header: list[str]
     rows: list[list[str | None]]
-    line_numbers: list[int]          # line (CSV) or row (XLSX) number of each row, 1-based
+    line_numbers: list[int]          # first line (CSV) or row (XLSX) of each row, 1-based
     header_line: int
     encoding: str = ""
     separator: str = ""
     blank_lines: int = 0
-    notes: list[str] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    counted_fields: bool = False     # CSV: a row's number of fields is meaningful
+    header_fields: int = 0           # fields of the header line, trailing empty ones included
+
+
+def fr_int(n: int) -> str:
+    """1 048 576, with French narrow no-break spaces."""
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({fr_int(len(text))} caractères)"
+
+
+# ------------------------------------------------------------------ bytes -> text
+def _cp1252(line: bytes) -> str:
+    try:
+        return line.decode("cp1252")
+    except UnicodeDecodeError:      # the five bytes cp1252 leaves undefined
+        return line.decode("latin-1")
+
+
+def decode_lines(data: bytes) -> tuple[str, str, list[int]]:
+    """(text, encoding, lines in the minority encoding).
+
+    UTF-8 (with or without BOM) in one go; otherwise line by line: a line that is valid UTF-8
+    is UTF-8, the others Windows-1252. A file wholly in Windows-1252 is a normal case; in a
+    file that mixes both, the lines of the minority encoding are returned for a finding each.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16", []
+        except UnicodeDecodeError as exc:
+            raise ExtractError("fichier en UTF-16 abîmé : réenregistrez-le en CSV UTF-8") from exc
+    if b"\x00" in data[:4000] and _looks_utf16le(data):
+        return data.decode("utf-16-le", errors="replace"), "utf-16-le", []
+    body, label = (data[3:], "utf-8-sig") if data.startswith(BOM_UTF8) else (data, "utf-8")
+    try:
+        return body.decode("utf-8"), label, []
+    except UnicodeDecodeError:
+        pass
+    lines = _BYTE_LINES.findall(body)
+    texts: list[str] = []
+    utf8, other = [], []
+    for number, line in enumerate(lines, start=1):
+        if line.isascii():
+            texts.append(line.decode("ascii"))
+            continue
+        try:
+            texts.append(line.decode("utf-8"))
+            utf8.append(number)
+        except UnicodeDecodeError:
+            texts.append(_cp1252(line))
+            other.append(number)
+    text = "".join(texts)
+    if not utf8:
+        return text, "cp1252", []
+    if len(utf8) >= len(other):
+        return text, f"{label}+cp1252", other
+    return text, "cp1252+utf-8", utf8
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) first, Windows-1252 otherwise."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+    """UTF-8 (with or without BOM) first, Windows-1252 otherwise (line by line when mixed)."""
+    text, encoding, _ = decode_lines(data)
+    return text, encoding
+
+
+def _looks_utf16le(data: bytes) -> bool:
+    """UTF-16 without BOM (Excel's "Unicode text"): every other byte of ASCII text is NUL."""
+    sample = data[:4000]
+    return len(sample) >= 8 and sample[1::2].count(0) > 0.9 * (len(sample) // 2)
 
 
 def sniff_separator(text: str) -> str:
-    """The separator that splits the first lines into the most, and most regular, fields."""
-    sample = [line for line in text.splitlines()[:40] if line.strip()]
-    best, best_score = ";", (-1, -1)
-    for sep in CANDIDATE_SEPARATORS:
-        counts = [len(r) for r in csv.reader(sample, delimiter=sep)]
-        if not counts:
-            continue
-        widest = max(counts)
-        if widest < 2:
-            continue
-        regular = sum(1 for c in counts if c == widest)
-        score = (regular, widest)
-        if score > best_score:
-            best, best_score = sep, score
+    """The separator that splits the most of the first lines into the same number (2 or more) of fields."""
+    sample = [line for line in io.StringIO(text[:200_000], newline="").readlines()[:40] if line.strip()]
+    if sample and (m := _SEP_LINE.match(sample[0])):
+        return m[1]
+    best, best_score = ";", (0, 0)
+    with _no_field_limit():
+        for sep in CANDIDATE_SEPARATORS:
+            # line by line: a stray quote must not let one line swallow the others
+            counts = Counter(len(next(csv.reader([line], delimiter=sep), [])) for line in sample)
+            score = max(((n, width) for width, n in counts.items() if width >= 2), default=(0, 0))
+            if score > best_score:
+                best, best_score = sep, score
     return best
 
 
-def read_csv(path: Path, data: bytes, is_header) -> RawTable:
-    text, encoding = decode(data)
-    separator = sniff_separator(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    records: list[tuple[int, list[str]]] = []
+@contextmanager
+def _no_field_limit():
+    """csv raises on a field over 128 KiB; cells are bounded by MAX_CELL_CHARS afterwards."""
+    previous = csv.field_size_limit(2**31 - 1)
     try:
-        for record in reader:
-            records.append((reader.line_num, record))
-    except csv.Error as exc:
-        raise ExtractError(f"fichier CSV illisible près de la ligne {reader.line_num} : {exc}") from exc
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def check_content(data: bytes) -> str:
+    """'xlsx' or 'csv' by what the bytes are, whatever the file is called; rejects the rest."""
+    if not data or data.isspace():
+        raise ExtractError("le fichier est vide")
+    if data.startswith(ZIP_MAGIC):
+        return "xlsx"
+    if data.startswith(OLE_MAGIC):
+        raise ExtractError("classeur Excel 97-2003 (.xls) : ouvrez-le dans le tableur et enregistrez-le "
+                           "en .xlsx ou en .csv")
+    if data.startswith(PDF_MAGIC):
+        raise ExtractError("ce fichier est un document PDF, pas un extrait : demandez l'export CSV ou XLSX")
+    return "csv"
+
+
+# ------------------------------------------------------------------ CSV
+class _Feed:
+    """The physical lines, handed one at a time to csv.reader; `pos` counts those consumed."""
+
+    def __init__(self, lines: list[str], start: int):
+        self.lines, self.pos = lines, start
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines):
+            raise StopIteration
+        self.pos += 1
+        return self.lines[self.pos - 1]
+
+
+def _tolerant_split(body: str, sep: str) -> tuple[list[str], int | None, str, bool]:
+    """Split one line, a quote opening a field only if it is closed within the line. Returns
+    (cells, first cell with a stray quote, that cell as written, whether its quote was an
+    unclosed opening one, then dropped)."""
+    s = re.escape(sep)
+    pattern = re.compile(f'"((?:[^"]|"")*)"[ \\t]*(?={s}|$)|([^{s}]*)')
+    cells: list[str] = []
+    stray, written, unclosed, pos = None, "", False, 0
+    while True:
+        m = pattern.match(body, pos)
+        if m[1] is not None:
+            cell = m[1].replace('""', '"')
+        else:
+            cell = m[2]
+            if '"' in cell and stray is None:
+                stray, written = len(cells), cell
+                if cell.lstrip().startswith('"') and cell.count('"') % 2 == 1:
+                    cell, unclosed = cell.replace('"', "", 1), True
+        cells.append(cell)
+        pos = m.end()
+        if pos >= len(body):
+            break
+        pos += 1                      # the separator
+    return cells, stray, written, unclosed
+
+
+def _swallowed(cells: list[str], sep: str, width: int | None, header_fields: int) -> bool:
+    """A record spanning several lines that is no multi-line cell but lines eaten by a stray quote:
+    a wrong number of fields, or a cell holding line breaks and a whole line's worth of separators."""
+    if width is None:
+        return any(sep in c for c in cells if "\n" in c or "\r" in c)
+    if len(cells) not in (width, header_fields):
+        return True
+    return any(c.count(sep) >= max(width - 1, 1) for c in cells if "\n" in c or "\r" in c)
+
+
+def _csv_records(lines: list[str], sep: str, is_header, issues: list[Issue]) -> list[tuple[int, list[str]]]:
+    """(first line, cells) of every record. Strict csv parsing; a record that a quote breaks or
+    stretches over the lines that follow is re-read from its first line, on its own."""
+    records: list[tuple[int, list[str]]] = []
+    width = header_fields = None
+    start = 0
+
+    def keep(cells: list[str]) -> None:
+        nonlocal width, header_fields
+        records.append((start + 1, cells))
+        if width is None and len(records) <= MAX_TITLE_ROWS and is_header(cells):
+            width, header_fields = len(_trim_header(cells)), len(cells)
+
+    with _no_field_limit():
+        while start < len(lines):
+            feed = _Feed(lines, start)
+            try:
+                for cells in csv.reader(feed, delimiter=sep, strict=True):
+                    if feed.pos - start > 1 and _swallowed(cells, sep, width, header_fields):
+                        break
+                    if feed.pos - start > 1 or len(lines[start]) > MAX_CELL_CHARS:
+                        _bound_cells(cells, start + 1, issues)
+                    keep(cells)
+                    start = feed.pos
+                else:
+                    break
+            except csv.Error:
+                pass
+            cells, stray, written, unclosed = _tolerant_split(lines[start].rstrip("\r\n"), sep)
+            _bound_cells(cells, start + 1, issues)
+            if issue := _quote_issue(start + 1, stray, written, unclosed, eaten=feed.pos - start - 1):
+                issues.append(issue)
+            keep(cells)
+            start += 1
+    return records
+
+
+def _quote_issue(line: int, stray: int | None, written: str, unclosed: bool, eaten: int) -> Issue | None:
+    check = " Vérifiez la valeur dans le fichier d'origine."
+    if stray is None and eaten == 0:      # e.g. a space after a closing quote: read without doubt
+        return None
+    if stray is None:
+        return Issue(line, None, None, None, "ligne_mal_formee", "avertissement",
+                     "ligne mal formée (guillemets) : relue seule, sans les lignes qui la suivent." + check)
+    if unclosed:
+        return Issue(line, stray, preview(written), "des guillemets qui s'ouvrent et se ferment dans la cellule",
+                     "guillemet_non_ferme", "avertissement",
+                     "guillemet ouvert et jamais fermé : le guillemet est ignoré et la ligne lue seule"
+                     + (f" (sans cela, les {fr_int(eaten)} ligne(s) suivante(s) auraient disparu dans cette "
+                        "cellule)" if eaten > 0 else "") + "." + check)
+    return Issue(line, stray, preview(written), "des guillemets qui s'ouvrent et se ferment dans la cellule",
+                 "guillemets_mal_places", "avertissement",
+                 "guillemets mal placés (du texte suit le guillemet fermant) : la cellule est gardée telle "
+                 "qu'écrite, guillemets compris." + check)
+
+
+def _bound_cells(cells: list, line: int, issues: list[Issue]) -> None:
+    for i, cell in enumerate(cells):
+        if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS:
+            issues.append(Issue(line, i, preview(cell), f"au plus {fr_int(MAX_CELL_CHARS)} caractères",
+                                "cellule_trop_longue", "avertissement",
+                                f"cellule de {fr_int(len(cell))} caractères, plus qu'un tableur n'en admet : "
+                                "vidée (débris d'un export ou d'un copier-coller ?). Vérifiez la valeur dans le "
+                                "fichier d'origine."))
+            cells[i] = ""
+
+
+def _clean_lines(lines: list[str], sep: str, issues: list[Issue]) -> list[str]:
+    """Invisible characters go silently; control characters go with a finding per line, naming
+    the cell of the first one (counted by separators: a quoted separator may shift it)."""
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if _INVISIBLE.search(line):
+            line = _INVISIBLE.sub("", line)
+        if m := _CONTROL.search(line):
+            found = sorted({f"U+{ord(c):04X}" for c in _CONTROL.findall(line)})
+            column = line[:m.start()].count(sep)
+            line = _CONTROL.sub("", line)
+            issues.append(Issue(number, column, ", ".join(found), "du texte", "caracteres_de_controle",
+                                "avertissement",
+                                f"caractère(s) de contrôle ({', '.join(found)}) retiré(s) : octets "
+                                "parasites, ou fichier abîmé. Vérifiez cette ligne dans le fichier d'origine."))
+        out.append(line)
+    return out
+
+
+def read_csv(path: Path, data: bytes, is_header) -> RawTable:
+    text, encoding, foreign = decode_lines(data)
+    sample = text[:65536]
+    if sample and len(_CONTROL.findall(sample)) > 0.05 * len(sample):
+        raise ExtractError("le fichier ne contient pas du texte (fichier binaire renommé en .csv ?) : "
+                           "demandez l'export CSV ou XLSX de l'extrait")
+    issues: list[Issue] = []
+    lines = io.StringIO(text, newline="").readlines()
+    separator = sniff_separator("".join(lines[:40]))
+    if _INVISIBLE.search(text) or _CONTROL.search(text):
+        lines = _clean_lines(lines, separator, issues)
+    records = _csv_records(lines, separator, is_header, issues)
     table = _to_table(records, is_header)
-    table.encoding, table.separator = encoding, separator
+    table.encoding, table.separator, table.counted_fields = encoding, separator, True
+    first_data_line = table.header_line + 1
+    if foreign:
+        main, other = (ENCODING_NAMES[e] for e in encoding.split("+"))
+        by_line = dict(records)
+        for line in foreign:
+            cells = by_line.get(line) or []
+            column = next((i for i, c in enumerate(cells) if c and not c.isascii()), None)
+            word = cells[column] if column is not None else next(
+                (w for w in lines[line - 1].split() if not w.isascii()), "")
+            issues.append(Issue(line, column if line >= first_data_line else None, preview(word),
+                                f"un texte en {main}", "encodage_mixte", "avertissement",
+                                f"ligne écrite dans un autre encodage que le reste du fichier ({main}), lue en "
+                                f"{other} (« {preview(word, 40)} ») : vérifiez les accents de cette ligne."))
+    table.issues = sorted(issues, key=lambda i: i.line or 0)
     return table
 
 
+# ------------------------------------------------------------------ XLSX
 def _cell_to_text(value) -> str | None:
     if value is None:
         return None
@@ -83,27 +361,85 @@ def _cell_to_text(value) -> str | None:
         return value.isoformat()
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
+    text = str(value)
+    return _INVISIBLE.sub("", text) if _INVISIBLE.search(text) else text
 
 
-def read_xlsx(path: Path, is_header) -> RawTable:
-    import openpyxl  # local import: only XLSX files pay for it
+def _is_formula(value) -> bool:
+    return (isinstance(value, str) and value.startswith("=")) or type(value).__name__ in (
+        "ArrayFormula", "DataTableFormula")
 
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(data: bytes, sheet_path: str | None) -> bool:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = [sheet_path] if sheet_path in archive.namelist() else [
+            n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        return any(_FORMULA_TAG.search(archive.read(n)) for n in names)
+
+
+def _formulas_without_value(data: bytes, records) -> list[Issue]:
+    """Formula cells whose cached value is missing (a file written by a program that does not
+    compute formulas): data_only gives None for them. A second read, formulas as text."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    values = {row: cells for row, cells in records}
+    issues = []
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for broken files
-        raise ExtractError("classeur XLSX illisible : le fichier n'est pas un classeur Excel valide "
-                           "(fichier abîmé, ou autre format renommé en .xlsx) ; réenregistrez-le depuis "
-                           f"le tableur en .xlsx ou en .csv (détail technique : {type(exc).__name__})") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        records = [(i, [_cell_to_text(v) for v in row])
-                   for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+        for row, cells in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1):
+            read = values.get(row, [])
+            for col, value in enumerate(cells):
+                if _is_formula(value) and (col >= len(read) or read[col] is None):
+                    formula = value if isinstance(value, str) else getattr(value, "text", "") or "formule"
+                    issues.append(Issue(
+                        row, col, preview(str(formula)), "une valeur", "formule_sans_valeur", "avertissement",
+                        f"la cellule {get_column_letter(col + 1)}{row} contient la formule « {preview(str(formula), 60)} » "
+                        "sans sa valeur calculée (classeur produit par un programme qui ne calcule pas les "
+                        "formules) : cellule laissée vide. Ouvrez le classeur dans un tableur, enregistrez-le, "
+                        "puis rechargez-le."))
     finally:
         workbook.close()
+    return issues
+
+
+def read_xlsx(data: bytes, is_header) -> RawTable:
+    """The first sheet of a workbook (read from its bytes: openpyxl would refuse a .csv name)."""
+    import openpyxl  # local import: only XLSX files pay for it
+
+    issues: list[Issue] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # openpyxl warns (in English) about odd cells
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                sheet = workbook.worksheets[0]
+                sheet_path = getattr(sheet, "_worksheet_path", None)
+                records = [(i, [_cell_to_text(v) for v in row])
+                           for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+            finally:
+                workbook.close()
+            if _has_formulas(data, sheet_path):
+                issues.extend(_formulas_without_value(data, records))
+    except Exception as exc:  # openpyxl, zipfile and the XML parser raise many types for broken files
+        raise ExtractError(f"{XLSX_UNREADABLE} (détail technique : {type(exc).__name__})") from exc
+    for row, cells in records:
+        _bound_cells(cells, row, issues)
     table = _to_table(records, is_header)
     table.encoding, table.separator = "xlsx", ""
+    table.issues = issues
     return table
+
+
+# ------------------------------------------------------------------ both
+def _trim_header(record) -> list[str]:
+    header = [(str(h) if h is not None else "").strip() for h in record]
+    while header and not header[-1]:
+        header.pop()
+    return header
 
 
 def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
@@ -117,10 +453,8 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
         raise ExtractError(
             "aucune ligne d'en-tête reconnue dans les "
             f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : annee_enquete, code_structure…)")
-    header_line, header = records[header_index]
-    header = [(h or "").strip() for h in header]
-    while header and not header[-1]:
-        header.pop()
+    header_line, raw_header = records[header_index]
+    header = _trim_header(raw_header)
     rows, lines, blanks = [], [], 0
     for line, record in records[header_index + 1:]:
         cells = [None if c is None or (isinstance(c, str) and not c.strip()) else c for c in record]
@@ -129,5 +463,8 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
             continue
         rows.append(cells)
         lines.append(line)
+    if not rows:
+        raise ExtractError(f"aucune ligne de données sous l'en-tête (ligne {header_line}) : fichier tronqué "
+                           "ou export incomplet ? L'année reste telle qu'elle était chargée.")
     return RawTable(header=header, rows=rows, line_numbers=lines, header_line=header_line,
-                    blank_lines=blanks)
+                    blank_lines=blanks, header_fields=len(raw_header))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pandas as pd
 import yaml
 
 from .config import REFERENCE_DIR
+from .values import fold
 
 
 @lru_cache(maxsize=4)
@@ -72,3 +74,17 @@ def load_reference(con, reference_dir: Path = REFERENCE_DIR, config=None) -> Non
         con.register("_ref_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
+
+
+@dataclass(frozen=True)
+class ProjectCodes:
+    """The codes of the federal project, each spelling folded (a2-3, A2.3, « a2 3 ») to its code."""
+    actions: dict[str, str]
+    groups: dict[str, str]
+
+
+@lru_cache(maxsize=4)
+def project_codes(reference_dir: Path = REFERENCE_DIR) -> ProjectCodes:
+    tables = federal_project_tables(reference_dir)
+    return ProjectCodes(actions={fold(c): c for c in tables["ref_actions"]["code_action"]},
+                        groups={fold(c): c for c in tables["ref_groupes_travail"]["code_groupe"]})

@@ -18,6 +18,9 @@ import pandas as pd
 NA_TOKENS = frozenset({"", "nc", "n.c.", "nr", "n.r.", "n/a", "na", "-", "?", "ne sait pas", "nsp"})
 TRUE_TOKENS = frozenset({"oui", "o", "1", "vrai", "yes", "y", "true", "x"})
 FALSE_TOKENS = frozenset({"non", "n", "0", "faux", "no", "false"})
+# What a spreadsheet writes in a cell whose formula failed: never a value.
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!"})
 
 # plain pattern strings (not compiled): pandas hands them to pyarrow's vectorised engine
 _SPACES = "[\\s\u00a0\u202f\u2009]+"
@@ -26,8 +29,11 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{
 _FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _EXCEL_SERIAL = re.compile(r"^\d{4,5}(?:\.0+)?$")
 _EXCEL_EPOCH = date(1899, 12, 30)
+# Sanity bounds, not plausibility (that is validation's job): beyond them a cell cannot be a
+# value of an extract, and letting it through would overflow BIGINT / DATE or poison a sum.
+MAX_ABS_NUMBER = 1e15
+FIRST_YEAR, LAST_YEAR = 1900, 2100
 _CODE_STRUCTURE = re.compile(r"^[A-Z0-9-]{4,20}$")
-_ACTION_CODE = re.compile(r"^A([1-9])\s*[.\-_ ]\s*([1-9])$")
 _COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
@@ -43,6 +49,27 @@ def is_missing(raw: pd.Series) -> pd.Series:
     return (stripped.isna() | stripped.isin(NA_TOKENS)).to_numpy(dtype=bool)
 
 
+# Rarer spellings, tried only on the cells the common path could not read.
+_MINUS_SIGNS = str.maketrans({"\u2212": "-", "\ufe63": "-", "\uff0d": "-"})
+_SPACES_RE = re.compile(_SPACES)
+_UNIT_RE = re.compile(r"\s*" + _UNIT_SUFFIX)
+_DOT_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?")      # 1.234,5  1.234.567
+_COMMA_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3}){2,}(?:\.\d+)?|[+-]?\d{1,3}(?:,\d{3})+\.\d+")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+
+
+def _one_number(text: str) -> float | None:
+    """1.234,5 (dot thousands), 1,234.5 and 1,234,567 (English), a unicode minus."""
+    text = _UNIT_RE.sub("", _SPACES_RE.sub("", text.strip().translate(_MINUS_SIGNS)))
+    if _DOT_THOUSANDS.fullmatch(text):
+        text = text.replace(".", "").replace(",", ".")
+    elif _COMMA_THOUSANDS.fullmatch(text):
+        text = text.replace(",", "")
+    else:
+        text = text.replace(",", ".")
+    return float(text) if _PLAIN_NUMBER.fullmatch(text) else None
+
+
 def parse_number(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     missing = is_missing(raw)
     cleaned = (raw.astype("string")
@@ -52,6 +79,13 @@ def parse_number(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     cleaned = cleaned.where(~missing)
     values = pd.to_numeric(cleaned, errors="coerce").astype("Float64")
     failed = ~missing & values.isna().to_numpy(dtype=bool)
+    if failed.any():
+        values[failed] = [_one_number(t) for t in raw[failed].astype(str)]
+        failed = ~missing & values.isna().to_numpy(dtype=bool)
+    # inf, 1e400, a digit run longer than any count or budget: unreadable, never stored
+    absurd = np.abs(values.to_numpy(dtype="float64", na_value=np.nan)) > MAX_ABS_NUMBER
+    if absurd.any():
+        values, failed = values.mask(absurd), failed | absurd
     return values, failed
 
 
@@ -60,6 +94,12 @@ def parse_int(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     not_integral = (values.notna() & (values != values.round())).fillna(False).to_numpy(dtype=bool)
     values = values.where(~not_integral)
     return values.round().astype("Int64"), failed | not_integral
+
+
+def parse_year(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    values, failed = parse_int(raw)
+    outside = ((values < FIRST_YEAR) | (values > LAST_YEAR)).fillna(False).to_numpy(dtype=bool)
+    return values.mask(outside), failed | outside
 
 
 def parse_bool(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -84,16 +124,16 @@ def _one_date(text: str) -> date | None:
     text = text.strip()
     try:
         if m := _ISO_DATE.match(text):
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        if m := _FR_DATE.match(text):
-            return date(int(m[3]), int(m[2]), int(m[1]))
-        if _EXCEL_SERIAL.match(text):
-            serial = int(float(text))
-            if 1 <= serial <= 80000:
-                return _EXCEL_EPOCH + timedelta(days=serial)
-    except ValueError:
+            day = date(int(m[1]), int(m[2]), int(m[3]))
+        elif m := _FR_DATE.match(text):
+            day = date(int(m[3]), int(m[2]), int(m[1]))
+        elif _EXCEL_SERIAL.match(text):
+            day = _EXCEL_EPOCH + timedelta(days=int(float(text)))
+        else:
+            return None
+    except (ValueError, OverflowError):
         return None
-    return None
+    return day if FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
 def parse_date(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -119,8 +159,9 @@ def parse_enum(raw: pd.Series, spellings: dict[str, str]) -> tuple[pd.Series, np
 
 def parse_text(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     missing = is_missing(raw)
-    result = raw.astype("string").str.strip().where(~missing)
-    return result, np.zeros(len(raw), dtype=bool)
+    result = raw.astype("string").str.strip()
+    failed = result.isin(EXCEL_ERRORS).to_numpy(dtype=bool)
+    return result.where(~missing & ~failed), failed
 
 
 def _integral_text(raw: pd.Series) -> pd.Series:
@@ -147,13 +188,16 @@ def parse_siret(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return parse_pattern(raw, re.compile(r"^\d{14}$"))
 
 
-def parse_action_code(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+def parse_reference_code(raw: pd.Series, known: dict[str, str]) -> tuple[pd.Series, np.ndarray]:
+    """A code of a reference list (`known` maps a folded spelling to the code: a2-3, A2.3 and
+    « a2 3 » are all A2.3). An unknown code is kept as written and flagged, never dropped."""
     missing = is_missing(raw)
-    texts = raw.astype("string").str.strip().str.upper()
-    parts = texts.str.extract(_ACTION_CODE)
-    result = ("A" + parts[0] + "." + parts[1]).astype("string").where(~missing)
-    failed = ~missing & result.isna().to_numpy(dtype=bool)
-    return result, failed
+    texts = raw.astype("string").str.strip()
+    uniques = {t: known.get(fold(t)) for t in texts[~missing].unique()}
+    result = pd.Series([None if m else (uniques[t] or t) for t, m in zip(texts, missing)],
+                       index=raw.index, dtype="string")
+    unknown = np.array([not m and uniques[t] is None for t, m in zip(texts, missing)], dtype=bool)
+    return result, unknown
 
 
 def parse_code_commune(raw: pd.Series, known: frozenset[str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:

@@ -226,13 +226,45 @@ def replace_year(con, parsed: ParsedExtract, archive_path: Path) -> str:
 
 def record_rejection(con, kind: str | None, year: int | None, path: Path, sha256: str | None,
                      message: str) -> None:
-    if sha256:
-        con.execute("DELETE FROM constats_qualite WHERE regle = 'fichier_rejete' AND fichier_sha256 = ?", [sha256])
+    """A rejected file's finding, tied to the kind and year its name gives (it goes when a file of
+    that year loads or is found unchanged). A file whose name gives no year concerns no year's
+    data: its finding is a warning of this ingest only (replaced at the next one) and holds no
+    year back."""
     write_findings(con, pd.DataFrame([{
         "ligne": None, "annee_enquete": None, "code_structure": None, "colonne": None,
         "valeur_brute": None, "valeur_attendue": None, "regle": "fichier_rejete",
-        "severite": "bloquant", "message": f"Fichier {path.name} rejeté : {message}"}]),
+        "severite": "bloquant" if year else "avertissement",
+        "message": f"Fichier {path.name} rejeté : {message}",
+        # the activity log of year N describes year N, a survey of year N year N-1 (or N-2)
+        "annee_donnees": year if kind == "activites" else None}]),
         etape="ingest", kind=kind, year=year, fichier=path.name, sha256=sha256)
+
+
+def clear_rejections(con, kind: str, year: int) -> int:
+    """Remove the rejection findings of that kind and year; returns how many there were."""
+    found = con.execute("SELECT count(*) FROM constats_qualite WHERE etape = 'ingest' AND regle = 'fichier_rejete' "
+                        "AND type_extrait = ? AND annee_fichier = ?", [kind, year]).fetchall()[0][0]
+    if found:
+        con.execute("DELETE FROM constats_qualite WHERE etape = 'ingest' AND regle = 'fichier_rejete' "
+                    "AND type_extrait = ? AND annee_fichier = ?", [kind, year])
+    return found
+
+
+def clear_undated_findings(con) -> None:
+    """Findings of an ingest that concern no year (a file with an unknown name, an unreadable
+    folder) describe that ingest only: each ingest replaces them."""
+    con.execute("DELETE FROM constats_qualite WHERE etape = 'ingest' AND annee_fichier IS NULL "
+                "AND regle IN ('fichier_rejete', 'dossier_illisible')")
+
+
+def record_unreadable_folder(con, folder: Path, reason: str) -> None:
+    write_findings(con, pd.DataFrame([{
+        "ligne": None, "annee_enquete": None, "code_structure": None, "colonne": None,
+        "valeur_brute": str(folder), "valeur_attendue": "un dossier lisible", "regle": "dossier_illisible",
+        "severite": "avertissement",
+        "message": f"Dossier {folder} illisible ({reason}) : les extraits qu'il contient éventuellement "
+                   "n'ont pas été chargés. Rendez-le lisible puis relancez le chargement."}]),
+        etape="ingest", kind=None, year=None, fichier=str(folder), sha256=None)
 
 
 def refresh_conflicts(con) -> int:

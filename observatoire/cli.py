@@ -95,9 +95,14 @@ def _ingest(entrepot: Path, chemins, attendre: float) -> bool:
     from ingest.load import ingest_paths
 
     result = ingest_paths([Path(c) for c in chemins], entrepot, wait=attendre, reporter=ProgressReporter())
+    for folder, reason in result.unreadable:
+        err.print(f"[bold yellow]Dossier illisible[/] {folder} : {reason} ; les extraits qu'il contient "
+                  "éventuellement n'ont pas été chargés.")
     for f in result.files:
         if f.status == "rejeté":
             err.print(f"[bold red]Rejeté[/] {f.path} : {f.message}")
+        elif f.lifted:
+            err.print(f"{f.path.name} : {f.message}.")
         elif f.counts.get("bloquant") or f.counts.get("avertissement"):
             err.print(f"[yellow]Constats[/] {f.path.name} :")
             for line in f.details[:10]:
@@ -112,7 +117,7 @@ def _ingest(entrepot: Path, chemins, attendre: float) -> bool:
         err.print(f"{fr_int(len(result.ignored))} fichier(s) sans nom d'extrait ignoré(s).")
     out.print(ingest_summary(result))
     out.print(f"Entrepôt : {entrepot.resolve()}")
-    return not result.rejected
+    return not result.rejected and not result.unreadable
 
 
 @cli.command()
@@ -251,7 +256,8 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
         published = _step(_validate, entrepot, None, attendre)
         _step(_report, entrepot, None, public_seulement, attendre)
     if not ok:
-        err.print("[bold red]Au moins un fichier a été rejeté[/] : les indicateurs ont été calculés sans lui.")
+        err.print("[bold red]Au moins un fichier a été rejeté ou un dossier n'a pu être lu[/] : les indicateurs "
+                  "ont été calculés sans eux.")
         sys.exit(EXIT_REJECTED)
     if not published:
         sys.exit(EXIT_BLOCKED)

@@ -66,3 +66,54 @@ def test_commune_codes_repair_only_when_unambiguous():
 def test_header_folding():
     assert V.fold("Nom structure") == V.fold("NOM_STRUCTURE") == "nom_structure"
     assert V.fold("Année de l'enquête ") == "annee_de_l_enquete"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("1.234,5", 1234.5), ("1.234.567", 1234567), ("1,234.5", 1234.5), ("1,234,567", 1234567),
+    ("\u221212", -12), ("\u2212 1 234,5 €", -1234.5), ("1,23E+05", 123000), ("+7", 7),
+])
+def test_rarer_number_spellings(raw, expected):
+    values, failed = V.parse_number(pd.Series([raw]))
+    assert values[0] == pytest.approx(expected) and not failed[0]
+
+
+@pytest.mark.parametrize("raw", ["1e400", "-1e400", "inf", "-inf", "Infinity", "nan", "NaN", "1e16",
+                                 "99999999999999999999", "1_000", "0x10", "١٢", "12..5", "1.2.3,4,5"])
+def test_absurd_or_foreign_numbers_are_unreadable_never_stored(raw):
+    for parse in (V.parse_number, V.parse_int):
+        values, failed = parse(pd.Series([raw]))
+        assert failed[0] and pd.isna(values[0]), (parse.__name__, raw)
+
+
+def test_an_ambiguous_thousands_comma_stays_a_french_decimal():
+    values, _ = V.parse_number(pd.Series(["1,234"]))
+    assert values[0] == pytest.approx(1.234)
+    ints, failed = V.parse_int(pd.Series(["1,234"]))    # and so is no count: a finding, not 1234
+    assert failed[0] and pd.isna(ints[0])
+
+
+@pytest.mark.parametrize("raw, ok", [("2021", True), ("1900", True), ("2100", True), ("1899", False),
+                                     ("2101", False), ("99999", False), ("-2021", False), ("2021,5", False)])
+def test_years_are_bounded(raw, ok):
+    values, failed = V.parse_year(pd.Series([raw]))
+    assert failed[0] is not ok and (values[0] == int(raw) if ok else pd.isna(values[0]))
+
+
+@pytest.mark.parametrize("raw", ["14/10/1066", "0001-01-01", "2999-12-31", "31/12/9999", "1", "99999",
+                                 "2019-13-01", "2019-02-29"])
+def test_dates_outside_1900_2100_or_impossible_fail(raw):
+    values, failed = V.parse_date(pd.Series([raw]))
+    assert failed[0] and pd.isna(values[0])
+
+
+def test_spreadsheet_errors_are_no_text():
+    values, failed = V.parse_text(pd.Series(["#REF!", " #N/A ", "Centre #1", None]))
+    assert list(failed) == [True, True, False, False]
+    assert values.isna().tolist() == [True, True, False, True]
+
+
+def test_reference_codes_any_spelling_unknown_kept():
+    known = {V.fold(c): c for c in ("A1.1", "A2.3", "B3.10")}
+    values, unknown = V.parse_reference_code(pd.Series(["a2-3", "A2 3", " b3.10 ", "A9.9", "NC", None]), known)
+    assert values.tolist()[:4] == ["A2.3", "A2.3", "B3.10", "A9.9"] and values[4:].isna().all()
+    assert list(unknown) == [False, False, False, True, False, False]
