@@ -47,11 +47,17 @@ def test_module_entry_point():
 
 
 def test_run_demo_chains_every_stage(tmp_path):
-    """The README's main command, on its own warehouse."""
+    """The README's main command, on its own warehouse, as a real process (each step runs in
+    a child process of its own, writing to the same console)."""
+    import subprocess
+    import sys
+
     from conftest import query
 
     db = tmp_path / "entrepot" / "o.duckdb"
-    result = CliRunner().invoke(cli, ["--entrepot", str(db), "run", "--demo"], catch_exceptions=False)
+    proc = subprocess.run([sys.executable, "-m", "observatoire", "--entrepot", str(db), "run", "--demo"],
+                          capture_output=True, text=True, cwd=ROOT)
+    result = type("Result", (), {"exit_code": proc.returncode, "output": proc.stdout + proc.stderr})
     assert result.exit_code == 0, result.output
     assert f"Entrepôt : {db}" in result.output
     assert "Table « indicateurs »" in result.output and "2022 : publiée" in result.output
