@@ -1,17 +1,22 @@
-"""Speed and memory of the pipeline stages, on the 92 demo and the national-scale set.
+"""Speed and memory of the pipeline, on the 92 demo and on the national-scale demo.
 
-    .venv/bin/python .ci/benchmark.py            # print the figures
-    .venv/bin/python .ci/benchmark.py --readme   # and write them into README.md
+    .venv/bin/python .ci/benchmark.py             # measure and print the tables
+    .venv/bin/python .ci/benchmark.py --readme    # and write them into README.md
+    .venv/bin/python .ci/benchmark.py --sans-echelles   # skip the scaling series (faster)
 
-Each stage runs as its own `observatoire` process; wall time and peak memory (max RSS of
-that process) are measured from outside. Targets come from the issues.
+Every command runs as its own process. Wall time and peak memory are measured from outside:
+the peak is the max RSS that wait4 reports for the process and the children it waited for
+(`run` runs each step in a child process). Phases inside each step come from the lines the
+steps append to OBSERVATOIRE_PROFIL (ingest/profil.py). Targets come from the issues.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,70 +25,145 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "observatoire"]
+SIZES = (0.25, 0.5, 1, 2)
 
 
-def measure(args: list[str]) -> tuple[float, float, str]:
-    """(seconds, peak MiB) of one CLI process: wait4 gives that child's own max RSS."""
+def measure(args: list[str], profile: Path | None = None, ok=(0,)) -> dict:
+    """Wall seconds, peak MiB and output of one CLI process."""
+    env = dict(os.environ)
+    if profile is not None:
+        profile.unlink(missing_ok=True)
+        env["OBSERVATOIRE_PROFIL"] = str(profile)
     start = time.perf_counter()
-    proc = subprocess.Popen(CLI + args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(CLI + args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env)
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"échec de {' '.join(args)} :\n{output}")
-    return seconds, usage.ru_maxrss / 1024, output
+    code = os.waitstatus_to_exitcode(status)
+    if code not in ok:
+        sys.exit(f"échec de {' '.join(args)} (code {code}) :\n{output[-3000:]}")
+    phases = []
+    if profile is not None and profile.exists():
+        phases = [json.loads(line) for line in profile.read_text(encoding="utf-8").splitlines() if line]
+    pages = sum(int(n.replace("\u202f", "")) for n in re.findall(r"(\d[\d\u202f]*) pages", output))
+    return {"s": seconds, "mio": usage.ru_maxrss / 1024, "pages": pages, "phases": phases, "out": output}
+
+
+def size_mib(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
+def fr(x: float, decimals: int = 1) -> str:
+    return f"{x:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def generate(tmp: Path, size: float) -> tuple[Path, int]:
+    out = tmp / f"national-{size:g}"
+    if not out.exists():
+        result = subprocess.run(CLI + ["demo", "--echelle", "national", "--taille", f"{size:g}", "--sortie", str(out)],
+                                cwd=ROOT, check=True, capture_output=True, text=True)
+        (out / ".reponses").write_text(re.search(r"([\d\u202f]+) réponses", result.stdout)[1].replace("\u202f", ""))
+    return out, int((out / ".reponses").read_text())
+
+
+def run_pipeline(tmp: Path, name: str, extracts: list[str], extra: list[str] = (), ok=(0, 4)) -> dict:
+    db = tmp / name / "entrepot" / "o.duckdb"
+    shutil.rmtree(tmp / name, ignore_errors=True)
+    result = measure(["--entrepot", str(db), "run", *extracts, *extra], tmp / f"{name}.profil", ok=ok)
+    result["sites"] = {site: size_mib(tmp / name / "site" / site)
+                       for site in ("public", "interne") if (tmp / name / "site" / site).exists()}
+    result["pages_site"] = {m[1]: int(m[2].replace("\u202f", ""))
+                            for m in re.finditer(r"Site (\w+) : ([\d\u202f]+) pages", result["out"])}
+    return result
+
+
+def steps_alone(tmp: Path, name: str, extracts: list[str]) -> dict[str, dict]:
+    """Each step as a separate command, as an analyst would run them one after the other."""
+    db = tmp / name / "entrepot" / "o.duckdb"
+    shutil.rmtree(tmp / name, ignore_errors=True)
+    site = tmp / name / "site"
+    steps = {
+        "ingest": (["ingest", *extracts], (0,)),
+        "build": (["build"], (0,)),
+        "validate": (["validate"], (0, 4)),
+        "report": (["report", "--sortie", str(site)], (0,)),
+    }
+    return {step: measure(["--entrepot", str(db), *args], tmp / f"{name}-{step}.profil", ok=ok)
+            for step, (args, ok) in steps.items()}
+
+
+def phase_rows(results: dict[str, dict]) -> list[str]:
+    rows = []
+    for step, r in results.items():
+        rows.append(f"| **{step}** | **tout** | **{fr(r['s'])} s** | **{fr(r['mio'], 0)} Mio** |")
+        for p in r["phases"]:
+            rows.append(f"| {step} | {p['phase']} | {fr(p['secondes'])} s | {fr(p['pic_mio'], 0)} Mio |")
+    return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readme", action="store_true", help="écrire les résultats dans README.md")
+    parser.add_argument("--sans-echelles", action="store_true", help="ne pas mesurer la série de tailles")
     args = parser.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="observatoire-mesures-") as tmp:
         tmp = Path(tmp)
-        subprocess.run(CLI + ["demo", "--echelle", "national", "--sortie", str(tmp / "national")],
-                       cwd=ROOT, check=True, capture_output=True)
-        cases = [
-            ("ingest", "démo 92", ["--entrepot", str(tmp / "d.duckdb"), "ingest", str(ROOT / "data/demo/92")],
-             "≤ 3 s"),
-            ("ingest", "national", ["--entrepot", str(tmp / "n.duckdb"), "ingest", str(tmp / "national")],
-             "≤ 20 s, ≤ 1 Gio"),
-            ("build", "démo 92", ["--entrepot", str(tmp / "d.duckdb"), "build"], "≤ 8 s"),
-            ("build", "national", ["--entrepot", str(tmp / "n.duckdb"), "build"], "≤ 30 s"),
-            ("validate", "démo 92", ["--entrepot", str(tmp / "d.duckdb"), "validate"], "—"),
-            ("validate", "national", ["--entrepot", str(tmp / "n.duckdb"), "validate"], "≤ 30 s"),
-            ("report", "démo 92 (public + interne)",
-             ["--entrepot", str(tmp / "d.duckdb"), "report", "--sortie", str(tmp / "site92")], "≤ 10 s"),
-            ("report", "national (public)", ["--entrepot", str(tmp / "n.duckdb"), "report", "--sortie",
-                                             str(tmp / "siten"), "--public-seulement"], "≥ 100 pages/s"),
-        ]
-        for stage, data, cli_args, target in cases:
-            seconds, mib, output = measure(cli_args)
-            pages = sum(int(n.replace("\u202f", "")) for n in re.findall(r"(\d[\d\u202f]*) pages", output))
-            group = lambda n: f"{n:,.0f}".replace(",", "\u202f")
-            extra = f" ; {group(pages)} pages, {group(pages / seconds)} pages/s" if pages else ""
-            rows.append((stage, data, target, seconds, mib, extra))
-        weights = {site: sum(f.stat().st_size for f in (tmp / "site92" / site).rglob("*") if f.is_file()) / 2**20
-                   for site in ("public", "interne")}
-    machine = f"{os.cpu_count()} cœurs, Python {platform.python_version()}"
-    lines = ["<!-- benchmark -->", f"Dernière mesure ({time.strftime('%Y-%m-%d')}, {machine}) :", "",
-             "| étape | jeu | objectif | durée | mémoire max |", "|---|---|---|---|---|"]
-    for stage, data, target, seconds, mib, extra in rows:
-        lines.append(f"| {stage} | {data} | {target} | {seconds:.1f} s".replace(".", ",")
-                     + f"{extra} | {mib:.0f} Mio |")
-    lines.append("")
-    lines.append("Poids des sites de la démo 92 (objectif ≤ 15 Mo, plotly.min.js compris) : "
-                 + ", ".join(f"{site} {mib:.1f} Mio".replace(".", ",") for site, mib in weights.items()) + ".")
+        print("démo 92…", flush=True)
+        demo = run_pipeline(tmp, "demo", ["--demo"], ok=(0,))
+        national, responses = generate(tmp, 1)
+        print("national, étape par étape…", flush=True)
+        alone = steps_alone(tmp, "etapes", [str(national)])
+        print("national, run…", flush=True)
+        full = run_pipeline(tmp, "national", [str(national)])
+        public = run_pipeline(tmp, "national-public", [str(national)], ["--public-seulement"])
+        scaling = []
+        for size in (() if args.sans_echelles else SIZES):
+            print(f"national × {size:g}…", flush=True)
+            extracts, n = generate(tmp, size)
+            r = full if size == 1 else run_pipeline(tmp, f"taille-{size:g}", [str(extracts)])
+            scaling.append((size, n, r))
+    lines = ["<!-- benchmark -->",
+             f"Dernière mesure : {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cœurs, Python "
+             f"{platform.python_version()} ; jeu national : {fr(responses, 0)} réponses sur 10 enquêtes.", "",
+             "| mesure | objectif | mesuré |", "|---|---|---|",
+             f"| `run --demo` (deux sites) | ≤ 10 s | {fr(demo['s'])} s, {fr(demo['mio'], 0)} Mio |",
+             f"| `run` national (deux sites) | ≤ 60 s, ≤ 1,5 Gio | {fr(full['s'])} s, {fr(full['mio'], 0)} Mio |",
+             f"| `run --public-seulement` national | ≤ 30 s | {fr(public['s'])} s, {fr(public['mio'], 0)} Mio |"]
+    for step, target in (("ingest", "≤ 20 s"), ("build", ""), ("validate", "≤ 15 s"), ("report", "")):
+        r = alone[step]
+        lines.append(f"| `{step}` national seul | {target + ', ' if target else ''}≤ 1 Gio | "
+                     f"{fr(r['s'])} s, {fr(r['mio'], 0)} Mio |")
+    public_pages = public["pages_site"].get("public", 0)
+    report_public = next((p for p in public["phases"] if p["phase"] == "site public"), None)
+    if report_public and public_pages:
+        lines.append(f"| site public national | ≥ 1 000 pages/s, ≤ 150 Mo | {fr(public_pages, 0)} pages en "
+                     f"{fr(report_public['secondes'])} s ({fr(public_pages / report_public['secondes'], 0)} pages/s), "
+                     f"{fr(public['sites']['public'], 0)} Mio |")
+    if "interne" in full["sites"]:
+        lines.append(f"| site interne national | ≤ 300 Mo | {fr(full['sites']['interne'], 0)} Mio |")
+    lines.append(f"| sites de la démo 92 | — | public {fr(demo['sites'].get('public', 0))} Mio, "
+                 f"interne {fr(demo['sites'].get('interne', 0))} Mio |")
+    lines += ["", "Profil du jeu national, étape par étape (chaque étape lancée seule ; pic de mémoire du "
+              "processus à la fin de chaque phase) :", "",
+              "| étape | phase | durée | pic mémoire |", "|---|---|---|---|", *phase_rows(alone)]
+    if scaling:
+        base_n, base = next((n, r) for size, n, r in scaling if size == 1)
+        lines += ["", "Croissance avec la taille des données (`run`, deux sites) : le temps et la mémoire doivent "
+                  "croître au plus comme les données.", "",
+                  "| taille | réponses | durée | durée / réponses (× 1 = 1) | pic mémoire | pages |",
+                  "|---|---|---|---|---|---|"]
+        for size, n, r in scaling:
+            ratio = (r["s"] / n) / (base["s"] / base_n)
+            lines.append(f"| × {fr(size, 2).rstrip('0').rstrip(',')} | {fr(n, 0)} | {fr(r['s'])} s | {fr(ratio, 2)} | "
+                         f"{fr(r['mio'], 0)} Mio | {fr(sum(r['pages_site'].values()), 0)} |")
     lines.append("<!-- /benchmark -->")
     block = "\n".join(lines)
     print(block)
     if args.readme:
         readme = ROOT / "README.md"
         text = readme.read_text(encoding="utf-8")
-        if "<!-- benchmark -->" in text:
-            text = re.sub(r"<!-- benchmark -->.*?<!-- /benchmark -->", block, text, flags=re.S)
-        else:
-            text = text.replace("BENCHMARK_RESULTS", block)
+        text = re.sub(r"<!-- benchmark -->.*?<!-- /benchmark -->", lambda _: block, text, flags=re.S)
         readme.write_text(text, encoding="utf-8")
 
 

@@ -11,6 +11,7 @@ from .errors import ExtractError, ObservatoireError
 from .extract import ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
 from .reference import known_communes, load_reference, project_codes
 from . import warehouse as W
+from .profil import Chrono
 
 
 @dataclass
@@ -88,6 +89,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
     reporter = reporter or _SilentReporter()
     results: list[FileResult] = []
     with W.warehouse_lock(db_path, wait):
+        chrono = Chrono("ingest")
         con = W.connect(db_path)
         try:
             W.ensure_schema(con, config)
@@ -104,6 +106,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                     for r, _ in entries:
                         _reject(r, f"plusieurs fichiers pour {kind} {year} dans ce lot ({names}) : "
                                    "n'en gardez qu'un")
+            chrono.tour("lecture des extraits")
             con.execute("BEGIN TRANSACTION")
             try:
                 load_reference(con, reference_dir, config)
@@ -127,6 +130,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                     W.record_unreadable_folder(con, folder, reason)
                 conflicts = W.refresh_conflicts(con)
                 con.execute("COMMIT")
+                chrono.tour("écriture dans l'entrepôt")
             except BaseException:
                 W.rollback(con)
                 for result in results:

@@ -11,6 +11,7 @@ from ingest import warehouse as W
 from ingest.config import PROJECT_DIR, Config
 from ingest.corrections import CORRECTIONS_FILE, apply_corrections
 from ingest.errors import ObservatoireError
+from ingest.profil import Chrono
 
 PROFILES_DIR = Path(__file__).resolve().parent / "dbt"
 
@@ -97,8 +98,10 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
     """Record the analysts' corrections, then dbt build (seeds, models, tests) and docs."""
     db_path = db_path.resolve()
     with W.warehouse_lock(db_path, wait):
+        chrono = Chrono("build")
         _check_warehouse(db_path)
         result_corrections = _record_corrections(db_path, corrections)
+        chrono.tour("corrections")
         target_dir, log_dir = dbt_dirs(db_path)
         os.environ["OBSERVATOIRE_ENTREPOT"] = str(db_path)
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -114,8 +117,10 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
             _mark_build(db_path, "echouee")
             raise
         _mark_build(db_path, "terminee")
+        chrono.tour("modèles et tests dbt")
         if docs:
             _invoke(["docs", "generate", "--no-compile", *common], result, None)  # reuses the build's manifest
+            chrono.tour("documentation dbt")
         return result
 
 
