@@ -92,6 +92,16 @@ def require_complete_build(con) -> None:
             "ses tables sont incomplètes. Relancez « observatoire build » avant de contrôler ou de publier.")
 
 
+def dbt_args(db_path: Path, project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The options of every dbt command on this warehouse (and its environment)."""
+    target_dir, log_dir = dbt_dirs(db_path)
+    os.environ["OBSERVATOIRE_ENTREPOT"] = str(db_path)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    return ["--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR),
+            "--target-path", str(target_dir), "--log-path", str(log_dir)]
+
+
 def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, wait: float = 0,
           corrections: Path = CORRECTIONS_FILE,
           on_event: Callable[[str], None] | None = None) -> BuildResult:
@@ -102,17 +112,13 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
         _check_warehouse(db_path)
         result_corrections = _record_corrections(db_path, corrections)
         chrono.tour("corrections")
-        target_dir, log_dir = dbt_dirs(db_path)
-        os.environ["OBSERVATOIRE_ENTREPOT"] = str(db_path)
-        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-        os.environ.setdefault("DO_NOT_TRACK", "1")
-        common = ["--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR),
-                  "--target-path", str(target_dir), "--log-path", str(log_dir)]
-        result = BuildResult(target_dir=target_dir, corrections=result_corrections)
+        common = dbt_args(db_path, project_dir)
+        result = BuildResult(target_dir=dbt_dirs(db_path)[0], corrections=result_corrections)
         _mark_build(db_path, "en_cours")
         try:
-            # --full-refresh: seeds follow any change of their columns (a registry edited by hand)
-            _invoke(["build", "--full-refresh", *common], result, on_event)
+            # --full-refresh: seeds follow any change of their columns (a registry edited by hand);
+            # the unit tests of the SQL are the test suite's (tests/test_dbt_project.py), not each build's
+            _invoke(["build", "--full-refresh", "--exclude-resource-type", "unit_test", *common], result, on_event)
         except BaseException:
             _mark_build(db_path, "echouee")
             raise
@@ -161,7 +167,7 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
         kind = node.resource_type
         if kind == "model":
             result.models += 1
-        elif kind == "test":
+        elif kind in ("test", "unit_test"):
             result.tests += 1
         elif kind == "seed":
             result.seeds += 1

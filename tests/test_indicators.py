@@ -241,3 +241,13 @@ def test_a_broken_registry_entry_is_a_clear_french_error(built, tmp_path):
 def test_build_without_ingest_says_what_to_do(tmp_path):
     with pytest.raises(ObservatoireError, match="lancez d'abord « observatoire ingest »"):
         build(tmp_path / "vide.duckdb", docs=False)
+
+
+def test_the_unit_tests_of_the_dbt_sql_pass(built):
+    """The dbt unit tests (formula, one data year per structure, secondary suppression) are tests of
+    the code: the suite runs them, each build does not."""
+    from observatoire.build import BuildResult, _invoke, dbt_args
+
+    result = BuildResult()
+    _invoke(["test", "--select", "test_type:unit", *dbt_args(built)], result, None)
+    assert result.tests >= 3
