@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import warehouse as W
+from ingest.corrections import CONFIRMATIONS_FILE
 from ingest.errors import ObservatoireError
 
 from .publication import YearGate, publish
@@ -24,7 +25,8 @@ def default_quality_dir(db_path: Path) -> Path:
     return db_path.resolve().parent / "qualite"
 
 
-def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0) -> ValidateOutcome:
+def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
+                   confirmations: Path = CONFIRMATIONS_FILE) -> ValidateOutcome:
     from expectations.validate import validate
     from reports.qualite import write_quality_outputs
 
@@ -44,7 +46,7 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0) 
             shutil.rmtree(docs, ignore_errors=True)
             con.execute("BEGIN TRANSACTION")
             try:
-                result = validate(con, docs_dir=docs)
+                result = validate(con, docs_dir=docs, confirmations=confirmations)
                 gates = publish(con)
                 con.execute("COMMIT")
             except BaseException:
