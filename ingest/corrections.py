@@ -12,6 +12,8 @@ one that points at nothing is refused: both are `avertissement` findings and rel
 """
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -42,8 +44,19 @@ def read_corrections(path: Path, columns: list[str] = COLUMNS) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=columns + ["ligne_fichier"])
     text, _ = decode(path.read_bytes())
-    frame = pd.read_csv(pd.io.common.StringIO(text), sep=sniff_separator(text), dtype=str,
-                        keep_default_na=False)
+    try:
+        with warnings.catch_warnings():       # a line with too many fields: an error, never a shift
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(pd.io.common.StringIO(text), sep=sniff_separator(text), dtype=str,
+                                keep_default_na=False, index_col=False)
+    except pd.errors.EmptyDataError:
+        raise ObservatoireError(f"{path} : fichier vide ; il doit au moins contenir la ligne d'en-tête "
+                                f"{';'.join(columns)}") from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = f"la ligne {line.group(1)} est illisible" if line else "une ligne a plus de champs que l'en-tête"
+        raise ObservatoireError(f"{path} : {where} (séparateurs ou guillemets) ; chaque ligne doit donner, dans "
+                                "l'ordre : " + ";".join(columns)) from None
     frame.columns = [c.strip().lower() for c in frame.columns]
     missing = [c for c in columns if c not in frame.columns]
     if missing:

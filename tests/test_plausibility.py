@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from conftest import CORRECTIONS_HEADER, frame, query, write_year_files
+from conftest import CONFIRMATIONS_HEADER, CORRECTIONS_HEADER, build_and_validate, frame, query, write_year_files
 from expectations.rules import BY_ID, RULES
+from ingest.errors import ObservatoireError
 from ingest.load import ingest_paths
 from observatoire.build import build
 from observatoire.demo import build_truth
 from observatoire.validation import run_validation
 
-CONFIRMATIONS_HEADER = "annee_enquete;code_structure;colonne;valeur_confirmee;motif;auteur;date\n"
 SEVERITY = {"bloquant": 0, "avertissement": 1, "info": 2, None: 3}
 
 
@@ -140,12 +140,7 @@ def seeded(tmp_path_factory):
     write_year_files(truth, base / "extraits", {2022: df, 2021: prev})
     db = base / "o.duckdb"
     assert not ingest_paths([base / "extraits"], db).rejected
-    empty = base / "corrections.csv"
-    empty.write_text(CORRECTIONS_HEADER, encoding="utf-8")
-    no_confirmation = base / "confirmations.csv"
-    no_confirmation.write_text(CONFIRMATIONS_HEADER, encoding="utf-8")
-    build(db, docs=False, corrections=empty)
-    outcome = run_validation(db, base / "qualite", confirmations=no_confirmation)
+    outcome, *_ = build_and_validate(db, base)
     return db, outcome, codes, base
 
 
@@ -334,3 +329,16 @@ def test_a_confirmation_that_points_at_nothing_is_refused(one_jump, tmp_path):
     assert "n'est pas une colonne corrigeable" in refused["message"][1]
     assert "motif ou auteur manquant" in refused["message"][2]
     assert query(db, "SELECT DISTINCT statut FROM confirmations") == [("refusee",)]
+
+
+def test_an_unreadable_confirmations_file_is_a_french_error(one_jump, tmp_path):
+    db = tmp_path / "o.duckdb"
+    shutil.copy2(one_jump[0], db)
+    broken = tmp_path / "confirmations.csv"
+    broken.write_text(CONFIRMATIONS_HEADER + "2022;CS92-0001;salaries;12;motif;A. Analyste;2024-06-01\n"
+                      + "2022;CS92-0001;salaries;12;motif; avec; un point-virgule;A. Analyste;2024-06-01\n",
+                      encoding="utf-8")
+    with pytest.raises(ObservatoireError, match="la ligne 3 est illisible"):
+        run_validation(db, tmp_path / "q", confirmations=broken)
+    # nothing half-done: the previous findings and publications are untouched
+    assert query(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'confirmations'") == [(0,)]

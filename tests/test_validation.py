@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import CORRECTIONS_HEADER, DEMO_DIR, frame, query, write_year_files
+from conftest import CORRECTIONS_HEADER, DEMO_DIR, build_and_validate, frame, query, write_year_files
 from expectations.frames import SQL, load_frames
 from expectations.rules import BY_ID, OTHER_LABELS, RULES, libelle
 from expectations.validate import _run_gx, findings_for
@@ -17,22 +17,13 @@ from observatoire.build import build
 from observatoire.demo import build_truth
 from observatoire.validation import run_validation
 
-CONFIRMATIONS_HEADER = "annee_enquete;code_structure;colonne;valeur_confirmee;motif;auteur;date\n"
-
-
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
     """The demo, loaded, built and validated once."""
     base = tmp_path_factory.mktemp("clean")
     db = base / "o.duckdb"
     ingest_paths([DEMO_DIR], db)
-    empty = base / "corrections.csv"
-    empty.write_text(CORRECTIONS_HEADER, encoding="utf-8")
-    none = base / "confirmations.csv"
-    none.write_text(CONFIRMATIONS_HEADER, encoding="utf-8")
-    build(db, docs=False, corrections=empty)
-    outcome = run_validation(db, base / "qualite", confirmations=none)
-    return db, outcome, empty, none
+    return db, *build_and_validate(db, base)
 
 
 @pytest.fixture(scope="module")
