@@ -21,8 +21,12 @@ _BOUNDS = """
 
 SQL = {
     "reponses": "SELECT * FROM int_controles__reponses",
-    # a superset of what any rule of the frame can fail on (see expectations/rules.py)
-    "mesures": f"""SELECT * FROM int_controles__mesures
+    # a superset of what any rule of the frame can fail on (see expectations/rules.py), with the
+    # words of the messages
+    "mesures": f"""SELECT *, CASE WHEN valeur >= mediane_pairs THEN 'plus' ELSE 'moins' END AS sens_pairs,
+                          CASE WHEN valeur >= valeur_reference THEN 'multiplié' ELSE 'divisé' END AS sens_evolution,
+                          coalesce(', sans que « ' || colonne_liee || ' » suive', '') AS sans_suivi
+                   FROM int_controles__mesures
                    WHERE valeur < 0 OR facteur_pairs >= {FACTEUR_PAIRS_BLOQUANT} OR abs(z_pairs) >= {Z_AVERTISSEMENT}
                       OR (controle_historique AND facteur_evolution >= {FACTEUR_EVOLUTION_AVERTISSEMENT}
                           AND abs(z_evolution) >= {Z_AVERTISSEMENT})""",

@@ -3,8 +3,8 @@
 -- with a known value (corrections applied), compared with
 --   * its peers: the modified z-score of DHIS2's outlier analysis, 0.6745 (x - median) / MAD,
 --     on the logarithm of the value (counts and amounts are multiplicative), among the
---     structures of the same kind (CS / EVS) and data year; over every year of that kind when
---     the year has fewer than 10 values;
+--     structures of the same kind (CS / EVS) and data year (the kind's usual figures when the
+--     year has fewer than 10 values);
 --   * its own history: the change since the structure's previous known value (at most two years
 --     back), as a factor and as a modified z-score among the same peers' changes;
 --   * a related field (employees and FTE, charges and produits...): whether it moved with the
@@ -70,7 +70,7 @@ longue as (
         {%- endfor %}))
     where valeur is not null
 ),
-logs as (
+logs as materialized (
     select
         * exclude (annee_reference, valeur_reference, valeur_liee_reference),
         case when annee_reference >= annee - 2 then annee_reference end as annee_reference,
@@ -88,26 +88,29 @@ logs as (
     from longue
 ),
 medianes_pairs as ({{ medianes_robustes('logs', 'log_valeur', 'annee') }}),
-stats_pairs as ({{ ecarts_robustes('logs', 'medianes_pairs', 'log_valeur', 'annee') }}),
+stats_pairs as ({{ ecarts_robustes('logs', 'medianes_pairs', 'log_valeur', 'annee', min_valeurs) }}),
 medianes_evolution as ({{ medianes_robustes('logs', 'log_evolution', 'periode_evolution') }}),
-stats_evolution as ({{ ecarts_robustes('logs', 'medianes_evolution', 'log_evolution', 'periode_evolution') }}),
+stats_evolution as ({{ ecarts_robustes('logs', 'medianes_evolution', 'log_evolution', 'periode_evolution', min_valeurs) }}),
 mesurees as (
     select
         logs.*,
-        exp(coalesce(p_a.med, p_t.med)) as mediane_pairs,
-        0.6745 * (log_valeur - coalesce(p_a.med, p_t.med)) / nullif(coalesce(p_a.mad, p_t.mad), 0) as z_pairs,
+        exp(p.med) as mediane_pairs,
+        0.6745 * (log_valeur - p.med) / nullif(p.mad, 0) as z_pairs,
         -- the reference value against its own year's peers
-        0.6745 * abs(ln(nullif(greatest(valeur_reference, 0), 0)) - coalesce(r_a.med, r_t.med)) / nullif(coalesce(r_a.mad, r_t.mad), 0)
-            as z_pairs_reference,
+        0.6745 * abs(ln(nullif(greatest(valeur_reference, 0), 0)) - r.med) / nullif(r.mad, 0) as z_pairs_reference,
         -- the related field against its own peers
-        0.6745 * (log_valeur_liee - coalesce(l_a.med, l_t.med)) / nullif(coalesce(l_a.mad, l_t.mad), 0) as z_pairs_liee,
-        exp(coalesce(e_a.med, e_t.med)) as evolution_mediane,
-        0.6745 * (log_evolution - coalesce(e_a.med, e_t.med)) / nullif(coalesce(e_a.mad, e_t.mad), 0) as z_evolution
+        0.6745 * (log_valeur_liee - l.med) / nullif(l.mad, 0) as z_pairs_liee,
+        exp(e.med) as evolution_mediane,
+        0.6745 * (log_evolution - e.med) / nullif(e.mad, 0) as z_evolution
     from logs
-    {{ stats_robustes_choisies('logs', 'stats_pairs', 'p', 'logs.annee', min_valeurs) }}
-    {{ stats_robustes_choisies('logs', 'stats_pairs', 'r', 'logs.annee_reference', min_valeurs) }}
-    {{ stats_robustes_choisies('logs', 'stats_pairs', 'l', 'logs.annee', min_valeurs, 'colonne_liee') }}
-    {{ stats_robustes_choisies('logs', 'stats_evolution', 'e', 'logs.periode_evolution', min_valeurs) }}
+    left join stats_pairs as p
+      on p.type_structure = logs.type_structure and p.colonne = logs.colonne and p.periode = logs.annee
+    left join stats_pairs as r
+      on r.type_structure = logs.type_structure and r.colonne = logs.colonne and r.periode = logs.annee_reference
+    left join stats_pairs as l
+      on l.type_structure = logs.type_structure and l.colonne = logs.colonne_liee and l.periode = logs.annee
+    left join stats_evolution as e
+      on e.type_structure = logs.type_structure and e.colonne = logs.colonne and e.periode = logs.periode_evolution
 )
 select
     annee_enquete, annee as annee_donnees, code_structure, type_structure, ligne_source, colonne, valeur,
@@ -118,11 +121,9 @@ select
     -- structure's whole value, and for counts at least {{ plus_petit_compte }}
     greatest(mediane_pairs, case when colonne in ({% for c in entiers %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %})
                                  then {{ plus_petit_compte }} else 0 end) as ecart_minimal,
-    case when valeur >= mediane_pairs then 'plus' else 'moins' end as sens_pairs,
     colonne in ({% for c in controle_bas %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %}) as controle_bas,
     annee_reference, valeur_reference,
     exp(abs(log_evolution)) as facteur_evolution,
-    case when log_evolution >= 0 then 'multiplié' else 'divisé' end as sens_evolution,
     abs(valeur - valeur_reference) as ecart_evolution,
     evolution_mediane, z_evolution,
     colonne not in ({% for c in sans_historique %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %}) as controle_historique,
@@ -132,7 +133,6 @@ select
     -- the structure declared about as much the year before: its own history vouches for the value
     coalesce(abs(log_evolution) <= ln(2), false) as conforme_a_l_historique,
     colonne_liee, valeur_liee, valeur_liee_reference,
-    coalesce(', sans que « ' || colonne_liee || ' » suive', '') as sans_suivi,
     -- the related field stands out from its peers the same way, by at least half as much
     coalesce(sign(z_pairs_liee) = sign(z_pairs) and abs(z_pairs_liee) >= abs(z_pairs) / 2, false)
         as pairs_corroboree,
