@@ -100,6 +100,7 @@ def quality_records(con, gates) -> list[dict]:
         blocking = [{**_finding(r), "code_structure": r.get("code_structure")}
                     for r in gate.bloquants.to_dict("records")]     # the gate's findings are all blocking
         with_code = [r for r in rows if _text(r["code_structure"])]
+        structures = _by_structure(with_code, names, year)
         blocks = completude[completude["annee"] == year].sort_values("bloc")
         records.append({
             "annee": int(year), "federation": _text(federation), "publie": bool(gate.publie),
@@ -120,7 +121,10 @@ def quality_records(con, gates) -> list[dict]:
             "completude": [{"bloc": BLOCS.get(b.bloc, _text(b.bloc)), "n_invites": nombre(b.n_invites),
                             "n_repondants": nombre(b.n_repondants), "taux_reponse": pourcentage(b.taux_reponse),
                             "taux_completude": pourcentage(b.taux_completude)} for b in blocks.itertuples()],
-            "structures": _by_structure(with_code, names, year),
+            # every structure with a finding has its fiche; the page details those to review
+            "structures": structures,
+            "structures_a_revoir": [s for s in structures if s["n_bloquants"] or s["n_avertissements"]],
+            "n_structures_informations": sum(1 for s in structures if not (s["n_bloquants"] or s["n_avertissements"])),
             "autres": [r for r in rows if not _text(r["code_structure"])],
         })
     return records
