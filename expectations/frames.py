@@ -1,17 +1,37 @@
 """The DataFrames the rules run on, pulled from the warehouse (GX validates whole-dataframe
-batches: its SQL path through duckdb-engine returns empty results)."""
+batches: its SQL path through duckdb-engine returns empty results). Every frame is bounded:
+the per-measure scores are computed set-wise in dbt (int_controles__mesures) and only the values
+that stand out are pulled; the indicators are summarised per indicator x year x level in SQL
+before they reach pandas."""
 from __future__ import annotations
 
 import pandas as pd
 
-CORE_LEVELS = ("structure", "commune", "territoire", "departement")
+from .rules import FACTEUR_EVOLUTION_AVERTISSEMENT, FACTEUR_PAIRS_BLOQUANT, Z_AVERTISSEMENT
+
+# Per indicator x year x level: how many values fall outside the bounds, and the extremes.
+_BOUNDS = """
+    SELECT i.indicateur, i.annee, i.annee AS annee_donnees, i.niveau,
+           count(*) FILTER (WHERE {outside}) AS n_hors_bornes,
+           min(i.valeur) AS valeur_min, arg_min(i.code, i.valeur) AS code_min,
+           max(i.valeur) AS valeur_max, arg_max(i.code, i.valeur) AS code_max
+    FROM indicateurs i JOIN dim_indicateurs d USING (indicateur)
+    WHERE {unit} AND i.valeur IS NOT NULL AND NOT isnan(i.valeur)
+    GROUP BY i.indicateur, i.annee, i.niveau"""
 
 SQL = {
     "reponses": "SELECT * FROM int_controles__reponses",
-    "parts": """SELECT i.*, i.annee AS annee_donnees FROM indicateurs i JOIN dim_indicateurs d USING (indicateur)
-                WHERE d.unite = 'ratio' AND i.valeur IS NOT NULL""",
-    "sommes": """SELECT i.*, i.annee AS annee_donnees FROM indicateurs i JOIN dim_indicateurs d USING (indicateur)
-                 WHERE d.unite <> 'ratio' AND i.valeur IS NOT NULL""",
+    # a superset of what any rule of the frame can fail on (see expectations/rules.py), with the
+    # words of the messages
+    "mesures": f"""SELECT *, CASE WHEN valeur >= mediane_pairs THEN 'plus' ELSE 'moins' END AS sens_pairs,
+                          CASE WHEN valeur >= valeur_reference THEN 'multiplié' ELSE 'divisé' END AS sens_evolution,
+                          coalesce(', sans que « ' || colonne_liee || ' » suive', '') AS sans_suivi
+                   FROM int_controles__mesures
+                   WHERE valeur < 0 OR facteur_pairs >= {FACTEUR_PAIRS_BLOQUANT} OR abs(z_pairs) >= {Z_AVERTISSEMENT}
+                      OR (controle_historique AND facteur_evolution >= {FACTEUR_EVOLUTION_AVERTISSEMENT}
+                          AND abs(z_evolution) >= {Z_AVERTISSEMENT})""",
+    "parts": _BOUNDS.format(outside="i.valeur < 0 OR i.valeur > 1", unit="d.unite = 'ratio'"),
+    "sommes": _BOUNDS.format(outside="i.valeur < 0", unit="d.unite <> 'ratio'"),
     "presence": """
         WITH annees_enquete AS (SELECT DISTINCT annee FROM indicateurs WHERE indicateur = 'nb_structures'),
              annees_journal AS (SELECT DISTINCT annee FROM stg_federation__activites),
@@ -22,15 +42,10 @@ SQL = {
                 WHERE d.source = 'enquete'
                 UNION ALL
                 SELECT d.indicateur, a.annee, 'departement' FROM dim_indicateurs d, annees_journal a
-                WHERE d.source = 'activites')
-        SELECT t.*, t.annee AS annee_donnees,
-               EXISTS (SELECT 1 FROM indicateurs i WHERE i.indicateur = t.indicateur AND i.annee = t.annee
-                       AND i.niveau = t.niveau) AS present
-        FROM attendus t""",
-    "secret": """SELECT i.*, i.annee AS annee_donnees, d.n_min,
-                        NOT (i.statut = 'publie' AND i.n_structures < d.n_min) AS secret_respecte
-                 FROM indicateurs i JOIN dim_indicateurs d USING (indicateur)
-                 WHERE i.niveau IN ('structure', 'commune', 'territoire')""",
+                WHERE d.source = 'activites'),
+             presents AS (SELECT DISTINCT indicateur, annee, niveau FROM indicateurs)
+        SELECT t.*, t.annee AS annee_donnees, p.indicateur IS NOT NULL AS present
+        FROM attendus t LEFT JOIN presents p USING (indicateur, annee, niveau)""",
 }
 
 

@@ -2,32 +2,38 @@
 with a severity (DHIS2-style importance) and the French words an analyst needs.
 
 Severities: `bloquant` stops the year's publication; `avertissement` is published with a note
-in the methodology page; `info` is recorded only.
+in the methodology page; `info` is recorded only. A year is blocked only by what cannot be true
+or by a unit slip (a factor of about 10, 100 or 1,000 that nothing else explains); a change
+that related fields confirm is at most an `info`; a small absolute change never blocks.
 
 Frames (built in expectations/frames.py):
   reponses    int_controles__reponses: every structure x survey, corrections applied
-  repondantes the same, respondents only
-  parts       published indicators whose unit is a ratio
-  sommes      published indicators of any other unit
+  repondantes the same, respondents only (cross-field ratios)
+  mesures     int_controles__mesures: one row per respondent x measure that stands out from its
+              peers (modified z-score on the median absolute deviation, per kind and year) or
+              from its own history; every numeric measure is scored there, set-wise in SQL
+  parts       published indicators whose unit is a ratio, per indicator x year x level
+  sommes      published indicators of any other unit, per indicator x year x level
   presence    every core indicator x level x loaded year, with whether it is present
-  secret      indicators below département level with their minimum number of structures
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable
 
-# Year-on-year factors between a structure's data year and the previous one. A total typed
-# in euros instead of k€ is a factor 1,000; one digit too many, a factor 10.
-EVOLUTION_AVERTISSEMENT = 3.0
-EVOLUTION_BLOQUANT = 5.0
-# Plausible ranges, from extracts.md and the national averages of national-reference.csv
-# (33 employees, 17 FTE, 633,817 € of budget, ~30 activity volunteers per centre in 2015).
-MAX_SALARIES, MAX_ETP, MAX_BUDGET = 400, 200, 8_000_000
-MAX_BENEVOLES, MAX_HABITANTS, MAX_ADMINISTRATEURS = 1_500, 60_000, 80
+# Modified z-score (Iglewicz and Hoaglin; DHIS2's outlier analysis): 0.6745 (x - median) / MAD,
+# here on the logarithm of the value. 3.5 is the usual threshold for a value worth a look.
+Z_AVERTISSEMENT, Z_BLOQUANT = 3.5, 5.0
+# A value 100 times its peers' median cannot be a centre's real figure: a unit slip.
+FACTEUR_PAIRS_BLOQUANT = 100
+# Year on year: a factor of 3 is worth a look; 8 or more (one digit too many, euros for k€)
+# blocks when nothing explains it, and so does 5 or more when the change lies beyond anything
+# its peers show (z of Z_HORS_NORME: no natural variation goes that far).
+FACTEUR_EVOLUTION_AVERTISSEMENT, FACTEUR_EVOLUTION_BLOQUANT = 3.0, 8.0
+FACTEUR_EVOLUTION_HORS_NORME, Z_HORS_NORME = 5.0, 8.0
 
 SAISIR = ("Vérifiez avec la structure, puis ajoutez la valeur juste dans data/corrections/corrections.csv "
-          "(l'extrait reste tel quel).")
+          "(l'extrait reste tel quel), ou confirmez la valeur déclarée dans data/corrections/confirmations.csv.")
 
 
 @dataclass(frozen=True)
@@ -35,11 +41,13 @@ class Rule:
     regle: str                     # identifier, as recorded in constats_qualite.regle
     frame: str                     # which frame it runs on (see above)
     severite: str                  # bloquant | avertissement | info
-    colonne: str                   # the column a finding points at
-    attendu: str                   # what was expected, in French
+    colonne: str                   # the column a finding points at ("{colonne}": the row's)
+    attendu: str                   # what was expected, in French (formatted with the row's values)
     message: str                   # French template, formatted with the failing row's values
     expectation: Callable[[Any], Any]   # gxe -> a GX expectation (GX is imported lazily)
+    libelle: str                   # what the rule checks, in French, for the quality pages
     conseil: str = SAISIR
+    groupe: str = ""               # of the findings of one group on one value, only the gravest is kept
 
     def build(self, gxe):
         exp = self.expectation(gxe)
@@ -47,8 +55,13 @@ class Rule:
         return exp
 
 
-def _between(column, low=None, high=None):
-    return lambda gxe: gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
+def _where(condition: str | None) -> dict:
+    return {"row_condition": condition, "condition_parser": "pandas"} if condition else {}
+
+
+def _between(column, low=None, high=None, where=None):
+    return lambda gxe: gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high,
+                                                         **_where(where))
 
 
 def _not_null(column):
@@ -70,113 +83,256 @@ def _enum_columns() -> dict[str, list[str]]:
     return {c.name: list(c.values) for c in Config().columns["senacs"].values() if c.type == "enum"}
 
 
+def _outside(column: str, z: float) -> str:
+    return f"({column} >= {z} or {column} <= -{z})"
+
+
+def _n(value: float) -> str:
+    text = f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
+WHO = "{code_structure} (enquête {annee_enquete})"
+
+# Parts that cannot exceed their whole: (rule, part, whole, French words, severity, group). A
+# share above 1 of the board members who are inhabitants would be published: blocking.
+PARTS = [
+    ("administrateurs_habitants_inferieur", "administrateurs_habitants", "administrateurs",
+     "administrateurs habitants", "bloquant", ""),
+    ("administrateurs_formes_inferieur", "administrateurs_formes", "administrateurs", "administrateurs formés",
+     "avertissement", ""),
+    ("accompagnes_inferieur_informes", "pers_accomp_droits", "pers_info_droits",
+     "personnes accompagnées dans l'accès aux droits", "avertissement", "accompagnes_informes"),
+    ("accompagnes_inferieur_habitants", "pers_accomp_droits", "habitants_touches",
+     "personnes accompagnées dans l'accès aux droits", "avertissement", "accompagnes_habitants"),
+    ("familles_inferieur_habitants", "familles_touchees", "habitants_touches", "familles touchées",
+     "avertissement", "familles_habitants"),
+    ("etp_inferieur_salaries", "etp_total", "salaries", "ETP", "avertissement", "etp_salaries"),
+    ("cdi_inferieur_salaries", "salaries_cdi", "salaries", "salariés en CDI", "avertissement", ""),
+    ("salaries_formes_inferieur", "salaries_formes", "salaries", "salariés formés", "avertissement", ""),
+    ("jeunes_benevoles_inferieur", "jeunes_benevoles", "benevoles_total", "jeunes bénévoles", "avertissement", ""),
+]
+# Ratios between fields (columns of int_controles__reponses): (name, column, French words, the
+# column a finding points at, what was seen, plausible range -> warning, possible range ->
+# blocking, what the row must also have for a block: small figures never block). Outside the
+# possible range the figure cannot be true, or one of the two fields is in the wrong unit.
+RATIOS = [
+    ("accompagnes_informes", "rapport_accompagnes_informes", "Personnes accompagnées par personne informée",
+     "pers_accomp_droits", "{pers_accomp_droits} personnes accompagnées pour {pers_info_droits} informées",
+     None, (None, 10), "pers_accomp_droits >= 100"),
+    ("accompagnes_habitants", "rapport_accompagnes_habitants", "Personnes accompagnées par habitant touché",
+     "pers_accomp_droits", "{pers_accomp_droits} personnes accompagnées pour {habitants_touches} habitants touchés",
+     None, (None, 10), "pers_accomp_droits >= 100"),
+    ("familles_habitants", "rapport_familles_habitants", "Familles par habitant touché", "familles_touchees",
+     "{familles_touchees} familles touchées pour {habitants_touches} habitants touchés",
+     None, (None, 10), "familles_touchees >= 100"),
+    ("publics_habitants", "rapport_publics_habitants", "Publics par tranche d'âge rapportés aux habitants touchés",
+     "habitants_touches", "{somme_publics} personnes par tranche d'âge pour {habitants_touches} habitants touchés",
+     (None, 1.2), (None, 10), "somme_publics >= 100"),
+    ("heures_par_benevole", "heures_par_benevole", "Heures de bénévolat par bénévole", "heures_benevolat",
+     "{heures_benevolat} heures de bénévolat pour {benevoles_activite} bénévoles d'activité et "
+     "{benevoles_instance} d'instance, soit {heures_par_benevole} heures chacun",
+     (1, 600), (None, 2_000), "heures_benevolat >= 5000"),
+    ("etp_salaries", "rapport_etp_salaries", "ETP par salarié", "etp_total", "{etp_total} ETP pour {salaries} salariés",
+     None, (None, 5), "etp_total >= 10"),
+    ("budget_par_etp", "budget_par_etp", "Budget par ETP", "charges_total",
+     "{charges_total} € de charges pour {etp_total} ETP, soit {budget_par_etp} € par ETP",
+     (8_000, 300_000), (1_000, 3_000_000), None),
+    ("charges_produits", "ratio_charges_produits", "Charges rapportées aux produits", "charges_total",
+     "{charges_total} € de charges pour {produits_total} € de produits", (0.7, 1.3), (0.2, 5), None),
+    ("financeurs_produits", "rapport_financeurs_produits", "Financeurs rapportés aux produits", "produits_total",
+     "les financeurs totalisent {somme_financeurs} € pour {produits_total} € de produits",
+     None, (None, 5), None),
+    ("valorisation_par_heure", "valorisation_par_heure", "Valorisation d'une heure de bénévolat",
+     "valorisation_benevolat", "{valorisation_benevolat} € de valorisation pour {heures_benevolat} heures de "
+     "bénévolat, soit {valorisation_par_heure} € de l'heure", (5, 60), (0.5, 500), None),
+]
+
+
+def _range(low, high) -> str:
+    if low is None:
+        return f"au plus {_n(high)}"
+    if high is None:
+        return f"au moins {_n(low)}"
+    return f"entre {_n(low)} et {_n(high)}"
+
+
+def _ratio_rules() -> list[Rule]:
+    rules = []
+    for name, column, words, points_at, seen, plausible, possible, guard in RATIOS:
+        if plausible:
+            rules.append(Rule(
+                f"{name}_plausible", "repondantes", "avertissement", points_at, f"{words} : {_range(*plausible)}",
+                f"{WHO} : {seen}, inhabituel.", _between(column, *plausible), f"{words} : valeur inhabituelle",
+                groupe=name))
+        rules.append(Rule(
+            f"{name}_impossible", "repondantes", "bloquant", points_at, f"{words} : {_range(*possible)}",
+            f"{WHO} : {seen}, impossible : l'un des deux chiffres est sans doute dans une autre unité "
+            "(euros / k€, heures / jours) ou a un chiffre en trop.", _between(column, *possible, where=guard),
+            f"{words} : valeur impossible (unité ?)", groupe=name))
+    return rules
+
+
 RULES: list[Rule] = [
-    # ---- raw extracts: presence, types and allowed values, ranges, identity --------------------
+    # ---- raw extracts: presence, types and allowed values, identity ------------------------------
     *[Rule(f"{c}_obligatoire", "reponses", "bloquant", c, "une valeur",
-           "{code_structure} (enquête {annee_enquete}) : « %s » est vide." % c, _not_null(c))
+           "%s : « %s » est vide." % (WHO, c), _not_null(c), f"Valeur obligatoire : « {c} »")
       for c in ("code_structure", "type_structure", "code_commune", "repondant", "annee_donnees")],
     Rule("structure_enquete_unique", "reponses", "bloquant", "code_structure",
          "une seule ligne par structure et par enquête",
          "{code_structure} apparaît plusieurs fois dans l'enquête {annee_enquete}.",
-         lambda gxe: gxe.ExpectCompoundColumnsToBeUnique(column_list=["annee_enquete", "code_structure"])),
+         lambda gxe: gxe.ExpectCompoundColumnsToBeUnique(column_list=["annee_enquete", "code_structure"]),
+         "Une seule réponse par structure et par enquête"),
     Rule("annee_enquete_plage", "reponses", "bloquant", "annee_enquete", "entre 2015 et 2035",
          "{code_structure} : année d'enquête {annee_enquete} hors de la période couverte.",
-         _between("annee_enquete", 2015, 2035)),
+         _between("annee_enquete", 2015, 2035), "Année d'enquête dans la période couverte"),
     Rule("annee_donnees_coherente", "reponses", "bloquant", "annee_donnees",
          "annee_enquete − 1 ou annee_enquete − 2",
          "{code_structure} : l'enquête {annee_enquete} décrit l'année {annee_donnees} (attendu "
-         "l'année précédente ou celle d'avant).", _in_set("annee_donnees_coherente", [True])),
+         "l'année précédente ou celle d'avant).", _in_set("annee_donnees_coherente", [True]),
+         "Année des données cohérente avec l'enquête"),
     Rule("commune_connue", "reponses", "bloquant", "code_commune", "un code commune INSEE en vigueur",
-         "{code_structure} (enquête {annee_enquete}) : code commune {code_commune} inconnu du référentiel.",
-         _in_set("commune_connue", [True])),
+         "%s : code commune {code_commune} inconnu du référentiel." % WHO,
+         _in_set("commune_connue", [True]), "Commune connue du référentiel"),
     Rule("type_structure_valide", "reponses", "bloquant", "type_structure", "CS ou EVS",
          "{code_structure} : type de structure « {type_structure} » inconnu.",
-         _in_set("type_structure", ["CS", "EVS"])),
+         _in_set("type_structure", ["CS", "EVS"]), "Type de structure CS ou EVS"),
     # allowed values of every other enumerated column, from ingest/schema.yaml (ingest already
     # empties an unreadable spelling; this guards what corrections or a schema change bring in)
     *[Rule(f"{name}_valeur_admise", "reponses", "avertissement", name,
            "une des valeurs : " + ", ".join(values),
-           "{code_structure} (enquête {annee_enquete}) : %s « {%s} » n'est pas une valeur admise." % (name, name),
-           _in_set(name, values))
+           "%s : %s « {%s} » n'est pas une valeur admise." % (WHO, name, name),
+           _in_set(name, values), f"Valeur admise pour « {name} »")
       for name, values in _enum_columns().items() if name != "type_structure"],
     Rule("non_repondant_sans_mesure", "reponses", "avertissement", "repondant",
          "aucune mesure pour une structure non répondante",
-         "{code_structure} (enquête {annee_enquete}) est non répondante mais déclare "
-         "{mesures_non_repondant} mesure(s) : répondante mal cochée ?",
-         _between("mesures_non_repondant", 0, 0)),
-    *[Rule(f"{c}_positif", "repondantes", "bloquant", c, "une valeur positive ou nulle",
-           "{code_structure} (enquête {annee_enquete}) : %s négatif ({%s})." % (c, c), _between(c, 0, None))
-      for c in ("salaries", "etp_total", "charges_total", "produits_total", "habitants_touches",
-                "benevoles_activite", "benevoles_instance", "heures_benevolat", "administrateurs")],
-    *[Rule(f"{c}_plausible", "repondantes", "avertissement", c, f"au plus {high:,}".replace(",", " "),
-           "{code_structure} (enquête {annee_enquete}) : %s de {%s}, hors de la plage plausible." % (c, c),
-           _between(c, None, high))
-      for c, high in (("salaries", MAX_SALARIES), ("etp_total", MAX_ETP), ("charges_total", MAX_BUDGET),
-                      ("benevoles_activite", MAX_BENEVOLES), ("habitants_touches", MAX_HABITANTS),
-                      ("administrateurs", MAX_ADMINISTRATEURS))],
+         "%s est non répondante mais déclare {mesures_non_repondant} mesure(s) : répondante mal "
+         "cochée ?" % WHO, _between("mesures_non_repondant", 0, 0), "Aucune mesure pour une non-répondante"),
+    # ---- every measure: sign, own history, peers (int_controles__mesures); of these, one finding per
+    # value, the gravest (the history first: its message says more)
+    Rule("mesure_negative", "mesures", "bloquant", "{colonne}", "une valeur positive ou nulle",
+         "%s : {colonne} négatif ({valeur})." % WHO, _between("valeur", 0, None), "Valeur négative",
+         groupe="mesure"),
+    *[Rule(regle, "mesures", severite, "{colonne}", attendu,
+           "%s : {colonne} passe de {valeur_reference} ({annee_reference}) à {valeur} ({annee_donnees}), "
+           "{sens_evolution} par {facteur_evolution} (évolution médiane des {type_structure} : ×{evolution_mediane})%s"
+           % (WHO, suite),
+           _between("facteur_evolution", None, facteur,
+                    where="controle_historique and ecart_evolution >= ecart_minimal and s_eloigne_des_pairs "
+                          f"and {corroboree} and ({ecart})"),
+           libelle, groupe="mesure", **({"conseil": conseil} if conseil else {}))
+      for regle, severite, facteur, ecart, corroboree, attendu, suite, libelle, conseil in (
+          ("evolution_unite", "bloquant", FACTEUR_EVOLUTION_HORS_NORME,
+           f"(facteur_evolution >= {FACTEUR_EVOLUTION_BLOQUANT} and {_outside('z_evolution', Z_BLOQUANT)}) "
+           f"or {_outside('z_evolution', Z_HORS_NORME)}", "not corroboree",
+           f"moins de {FACTEUR_EVOLUTION_BLOQUANT:g} fois la valeur précédente ({FACTEUR_EVOLUTION_HORS_NORME:g} fois "
+           "pour une évolution sans commune mesure avec celles des structures comparables), sauf si un champ lié "
+           "la confirme", "{sans_suivi} : unité changée (euros / k€), chiffre en trop ?",
+           "Évolution d'un facteur 10, 100 ou 1 000 que rien n'explique (unité ?)", None),
+          ("evolution_forte", "avertissement", FACTEUR_EVOLUTION_AVERTISSEMENT, _outside("z_evolution", Z_AVERTISSEMENT),
+           "not corroboree", f"moins de {FACTEUR_EVOLUTION_AVERTISSEMENT:g} fois la valeur précédente, sauf si un "
+           "champ lié la confirme", "{sans_suivi}.", "Forte évolution sur un an", None),
+          ("evolution_confirmee", "info", FACTEUR_EVOLUTION_AVERTISSEMENT, _outside("z_evolution", Z_AVERTISSEMENT),
+           "corroboree", "une évolution confirmée par un champ lié",
+           " ; « {colonne_liee} » suit (de {valeur_liee_reference} à {valeur_liee}) : évolution vraisemblable.",
+           "Forte évolution confirmée par un champ lié", "Rien à faire, sauf si la structure dit le contraire."))],
+    Rule("valeur_aberrante", "mesures", "bloquant", "{colonne}",
+         f"moins de {FACTEUR_PAIRS_BLOQUANT} fois la médiane des structures du même type ({{mediane_pairs}})",
+         "%s : {colonne} de {valeur}, soit {facteur_pairs} fois %s que la médiane des {type_structure} de "
+         "l'année ({mediane_pairs}) : unité (euros / k€ / centimes) ou chiffres en trop ?" % (WHO, "{sens_pairs}"),
+         _between("facteur_pairs", None, FACTEUR_PAIRS_BLOQUANT,
+                  where=f"z_pairs >= {Z_BLOQUANT} or (colonne in ['charges_total', 'produits_total'] "
+                        f"and z_pairs <= -{Z_BLOQUANT})"),
+         "Valeur sans commune mesure avec les structures comparables (unité ?)", groupe="mesure"),
+    Rule("valeur_atypique", "mesures", "avertissement", "{colonne}",
+         "une valeur proche de celles des {type_structure} de l'année (médiane {mediane_pairs})",
+         "%s : {colonne} de {valeur}, {facteur_pairs} fois {sens_pairs} que la médiane des {type_structure} "
+         "de l'année ({mediane_pairs}), sans que l'historique de la structure ni un champ lié l'explique." % WHO,
+         _between("z_pairs", -Z_AVERTISSEMENT, Z_AVERTISSEMENT,
+                  where="(z_pairs > 0 or controle_bas) and ecart_pairs >= ecart_minimal "
+                        "and not conforme_a_l_historique and not pairs_corroboree"),
+         "Valeur atypique parmi les structures comparables", groupe="mesure"),
     # ---- cross-field coherence -------------------------------------------------------------------
-    Rule("etp_inferieur_salaries", "repondantes", "avertissement", "etp_total", "etp_total ≤ salaries",
-         "{code_structure} (enquête {annee_enquete}) : {etp_total} ETP pour {salaries} salariés.",
-         _a_at_least_b("salaries", "etp_total")),
+    *[Rule(regle, "repondantes", severite, part, f"{part} ≤ {whole}",
+           "%s : {%s} %s pour {%s} (%s)." % (WHO, part, words, whole, whole), _a_at_least_b(whole, part),
+           f"Partie au plus égale au tout : « {part} » ≤ « {whole} »", groupe=groupe)
+      for regle, part, whole, words, severite, groupe in PARTS],
     Rule("etp_fonctions_inferieur_total", "repondantes", "avertissement", "etp_total",
          "somme des ETP par fonction ≤ etp_total",
-         "{code_structure} (enquête {annee_enquete}) : les ETP par fonction ({somme_etp_fonctions}) "
-         "dépassent le total ({etp_total}).", _between("exces_etp_fonctions", None, 0.05)),
+         "%s : les ETP par fonction ({somme_etp_fonctions}) dépassent le total ({etp_total})." % WHO,
+         _between("exces_etp_fonctions", None, 0.05), "ETP par fonction au plus le total"),
     Rule("financeurs_egal_produits", "repondantes", "avertissement", "produits_total",
          "lignes de financement = produits_total à 2 % près",
-         "{code_structure} (enquête {annee_enquete}) : les financeurs totalisent {somme_financeurs} € "
-         "pour {produits_total} € de produits.", _between("ecart_financeurs", None, 0.02)),
-    Rule("accompagnes_inferieur_informes", "repondantes", "avertissement", "pers_accomp_droits",
-         "pers_accomp_droits ≤ pers_info_droits",
-         "{code_structure} (enquête {annee_enquete}) : {pers_accomp_droits} personnes accompagnées "
-         "pour {pers_info_droits} informées.", _a_at_least_b("pers_info_droits", "pers_accomp_droits")),
-    # board members who are inhabitants (a share above 1 would be published: blocking) or trained
-    *[Rule(f"{column}_inferieur", "repondantes", severite, column, f"{column} ≤ administrateurs",
-           "{code_structure} (enquête {annee_enquete}) : {%s} administrateurs %s sur {administrateurs}."
-           % (column, qualite), _a_at_least_b("administrateurs", column))
-      for column, qualite, severite in (("administrateurs_habitants", "habitants", "bloquant"),
-                                        ("administrateurs_formes", "formés", "avertissement"))],
+         "%s : les financeurs totalisent {somme_financeurs} € pour {produits_total} € de produits." % WHO,
+         _between("ecart_financeurs", None, 0.02), "Financeurs égaux aux produits", groupe="financeurs_produits"),
     Rule("acf_avec_agrement", "repondantes", "avertissement", "caf_ps_acf",
          "une prestation ACF seulement avec l'agrément ACF",
-         "{code_structure} (enquête {annee_enquete}) : prestation ACF de {caf_ps_acf} € sans agrément ACF.",
-         _in_set("acf_avec_agrement", [True])),
+         "%s : prestation ACF de {caf_ps_acf} € sans agrément ACF." % WHO,
+         _in_set("acf_avec_agrement", [True]), "Prestation ACF avec agrément"),
     Rule("evs_sans_agc", "repondantes", "avertissement", "caf_ps_agc",
          "pas de prestation animation globale pour un EVS",
-         "{code_structure} (enquête {annee_enquete}) : EVS déclarant {caf_ps_agc} € de prestation AGC.",
-         _in_set("evs_sans_agc", [True])),
-    Rule("charges_produits_plausible", "repondantes", "avertissement", "charges_total",
-         "charges / produits entre 0,7 et 1,3",
-         "{code_structure} (enquête {annee_enquete}) : {charges_total} € de charges pour "
-         "{produits_total} € de produits.", _between("ratio_charges_produits", 0.7, 1.3)),
-    # ---- year on year, per structure ---------------------------------------------------------------
-    *[Rule(f"evolution_{name}_{sev}", "repondantes", sev, col,
-           f"moins de {factor:g} fois la valeur de l'année précédente".replace(".", ","),
-           "{code_structure} (enquête {annee_enquete}) : %s passe de {%s_annee_precedente} à {%s} "
-           "(facteur {facteur_%s}) en un an : unité changée (euros / k€), chiffre en trop ?" % (col, name, col, name),
-           _between(f"facteur_{name}", None, factor))
-      for name, col in (("budget", "charges_total"), ("salaries", "salaries"), ("etp", "etp_total"),
-                        ("benevoles", "benevoles_total"))
-      for sev, factor in (("avertissement", EVOLUTION_AVERTISSEMENT), ("bloquant", EVOLUTION_BLOQUANT))],
-    # ---- published indicators ----------------------------------------------------------------------
+         "%s : EVS déclarant {caf_ps_agc} € de prestation AGC." % WHO,
+         _in_set("evs_sans_agc", [True]), "Pas de prestation AGC pour un EVS"),
+    *_ratio_rules(),
+    # ---- published indicators, per indicator x year x level -----------------------------------------
     Rule("part_entre_0_et_1", "parts", "bloquant", "valeur", "une part entre 0 et 1",
-         "Indicateur {indicateur} ({niveau} {code}, {annee}) : part de {valeur}, hors de [0, 1].",
-         _between("valeur", 0, 1),
+         "Indicateur {indicateur} ({niveau}, {annee}) : {n_hors_bornes} valeur(s) hors de [0, 1], de "
+         "{valeur_min} ({code_min}) à {valeur_max} ({code_max}).", _between("n_hors_bornes", 0, 0),
+         "Part entre 0 et 1",
          conseil="Cherchez la structure en cause dans les constats de l'année (numérateur > dénominateur)."),
     Rule("somme_positive", "sommes", "bloquant", "valeur", "une valeur positive ou nulle",
-         "Indicateur {indicateur} ({niveau} {code}, {annee}) : valeur négative {valeur}.",
-         _between("valeur", 0, None),
-         conseil="Cherchez la valeur négative déclarée dans les constats de l'année."),
+         "Indicateur {indicateur} ({niveau}, {annee}) : {n_hors_bornes} valeur(s) négative(s), la plus "
+         "basse {valeur_min} ({code_min}).", _between("n_hors_bornes", 0, 0), "Indicateur positif",
+         conseil="Cherchez la valeur négative déclarée dans les constats de l'année (règle « Valeur négative »)."),
     Rule("indicateur_present", "presence", "bloquant", "indicateur",
          "chaque indicateur du registre, pour chaque niveau et chaque année chargée",
          "Indicateur {indicateur} absent au niveau {niveau} pour l'année {annee}.",
-         _in_set("present", [True]),
+         _in_set("present", [True]), "Indicateur calculé à chaque niveau",
          conseil="Relancez « observatoire build » et vérifiez le registre des indicateurs."),
-    Rule("secret_respecte", "secret", "bloquant", "statut",
-         "statut « secret » sous le minimum de structures",
-         "Indicateur {indicateur} ({niveau} {code}, {annee}) publié sur {n_structures} structure(s), "
-         "sous le minimum de {n_min}.", _in_set("secret_respecte", [True]),
-         conseil="Vérifiez la règle du secret dans le modèle fct_indicateurs."),
 ]
 
 BY_ID = {rule.regle: rule for rule in RULES}
 assert len(BY_ID) == len(RULES), "rule identifiers must be unique"
+
+# Findings recorded by the other steps, for the quality pages (validation rules carry their own).
+OTHER_LABELS = {
+    "fichier_rejete": "Fichier rejeté",
+    "valeur_illisible": "Valeur illisible",
+    "valeur_obligatoire_manquante": "Valeur obligatoire manquante",
+    "code_commune_zero_restaure": "Code commune complété de son zéro initial",
+    "colonne_inconnue": "Colonne inconnue",
+    "champs_surnumeraires": "Plus de valeurs que de colonnes",
+    "champs_manquants": "Moins de valeurs que de colonnes",
+    "ligne_mal_formee": "Ligne mal formée",
+    "guillemet_non_ferme": "Guillemet non fermé",
+    "guillemets_mal_places": "Guillemets mal placés",
+    "cellule_trop_longue": "Cellule trop longue",
+    "caracteres_de_controle": "Caractères de contrôle dans une cellule",
+    "encodage_mixte": "Ligne dans un autre encodage",
+    "formule_sans_valeur": "Formule sans valeur calculée",
+    "extension_trompeuse": "Extension de fichier trompeuse",
+    "dossier_illisible": "Dossier illisible",
+    "action_inconnue": "Action du projet fédéral inconnue",
+    "groupe_travail_inconnu": "Groupe de travail inconnu",
+    "valeur_negative": "Valeur négative",
+    "superieur_aux_participants": "Plus que le nombre de participants",
+    "doublon_exact": "Ligne en double fusionnée",
+    "doublon_conflictuel": "Structure déclarée deux fois avec des valeurs différentes",
+    "annee_enquete_differente_du_fichier": "Année d'enquête différente de celle du fichier",
+    "correction_appliquee": "Correction appliquée",
+    "correction_refusee": "Correction refusée",
+    "confirmation_perimee": "Confirmation périmée",
+    "confirmation_refusee": "Confirmation refusée",
+}
+
+
+def libelle(regle) -> str:
+    """The French label of a rule id, for anything a person reads; never the raw id."""
+    if regle is None or regle != regle:
+        return "Constat"
+    if regle in BY_ID:
+        return BY_ID[regle].libelle
+    if regle in OTHER_LABELS:
+        return OTHER_LABELS[regle]
+    text = str(regle).replace("_", " ").strip()
+    return text[:1].upper() + text[1:] if text else "Constat"

@@ -4,19 +4,23 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ingest import warehouse as W
+from ingest.corrections import CONFIRMATIONS_FILE, record_confirmations
 
 from .frames import load_frames
 from .rules import BY_ID, RULES
 
 SUITE_TITLES = {"reponses": "controles_reponses", "repondantes": "controles_repondantes",
-                "parts": "controles_indicateurs_parts", "sommes": "controles_indicateurs_sommes",
-                "presence": "controles_indicateurs_presence", "secret": "controles_indicateurs_secret"}
+                "mesures": "controles_mesures", "parts": "controles_indicateurs_parts",
+                "sommes": "controles_indicateurs_sommes", "presence": "controles_indicateurs_presence"}
+SEVERITY_RANK = {"bloquant": 0, "avertissement": 1, "info": 2}
 
 
 @dataclass
@@ -29,7 +33,7 @@ class ValidationResult:
 
 def fr_number(value) -> str:
     """1 234 567,5 — for messages."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "vide"
     if isinstance(value, (bool,)):
         return "oui" if value else "non"
@@ -42,13 +46,42 @@ def fr_number(value) -> str:
 IDENTIFIERS = ("annee", "code", "ligne", "indicateur", "niveau")
 
 
+def _identifier(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "?"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _needed(rules, expectations, frame: pd.DataFrame) -> list[str]:
+    """The columns of `frame` the rules read (GX copies the frame per row condition: a narrow
+    frame is many times faster), in the frame's order."""
+    names = set(IDENTIFIERS_COLUMNS)
+    for rule, exp in zip(rules, expectations):
+        for template in (rule.message, rule.attendu, rule.colonne):
+            names |= {f for _, f, _, _ in string.Formatter().parse(template) if f}
+        for attr in ("column", "column_A", "column_B", "column_list"):
+            value = getattr(exp, attr, None)
+            names |= set(value) if isinstance(value, list) else {value} if value else set()
+        condition = getattr(exp, "row_condition", None)
+        condition = re.sub(r"'[^']*'", "", getattr(condition, "pass_through_filter", None) or str(condition or ""))
+        names |= set(re.findall(r"[A-Za-z_]\w*", condition))
+    return [c for c in frame.columns if c in names]
+
+
+IDENTIFIERS_COLUMNS = ("annee_enquete", "annee_donnees", "code_structure", "ligne_source", "colonne")
+
+
 class _Row(dict):
     def __missing__(self, key):
         return "?"
 
 
 def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None):
-    """One GX suite per frame; returns {regle: failing index list} and the Data Docs folder."""
+    """One GX suite per frame; returns {regle: failing index list}. The suites run with GX's
+    BASIC result format (counts, for the Data Docs); only a failing expectation is run again
+    with the COMPLETE format, which lists every failing row and costs much more."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx  # lazy: GX costs seconds to import
@@ -69,55 +102,108 @@ def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None):
         if not rules:
             continue
         suite = context.suites.add(gx.ExpectationSuite(name=SUITE_TITLES[frame_name]))
-        for rule in rules:
-            suite.add_expectation(rule.build(gxe))
+        expectations = {rule.regle: rule.build(gxe) for rule in rules}
+        for expectation in expectations.values():
+            suite.add_expectation(expectation)
+        frame = frame[_needed(rules, expectations.values(), frame)]
         batch = source.add_dataframe_asset(name=frame_name).add_batch_definition_whole_dataframe("tout")
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=SUITE_TITLES[frame_name], data=batch, suite=suite))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=f"point_{frame_name}", validation_definitions=[definition], result_format="COMPLETE",
+            name=f"point_{frame_name}", validation_definitions=[definition], result_format="BASIC",
             actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["observatoire"])]
             if docs_dir is not None else []))
         run = checkpoint.run(batch_parameters={"dataframe": frame})
-        for validation in run.run_results.values():
-            for result in validation.results:
-                regle = result.expectation_config.meta["regle"]
-                if result.exception_info and result.exception_info.get("raised_exception"):
-                    raise RuntimeError(f"la règle {regle} n'a pas pu s'exécuter : "
-                                       f"{result.exception_info.get('exception_message')}")
-                if not result.success:
-                    failing[regle] = list(result.result.get("unexpected_index_list") or [])
+        failed = [regle for validation in run.run_results.values() for regle in _failed(validation.results)]
+        if failed:
+            data = batch.get_batch(batch_parameters={"dataframe": frame})
+            for regle in failed:
+                complete = data.validate(expectations[regle], result_format="COMPLETE")
+                _failed([complete])
+                failing[regle] = list(complete.result.get("unexpected_index_list") or [])
     return failing
 
 
-def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _exception(info) -> str | None:
+    """GX's exception info: flat, or one entry per metric that could not be computed."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("raised_exception"):
+        return str(info.get("exception_message"))
+    return next((m for m in map(_exception, info.values()) if m), None)
+
+
+def _failed(results) -> list[str]:
+    failed = []
+    for result in results:
+        regle = result.expectation_config.meta["regle"]
+        error = _exception(result.exception_info)
+        if error:
+            raise RuntimeError(f"la règle {regle} n'a pas pu s'exécuter : {error}")
+        if not result.success:
+            failed.append(regle)
+    return failed
+
+
+def _confirmed(confirmations: pd.DataFrame | None) -> dict:
+    if confirmations is None or confirmations.empty:
+        return {}
+    return {(int(r["annee_enquete"]), r["code_structure"], r["colonne"]): r
+            for r in confirmations.to_dict("records")}
+
+
+def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
+                 confirmations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One finding per failing row; of one rule group on one value only the gravest is kept; a
+    value its structure confirmed (active confirmation) turns its finding into `info`."""
+    confirmed = _confirmed(confirmations)
     rows = []
     for regle, indices in failing.items():
         rule = BY_ID[regle]
         frame = frames[rule.frame]
         for record in frame.loc[indices].to_dict("records"):
-            values = _Row({k: (str(v) if k.startswith(IDENTIFIERS) and not pd.isna(v) else fr_number(v))
+            values = _Row({k: (_identifier(v) if k.startswith(IDENTIFIERS) else fr_number(v))
                            for k, v in record.items()})
+            column = rule.colonne.format_map(values)
+            raw = record.get("valeur") if rule.colonne == "{colonne}" else record.get(column)
+            message, severite = rule.message.format_map(values), rule.severite
+            key = (record.get("annee_enquete"), record.get("code_structure"), column)
+            confirmation = confirmed.get(key) if key[0] is not None and not pd.isna(key[0]) else None
+            if confirmation is not None and severite != "info":
+                severite = "info"
+                message += (f" Valeur confirmée par {confirmation['auteur']} le {confirmation['date_confirmation']} : "
+                            f"{confirmation['motif']}.")
+            else:
+                message += " " + rule.conseil
             rows.append({
                 "ligne": record.get("ligne_source"),
                 "annee_enquete": record.get("annee_enquete"),
                 "annee_donnees": record.get("annee_donnees"),
                 "code_structure": record.get("code_structure"),
-                "colonne": rule.colonne,
-                "valeur_brute": None if pd.isna(record.get(rule.colonne)) else str(record.get(rule.colonne)),
-                "valeur_attendue": rule.attendu,
-                "regle": regle, "severite": rule.severite,
-                "message": rule.message.format_map(values) + " " + rule.conseil,
+                "colonne": column,
+                "valeur_brute": None if raw is None or pd.isna(raw) else _identifier(raw),
+                "valeur_attendue": rule.attendu.format_map(values),
+                "regle": regle, "severite": severite, "message": message,
+                "_groupe": rule.groupe or regle,
             })
-    return pd.DataFrame(rows)
+    if not rows:
+        return pd.DataFrame(columns=["ligne", "annee_enquete", "annee_donnees", "code_structure", "colonne",
+                                     "valeur_brute", "valeur_attendue", "regle", "severite", "message"])
+    found = pd.DataFrame(rows)
+    found["_rang"] = found["severite"].map(SEVERITY_RANK)
+    keys = ["annee_enquete", "code_structure", "colonne", "_groupe"]
+    found = found.sort_values("_rang", kind="stable")
+    found = found[~found[keys].astype(str).duplicated(keep="first") | found["code_structure"].isna()]
+    return found.drop(columns=["_groupe", "_rang"]).sort_index().reset_index(drop=True)
 
 
-def validate(con, docs_dir: Path | None = None) -> ValidationResult:
+def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATIONS_FILE) -> ValidationResult:
     """Run every rule over the warehouse; replace the validation findings. Runs in the
     caller's transaction."""
+    active = record_confirmations(con, confirmations)
     frames = load_frames(con)
     failing = _run_gx(frames, docs_dir)
-    findings = findings_for(failing, frames)
+    findings = findings_for(failing, frames, active)
     con.execute("DELETE FROM constats_qualite WHERE etape = 'validation'")
     W.write_findings(con, findings, etape="validation", kind="senacs", year=None, fichier=None, sha256=None)
     return ValidationResult(findings=findings, rules_run=len(RULES), rules_failed=sorted(failing),

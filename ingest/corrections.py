@@ -1,12 +1,19 @@
-"""Analysts' corrections (data/corrections/corrections.csv), checked and recorded.
+"""Analysts' corrections and confirmations (data/corrections/), checked and recorded.
 
 A correction never touches the raw extract: it is stored in the `corrections` table and
 applied in dbt staging (stg_senacs__reponses). Each applied correction is an `info`
 finding; one that points at no existing row or column, or whose value cannot be read,
 is refused as a `bloquant` finding.
+
+A confirmation (confirmations.csv) says a declared value that looks implausible is right: it
+is stored in the `confirmations` table, and `observatoire validate` turns the findings on that
+value into `info`. One whose value no longer matches the answer (corrections applied) is stale;
+one that points at nothing is refused: both are `avertissement` findings and release nothing.
 """
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -19,26 +26,45 @@ from .reference import known_communes
 from . import warehouse as W
 
 CORRECTIONS_FILE = PROJECT_DIR / "data" / "corrections" / "corrections.csv"
+CONFIRMATIONS_FILE = PROJECT_DIR / "data" / "corrections" / "confirmations.csv"
 COLUMNS = ["annee_enquete", "code_structure", "colonne", "nouvelle_valeur", "motif", "auteur", "date"]
+CONFIRMATION_COLUMNS = ["annee_enquete", "code_structure", "colonne", "valeur_confirmee", "motif", "auteur", "date"]
 KEYS = {"annee_enquete", "code_structure"}
 HOW_TO = ("Corrigez la ligne dans le fichier des corrections (annee_enquete, code_structure, colonne, "
           "nouvelle_valeur, motif, auteur, date).")
+CONFIRMATIONS_DDL = """
+CREATE TABLE IF NOT EXISTS confirmations (
+    ligne_fichier INTEGER, annee_enquete INTEGER, annee_donnees INTEGER, code_structure VARCHAR,
+    colonne VARCHAR, valeur_confirmee VARCHAR, valeur_actuelle VARCHAR, motif VARCHAR, auteur VARCHAR,
+    date_confirmation VARCHAR, statut VARCHAR, message VARCHAR, charge_le TIMESTAMP)"""
 
 
-def read_corrections(path: Path) -> pd.DataFrame:
+def read_corrections(path: Path, columns: list[str] = COLUMNS) -> pd.DataFrame:
+    """The rows of a corrections-like file (corrections.csv, confirmations.csv), stripped."""
     if not path.exists():
-        return pd.DataFrame(columns=COLUMNS + ["ligne_fichier"])
+        return pd.DataFrame(columns=columns + ["ligne_fichier"])
     text, _ = decode(path.read_bytes())
-    frame = pd.read_csv(pd.io.common.StringIO(text), sep=sniff_separator(text), dtype=str,
-                        keep_default_na=False)
+    try:
+        with warnings.catch_warnings():       # a line with too many fields: an error, never a shift
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(pd.io.common.StringIO(text), sep=sniff_separator(text), dtype=str,
+                                keep_default_na=False, index_col=False)
+    except pd.errors.EmptyDataError:
+        raise ObservatoireError(f"{path} : fichier vide ; il doit au moins contenir la ligne d'en-tête "
+                                f"{';'.join(columns)}") from None
+    except (pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = f"la ligne {line.group(1)} est illisible" if line else "une ligne a plus de champs que l'en-tête"
+        raise ObservatoireError(f"{path} : {where} (séparateurs ou guillemets) ; chaque ligne doit donner, dans "
+                                "l'ordre : " + ";".join(columns)) from None
     frame.columns = [c.strip().lower() for c in frame.columns]
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ObservatoireError(f"{path} : colonne(s) absente(s) : {', '.join(missing)} "
-                                f"(attendu : {';'.join(COLUMNS)})")
-    frame = frame[COLUMNS].apply(lambda s: s.str.strip())
+                                f"(attendu : {';'.join(columns)})")
+    frame = frame[columns].apply(lambda s: s.str.strip())
     frame["ligne_fichier"] = range(2, len(frame) + 2)
-    return frame[(frame[COLUMNS] != "").any(axis=1)]
+    return frame[(frame[columns] != "").any(axis=1)]
 
 
 def _canonical_text(value) -> str | None:
@@ -53,40 +79,57 @@ def _canonical_text(value) -> str | None:
     return str(value)
 
 
+def _check(con, row: dict, value: str, table: str, columns) -> tuple[str | None, str | None, str | None, int | None]:
+    """Does the row point at an answer and a correctable column, and can its value be read?
+    Returns (problem, current value of that answer in `table`, the value as canonical text,
+    annee_donnees)."""
+    year = pd.to_numeric(row["annee_enquete"], errors="coerce")
+    column = row["colonne"]
+    if pd.isna(year):
+        return f"annee_enquete « {row['annee_enquete']} » illisible", None, None, None
+    if column not in columns or column in KEYS:
+        return (f"« {column} » n'est pas une colonne corrigeable de l'enquête "
+                "(colonnes canoniques de ingest/schema.yaml, hors clés)"), None, None, None
+    found = con.execute(
+        f'SELECT CAST("{column}" AS VARCHAR), annee_donnees FROM {table} '
+        "WHERE annee_enquete = ? AND code_structure = ?", [int(year), row["code_structure"]]).fetchall()
+    if not found:
+        return f"aucune réponse de {row['code_structure']} à l'enquête {int(year)} dans l'entrepôt", None, None, None
+    current, annee_donnees = found[0]
+    parsed, failed, _, expected = _parse_column(
+        columns[column], pd.Series([row[value] or None], dtype="object"), known_communes())
+    if failed[0]:
+        return f"valeur « {row[value]} » illisible : {expected} attendu", current, None, annee_donnees
+    return None, current, _canonical_text(parsed.iloc[0]), annee_donnees
+
+
+def _year(row) -> int | None:
+    year = pd.to_numeric(row["annee_enquete"], errors="coerce")
+    return None if pd.isna(year) else int(year)
+
+
+def _insert(con, table: str, records: list[dict]) -> None:
+    con.register("_rows", pd.DataFrame(records))
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT *, now()::TIMESTAMP AS charge_le FROM _rows")
+    finally:
+        con.unregister("_rows")
+
+
 def apply_corrections(con, path: Path = CORRECTIONS_FILE, config: Config | None = None) -> tuple[int, int]:
     """Check every correction against the loaded answers and record it. Runs in the
     caller's transaction. Returns (applied, refused)."""
     config = config or Config()
-    columns = config.columns["senacs"]
     frame = read_corrections(path)
     con.execute("DELETE FROM corrections")
     con.execute("DELETE FROM constats_qualite WHERE etape = 'correction'")
     records, findings = [], []
     for row in frame.to_dict("records"):
-        problem, initial, new_text, annee_donnees = None, None, None, None
-        year = pd.to_numeric(row["annee_enquete"], errors="coerce")
         column = row["colonne"]
-        if pd.isna(year):
-            problem = f"annee_enquete « {row['annee_enquete']} » illisible"
-        elif column not in columns or column in KEYS:
-            problem = (f"« {column} » n'est pas une colonne corrigeable de l'enquête "
-                       "(colonnes canoniques de ingest/schema.yaml, hors clés)")
-        else:
-            found = con.execute(
-                f'SELECT CAST("{column}" AS VARCHAR), annee_donnees FROM reponses '
-                "WHERE annee_enquete = ? AND code_structure = ?", [int(year), row["code_structure"]]).fetchall()
-            if not found:
-                problem = (f"aucune réponse de {row['code_structure']} à l'enquête {int(year)} "
-                           "dans l'entrepôt")
-            else:
-                initial, annee_donnees = found[0]
-                parsed, failed, _, expected = _parse_column(
-                    columns[column], pd.Series([row["nouvelle_valeur"] or None], dtype="object"),
-                    known_communes())
-                if failed[0]:
-                    problem = f"nouvelle valeur « {row['nouvelle_valeur']} » illisible : {expected} attendu"
-                else:
-                    new_text = _canonical_text(parsed.iloc[0])
+        problem, initial, new_text, annee_donnees = _check(con, row, "nouvelle_valeur", "reponses",
+                                                           config.columns["senacs"])
+        if problem and problem.startswith("valeur"):
+            problem = "nouvelle " + problem
         if not row["motif"] and not problem:
             problem = "motif manquant : toute correction doit être justifiée"
         status = "refusee" if problem else "appliquee"
@@ -95,22 +138,76 @@ def apply_corrections(con, path: Path = CORRECTIONS_FILE, config: Config | None 
                    f"{where} : « {initial} » remplacé par « {new_text} » ({row['motif']}, {row['auteur']}, "
                    f"{row['date']}).")
         records.append({**{k: row[k] for k in ("code_structure", "motif", "auteur")},
-                        "ligne_fichier": row["ligne_fichier"], "annee_enquete": None if pd.isna(year) else int(year),
+                        "ligne_fichier": row["ligne_fichier"], "annee_enquete": _year(row),
                         "colonne": column, "valeur_initiale": initial, "nouvelle_valeur": new_text,
                         "date_correction": row["date"], "statut": status, "message": message})
-        findings.append({"ligne": row["ligne_fichier"], "annee_enquete": None if pd.isna(year) else int(year),
+        findings.append({"ligne": row["ligne_fichier"], "annee_enquete": _year(row),
                          "annee_donnees": annee_donnees, "code_structure": row["code_structure"],
                          "colonne": column, "valeur_brute": initial if not problem else row["nouvelle_valeur"],
                          "valeur_attendue": new_text, "regle": "correction_refusee" if problem else "correction_appliquee",
                          "severite": "bloquant" if problem else "info", "message": message})
     if records:
-        table = pd.DataFrame(records)
-        con.register("_corrections", table)
-        try:
-            con.execute("INSERT INTO corrections BY NAME SELECT *, now()::TIMESTAMP AS charge_le FROM _corrections")
-        finally:
-            con.unregister("_corrections")
+        _insert(con, "corrections", records)
         W.write_findings(con, pd.DataFrame(findings), etape="correction", kind="senacs", year=None,
                          fichier=path.name, sha256=None)
     applied = sum(1 for r in records if r["statut"] == "appliquee")
     return applied, len(records) - applied
+
+
+def _same_value(a: str | None, b: str | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return a.strip().lower() == b.strip().lower()
+    return abs(x - y) <= 1e-9 * max(1.0, abs(x), abs(y))
+
+
+def record_confirmations(con, path: Path = CONFIRMATIONS_FILE, config: Config | None = None) -> pd.DataFrame:
+    """Check every confirmation against the answers as corrected (stg_senacs__reponses) and
+    record it in `confirmations`; stale or refused ones become `avertissement` findings. Runs in
+    the caller's transaction. Returns the active confirmations."""
+    config = config or Config()
+    con.execute(CONFIRMATIONS_DDL)
+    con.execute("DELETE FROM confirmations")
+    con.execute("DELETE FROM constats_qualite WHERE etape = 'confirmation'")
+    records, findings = [], []
+    for row in read_corrections(path, CONFIRMATION_COLUMNS).to_dict("records"):
+        column = row["colonne"]
+        problem, current, confirmed, annee_donnees = _check(con, row, "valeur_confirmee", "stg_senacs__reponses",
+                                                            config.columns["senacs"])
+        if not problem and not (row["motif"] and row["auteur"]):
+            problem = "motif ou auteur manquant : toute confirmation doit dire qui confirme et pourquoi"
+        where = (f"Confirmation ligne {row['ligne_fichier']} ({row['code_structure']}, enquête "
+                 f"{row['annee_enquete']}, {column})")
+        if problem:
+            status, regle = "refusee", "confirmation_refusee"
+            message = (f"{where} ignorée : {problem}. Corrigez la ligne dans data/corrections/confirmations.csv "
+                       "(annee_enquete, code_structure, colonne, valeur_confirmee, motif, auteur, date).")
+        elif not _same_value(current, confirmed):
+            status, regle = "perimee", "confirmation_perimee"
+            message = (f"{where} périmée : la valeur confirmée par {row['auteur']} le {row['date']} "
+                       f"(« {confirmed} ») n'est plus celle de la réponse (« {current if current is not None else 'vide'} »), "
+                       "après un nouvel extrait ou une correction. Revoyez-la avec la structure, puis mettez à jour "
+                       "ou retirez la ligne de data/corrections/confirmations.csv.")
+        else:
+            status, regle, message = "active", None, f"{where} : « {confirmed} » confirmé par {row['auteur']} le {row['date']} ({row['motif']})."
+        records.append({"ligne_fichier": row["ligne_fichier"], "annee_enquete": _year(row),
+                        "annee_donnees": annee_donnees, "code_structure": row["code_structure"], "colonne": column,
+                        "valeur_confirmee": confirmed if confirmed is not None else row["valeur_confirmee"],
+                        "valeur_actuelle": current, "motif": row["motif"], "auteur": row["auteur"],
+                        "date_confirmation": row["date"], "statut": status, "message": message})
+        if regle:
+            findings.append({"ligne": row["ligne_fichier"], "annee_enquete": _year(row),
+                             "annee_donnees": annee_donnees, "code_structure": row["code_structure"],
+                             "colonne": column, "valeur_brute": current, "valeur_attendue": row["valeur_confirmee"],
+                             "regle": regle, "severite": "avertissement", "message": message})
+    if records:
+        _insert(con, "confirmations", records)
+    if findings:
+        W.write_findings(con, pd.DataFrame(findings), etape="confirmation", kind="senacs", year=None,
+                         fichier=path.name, sha256=None)
+    table = pd.DataFrame(records, columns=["annee_enquete", "code_structure", "colonne", "valeur_confirmee",
+                                           "motif", "auteur", "date_confirmation", "statut"])
+    return table[table["statut"] == "active"].reset_index(drop=True)

@@ -139,10 +139,14 @@ def _year(rng: np.random.Generator, s: pd.DataFrame, survey: int) -> pd.DataFram
 
     base = size * growth * covid
     df["habitants_touches"] = count(900 * base)
-    for col, w in (("publics_0_5", 0.08), ("publics_6_11", 0.2), ("publics_12_17", 0.15),
-                   ("publics_18_25", 0.1), ("publics_adultes", 0.32), ("publics_seniors", 0.15)):
-        df[col] = count(900 * base * w)
-    df["familles_touchees"] = count(300 * base)
+    ages = {col: count(900 * base * w) for col, w in (
+        ("publics_0_5", 0.08), ("publics_6_11", 0.2), ("publics_12_17", 0.15), ("publics_18_25", 0.1),
+        ("publics_adultes", 0.32), ("publics_seniors", 0.15))}
+    # the age groups split the inhabitants reached: scaled down when their sum exceeds it
+    scale = np.minimum(1.0, df["habitants_touches"].to_numpy() / np.maximum(sum(ages.values()), 1))
+    for col, values in ages.items():
+        df[col] = np.floor(values * scale).astype("int64")
+    df["familles_touchees"] = np.minimum(count(300 * base), df["habitants_touches"])
     for theme, p in zip(THEMES, THEME_BASE):
         boost = 0.04 * t if theme in ("numerique", "ecologie", "acces_droits") else 0.0
         df[f"theme_{theme}"] = share(p + boost + np.zeros(n))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import warehouse as W
+from ingest.corrections import CONFIRMATIONS_FILE
 from ingest.errors import ObservatoireError
 
 from . import fichiers
@@ -31,7 +32,8 @@ def default_quality_dir(db_path: Path) -> Path:
     return db_path.resolve().parent / "qualite"
 
 
-def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0) -> ValidateOutcome:
+def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
+                   confirmations: Path = CONFIRMATIONS_FILE) -> ValidateOutcome:
     from expectations.validate import validate
     from reports.qualite import write_quality_outputs
 
@@ -56,7 +58,7 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0) 
             try:
                 con.execute("BEGIN TRANSACTION")
                 try:
-                    result = validate(con, docs_dir=tmp / "gx")
+                    result = validate(con, docs_dir=tmp / "gx", confirmations=confirmations)
                     gates = publish(con)
                     pages = write_quality_outputs(con, gates, tmp)
                     (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")

@@ -1,5 +1,9 @@
 """Quality outputs of a validation run: a French page per data year and, per structure,
-the CSV of its findings to send back to the centre ("fiche de retour")."""
+the CSV of its findings to send back to the centre ("fiche de retour").
+
+The data preparation (`quality_records`: which findings, grouped how, in which French words)
+is kept apart from the HTML: it returns plain records (strings, numbers, lists, dicts) that
+any template can render, the quality page here or a page of the internal site."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,6 +12,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from slugify import slugify
 
+from expectations.rules import libelle
 from observatoire.publication import DATA_YEAR
 
 from .formatting import csv_text, nombre, pourcentage
@@ -16,9 +21,12 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 BLOCS = {"identite": "Identité et territoire", "publics_actions": "Publics et actions",
          "participation": "Participation et bénévolat", "partenariats": "Partenariats et pratiques",
          "personnel": "Personnel", "finances": "Finances"}
-FICHE_COLUMNS = ["annee_enquete", "code_structure", "nom_structure", "severite", "regle", "colonne",
-                 "valeur_brute", "valeur_attendue", "message"]
+SEVERITIES = {"bloquant": "Bloquant", "avertissement": "Avertissement", "info": "Information"}
 SEVERITY_ORDER = {"bloquant": 0, "avertissement": 1, "info": 2}
+CONFIRMATION_STATUS = {"active": "prise en compte", "perimee": "périmée : la valeur a changé depuis",
+                       "refusee": "ignorée : elle ne désigne aucune réponse"}
+FICHE_COLUMNS = ["annee_enquete", "code_structure", "nom_structure", "severite", "controle", "colonne",
+                 "valeur_declaree", "valeur_attendue", "message"]
 
 
 def environment() -> Environment:
@@ -26,56 +34,118 @@ def environment() -> Environment:
                        trim_blocks=False, lstrip_blocks=False)
 
 
-def write_quality_outputs(con, gates, out_dir: Path) -> list[Path]:
-    """Writes <out>/<annee>.html and <out>/fiches_retour/<annee>/<structure>.csv; returns the pages."""
-    findings = con.execute(f"""
-        SELECT {DATA_YEAR} AS annee, c.*, r.nom_structure
-        FROM constats_qualite c
-        LEFT JOIN (SELECT DISTINCT ON (code_structure) code_structure, nom_structure FROM reponses
-                   ORDER BY code_structure, annee_enquete DESC) r USING (code_structure)""").df()
-    completude = con.execute("""SELECT f.*, u.code AS code_dep FROM fct_completude f
-                                JOIN dim_unites u ON u.niveau = f.niveau AND u.code = f.code
-                                WHERE f.niveau = 'departement'""").df()
+def _text(value) -> str:
+    """Any value read from the warehouse, as text a person can read ("" when unknown)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _finding(row: dict) -> dict:
+    severite = row.get("severite", "bloquant")
+    return {"severite": severite, "severite_libelle": SEVERITIES.get(severite, "Constat"),
+            "controle": libelle(row.get("regle")), "colonne": _text(row.get("colonne")),
+            "valeur": _text(row.get("valeur_brute")), "attendu": _text(row.get("valeur_attendue")),
+            "message": _text(row.get("message")), "annee_enquete": _text(row.get("annee_enquete"))}
+
+
+def _by_structure(rows: list[dict], names: dict[str, str], year) -> list[dict]:
+    """Findings grouped by structure, the structures with the gravest findings first."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["code_structure"], []).append(row)
+    out = []
+    for code, found in groups.items():
+        found = sorted(found, key=lambda r: (SEVERITY_ORDER.get(r["severite"], 3), r["colonne"], r["controle"]))
+        name = f"{slugify(str(code)) or 'structure'}.csv"
+        out.append({"code": code, "nom": names.get(code) or code, "fiche": f"fiches_retour/{year}/{name}",
+                    "fichier": name, "constats": found,
+                    "n_bloquants": sum(r["severite"] == "bloquant" for r in found),
+                    "n_avertissements": sum(r["severite"] == "avertissement" for r in found)})
+    return sorted(out, key=lambda s: (-s["n_bloquants"], -s["n_avertissements"], s["code"]))
+
+
+def _counts(rows: list[dict], severite: str) -> list[dict]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row["severite"] == severite:
+            counts[row["controle"]] = counts.get(row["controle"], 0) + 1
+    return [{"controle": k, "n": nombre(v)} for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def quality_records(con, gates) -> list[dict]:
+    """One plain record per data year of `gates`: what blocks publication (grouped by
+    structure), the warnings by check, the confirmed values (by whom, when, why), the response
+    and completeness rates, and every structure's findings."""
+    findings = con.execute(f"SELECT {DATA_YEAR} AS annee, * FROM constats_qualite").df()
+    names = dict(con.execute("""SELECT DISTINCT ON (code_structure) code_structure, nom_structure FROM reponses
+                                ORDER BY code_structure, annee_enquete DESC""").fetchall())
+    has_confirmations = con.execute("SELECT count(*) FROM information_schema.tables "
+                                    "WHERE table_name = 'confirmations'").fetchall()[0][0]
+    confirmations = (con.execute("SELECT coalesce(annee_donnees, annee_enquete - 1) AS annee, * FROM confirmations "
+                                 "ORDER BY code_structure, colonne").df()
+                     if has_confirmations else pd.DataFrame(columns=["annee"]))
+    # the federation's département, or France when several are loaded
+    completude = con.execute("""SELECT * FROM fct_completude
+                                WHERE niveau = (SELECT CASE WHEN bool_or(niveau = 'national') THEN 'national'
+                                                            ELSE 'departement' END FROM fct_completude)""").df()
     federation = con.execute("SELECT federation_nom FROM stg_projet__projet").fetchall()[0][0]
-    from expectations.rules import BY_ID
-    env = environment()
-    pages = []
+    records = []
     for gate in gates:
         year = gate.annee
-        found = findings[findings["annee"] == year].copy()
-        found["ordre"] = found["severite"].map(SEVERITY_ORDER)
-        found = found.sort_values(["ordre", "regle", "code_structure"])
-        fiches_dir = out_dir / "fiches_retour" / str(year)
-        by_structure: dict[str, list[dict]] = {}
-        for record in found[found["code_structure"].notna()].to_dict("records"):   # one conversion
-            by_structure.setdefault(record["code_structure"], []).append(record)
-        per_structure = []
-        for code in sorted(by_structure):
-            records = by_structure[code]
-            name = f"{slugify(str(code)) or 'structure'}.csv"
-            _write_fiche(fiches_dir / name, records)
-            per_structure.append({"code": code, "nom": records[0]["nom_structure"] or code,
-                                  "fiche": f"fiches_retour/{year}/{name}", "constats": records})
-        rules = (found.groupby(["regle", "severite", "ordre"]).size().reset_index(name="n")
-                 .sort_values(["ordre", "regle"]))
-        rules["attendu"] = rules["regle"].map(lambda r: BY_ID[r].attendu if r in BY_ID else "")
+        rows = [{**_finding(r), "code_structure": r["code_structure"]}
+                for r in findings[findings["annee"] == year].to_dict("records")]
+        blocking = [{**_finding(r), "code_structure": r.get("code_structure")}
+                    for r in gate.bloquants.to_dict("records")]     # the gate's findings are all blocking
+        with_code = [r for r in rows if _text(r["code_structure"])]
+        structures = _by_structure(with_code, names, year)
         blocks = completude[completude["annee"] == year].sort_values("bloc")
-        html = env.get_template("qualite_annee.html").render(
-            annee=year, federation=federation, publie=gate.publie, deja_publie=gate.deja_publie,
-            bloquants=gate.bloquants.to_dict("records"),
-            completude=[{"bloc_libelle": BLOCS.get(b.bloc, b.bloc), "n_invites": nombre(b.n_invites),
-                         "n_repondants": nombre(b.n_repondants), "taux_reponse": pourcentage(b.taux_reponse),
-                         "taux_completude": pourcentage(b.taux_completude)} for b in blocks.itertuples()],
-            par_regle=rules.to_dict("records"), par_structure=per_structure,
-            autres=found[found["code_structure"].isna()].to_dict("records"))
-        page = out_dir / f"{year}.html"
+        records.append({
+            "annee": int(year), "federation": _text(federation), "publie": bool(gate.publie),
+            "deja_publie": bool(gate.deja_publie),
+            "n_bloquants": len(blocking),
+            "bloquants": _by_structure([r for r in blocking if _text(r["code_structure"])], names, year),
+            "bloquants_hors_structure": [r for r in blocking if not _text(r["code_structure"])],
+            "n_avertissements": sum(r["severite"] == "avertissement" for r in rows),
+            "n_structures_averties": len({r["code_structure"] for r in with_code if r["severite"] == "avertissement"}),
+            "avertissements_par_controle": _counts(rows, "avertissement"),
+            "infos_par_controle": _counts(rows, "info"),
+            "confirmations": [{"code": c["code_structure"], "nom": names.get(c["code_structure"]) or _text(c["code_structure"]),
+                               "colonne": _text(c["colonne"]), "valeur": _text(c["valeur_confirmee"]),
+                               "motif": _text(c["motif"]), "auteur": _text(c["auteur"]),
+                               "date": _text(c["date_confirmation"]),
+                               "statut": CONFIRMATION_STATUS.get(c["statut"], _text(c["statut"]))}
+                              for c in confirmations[confirmations["annee"] == year].to_dict("records")],
+            "completude": [{"bloc": BLOCS.get(b.bloc, _text(b.bloc)), "n_invites": nombre(b.n_invites),
+                            "n_repondants": nombre(b.n_repondants), "taux_reponse": pourcentage(b.taux_reponse),
+                            "taux_completude": pourcentage(b.taux_completude)} for b in blocks.itertuples()],
+            # every structure with a finding has its fiche; the page details those to review
+            "structures": structures,
+            "structures_a_revoir": [s for s in structures if s["n_bloquants"] or s["n_avertissements"]],
+            "n_structures_informations": sum(1 for s in structures if not (s["n_bloquants"] or s["n_avertissements"])),
+            "autres": [r for r in rows if not _text(r["code_structure"])],
+        })
+    return records
+
+
+def write_quality_outputs(con, gates, out_dir: Path) -> list[Path]:
+    """Writes <out>/<annee>.html and <out>/fiches_retour/<annee>/<structure>.csv; returns the pages."""
+    template = environment().get_template("qualite_annee.html")
+    pages = []
+    for record in quality_records(con, gates):
+        for structure in record["structures"]:
+            _write_fiche(out_dir / "fiches_retour" / str(record["annee"]) / structure["fichier"], structure)
+        page = out_dir / f"{record['annee']}.html"
         page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text(html, encoding="utf-8")
+        page.write_text(template.render(**record), encoding="utf-8")
         pages.append(page)
     return pages
 
 
-def _write_fiche(path: Path, records: list[dict]) -> None:
+def _write_fiche(path: Path, structure: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(csv_text(FICHE_COLUMNS, ([row.get(c) for c in FICHE_COLUMNS] for row in records)),
-                    encoding="utf-8")
+    rows = ([f["annee_enquete"], structure["code"], structure["nom"], f["severite_libelle"], f["controle"],
+             f["colonne"], f["valeur"], f["attendu"], f["message"]] for f in structure["constats"])
+    path.write_text(csv_text(FICHE_COLUMNS, rows), encoding="utf-8")

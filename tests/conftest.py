@@ -96,6 +96,17 @@ def frame(db: Path, sql: str, params=None):
 
 
 CORRECTIONS_HEADER = "annee_enquete;code_structure;colonne;nouvelle_valeur;motif;auteur;date\n"
+CONFIRMATIONS_HEADER = "annee_enquete;code_structure;colonne;valeur_confirmee;motif;auteur;date\n"
+
+
+def build_and_validate(db: Path, base: Path):
+    """dbt build and validate with no correction and no confirmation (files written in `base`);
+    returns (outcome, corrections file, confirmations file)."""
+    corrections, confirmations = base / "corrections.csv", base / "confirmations.csv"
+    corrections.write_text(CORRECTIONS_HEADER, encoding="utf-8")
+    confirmations.write_text(CONFIRMATIONS_HEADER, encoding="utf-8")
+    build(db, docs=False, corrections=corrections)
+    return run_validation(db, base / "qualite", confirmations=confirmations), corrections, confirmations
 HOSTILE_NAME = "Centre <script>alert(1)</script> & \"Les Amis\""
 FORMULA_NAME = "=HYPERLINK(\"http://exemple.invalid\")"
 

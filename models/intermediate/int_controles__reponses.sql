@@ -1,6 +1,7 @@
 -- depends_on: {{ ref('stg_senacs__colonnes') }}
 -- One row per structure x survey with the derived columns the validation rules look at
--- (expectations/): cross-field gaps, flags and year-on-year factors. Corrections applied.
+-- (expectations/): cross-field gaps, ratios and flags. Corrections applied. Each measure's own
+-- plausibility (against its peers and its history) is in int_controles__mesures.
 {%- set mesures = [] -%}
 {%- if execute -%}
   {%- set mesures = run_query("select colonne from " ~ ref('stg_senacs__colonnes')
@@ -23,7 +24,12 @@ derivees as (
         case when type_structure = 'EVS' then coalesce(caf_ps_agc, 0) = 0 end as evs_sans_agc,
         case when not est_repondant then 0
         {%- for c in mesures %} + ("{{ c }}" is not null)::int{% endfor %} else 0 end as mesures_non_repondant,
-        benevoles_activite + benevoles_instance as benevoles_total   -- unknown if either part is
+        benevoles_activite + benevoles_instance as benevoles_total,   -- unknown if either part is
+        case when coalesce(publics_0_5, publics_6_11, publics_12_17, publics_18_25, publics_adultes,
+                           publics_seniors) is not null
+             then coalesce(publics_0_5, 0) + coalesce(publics_6_11, 0) + coalesce(publics_12_17, 0)
+                  + coalesce(publics_18_25, 0) + coalesce(publics_adultes, 0) + coalesce(publics_seniors, 0)
+        end as somme_publics
     from r
 ),
 avec_ecarts as (
@@ -31,38 +37,21 @@ avec_ecarts as (
         *,
         case when produits_total > 0 and somme_financeurs > 0
              then abs(somme_financeurs - produits_total) / produits_total end as ecart_financeurs,
+        case when produits_total > 0 and somme_financeurs > 0
+             then somme_financeurs / produits_total end as rapport_financeurs_produits,
         somme_etp_fonctions - etp_total as exces_etp_fonctions
     from derivees
-),
-repondantes as (
-    select
-        annee_enquete, code_structure,
-        lag(annee) over w as annee_precedente,
-        lag(annee, 2) over w as annee_avant_precedente,
-        {%- for col, prev in [('charges_total', 'charges_precedentes'), ('salaries', 'salaries_precedents'),
-                              ('etp_total', 'etp_precedents'), ('benevoles_total', 'benevoles_precedents')] %}
-        lag({{ col }}) over w as {{ prev }},
-        lag({{ col }}, 2) over w as {{ prev }}_2{{ "," if not loop.last }}
-        {%- endfor %}
-    from avec_ecarts
-    where est_repondant
-    window w as (partition by code_structure order by annee, annee_enquete)
 )
+-- ratios between fields that must hold (a part cannot exceed its whole) or stay within a
+-- plausible range; expectations/rules.py gives the bounds
 select
-    a.*,
-    {%- for col, prev, name in [('charges_total', 'charges_precedentes', 'budget'),
-                                 ('salaries', 'salaries_precedents', 'salaries'),
-                                 ('etp_total', 'etp_precedents', 'etp'),
-                                 ('benevoles_total', 'benevoles_precedents', 'benevoles')] %}
-    -- how many times larger (or smaller) than the structure's previous data year; the smaller of
-    -- that and the factor against the year before, so that the year *after* a wrong one (which
-    -- jumps back to normal) is not flagged too
-    case when p.annee_precedente = a.annee - 1 and a.{{ col }} > 0 and p.{{ prev }} > 0
-         then least(greatest(a.{{ col }} / p.{{ prev }}, p.{{ prev }} / a.{{ col }}),
-                    case when p.annee_avant_precedente = a.annee - 2 and p.{{ prev }}_2 > 0
-                         then greatest(a.{{ col }} / p.{{ prev }}_2, p.{{ prev }}_2 / a.{{ col }}) end)
-    end as facteur_{{ name }},
-    p.{{ prev }} as {{ name }}_annee_precedente{{ "," if not loop.last }}
-    {%- endfor %}
-from avec_ecarts as a
-left join repondantes as p using (annee_enquete, code_structure)
+    *,
+    pers_accomp_droits / nullif(pers_info_droits, 0) as rapport_accompagnes_informes,
+    pers_accomp_droits / nullif(habitants_touches, 0) as rapport_accompagnes_habitants,
+    somme_publics / nullif(habitants_touches, 0) as rapport_publics_habitants,
+    familles_touchees / nullif(habitants_touches, 0) as rapport_familles_habitants,
+    heures_benevolat / nullif(benevoles_activite + coalesce(benevoles_instance, 0), 0) as heures_par_benevole,
+    etp_total / nullif(salaries, 0) as rapport_etp_salaries,
+    charges_total / nullif(etp_total, 0) as budget_par_etp,
+    valorisation_benevolat / nullif(heures_benevolat, 0) as valorisation_par_heure
+from avec_ecarts
