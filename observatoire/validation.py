@@ -9,6 +9,7 @@ from pathlib import Path
 from ingest import warehouse as W
 from ingest.corrections import CONFIRMATIONS_FILE
 from ingest.errors import ObservatoireError
+from ingest.profil import Chrono
 
 from . import fichiers
 from .build import require_complete_build
@@ -58,11 +59,15 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
             try:
                 con.execute("BEGIN TRANSACTION")
                 try:
+                    chrono = Chrono("validate")
                     result = validate(con, docs_dir=tmp / "gx", confirmations=confirmations)
+                    chrono.tour("contrôles Great Expectations")
                     gates = publish(con)
+                    chrono.tour("publication")
                     pages = write_quality_outputs(con, gates, tmp)
                     (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
                     con.execute("COMMIT")
+                    chrono.tour("sorties qualité")
                 except BaseException:
                     W.rollback(con)
                     raise
