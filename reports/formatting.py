@@ -129,11 +129,11 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
                 f"répondu les deux années : {label}.")
     if label:               # the panel's figure would give away the structures that came or went
         text = (f"{label[:1].upper()}{label[1:]} {depuis} sur les {nombre(panel)} structures ayant répondu les "
-                f"deux années (chiffre non publié : les répondantes ont changé")
+                f"deux années (chiffre non publié, les répondantes ayant changé")
         if counts:
-            text += f", {counts}"
+            text += f" : {counts}"
         if not missing(overall):
-            text += f" ; sur l'ensemble des répondantes : {evolution(overall, unite, decimales)}"
+            text += f" ; ensemble des répondantes : {evolution(overall, unite, decimales)}"
         return text + ")."
     if not missing(overall):
         return (f"{evolution(overall, unite, decimales)} {depuis} sur l'ensemble des répondantes"

@@ -15,6 +15,7 @@ leaves a half site. Links are relative, so the folder can be copied to any web s
 from __future__ import annotations
 
 import base64
+import re
 import os
 import shutil
 import tempfile
@@ -84,6 +85,11 @@ class Writer:
 
 def slug(code) -> str:
     return slugify(str(code)) or "x"
+
+
+def fichier(indicateur) -> str:
+    """The page name of an indicator: its registry id, made safe for a file name and a URL."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", str(indicateur)) or "x"
 
 
 class Site:
@@ -455,7 +461,7 @@ class Site:
             units = [main] + (kids if r["source"] == "enquete" else []) if main else []
             table = [[u.libelle] + [self.fmt(i, c.valeur) if (c := self.d.cells.get((a, u.niveau, u.code), {}).get(i))
                                     else "–" for a in self.d.annees] for u in units]
-            w.page(f"indicateurs/{slug(i)}.html", "indicateur.html", titre=f"{r['libelle']} (indicateur)",
+            w.page(f"indicateurs/{fichier(i)}.html", "indicateur.html", titre=f"{r['libelle']} (indicateur)",
                    page_id="indicateur", date_page=self.date_site, i=r, graphiques=charts, tableau=table,
                    cible=self.fmt(i, r["cible"]) if r["cible"] is not None and r["cible"] == r["cible"] else "",
                    annees=self.d.annees, comparaisons=comparisons.get(i, []))
@@ -542,6 +548,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["css_string"] = lambda text: Markup(css_string(text))
+    env.filters["fichier"] = fichier
     env.filters["initiale"] = lambda text: str(text or "")[:1].upper() + str(text or "")[1:]
     return env
 
