@@ -259,8 +259,8 @@ class Site:
         sec["tuiles"] = self.tiles(annee, main, tiles)
         sec["tableau"] = [self.table_row(annee, main, r) for r in table if self.cell(annee, main, r["indicateur"])]
         sec["graphiques"] = []
-        for g, rows in chart_rows:
-            chart = self.section_chart(f"{sec['id']}-{len(charts) + 1}", g, rows, annee, main)
+        for k, (g, rows) in enumerate(chart_rows, start=1):
+            chart = self.section_chart(sec["id"] + (f"-{k}" if k > 1 else ""), g, rows, annee, main)
             if chart is not None:
                 sec["graphiques"].append(chart)
                 charts.append(chart)
