@@ -15,16 +15,23 @@ MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
 
 
 def missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("<NA>", "nan", "NaT")
+    """None, NaN (a float that is not equal to itself) or pandas' NA."""
+    return value is None or value != value or (type(value).__name__ in ("NAType", "NaTType"))
 
 
 def nombre(value, decimals: int = 0) -> str:
     """12 871,8 — French grouping and decimal comma, at the given precision."""
     if missing(value):
         return "–"
-    text = f"{abs(float(value)):,.{max(decimals, 0)}f}".replace(",", NNBSP).replace(".", ",")
-    negative = float(value) < 0 and text.strip("0,\u202f") != ""
-    return (MINUS if negative else "") + text
+    value = float(value)
+    text = f"{-value if value < 0 else value:,.{decimals if decimals > 0 else 0}f}"
+    if "," in text:
+        text = text.replace(",", NNBSP)
+    if "." in text:
+        text = text.replace(".", ",")
+    if value < 0 and text.strip("0,") != "":
+        return MINUS + text
+    return text
 
 
 def pourcentage(value, decimals: int = 1) -> str:
@@ -101,7 +108,7 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
     if not t:
         return "Pas d'évolution publiée."
     if not isinstance(t, dict):
-        t = t._asdict()
+        t = Fields(t)
     if periode == "un_an":
         depuis, avant, n_avant = "sur un an", annee - 1, t.get("n_structures_precedente")
     else:
@@ -142,6 +149,20 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
     return f"Pas d'évolution publiée {depuis}."
 
 
+class Fields:
+    """A named tuple read like a dict (`.get`), without copying it."""
+    __slots__ = ("row",)
+
+    def __init__(self, row):
+        self.row = row
+
+    def get(self, name, default=None):
+        return getattr(self.row, name, default)
+
+    def __getitem__(self, name):
+        return getattr(self.row, name)
+
+
 def csv_cell(value) -> str:
     """A cell safe to open in a spreadsheet: text starting with = + - @ is neutralised."""
     if missing(value):
@@ -166,12 +187,9 @@ def csv_text(header, rows) -> str:
     return "\ufeff" + buffer.getvalue()
 
 
+_CSS_ESCAPES = {ord(ch): f"\\{ord(ch):x} " for ch in '"\\<>&'} | {i: f"\\{i:x} " for i in range(32)}
+
+
 def css_string(text) -> str:
     """A CSS string literal (for the printed page's margin boxes) that cannot close its <style>."""
-    out = []
-    for ch in str(text or ""):
-        if ch in '"\\<>&' or ord(ch) < 32:
-            out.append(f"\\{ord(ch):x} ")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    return '"' + str(text or "").translate(_CSS_ESCAPES) + '"'

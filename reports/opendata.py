@@ -25,6 +25,8 @@ DICTIONARY = [
     ("statut", "publie ; secret (trop peu de structures, une structure prépondérante, ou valeur retenue pour "
                "qu'aucune autre ne puisse être retrouvée par soustraction) ; non_disponible (rien à calculer)"),
 ]
+UNIT_COLUMNS = ["annee", "niveau", "code", "libelle", "niveau_parent", "code_parent", "nb_structures", "nb_cs",
+                "nb_evs", "nb_indicateurs_publies"]
 REGISTRY_COLUMNS = ["indicateur", "libelle", "definition", "calcul", "champ", "rubrique", "axe", "libelle_axe",
                     "action", "libelle_action", "libelle_maillon", "libelle_source", "unite", "libelle_unite",
                     "libelle_sens", "n_min", "decimales", "annee_reference", "cible"]
@@ -41,7 +43,13 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
     body = folder / ".indicateurs.csv"
     columns = ", ".join(_NEUTRAL.format(c=c) if c in ("code", "libelle_unite") else c for c in OPEN_DATA_COLUMNS)
     target = str(body).replace("'", "''")
-    con.execute(f"""COPY (SELECT {columns} FROM publie.pub_indicateurs ORDER BY indicateur, annee, niveau, code)
+    # a commune with no figure of its own (too few structures) has no rows: its count of structures
+    # is in unites.csv and its figures are counted in its territory's
+    shown = """FROM publie.pub_indicateurs AS i
+               WHERE NOT EXISTS (SELECT 1 FROM publie.pub_unites AS u
+                                 WHERE u.annee = i.annee AND u.niveau = i.niveau AND u.code = i.code
+                                   AND u.niveau = 'commune' AND coalesce(u.nb_indicateurs_publies, 0) = 0)"""
+    con.execute(f"""COPY (SELECT {columns} {shown} ORDER BY indicateur, annee, niveau, code)
                     TO '{target}' (FORMAT csv, DELIMITER ';', HEADER true)""")
     with (folder / "indicateurs.csv").open("wb") as out, body.open("rb") as src:
         out.write("\ufeff".encode("utf-8"))      # UTF-8 with BOM, as every CSV of the project
@@ -60,4 +68,7 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
         + (f"Date de production : {date_longue(max(dates))}\n" if dates else "")
         + "Source : enquête SENACS (déclarations des structures) et journal d'activités de la fédération.\n",
         encoding="utf-8")
-    return con.execute("SELECT count(*) FROM publie.pub_indicateurs").fetchall()[0][0]
+    units = [[u.annee, u.niveau, u.code, u.libelle, u.niveau_parent, u.code_parent, u.nb_structures, u.nb_cs,
+              u.nb_evs, u.nb_publies] for a in sorted(data.unites) for u in data.unites[a].values()]
+    (folder / "unites.csv").write_text(csv_text(UNIT_COLUMNS, units), encoding="utf-8")
+    return con.execute(f"SELECT count(*) {shown}").fetchall()[0][0]

@@ -15,8 +15,9 @@ leaves a half site. Links are relative, so the folder can be copied to any web s
 from __future__ import annotations
 
 import base64
-import re
+import multiprocessing
 import os
+import re
 import shutil
 import tempfile
 from collections import defaultdict
@@ -56,7 +57,7 @@ class Writer:
 
     def __init__(self, root: Path, env: Environment, common: dict):
         self.root, self.env, self.common, self.pages = root, env, common, 0
-        self._templates = {}
+        self._templates, self._chrome = {}, {}
         self._dirs: set[Path] = set()
 
     def page(self, rel: str, template: str, *, titre: str, graphiques=(), **context) -> None:
@@ -70,12 +71,28 @@ class Writer:
             (path.parent / csv_nom).write_text(csv_text(
                 ["graphique", "serie", "categorie", "valeur"],
                 [(g.titre, *row) for g in graphiques for row in g.brut]), encoding="utf-8")
-        if template not in self._templates:
-            self._templates[template] = self.env.get_template(template)
-        html = self._templates[template].render(self.common, racine="../" * rel.count("/"), titre=titre,
-                                                graphiques=graphiques, csv_nom=csv_nom, **context)
-        path.write_text(html, encoding="utf-8")
+        racine = "../" * rel.count("/")
+        context.update(racine=racine, titre=titre, graphiques=graphiques, csv_nom=csv_nom,
+                       entete=self.chrome("_entete.html", racine, context.get("page_id")),
+                       pied=self.chrome("_pied.html", context.get("annee_page"), context.get("date_page")))
+        html = self.template(template).render(self.common, **context)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(html)
         self.pages += 1
+
+    def template(self, name: str):
+        if name not in self._templates:
+            self._templates[name] = self.env.get_template(name)
+        return self._templates[name]
+
+    def chrome(self, name: str, *key) -> Markup:
+        """The header and the footer, rendered once for each place a page can sit in."""
+        if (name, *key) not in self._chrome:
+            racine = key[0] if name == "_entete.html" else ""
+            context = {"racine": racine, "page_id": key[1]} if name == "_entete.html" else \
+                {"annee_page": key[0], "date_page": key[1]}
+            self._chrome[(name, *key)] = Markup(self.template(name).render(self.common, **context))
+        return self._chrome[(name, *key)]
 
     def text(self, rel: str, content: str) -> None:
         path = self.root / rel
@@ -158,16 +175,19 @@ class Site:
             return p
 
         href, parents, children = {}, {}, defaultdict(list)
+        names = defaultdict(int)
         for key, u in units.items():
+            names[(u.niveau, u.libelle)] += 1
             if u.principal or u.confondu:
                 continue
             p = parent(u)
             parents[key] = p
             if p is not None:
                 children[(p.niveau, p.code)].append(u)
-            if u.niveau != "commune" or u.nb_publies > 0:
-                href[key] = f"{FOLDERS[u.niveau]}/{slug(u.code)}.html"
-        return {"units": units, "main": main, "href": href, "parent": parents, "children": children}
+            href[key] = f"{FOLDERS[u.niveau]}/{slug(u.code)}.html"
+        small = {key for key, u in units.items() if u.niveau == "commune" and u.nb_publies == 0}
+        return {"units": units, "main": main, "href": href, "parent": parents, "children": children,
+                "small": small, "homonymes": {k for k, n in names.items() if n > 1}}
 
     def compared_with(self, annee: int, u: Unit) -> Unit | None:
         """The département a unit sits in, or France for a département."""
@@ -179,14 +199,16 @@ class Site:
 
     def unit_title(self, annee: int, u: Unit) -> str:
         """A unit's name, with its parent when another unit of the same level has the same name."""
-        same = [v for v in self.trees[annee]["units"].values() if v.niveau == u.niveau and v.libelle == u.libelle]
-        return f"{u.libelle} ({u.libelle_parent or u.code_parent})" if len(same) > 1 else str(u.libelle or u.code)
+        if (u.niveau, u.libelle) in self.trees[annee]["homonymes"]:
+            return f"{u.libelle} ({u.libelle_parent or u.code_parent})"
+        return str(u.libelle or u.code)
 
-    def pointer(self, annee: int, u: Unit) -> str:
+    def pointer(self, annee: int, u: Unit, with_name: bool = True) -> str:
         """A commune too small to be shown: how many centres, and whose figures count them."""
         p = self.trees[annee]["parent"].get((u.niveau, u.code)) or self.trees[annee]["main"]
         where = p.libelle if p is not None else "son territoire"
-        return f"{u.libelle} : {structures(u.nb_cs, u.nb_evs)} ; ses chiffres sont comptés dans ceux de {where}."
+        text = f"{structures(u.nb_cs, u.nb_evs)} ; ses chiffres sont comptés dans ceux de {where}."
+        return f"{u.libelle} : {text}" if with_name else text
 
     # ------------------------------------------------------------------ pages
     def build(self, w: Writer, on_progress: Callable[[str], None]) -> None:
@@ -194,7 +216,8 @@ class Site:
         for annee in self.d.annees:
             on_progress(f"rapport {annee}")
             self.yearly_report(w, annee)
-            self.unit_pages(w, annee)
+        on_progress("fiches des territoires et des communes")
+        self.all_unit_pages(w)
         self.scorecard(w)
         self.indicator_pages(w)
         self.methodology(w)
@@ -323,13 +346,13 @@ class Site:
         links, small = [], []
         for level in ("departement", "territoire", "commune"):
             for key, u in sorted(tree["units"].items(), key=lambda kv: str(kv[1].libelle)):
-                if u.niveau != level or u.principal or u.confondu:
+                if u.niveau != level or key not in tree["href"]:
                     continue
-                if key in tree["href"]:
+                if key in tree["small"]:
+                    small.append({"href": tree["href"][key], "texte": self.pointer(annee, u)})
+                else:
                     links.append({"href": tree["href"][key], "texte": self.unit_title(annee, u),
                                   "niveau": NIVEAUX[level]})
-                elif level == "commune":
-                    small.append(self.pointer(annee, u))
         return {"liens": links, "petites": small}
 
     def national_rows(self, annee: int) -> list[dict]:
@@ -346,40 +369,75 @@ class Site:
                          "titre_source": r["titre_source"] or "", "url": r["source_nationale"] or ""})
         return rows
 
-    def unit_pages(self, w: Writer, annee: int) -> None:
+    def all_unit_pages(self, w: Writer) -> None:
+        """The sheets of every unit of every year: the bulk of a national site, shared between the
+        machine's cores (forked workers read the data already loaded, and write their own files)."""
+        tasks = [(annee, part) for annee in self.d.annees for part in range(PARTS)]
+        total = sum(len(self.trees[a]["href"]) for a in self.d.annees)
+        workers = min(os.cpu_count() or 1, PARTS)
+        if total < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            for annee, part in tasks:
+                self.unit_pages(w, annee, part)
+            return
+        global _FORKED
+        _FORKED = (self, w)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                w.pages += sum(pool.starmap(_unit_pages_in_worker, tasks))
+        finally:
+            _FORKED = None
+
+    def unit_pages(self, w: Writer, annee: int, part: int = 0) -> int:
+        """One part (of PARTS) of a year's unit sheets; returns the number of pages written."""
+        before = w.pages
         tree = self.trees[annee]
         sections = [(s.get("titre", ""), select(self.spec, self.reg, s)) for s in
                     (self.spec.section("unite")).get("sections", [])]
-        for key, rel in tree["href"].items():
+        links = {i: Markup('<a href="../../indicateurs/{}.html">{}</a>').format(fichier(i), r["libelle"])
+                 for i, r in self.reg.items()}
+        versus_values: dict[tuple, dict[str, str]] = {}
+        date_page = self.year_date(annee)
+        for n, (key, rel) in enumerate(tree["href"].items()):
+            if n % PARTS != part:
+                continue
             u = tree["units"][key]
+            parent = tree["parent"].get(key)
+            name = self.unit_title(annee, u)
+            common = dict(page_id="unite", date_page=date_page, annee=annee, annee_page=annee, unite=u, nom=name,
+                          niveau=NIVEAUX[u.niveau], parent=parent, structures_phrase=structures(u.nb_cs, u.nb_evs),
+                          parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None,
+                          principal=tree["main"])
+            titre = f"{name} ({NIVEAUX[u.niveau]}) en {annee}"
+            if key in tree["small"]:
+                w.page(f"{annee}/{rel}", "petite_commune.html", titre=titre, pointeur=self.pointer(annee, u),
+                       **common)
+                continue
             versus = self.compared_with(annee, u)
             cells = self.d.cells.get((annee, u.niveau, u.code), {})
-            vcells = self.d.cells.get((annee, versus.niveau, versus.code), {}) if versus else {}
+            vkey = (versus.niveau, versus.code) if versus else None
+            if vkey not in versus_values:
+                vcells = self.d.cells.get((annee, *vkey), {}) if vkey else {}
+                versus_values[vkey] = {i: self.fmt(i, c.valeur) for i, c in vcells.items()}
+            vvalues = versus_values[vkey]
             blocks = []
-            for titre, rows in sections:
+            for titre_bloc, rows in sections:
                 lines = []
                 for r in rows:
-                    c = cells.get(r["indicateur"])
-                    if c is None:
-                        continue
-                    v = vcells.get(r["indicateur"])
-                    lines.append((r["indicateur"], r["libelle"], self.fmt(r["indicateur"], c.valeur),
-                                  self.fmt(r["indicateur"], v.valeur) if v else "–", self.reading(c, "un_an", annee)))
+                    i = r["indicateur"]
+                    c = cells.get(i)
+                    if c is not None:
+                        lines.append((links[i], self.fmt(i, c.valeur), vvalues.get(i, "–"),
+                                      self.reading(c, "un_an", annee)))
                 if lines:
-                    blocks.append({"titre": titre, "lignes": lines})
+                    blocks.append({"titre": titre_bloc, "lignes": lines})
             kids = []
             for k in sorted(tree["children"].get(key, []), key=lambda v: str(v.libelle)):
                 kkey = (k.niveau, k.code)
                 kids.append({"href": tree["href"].get(kkey), "libelle": self.unit_title(annee, k),
                              "structures": structures(k.nb_cs, k.nb_evs),
-                             "pointeur": "" if kkey in tree["href"] else self.pointer(annee, k)})
-            parent = tree["parent"].get(key)
-            name = self.unit_title(annee, u)
-            w.page(f"{annee}/{rel}", "unite.html", titre=f"{name} ({NIVEAUX[u.niveau]}) en {annee}",
-                   page_id="unite", date_page=self.year_date(annee), annee=annee, annee_page=annee, unite=u,
-                   nom=name, niveau=NIVEAUX[u.niveau], parent=parent, parent_href=tree["href"].get(
-                       (parent.niveau, parent.code)) if parent else None, versus=versus, blocs=blocks, enfants=kids,
-                   structures_phrase=structures(u.nb_cs, u.nb_evs), principal=tree["main"])
+                             "pointeur": self.pointer(annee, k, False) if kkey in tree["small"] else ""})
+            w.page(f"{annee}/{rel}", "unite.html", titre=titre, versus=versus, blocs=blocks, enfants=kids, **common)
+        return w.pages - before
 
     def scorecard(self, w: Writer) -> None:
         spec = self.spec.section("tableau_de_bord")
@@ -537,6 +595,16 @@ class Site:
                    constats=self.d.constats.get(code, []))
         w.page("structures/index.html", "liste_structures.html", titre="Les structures", page_id="structures",
                date_page=self.date_site, structures=listing)
+
+
+PARTS = 2                   # unit sheets are shared between this many workers...
+PARALLEL_FROM = 2000        # ...when there are at least this many
+_FORKED: tuple | None = None
+
+
+def _unit_pages_in_worker(annee: int, part: int) -> int:
+    site, writer = _FORKED
+    return site.unit_pages(writer, annee, part)
 
 
 def _plotly_js() -> str:
