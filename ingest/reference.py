@@ -31,15 +31,17 @@ def federal_project_tables(reference_dir: Path = REFERENCE_DIR) -> dict[str, pd.
         for a in axis.get("actions", []):
             actions.append({"code_action": a["code"], "code_axe": axis["code"], "libelle_action": a["libelle"]})
             links.extend({"code_action": a["code"], "code_groupe": g} for g in a.get("groupes_travail", []))
-    groups = [{"code_groupe": g["code"], "libelle_groupe": g["libelle"]} for g in project["groupes_travail"]]
+    groups = [{"code_groupe": g["code"], "libelle_groupe": g["libelle"]} for g in project.get("groupes_travail") or []]
     meta = {**project["projet"], **{f"federation_{k}": v for k, v in federation_identity(
         project["federation"], reference_dir).items()}}
     return {
-        "ref_axes": pd.DataFrame(axes),
-        "ref_orientations": pd.DataFrame(orientations),
-        "ref_actions": pd.DataFrame(actions),
-        "ref_groupes_travail": pd.DataFrame(groups),
-        "ref_actions_groupes": pd.DataFrame(links),
+        # explicit columns: a project without orientations or working groups still has their tables
+        "ref_axes": pd.DataFrame(axes, columns=["code_axe", "libelle_axe", "ordre"]),
+        "ref_orientations": pd.DataFrame(orientations, columns=["code_orientation", "code_axe",
+                                                                "libelle_orientation"], dtype=str),
+        "ref_actions": pd.DataFrame(actions, columns=["code_action", "code_axe", "libelle_action"], dtype=str),
+        "ref_groupes_travail": pd.DataFrame(groups, columns=["code_groupe", "libelle_groupe"], dtype=str),
+        "ref_actions_groupes": pd.DataFrame(links, columns=["code_action", "code_groupe"], dtype=str),
         "ref_projet": pd.DataFrame([{k: str(v) for k, v in meta.items()}]),
     }
 

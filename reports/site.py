@@ -262,8 +262,8 @@ class Site:
                     continue
             else:
                 if not self.fill_section(sec, s, annee, main, charts):
-                    if sec.get("avait_indicateurs"):
-                        self.absent[sec["titre"]].append(annee)
+                    if sec.get("avait_indicateurs") or sec.get("selecteurs"):
+                        self.absent[(sec["titre"], bool(sec.get("avait_indicateurs")))].append(annee)
                     continue
             sections.append(sec)
         w.page(f"{annee}/index.html", "rapport.html", titre=f"Rapport {annee} — {main.libelle if main else ''}",
@@ -277,6 +277,8 @@ class Site:
                       for g in s.get("graphiques") or []]
         indicators = tiles + table + [r for g, rows in chart_rows for r in rows]
         sec["avait_indicateurs"] = bool(indicators)
+        sec["selecteurs"] = bool(s.get("tuiles") or s.get("tableau") or
+                                 any(g.get("type") != "unites" for g in s.get("graphiques") or []))
         if indicators and not self.has_data(annee, main, indicators):
             return False
         sec["tuiles"] = self.tiles(annee, main, tiles)
@@ -544,8 +546,8 @@ class Site:
                     "editeur": r["editeur_source"] or "", "titre": r["titre_source"] or "",
                     "url": r["source_nationale"] or "",
                     "type": self.d.libelles.get("type_source", {}).get(r["type_source"], "")})
-        absent = [{"titre": t, "annees": ", ".join(str(a) for a in years),
-                   "toutes": len(years) == len(self.d.annees)} for t, years in self.absent.items()]
+        absent = [{"titre": t, "annees": ", ".join(str(a) for a in years), "registre": not in_registry,
+                   "toutes": len(years) == len(self.d.annees)} for (t, in_registry), years in self.absent.items()]
         n_min = min((r["n_min"] for r in self.reg.values() if r["n_min"] and r["n_min"] > 1), default=3)
         w.page("methodologie.html", "methodologie.html", titre="Méthodologie", page_id="methodologie",
                date_page=self.date_site, completude=completude, publications=pubs, sources=list(sources.values()),
