@@ -55,7 +55,10 @@ def main() -> None:
             ("report", "démo 92 (public + interne)",
              ["--entrepot", str(tmp / "d.duckdb"), "report", "--sortie", str(tmp / "site92")], "≤ 10 s"),
             ("report", "national (public)", ["--entrepot", str(tmp / "n.duckdb"), "report", "--sortie",
-                                             str(tmp / "siten"), "--public-seulement"], "≥ 100 pages/s"),
+                                             str(tmp / "siten"), "--public-seulement"],
+             "≥ 1 000 pages/s, ≤ 1,5 Gio"),
+            ("report", "national (public + interne)", ["--entrepot", str(tmp / "n.duckdb"), "report", "--sortie",
+                                                       str(tmp / "sitenat")], "—"),
         ]
         for stage, data, cli_args, target in cases:
             seconds, mib, output = measure(cli_args)
@@ -63,8 +66,9 @@ def main() -> None:
             group = lambda n: f"{n:,.0f}".replace(",", "\u202f")
             extra = f" ; {group(pages)} pages, {group(pages / seconds)} pages/s" if pages else ""
             rows.append((stage, data, target, seconds, mib, extra))
-        weights = {site: sum(f.stat().st_size for f in (tmp / "site92" / site).rglob("*") if f.is_file()) / 2**20
-                   for site in ("public", "interne")}
+        size = lambda folder: sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+        weights = {site: size(tmp / "site92" / site) for site in ("public", "interne")}
+        national = {site: size(tmp / "sitenat" / site) for site in ("public", "interne")}
     machine = f"{os.cpu_count()} cœurs, Python {platform.python_version()}"
     lines = ["<!-- benchmark -->", f"Dernière mesure ({time.strftime('%Y-%m-%d')}, {machine}) :", "",
              "| étape | jeu | objectif | durée | mémoire max |", "|---|---|---|---|---|"]
@@ -74,6 +78,8 @@ def main() -> None:
     lines.append("")
     lines.append("Poids des sites de la démo 92 (objectif ≤ 15 Mo, plotly.min.js compris) : "
                  + ", ".join(f"{site} {mib:.1f} Mio".replace(".", ",") for site, mib in weights.items()) + ".")
+    lines.append("Poids des sites nationaux (objectifs : public ≤ 150 Mo, interne ≤ 300 Mo) : "
+                 + ", ".join(f"{site} {mib:.0f} Mio" for site, mib in national.items()) + ".")
     lines.append("<!-- /benchmark -->")
     block = "\n".join(lines)
     print(block)

@@ -289,7 +289,7 @@ class Site:
             if chart is not None:
                 sec["graphiques"].append(chart)
                 charts.append(chart)
-        if s.get("communes"):
+        if s.get("communes") and main is not None and main.niveau != "national":   # France: on each département
             sec["communes"] = self.commune_table(annee)
         return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes"))
 
@@ -346,7 +346,8 @@ class Site:
     def sheets(self, annee: int) -> dict:
         tree = self.trees[annee]
         links, small = [], []
-        for level in ("departement", "territoire", "commune"):
+        national = tree["main"] is not None and tree["main"].niveau == "national"
+        for level in ("departement", "territoire") if national else ("territoire", "commune"):
             for key, u in sorted(tree["units"].items(), key=lambda kv: str(kv[1].libelle)):
                 if u.niveau != level or key not in tree["href"]:
                     continue
@@ -591,7 +592,7 @@ class Site:
                     charts.append(C.lines("historique", f"{label}, par année", "Valeurs déclarées par la structure.",
                                           "", {label: ([p[0] for p in points], [p[1] for p in points])},
                                           self.reg[history]["unite"], self.reg[history]["decimales"]))
-            w.page(f"structures/{href}", "structure.html", titre=f"{name} (structure)", page_id="structure",
+            w.page(f"structures/{href}", "structure.html", titre=f"{name} (structure {code})", page_id="structure",
                    date_page=self.date_site, nom=name, code=code, type_structure=s["type_structure"] or "",
                    commune=commune, annee=last, comparaison=lines, graphiques=charts,
                    constats=self.d.constats.get(code, []))
