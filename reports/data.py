@@ -61,7 +61,7 @@ def _columns(con, table: str) -> set[str]:
                                       "WHERE table_schema = ? AND table_name = ?", [schema, name]).fetchall()}
 
 
-def load(con, audience: str) -> SiteData:
+def load(con, audience: str, structure_indicators: list[str] | None = None) -> SiteData:
     publications = {r["annee"]: r for r in _dicts(con, "SELECT * FROM publications ORDER BY annee")}
     annees = [r[0] for r in con.execute("SELECT DISTINCT annee FROM publie.pub_indicateurs ORDER BY annee").fetchall()]
     registre_columns = _columns(con, "publie.pub_registre")
@@ -113,11 +113,11 @@ def load(con, audience: str) -> SiteData:
     data = SiteData(audience, annees, publications, federation, registre, dict(libelles), list(axes.values()),
                     dict(unites), dict(cells), dict(completude), dict(nationale), tableau, secrets)
     if audience == "interne":
-        _load_internal(con, data)
+        _load_internal(con, data, structure_indicators or [])
     return data
 
 
-def _load_internal(con, data: SiteData) -> None:
+def _load_internal(con, data: SiteData, indicators: list[str]) -> None:
     """What only the federation sees: every structure, its values against the median of its type,
     and its quality findings (current build)."""
     data.structures = _dicts(con, """
@@ -127,8 +127,10 @@ def _load_internal(con, data: SiteData) -> None:
         LEFT JOIN stg_referentiel__communes AS c ON c.code_insee = s.code_commune
         ORDER BY s.code_structure, s.annee DESC""")
     medianes: dict[str, list[dict]] = defaultdict(list)
-    for r in _dicts(con, "SELECT * FROM fct_structures_medianes WHERE annee IN (SELECT unnest(?)) "
-                         "ORDER BY code_structure, annee", [data.annees]):
+    for r in _dicts(con, """SELECT indicateur, annee, code_structure, valeur, mediane_type, n_type
+                            FROM fct_structures_medianes
+                            WHERE annee IN (SELECT unnest(?)) AND indicateur IN (SELECT unnest(?))
+                            ORDER BY code_structure, annee""", [data.annees, indicators]):
         medianes[r["code_structure"]].append(r)
     data.medianes = dict(medianes)
     constats: dict[str, list[dict]] = defaultdict(list)

@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -217,13 +218,13 @@ class Site:
             on_progress(f"rapport {annee}")
             self.yearly_report(w, annee)
         on_progress("fiches des territoires et des communes")
-        self.all_unit_pages(w)
-        self.scorecard(w)
-        self.indicator_pages(w)
-        self.methodology(w)
-        self.open_data(w)
-        if self.d.audience == "interne":
-            self.structure_pages(w)
+        with self.unit_pages_in_background(w):     # the other pages meanwhile, in this process
+            self.scorecard(w)
+            self.indicator_pages(w)
+            self.methodology(w)
+            self.open_data(w)
+            if self.d.audience == "interne":
+                self.structure_pages(w)
 
     def tiles(self, annee: int, unit: Unit | None, rows: list[dict]) -> list[dict]:
         out = []
@@ -372,23 +373,30 @@ class Site:
                          "titre_source": r["titre_source"] or "", "url": r["source_nationale"] or ""})
         return rows
 
-    def all_unit_pages(self, w: Writer) -> None:
-        """The sheets of every unit of every year: the bulk of a national site, shared between the
-        machine's cores (forked workers read the data already loaded, and write their own files)."""
+    @contextmanager
+    def unit_pages_in_background(self, w: Writer):
+        """The sheets of every unit of every year: the bulk of a national site, rendered by forked
+        workers (they read the data already loaded and write their own files) while the caller
+        writes the other pages; below PARALLEL_FROM sheets, simply here and now."""
         tasks = [(annee, part) for annee in self.d.annees for part in range(PARTS)]
         total = sum(len(self.trees[a]["href"]) for a in self.d.annees)
-        workers = min(os.cpu_count() or 1, PARTS)
-        if total < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
             for annee, part in tasks:
                 self.unit_pages(w, annee, part)
+            yield
             return
         global _FORKED
         _FORKED = (self, w)
+        pool = multiprocessing.get_context("fork").Pool(PARTS)
+        _FORKED = None
         try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                w.pages += sum(pool.starmap(_unit_pages_in_worker, tasks))
+            pending = pool.starmap_async(_unit_pages_in_worker, tasks)
+            yield
+            w.pages += sum(pending.get())
+            pool.close()
         finally:
-            _FORKED = None
+            pool.terminate()
+            pool.join()
 
     def unit_pages(self, w: Writer, annee: int, part: int = 0) -> int:
         """One part (of PARTS) of a year's unit sheets; returns the number of pages written."""
@@ -630,7 +638,9 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
     """Render one audience's site into a temporary folder, then swap it in whole. `pages` is
     the page spec (data/config/pages.yaml by default)."""
     spec = load_spec(pages)
-    data = load(con, audience)
+    wanted = spec.section("structure")
+    data = load(con, audience, [c.get("indicateur") for c in wanted.get("comparaison", [])]
+                + [wanted.get("historique")])
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
