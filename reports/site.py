@@ -101,6 +101,12 @@ class Writer:
         path.write_text(content, encoding="utf-8")
 
 
+def measure(r: dict) -> str:
+    """What an indicator's values count, for a chart's legend ("Nombre de personnes")."""
+    text = str(r.get("libelle_unite") or "Valeurs")
+    return text[:1].upper() + text[1:]
+
+
 def slug(code) -> str:
     return slugify(str(code)) or "x"
 
@@ -323,13 +329,13 @@ class Site:
             r0 = found[0][0]
             lead = "; ".join(f"{r['libelle_court'] or r['libelle']} : {self.fmt(r['indicateur'], c.valeur)}"
                              for r, c in found[:3])
-            return C.bars(id, g.get("titre") or "Indicateurs", f"{r0['libelle_unite'].capitalize()}, "
+            return C.bars(id, g.get("titre") or "Indicateurs", f"{measure(r0)}, "
                           f"{main.libelle}, données {annee}.", f"En tête : {lead}.",
                           [r["libelle_court"] or r["libelle"] for r, _ in found], [c.valeur for _, c in found],
                           r0["unite"], r0["decimales"], label_col="Indicateur")
         r, c = found[0]      # evolution: one small chart per indicator, the first one here
         years, values = self.series(r["indicateur"], main, annee)
-        return C.lines(id, g.get("titre") or f"{r['libelle']}, par année", f"{r['libelle_unite'].capitalize()}, "
+        return C.lines(id, g.get("titre") or f"{r['libelle']}, par année", f"{measure(r)}, "
                        f"{main.libelle}, par année de données jusqu'en {annee}.", self.reading(c, "un_an", annee),
                        {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"])
 
@@ -487,7 +493,7 @@ class Site:
             last.get("annee_cible") is not None and last["cible"] == last["cible"] else None
         chart = None
         if years:
-            chart = C.lines(f"i-{slug(i)}", r["libelle"], f"{r['libelle_unite'].capitalize()}, par année de données"
+            chart = C.lines(f"i-{slug(i)}", r["libelle"], f"{measure(r)}, par année de données"
                             + (", avec la cible" if target else "") + ".", "",
                             {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"],
                             cible=target, petit=True)
@@ -523,7 +529,7 @@ class Site:
                 years, values = self.series(i, main, self.last)
                 if years:
                     last = self.cell(self.last, main, i)
-                    charts.append(C.lines("evolution", f"{r['libelle']}, par année", f"{r['libelle_unite'].capitalize()}, "
+                    charts.append(C.lines("evolution", f"{r['libelle']}, par année", f"{measure(r)}, "
                                           f"{main.libelle}, par année de données.",
                                           self.reading(last, "un_an", self.last) if last else "",
                                           {main.libelle: (years, values)}, r["unite"], r["decimales"]))
@@ -625,7 +631,8 @@ def _plotly_js() -> str:
 
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True,
+                      finalize=lambda value: "" if value is None else value)   # a missing value shows nothing
     env.filters["css_string"] = lambda text: Markup(css_string(text))
     env.filters["fichier"] = fichier
     env.filters["initiale"] = lambda text: str(text or "")[:1].upper() + str(text or "")[1:]

@@ -209,7 +209,7 @@ def test_a_small_commune_points_to_its_territory(site):
 
 
 def text_of(page: Path) -> str:
-    return re.sub(r"\s+", " ", "".join(parse(page).text))
+    return re.sub(r"\s+", " ", " ".join(parse(page).text)).replace(" .", ".").replace(" ,", ",")
 
 
 def test_titles_are_their_own_and_pages_show_no_code(site):
@@ -317,3 +317,36 @@ def test_pages_are_declared_not_coded(site, tmp_path):
     assert 'href="../indicateurs/nb_structures.html"' not in main
     assert 'id="spec-numerique"' in main
     assert any("indicateur_disparu" in m for m in messages)
+
+
+def test_every_value_read_from_the_data_may_be_missing(site, tmp_path):
+    """Labels, names and precisions left empty in the published marts and the build: both sites
+    still render, and no page shows "None" or "nan"."""
+    db, _, _, _ = site
+    import shutil
+    import duckdb
+    from reports.site import build_site
+    copy = tmp_path / "trous.duckdb"
+    shutil.copy2(db, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE publie.pub_registre SET libelle_court = NULL, libelle_unite = NULL, libelle_sens = NULL, "
+                "libelle_source = NULL, libelle_maillon = NULL, decimales = NULL, n_min = NULL "
+                "WHERE rubrique IN ('themes', 'publics')")
+    con.execute("UPDATE publie.pub_unites SET libelle_parent = NULL, nb_cs = NULL WHERE niveau = 'commune'")
+    con.execute("UPDATE publie.pub_comparaison_nationale SET editeur_source = NULL, titre_source = NULL, "
+                "source_nationale = NULL")
+    con.execute("UPDATE publie.pub_federation SET contact = NULL, licence_url = NULL")
+    con.execute("UPDATE int_structures_annees SET nom_structure = NULL, type_structure = NULL")
+    con.execute("UPDATE constats_qualite SET colonne = NULL, annee_enquete = NULL")
+    con.close()
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        for audience in ("public", "interne"):
+            build_site(con, tmp_path / audience, audience)
+    finally:
+        con.close()
+    pages = [p for a in ("public", "interne") for p in html_files(tmp_path / a)]
+    assert len(pages) > 300
+    for page in pages:
+        text = text_of(page)
+        assert not re.search(r"(?<![\w-])(None|nan|NaN)(?![\w-])", text), page
