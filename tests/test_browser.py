@@ -35,26 +35,28 @@ def urls(site):
         yield base, root, codes
 
 
-@pytest.fixture(scope="module")
-def tab(browser):
-    """One page for the whole module: reloading in the same context reuses V8's compiled plotly.js."""
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
+def watched_page(browser, **context_args):
+    """One page for the whole module, collecting its console and script errors: reloading in the
+    same context reuses V8's compiled plotly.js."""
+    context = browser.new_context(**context_args)
     page = context.new_page()
     page.errors = []
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return context, page
+
+
+@pytest.fixture(scope="module")
+def tab(browser):
+    context, page = watched_page(browser, viewport={"width": 1366, "height": 900})
     yield page
     context.close()
 
 
 @pytest.fixture(scope="module")
 def phone(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, is_mobile=True,
-                                  has_touch=True)
-    page = context.new_page()
-    page.errors = []
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    context, page = watched_page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=1,
+                                 is_mobile=True, has_touch=True)
     yield page
     context.close()
 
