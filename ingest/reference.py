@@ -1,6 +1,7 @@
 """Reference data shipped under data/reference/, loaded into the warehouse as ref_* tables."""
 from __future__ import annotations
 
+import base64
 import csv
 from dataclasses import dataclass
 from functools import lru_cache
@@ -10,6 +11,7 @@ import pandas as pd
 import yaml
 
 from .config import REFERENCE_DIR
+from .errors import ObservatoireError
 from .values import fold
 
 
@@ -31,15 +33,48 @@ def federal_project_tables(reference_dir: Path = REFERENCE_DIR) -> dict[str, pd.
         for a in axis.get("actions", []):
             actions.append({"code_action": a["code"], "code_axe": axis["code"], "libelle_action": a["libelle"]})
             links.extend({"code_action": a["code"], "code_groupe": g} for g in a.get("groupes_travail", []))
-    groups = [{"code_groupe": g["code"], "libelle_groupe": g["libelle"]} for g in project["groupes_travail"]]
-    meta = {**project["projet"], **{f"federation_{k}": v for k, v in project["federation"].items()}}
+    groups = [{"code_groupe": g["code"], "libelle_groupe": g["libelle"]} for g in project.get("groupes_travail") or []]
+    meta = {**project["projet"], **{f"federation_{k}": v for k, v in federation_identity(
+        project["federation"], reference_dir).items()}}
     return {
-        "ref_axes": pd.DataFrame(axes),
-        "ref_orientations": pd.DataFrame(orientations),
-        "ref_actions": pd.DataFrame(actions),
-        "ref_groupes_travail": pd.DataFrame(groups),
-        "ref_actions_groupes": pd.DataFrame(links),
+        # explicit columns: a project without orientations or working groups still has their tables
+        "ref_axes": pd.DataFrame(axes, columns=["code_axe", "libelle_axe", "ordre"]),
+        "ref_orientations": pd.DataFrame(orientations, columns=["code_orientation", "code_axe",
+                                                                "libelle_orientation"], dtype=str),
+        "ref_actions": pd.DataFrame(actions, columns=["code_action", "code_axe", "libelle_action"], dtype=str),
+        "ref_groupes_travail": pd.DataFrame(groups, columns=["code_groupe", "libelle_groupe"], dtype=str),
+        "ref_actions_groupes": pd.DataFrame(links, columns=["code_action", "code_groupe"], dtype=str),
         "ref_projet": pd.DataFrame([{k: str(v) for k, v in meta.items()}]),
+    }
+
+
+OPEN_LICENCE = ("Licence Ouverte 2.0", "https://www.etalab.gouv.fr/licence-ouverte-open-licence/")
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".webp": "image/webp"}
+
+
+def federation_identity(federation: dict, reference_dir: Path) -> dict:
+    """The federation's identity as the sites show it: name, département(s), licence of the open
+    data, contact and logo (read from its file, so that the warehouse is self-contained)."""
+    departements = federation.get("departements") or [federation.get("departement")]
+    departements = [str(d) for d in departements if d not in (None, "")]
+    logo = ""
+    if federation.get("logo"):
+        path = reference_dir / str(federation["logo"])
+        kind = LOGO_TYPES.get(path.suffix.lower())
+        if kind is None or not path.is_file():
+            raise ObservatoireError(f"Le logo de la fédération ({path}) est introuvable ou n'est pas une image "
+                                    f"SVG, PNG, JPEG ou WebP : corrigez la clé « logo » de projet_federal.yaml.")
+        logo = f"data:{kind};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    return {
+        "nom": federation["nom"],
+        "departement": departements[0] if departements else "",
+        "departements": ",".join(departements),
+        "licence": federation.get("licence") or OPEN_LICENCE[0],
+        "licence_url": federation.get("licence_url") or (OPEN_LICENCE[1] if not federation.get("licence") else ""),
+        "contact": federation.get("contact") or "",
+        "site": federation.get("site") or "",
+        "logo": logo,
     }
 
 

@@ -1,62 +1,146 @@
-"""What the site shows, read once from the warehouse's published tables.
+"""What the sites show, read once from the publication snapshot into plain Python objects.
 
-The public audience reads the publication snapshot (schema `publie`), where dbt has already
-withheld what may not be shown.
+Both sites read the frozen public marts (schema `publie`) and `publications`: dbt has already
+computed every figure and withheld what may not be shown. The internal site adds what only the
+federation sees, from the current build (structures, their medians, the quality findings).
 """
 from __future__ import annotations
 
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 PUBLIC_LEVELS = ("commune", "territoire", "departement", "national")
+
+# One published cell with the reading inputs of its trend (pub_indicateurs + pub_tendances).
+CELL_COLUMNS = ("annee", "niveau", "code", "indicateur", "valeur", "n_structures", "n_total", "unite_evolution",
+                "verdict_un_an", "evolution_un_an", "evolution_ensemble_un_an", "n_panel_un_an",
+                "n_structures_precedente", "annee_reference", "verdict_reference", "evolution_reference",
+                "evolution_ensemble_reference", "n_panel_reference", "n_structures_reference", "valeur_reference",
+                "cible", "annee_cible", "valeur_attendue", "statut_cible")
+Cell = namedtuple("Cell", CELL_COLUMNS)
+UNIT_COLUMNS = ("annee", "niveau", "code", "libelle", "niveau_parent", "code_parent", "libelle_parent",
+                "nb_structures", "nb_cs", "nb_evs", "nb_publies", "nb_secrets", "confondu", "principal")
+Unit = namedtuple("Unit", UNIT_COLUMNS)
 
 
 @dataclass
 class SiteData:
     audience: str
-    annees: list[int]
-    indicateurs: pd.DataFrame          # published rows, with registry columns
-    registre: pd.DataFrame             # dim_indicateurs, one row per indicator
-    unites: pd.DataFrame               # dim_unites
-    tendances: pd.DataFrame            # département / national trends (never secret)
-    completude: pd.DataFrame
-    nationale: pd.DataFrame
-    publications: pd.DataFrame
-    projet: dict
-    constats: pd.DataFrame = field(default_factory=pd.DataFrame)
-    structures: pd.DataFrame = field(default_factory=pd.DataFrame)
+    annees: list[int]                               # published data years
+    publications: dict[int, dict]                   # annee -> statut, publie_le, nb_avertissements
+    federation: dict
+    registre: dict[str, dict]                       # indicateur -> pub_registre row, in registry order
+    libelles: dict[str, dict[str, str]]             # domaine -> code -> French label
+    axes: list[dict]                                # the federal project: axes and their actions
+    unites: dict[int, dict[tuple, Unit]]            # annee -> (niveau, code) -> unit
+    cells: dict[tuple, dict[str, Cell]]             # (annee, niveau, code) -> indicateur -> published cell
+    completude: dict[int, list[dict]]               # annee -> blocks of the main unit
+    nationale: dict[int, list[dict]]                # annee -> national comparison of the main unit
+    tableau: list[dict]                             # pub_tableau_de_bord, main unit, every year
+    secrets: set[tuple] = field(default_factory=set)  # (annee, niveau, code, indicateur) withheld, upper levels
+    structures: list[dict] = field(default_factory=list)
+    medianes: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> rows
+    constats: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> findings
 
-    def departements(self) -> list[str]:
-        return sorted(self.unites.loc[self.unites["niveau"] == "departement", "code"])
+    def principal(self, annee: int) -> Unit | None:
+        return next((u for u in self.unites.get(annee, {}).values() if u.principal), None)
 
-    def libelle(self, niveau: str, code: str) -> str:
-        hit = self.unites[(self.unites["niveau"] == niveau) & (self.unites["code"] == code)]
-        return str(hit["libelle"].iloc[0]) if len(hit) and pd.notna(hit["libelle"].iloc[0]) else str(code)
+    def unit(self, annee: int, niveau: str, code: str) -> Unit | None:
+        return self.unites.get(annee, {}).get((niveau, code))
 
 
-def load(con, audience: str) -> SiteData:
-    q = lambda sql: con.execute(sql).df()
-    publications = q("SELECT * FROM publie.publications ORDER BY annee")
-    annees = sorted(int(a) for a in q("SELECT DISTINCT annee FROM publie.pub_indicateurs")["annee"])
-    registre = q("SELECT * FROM dim_indicateurs ORDER BY ordre_axe, axe, indicateur")
-    source = "publie.pub_indicateurs" if audience == "public" else "indicateurs"
-    indicateurs = q(f"SELECT * FROM {source} WHERE annee IN (SELECT annee FROM publie.pub_indicateurs)").merge(
-        registre[["indicateur", "libelle", "unite", "sens", "axe", "action", "source"]], on="indicateur")
-    tendances = q("SELECT * FROM publie.pub_tendances WHERE niveau IN ('departement', 'national')")
-    unites = q("""SELECT niveau, code, libelle, code_parent FROM publie.pub_unites
-                  QUALIFY row_number() OVER (PARTITION BY niveau, code ORDER BY annee DESC) = 1""")
+def _dicts(con, sql: str, params=None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _columns(con, table: str) -> set[str]:
+    schema, name = table.split(".")
+    return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_schema = ? AND table_name = ?", [schema, name]).fetchall()}
+
+
+def load(con, audience: str, structure_indicators: list[str] | None = None) -> SiteData:
+    # a published year is described as it was when it was published (publie.publications)
+    publications = {r["annee"]: r for r in _dicts(con, """
+        SELECT p.annee, p.statut, coalesce(f.publie_le, p.publie_le) AS publie_le,
+               coalesce(f.nb_avertissements, p.nb_avertissements) AS nb_avertissements
+        FROM publications AS p LEFT JOIN publie.publications AS f USING (annee) ORDER BY p.annee""")}
+    annees = [r[0] for r in con.execute("SELECT DISTINCT annee FROM publie.pub_indicateurs ORDER BY annee").fetchall()]
+    registre_columns = _columns(con, "publie.pub_registre")
+    order = "ordre, indicateur" if "ordre" in registre_columns else "indicateur"
+    registre = {r["indicateur"]: r for r in _dicts(con, f"SELECT * FROM publie.pub_registre ORDER BY {order}")}
+    libelles: dict[str, dict[str, str]] = defaultdict(dict)
+    for domaine, code, libelle in con.execute("SELECT domaine, code, libelle FROM publie.pub_libelles "
+                                              "ORDER BY domaine, ordre").fetchall():
+        libelles[domaine][code] = libelle
+    axes: dict[str, dict] = {}
+    for r in _dicts(con, "SELECT * FROM publie.pub_projet ORDER BY ordre_axe, code_action"):
+        axe = axes.setdefault(r["code_axe"], {"code": r["code_axe"], "libelle": r["libelle_axe"], "actions": []})
+        if r["code_action"]:
+            axe["actions"].append({"code": r["code_action"], "libelle": r["libelle_action"]})
+    federation = _dicts(con, "SELECT * FROM publie.pub_federation")[0] \
+        if _columns(con, "publie.pub_federation") else {}
+    cols = _columns(con, "publie.pub_unites")   # a snapshot frozen before a column existed lacks it
+    secrets = "nb_indicateurs_secrets" if "nb_indicateurs_secrets" in cols else "0"
+    confondu = "confondu_avec_parent" if "confondu_avec_parent" in cols else "false"
+    unites: dict[int, dict[tuple, Unit]] = defaultdict(dict)
+    for row in con.execute(f"""
+            SELECT annee, niveau, code, libelle, niveau_parent, code_parent, libelle_parent, nb_structures, nb_cs,
+                   nb_evs, coalesce(nb_indicateurs_publies, 0), coalesce({secrets}, 0), coalesce({confondu}, false),
+                   est_principal
+            FROM publie.pub_unites ORDER BY annee, niveau, libelle, code""").fetchall():
+        unit = Unit._make(row)
+        unites[unit.annee][(unit.niveau, unit.code)] = unit
+    cells: dict[tuple, dict[str, Cell]] = defaultdict(dict)
+    for cell in map(Cell._make, con.execute(f"""
+            SELECT {', '.join('i.' + c if c in ('annee', 'niveau', 'code', 'indicateur', 'valeur', 'n_structures',
+                                                  'n_total') else 't.' + c for c in CELL_COLUMNS)}
+            FROM publie.pub_indicateurs AS i
+            LEFT JOIN publie.pub_tendances AS t USING (indicateur, annee, niveau, code)
+            WHERE i.statut = 'publie'""").fetchall()):
+        cells[(cell.annee, cell.niveau, cell.code)][cell.indicateur] = cell
+    principal = {a: next(((u.niveau, u.code) for u in us.values() if u.principal), None) for a, us in unites.items()}
+    completude: dict[int, list[dict]] = defaultdict(list)
+    for r in _dicts(con, "SELECT * FROM publie.pub_completude ORDER BY annee, bloc"):
+        if principal.get(r["annee"]) == (r["niveau"], r["code"]):
+            completude[r["annee"]].append(r)
+    nationale: dict[int, list[dict]] = defaultdict(list)
+    for r in _dicts(con, "SELECT * FROM publie.pub_comparaison_nationale ORDER BY annee, indicateur"):
+        if principal.get(r["annee"]) == (r["niveau"], r["code"]) and r["indicateur"] in registre:
+            nationale[r["annee"]].append(r)
+    tableau = [r for r in _dicts(con, "SELECT * FROM publie.pub_tableau_de_bord ORDER BY ordre_axe, indicateur, annee")
+               if principal.get(r["annee"]) == (r["niveau"], r["code"])]
+    secrets = set(con.execute("""SELECT annee, niveau, code, indicateur FROM publie.pub_indicateurs
+                                 WHERE statut = 'secret' AND niveau IN ('departement', 'national')""").fetchall())
+    data = SiteData(audience, annees, publications, federation, registre, dict(libelles), list(axes.values()),
+                    dict(unites), dict(cells), dict(completude), dict(nationale), tableau, secrets)
     if audience == "interne":
-        unites = q("SELECT * FROM dim_unites")
-    completude = q("SELECT * FROM publie.pub_completude")
-    nationale = q("SELECT * FROM publie.pub_comparaison_nationale")
-    projet = q("SELECT * FROM stg_projet__projet").iloc[0].to_dict()
-    data = SiteData(audience=audience, annees=annees, indicateurs=indicateurs, registre=registre, unites=unites,
-                    tendances=tendances[tendances["annee"].isin(annees)], completude=completude,
-                    nationale=nationale, publications=publications, projet=projet)
-    if audience == "interne":
-        data.constats = q("SELECT * FROM constats_qualite")
-        data.structures = q("""SELECT DISTINCT ON (code_structure) code_structure, nom_structure, type_structure,
-                                      code_commune, annee_enquete
-                               FROM stg_senacs__reponses ORDER BY code_structure, annee_enquete DESC""")
+        _load_internal(con, data, structure_indicators or [])
     return data
+
+
+def _load_internal(con, data: SiteData, indicators: list[str]) -> None:
+    """What only the federation sees: every structure, its values against the median of its type,
+    and its quality findings (current build)."""
+    data.structures = _dicts(con, """
+        SELECT DISTINCT ON (s.code_structure) s.code_structure, s.nom_structure, s.type_structure, s.code_commune,
+               c.nom_commune, s.annee
+        FROM int_structures_annees AS s
+        LEFT JOIN stg_referentiel__communes AS c ON c.code_insee = s.code_commune
+        ORDER BY s.code_structure, s.annee DESC""")
+    medianes: dict[str, list[dict]] = defaultdict(list)
+    for r in _dicts(con, """SELECT indicateur, annee, code_structure, valeur, mediane_type, n_type
+                            FROM fct_structures_medianes
+                            WHERE annee IN (SELECT unnest(?)) AND indicateur IN (SELECT unnest(?))
+                            ORDER BY code_structure, annee""", [data.annees, indicators]):
+        medianes[r["code_structure"]].append(r)
+    data.medianes = dict(medianes)
+    constats: dict[str, list[dict]] = defaultdict(list)
+    for r in _dicts(con, """SELECT code_structure, annee_enquete, severite, colonne, message FROM constats_qualite
+                            WHERE code_structure IS NOT NULL
+                            ORDER BY annee_enquete, CASE severite WHEN 'bloquant' THEN 0
+                                                                  WHEN 'avertissement' THEN 1 ELSE 2 END"""):
+        constats[r["code_structure"]].append(r)
+    data.constats = dict(constats)

@@ -1,52 +1,171 @@
-"""French formatting for everything a reader sees: 1 234 567 €, 12,5 %, 3,2 points (narrow
-no-break spaces, so that a figure never wraps away from its unit)."""
+"""French formatting for everything a reader sees: 1 234 567 €, 12,5 %, +3,2 points (narrow
+no-break spaces, so that a figure never wraps away from its unit), and the reading sentences of
+the trends that dbt computed (pub_tendances): formatting only, never a figure of its own."""
 from __future__ import annotations
 
 import csv
 import io
 import math
+from datetime import date, datetime
 
-from babel.numbers import format_decimal, format_percent
+NNBSP = "\u202f"        # narrow no-break space: thousands separator, and before % and €
+MINUS = "\u2212"
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre"]
 
-LOCALE = "fr_FR"
 
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("<NA>", "nan")
+def missing(value) -> bool:
+    """None, NaN (a float that is not equal to itself) or pandas' NA."""
+    return value is None or value != value or (type(value).__name__ in ("NAType", "NaTType"))
 
 
 def nombre(value, decimals: int = 0) -> str:
-    if _missing(value):
+    """12 871,8 — French grouping and decimal comma, at the given precision."""
+    if missing(value):
         return "–"
-    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(float(value), format=pattern, locale=LOCALE)
+    value = float(value)
+    text = f"{-value if value < 0 else value:,.{decimals if decimals > 0 else 0}f}"
+    if "," in text:
+        text = text.replace(",", NNBSP)
+    if "." in text:
+        text = text.replace(".", ",")
+    if value < 0 and text.strip("0,") != "":
+        return MINUS + text
+    return text
 
 
 def pourcentage(value, decimals: int = 1) -> str:
-    if _missing(value):
-        return "–"
-    return format_percent(float(value), format="#,##0" + ("." + "0" * decimals if decimals else "") + "\u202f%",
-                          locale=LOCALE)
+    """A share (0.125) as 12,5 %."""
+    return "–" if missing(value) else f"{nombre(float(value) * 100, decimals)}{NNBSP}%"
 
 
-def euros(value) -> str:
-    return "–" if _missing(value) else f"{nombre(value)}\u202f€"
+def euros(value, decimals: int = 0) -> str:
+    return "–" if missing(value) else f"{nombre(value, decimals)}{NNBSP}€"
 
 
-def valeur(value, unite: str) -> str:
-    """An indicator value in its unit."""
+def valeur(value, unite: str, decimales: int | None = None) -> str:
+    """An indicator value in its unit, at its published precision (registry `decimales`)."""
     if unite == "ratio":
-        return pourcentage(value)
+        return pourcentage(value, 1 if decimales is None else max(decimales - 2, 0))
     if unite == "euros":
-        return euros(value)
-    if unite == "etp":
-        return nombre(value, 1)
-    return nombre(value)
+        return euros(value, decimales or 0)
+    if decimales is None:
+        decimales = 1 if unite == "etp" else 0
+    return nombre(value, decimales)
+
+
+def signe(value, decimals: int) -> str:
+    """+3,2 / −1,0 / 0,0: the sign of a change, never "-0"."""
+    text = nombre(value, decimals)
+    return text if text.startswith(MINUS) or text.strip("0,\u202f") == "" else "+" + text
+
+
+def evolution(value, unite_evolution: str, decimales: int = 0) -> str:
+    """A change as dbt computed it: points (shares), per cent (sums, means) or units (counts)."""
+    if missing(value):
+        return "–"
+    if unite_evolution == "points":
+        return f"{signe(value, 1)}{NNBSP}point{'s' if abs(float(value)) >= 2 else ''}"
+    if unite_evolution == "pourcent":
+        return f"{signe(value, 1)}{NNBSP}%"
+    return signe(value, decimales)
+
+
+def date_longue(value) -> str:
+    """29 novembre 2026."""
+    if missing(value):
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        value = date.fromisoformat(str(value)[:10])
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def structures(nb_cs, nb_evs) -> str:
+    """"1 centre social", "2 centres sociaux et 1 espace de vie sociale"."""
+    parts = []
+    for n, one, many in ((nb_cs, "centre social", "centres sociaux"),
+                         (nb_evs, "espace de vie sociale", "espaces de vie sociale")):
+        if n:
+            parts.append(f"{nombre(n)} {one if n == 1 else many}")
+    return " et ".join(parts) or "aucune structure"
+
+
+def pluriel(n, one: str, many: str) -> str:
+    return f"{nombre(n)} {one if n in (0, 1) else many}"
+
+
+def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: int,
+            comptees: str = "structures") -> str:
+    """The reading of one change from pub_tendances, always naming what it compares.
+
+    periode "un_an" (on the year before) or "reference" (since the reference year). t holds the
+    row's fields: verdict_<p>, evolution_<p>, evolution_ensemble_<p>, n_panel_<p>,
+    n_structures_<precedente|reference>, n_structures, unite_evolution, annee_reference (a dict or
+    a named tuple).
+    """
+    if not t:
+        return "Pas d'évolution publiée."
+    if not isinstance(t, dict):
+        t = Fields(t)
+    if periode == "un_an":
+        depuis, avant, n_avant = "sur un an", annee - 1, t.get("n_structures_precedente")
+    else:
+        avant = t.get("annee_reference")
+        if missing(avant) or avant >= annee:
+            return ""
+        depuis, n_avant = f"depuis {avant}", t.get("n_structures_reference")
+    verdict = t.get(f"verdict_{periode}")
+    change = t.get(f"evolution_{periode}")
+    overall = t.get(f"evolution_ensemble_{periode}")
+    panel = t.get(f"n_panel_{periode}")
+    unite = t.get("unite_evolution") or "unite"
+    label = verdicts.get(verdict, "") if not missing(verdict) else ""
+    counts = ""
+    if not missing(n_avant) and not missing(t.get("n_structures")):
+        counts = f"{nombre(n_avant)} en {avant}, {nombre(t['n_structures'])} en {annee}"
+    if missing(panel):      # compared on every unit counted (counts, activities, response rate)
+        if missing(change if not missing(change) else overall):
+            return f"Pas d'évolution publiée {depuis}."
+        amount = evolution(change if not missing(change) else overall, unite, decimales)
+        scope = f", sur l'ensemble des {comptees} comptées ({counts})" if counts else ""
+        return f"{amount} {depuis}{scope}{' : ' + label if label else ''}."
+    if label and not missing(change):
+        return (f"{evolution(change, unite, decimales)} {depuis} sur les {nombre(panel)} structures ayant "
+                f"répondu les deux années : {label}.")
+    if label:               # the panel's figure would give away the structures that came or went
+        text = (f"{label[:1].upper()}{label[1:]} {depuis} sur les {nombre(panel)} structures ayant répondu les "
+                f"deux années (chiffre non publié, les répondantes ayant changé")
+        if counts:
+            text += f" : {counts}"
+        if not missing(overall):
+            text += f" ; ensemble des répondantes : {evolution(overall, unite, decimales)}"
+        return text + ")."
+    if not missing(overall):
+        return (f"{evolution(overall, unite, decimales)} {depuis} sur l'ensemble des répondantes"
+                f"{' (' + counts + ')' if counts else ''} ; pas de verdict : moins de {nombre(n_min)} structures "
+                f"ont répondu les deux années.")
+    return f"Pas d'évolution publiée {depuis}."
+
+
+class Fields:
+    """A named tuple read like a dict (`.get`), without copying it."""
+    __slots__ = ("row",)
+
+    def __init__(self, row):
+        self.row = row
+
+    def get(self, name, default=None):
+        return getattr(self.row, name, default)
+
+    def __getitem__(self, name):
+        return getattr(self.row, name)
 
 
 def csv_cell(value) -> str:
     """A cell safe to open in a spreadsheet: text starting with = + - @ is neutralised."""
-    if _missing(value):
+    if missing(value):
         return ""
     text = str(value)
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
@@ -66,3 +185,11 @@ def csv_text(header, rows) -> str:
     for row in rows:
         writer.writerow([csv_cell(c) for c in row])
     return "\ufeff" + buffer.getvalue()
+
+
+_CSS_ESCAPES = {ord(ch): f"\\{ord(ch):x} " for ch in '"\\<>&'} | {i: f"\\{i:x} " for i in range(32)}
+
+
+def css_string(text) -> str:
+    """A CSS string literal (for the printed page's margin boxes) that cannot close its <style>."""
+    return '"' + str(text or "").translate(_CSS_ESCAPES) + '"'

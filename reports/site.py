@@ -1,51 +1,49 @@
 """`observatoire report`: the static observatory site, in French, for two audiences.
 
-    public   département, territories and communes; secret values never appear; no structure page
-    interne  adds a page per structure, the quality pages, the dbt docs and the GX Data Docs
+    public   the yearly reports, the territory and commune sheets, the federal project's board,
+             the indicators, the methodology and the open data; nothing but the published marts
+    interne  the same pages, plus a page per structure and the quality pages and dbt docs
+
+What each page holds is declared in data/config/pages.yaml (reports/pages.py); this module only
+looks values up in the published marts (reports/data.py) and lays them out. A page about a data
+year reads only that year and earlier ones, and is dated by that year's publication, so that a
+year held back from publication keeps its pages byte for byte.
 
 Each audience is built in a temporary folder and swapped in whole: a failed build never
 leaves a half site. Links are relative, so the folder can be copied to any web server.
 """
 from __future__ import annotations
 
+import base64
+import multiprocessing
+import os
+import re
 import shutil
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Callable
 
-import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from slugify import slugify
 
 from observatoire import fichiers
 
 from . import charts as C
-from .data import SiteData, load
-from .formatting import csv_text, nombre, pourcentage, valeur
+from .data import Cell, SiteData, Unit, load
+from .formatting import (csv_text, css_string, date_longue, lecture, nombre, pluriel, pourcentage, structures,
+                         valeur)
+from .opendata import DICTIONARY, write_open_data
+from .pages import PageSpec, load_spec, select
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
 STATIC = Path(__file__).resolve().parent / "static"
 AUDIENCES = ("public", "interne")
-NIVEAUX = {"commune": "Commune", "territoire": "Territoire", "departement": "Département", "national": "France"}
-SENS = {"hausse": "une hausse est un progrès", "baisse": "une baisse est un progrès", "neutre": "sans sens"}
-THEMES = ["acces_droits", "numerique", "parentalite", "scolarite", "langue_francaise", "insertion", "sante",
-          "culture", "vacances", "vieillissement", "discriminations", "ecologie"]
-OPEN_DATA_COLUMNS = ["indicateur", "annee", "niveau", "code", "libelle_unite", "valeur", "numerateur",
-                     "denominateur", "n_structures", "statut"]
-DICTIONARY = [
-    ("indicateur", "Identifiant de l'indicateur (voir registre.csv)"),
-    ("annee", "Année de données (l'année que décrivent les réponses, pas l'année d'enquête)"),
-    ("niveau", "commune, territoire, departement ou national"),
-    ("code", "Code INSEE de la commune, SIREN de l'EPT, code du département ou FR"),
-    ("libelle_unite", "Nom de la commune, du territoire ou du département"),
-    ("valeur", "Valeur de l'indicateur ; vide si secrète ou non disponible"),
-    ("numerateur", "Numérateur du calcul ; vide si secret"),
-    ("denominateur", "Dénominateur du calcul (indicateurs de type ratio) ; vide si secret"),
-    ("n_structures", "Nombre de structures (ou d'activités) entrées dans le calcul"),
-    ("statut", "publie, secret (trop peu de structures) ou non_disponible"),
-]
+NIVEAUX = {"commune": "commune", "territoire": "territoire", "departement": "département", "national": "France"}
+FOLDERS = {"commune": "communes", "territoire": "territoires", "departement": "departements"}
+NIVEAUX_PLURIEL = {"territoire": "territoires", "departement": "départements", "commune": "communes"}
 
 
 @dataclass
@@ -56,26 +54,47 @@ class SiteResult:
 
 
 class Writer:
-    """Renders pages into a folder; each page knows its depth for relative links."""
+    """Renders pages into a folder; each page knows its depth for relative links, and the figures
+    of its charts go into one CSV beside it."""
 
     def __init__(self, root: Path, env: Environment, common: dict):
         self.root, self.env, self.common, self.pages = root, env, common, 0
-        self._templates = {}
+        self._templates, self._chrome = {}, {}
+        self._dirs: set[Path] = set()
 
-    def page(self, rel: str, template: str, graphiques: list | None = None, **context) -> None:
-        depth = rel.count("/")
+    def page(self, rel: str, template: str, *, titre: str, graphiques=(), **context) -> None:
         path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        stem = Path(rel).stem
-        for g in graphiques or []:
-            g.csv_nom = f"{stem}-{g.id}.csv"
-            (path.parent / g.csv_nom).write_text(g.csv_text(), encoding="utf-8")
-        if template not in self._templates:
-            self._templates[template] = self.env.get_template(template)
-        html = self._templates[template].render(**self.common, racine="../" * depth,
-                                                graphiques=graphiques or [], **context)
-        path.write_text(html, encoding="utf-8")
+        if path.parent not in self._dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(path.parent)
+        csv_nom = ""
+        if graphiques:
+            csv_nom = f"{path.stem}-chiffres.csv"
+            (path.parent / csv_nom).write_text(csv_text(
+                ["graphique", "serie", "categorie", "valeur"],
+                [(g.titre, *row) for g in graphiques for row in g.brut]), encoding="utf-8")
+        racine = "../" * rel.count("/")
+        context.update(racine=racine, titre=titre, graphiques=graphiques, csv_nom=csv_nom,
+                       entete=self.chrome("_entete.html", racine, context.get("page_id")),
+                       pied=self.chrome("_pied.html", context.get("annee_page"), context.get("date_page")))
+        html = self.template(template).render(self.common, **context)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(html)
         self.pages += 1
+
+    def template(self, name: str):
+        if name not in self._templates:
+            self._templates[name] = self.env.get_template(name)
+        return self._templates[name]
+
+    def chrome(self, name: str, *key) -> Markup:
+        """The header and the footer, rendered once for each place a page can sit in."""
+        if (name, *key) not in self._chrome:
+            racine = key[0] if name == "_entete.html" else ""
+            context = {"racine": racine, "page_id": key[1]} if name == "_entete.html" else \
+                {"annee_page": key[0], "date_page": key[1]}
+            self._chrome[(name, *key)] = Markup(self.template(name).render(self.common, **context))
+        return self._chrome[(name, *key)]
 
     def text(self, rel: str, content: str) -> None:
         path = self.root / rel
@@ -83,362 +102,527 @@ class Writer:
         path.write_text(content, encoding="utf-8")
 
 
-def slug(code: str) -> str:
+def measure(r: dict) -> str:
+    """What an indicator's values count, for a chart's legend ("Nombre de personnes")."""
+    text = str(r.get("libelle_unite") or "Valeurs")
+    return text[:1].upper() + text[1:]
+
+
+def slug(code) -> str:
     return slugify(str(code)) or "x"
 
 
+def fichier(indicateur) -> str:
+    """The page name of an indicator: its registry id, made safe for a file name and a URL."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", str(indicateur)) or "x"
+
+
 class Site:
-    def __init__(self, data: SiteData):
-        self.d = data
-        ind = data.indicateurs
-        self.values: dict[tuple, dict] = {}
-        self.by_unit: dict[tuple, list[dict]] = defaultdict(list)
-        for row in ind.to_dict("records"):
-            key = (row["indicateur"], int(row["annee"]), row["niveau"], row["code"])
-            self.values[key] = row
-            self.by_unit[(int(row["annee"]), row["niveau"], row["code"])].append(row)
-        registre = data.registre.astype(object).where(data.registre.notna(), None)
-        self.registre = {r["indicateur"]: r for r in registre.to_dict("records")}
-        self.labels = {(r["niveau"], r["code"]): r for r in data.unites.to_dict("records")}
-        levels = set(ind["niveau"])
-        if "national" in levels:
-            self.principal = ("national", "FR")
-        else:
-            deps = sorted(ind.loc[ind["niveau"] == "departement", "code"].unique())
-            own = str(data.projet.get("federation_departement"))
-            self.principal = ("departement", own if own in deps else (deps[0] if deps else own))
-        self.principal_libelle = self.label(*self.principal)
+    def __init__(self, data: SiteData, spec: PageSpec, con=None):
+        self.d, self.spec, self.con = data, spec, con
+        self.reg = data.registre
+        self.verdicts = data.libelles.get("verdict", {})
+        self.absent: dict[str, list[int]] = defaultdict(list)      # section title -> years left out
+        self.trees = {a: self._tree(a) for a in data.annees}
+        last = data.annees[-1] if data.annees else None
+        self.last = last
+        self.main = data.principal(last) if last else None
+        dates = [p["publie_le"] for a, p in data.publications.items() if a in data.annees and p.get("publie_le")]
+        self.date_site = date_longue(max(dates)) if dates else ""
 
-    # ------------------------------------------------------------------ helpers
-    def label(self, niveau: str, code: str) -> str:
-        row = self.labels.get((niveau, code))
-        return str(row["libelle"]) if row and row.get("libelle") is not None else str(code)
+    # ------------------------------------------------------------------ lookups and formatting
+    def fmt(self, indicateur: str, value) -> str:
+        r = self.reg[indicateur]
+        return valeur(value, r["unite"], r["decimales"])
 
-    def get(self, indicateur: str, annee: int, niveau: str, code: str):
-        row = self.values.get((indicateur, annee, niveau, code))
-        return None if row is None else row["valeur"]
+    def cell(self, annee: int, unit: Unit | None, indicateur: str) -> Cell | None:
+        if unit is None:
+            return None
+        return self.d.cells.get((annee, unit.niveau, unit.code), {}).get(indicateur)
 
-    def shown(self, indicateur: str, annee: int, niveau: str, code: str) -> str:
-        row = self.values.get((indicateur, annee, niveau, code))
-        if row is None:
-            return "–"
-        if row["statut"] == "secret" and self.d.audience == "public":
-            return "secret"
-        return valeur(row["valeur"], self.registre[indicateur]["unite"])
+    def reading(self, cell: Cell | None, periode: str, annee: int) -> str:
+        if cell is None:
+            return "Pas d'évolution publiée."
+        r = self.reg[cell.indicateur]
+        return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"],
+                       "activités" if r["source"] == "activites" else "structures")
 
-    def tile(self, indicateur: str, annee: int, niveau: str, code: str, with_n: bool = True) -> dict:
-        row = self.values.get((indicateur, annee, niveau, code))
-        reg = self.registre[indicateur]
-        n_total = self.get("nb_structures", annee, niveau, code)
-        nN = ""
-        if with_n and row is not None and reg["source"] == "enquete" and n_total:
-            nN = f"n = {nombre(row['n_structures'])} / N = {nombre(n_total)}"
-        return {"valeur": self.shown(indicateur, annee, niveau, code), "libelle": reg["libelle"], "nN": nN}
+    def year_date(self, annee: int) -> str:
+        p = self.d.publications.get(annee) or {}
+        return date_longue(p.get("publie_le"))
 
-    def series(self, indicateur: str, niveau: str, code: str) -> tuple[list, list]:
-        years = [a for a in self.d.annees if (indicateur, a, niveau, code) in self.values]
-        values = [self.get(indicateur, a, niveau, code) for a in years]
-        values = [None if v is None or v != v else float(v) for v in values]
+    def series(self, indicateur: str, unit: Unit, until: int) -> tuple[list, list]:
+        years, values = [], []
+        for a in self.d.annees:
+            if a > until:
+                break
+            c = self.d.cells.get((a, unit.niveau, unit.code), {}).get(indicateur)
+            if c is not None:
+                years.append(a)
+                values.append(c.valeur)
         return years, values
 
-    def reading(self, indicateur: str, annee: int, niveau: str, code: str) -> str:
-        reg = self.registre[indicateur]
-        return C.reading(self.get(indicateur, annee, niveau, code), self.get(indicateur, annee - 1, niveau, code),
-                         reg["unite"], reg["sens"])
+    def has_data(self, annee: int, unit: Unit | None, rows: list[dict]) -> bool:
+        """Whether any of these indicators has a figure for the unit that year (published or withheld)."""
+        if unit is None:
+            return False
+        cells = self.d.cells.get((annee, unit.niveau, unit.code), {})
+        return any(r["indicateur"] in cells for r in rows) or (unit.nb_secrets > 0 and any(
+            (annee, unit.niveau, unit.code, r["indicateur"]) in self.d.secrets for r in rows))
 
-    def children(self, annee: int, niveau: str, parent: str | None) -> list[str]:
-        codes = {c for (a, n, c) in self.by_unit if a == annee and n == niveau}
-        if parent is None:
-            return sorted(codes)
-        return sorted(c for c in codes if (self.labels.get((niveau, c)) or {}).get("code_parent") == parent)
+    # ------------------------------------------------------------------ the units of a year
+    def _tree(self, annee: int) -> dict:
+        """Which unit has a page, under which parent it is listed, and what it is compared with."""
+        units = self.d.unites.get(annee, {})
+        main = self.d.principal(annee)
+
+        def parent(u: Unit) -> Unit | None:
+            p = units.get((u.niveau_parent, u.code_parent)) if u.code_parent else None
+            if p is not None and p.confondu:
+                p = units.get((p.niveau_parent, p.code_parent))
+            return p
+
+        href, parents, children = {}, {}, defaultdict(list)
+        names = defaultdict(int)
+        for key, u in units.items():
+            names[(u.niveau, u.libelle)] += 1
+            if u.principal or u.confondu:
+                continue
+            p = parent(u)
+            parents[key] = p
+            if p is not None:
+                children[(p.niveau, p.code)].append(u)
+            href[key] = f"{FOLDERS[u.niveau]}/{slug(u.code)}.html"
+        small = {key for key, u in units.items() if u.niveau == "commune" and u.nb_publies == 0}
+        return {"units": units, "main": main, "href": href, "parent": parents, "children": children,
+                "small": small, "homonymes": {k for k, n in names.items() if n > 1}}
+
+    def compared_with(self, annee: int, u: Unit) -> Unit | None:
+        """The département a unit sits in, or France for a département."""
+        tree = self.trees[annee]
+        p = tree["parent"].get((u.niveau, u.code))
+        while p is not None and p.niveau not in ("departement", "national"):
+            p = tree["parent"].get((p.niveau, p.code)) or (tree["main"] if p.niveau != "national" else None)
+        return p
+
+    def unit_title(self, annee: int, u: Unit) -> str:
+        """A unit's name, with its parent when another unit of the same level has the same name."""
+        if (u.niveau, u.libelle) in self.trees[annee]["homonymes"]:
+            return f"{u.libelle} ({u.libelle_parent or u.code_parent})"
+        return str(u.libelle or u.code)
+
+    def pointer(self, annee: int, u: Unit, with_name: bool = True) -> str:
+        """A commune too small to be shown: how many centres, and whose figures count them."""
+        p = self.trees[annee]["parent"].get((u.niveau, u.code)) or self.trees[annee]["main"]
+        where = p.libelle if p is not None else "son territoire"
+        text = f"{structures(u.nb_cs, u.nb_evs)} ; ses chiffres sont comptés dans ceux de {where}."
+        return f"{u.libelle} : {text}" if with_name else text
 
     # ------------------------------------------------------------------ pages
     def build(self, w: Writer, on_progress: Callable[[str], None]) -> None:
-        d = self.d
-        last = d.annees[-1] if d.annees else None
-        niveau, code = self.principal
-        reperes = [self.tile(i, last, niveau, code) for i in
-                   ("nb_structures", "nb_repondants", "habitants_touches", "benevoles_total", "etp_total",
-                    "budget_moyen")] if last else []
-        w.page("index.html", "accueil.html", reperes=reperes, principal_libelle=self.principal_libelle)
-        for annee in d.annees:
+        self.home(w)
+        for annee in self.d.annees:
             on_progress(f"rapport {annee}")
             self.yearly_report(w, annee)
-            self.unit_sheets(w, annee)
-        self.scorecard(w)
-        self.indicator_pages(w)
-        self.methodology(w)
-        self.open_data(w)
-        if d.audience == "interne":
-            self.structure_pages(w)
+        on_progress("fiches des territoires et des communes")
+        with self.unit_pages_in_background(w):     # the other pages meanwhile, in this process
+            self.scorecard(w)
+            self.indicator_pages(w)
+            self.methodology(w)
+            self.open_data(w)
+            if self.d.audience == "interne":
+                self.structure_pages(w)
+
+    def tiles(self, annee: int, unit: Unit | None, rows: list[dict]) -> list[dict]:
+        out = []
+        for r in rows:
+            c = self.cell(annee, unit, r["indicateur"])
+            if c is None:
+                continue
+            nN = ""
+            if r["source"] == "enquete" and c.n_structures is not None and c.n_total:
+                nN = f"n = {nombre(c.n_structures)} / N = {nombre(c.n_total)}"
+            out.append({"valeur": self.fmt(r["indicateur"], c.valeur), "libelle": r["libelle_court"] or r["libelle"],
+                        "indicateur": r["indicateur"], "nN": nN})
+        return out
+
+    def home(self, w: Writer) -> None:
+        rows = select(self.spec, self.reg, (self.spec.section("accueil")).get("reperes"))
+        w.page("index.html", "accueil.html", titre="Accueil", page_id="accueil", date_page=self.date_site,
+               reperes=self.tiles(self.last, self.main, rows) if self.last else [],
+               principal=self.main, rapports=[{"annee": a, "date": self.year_date(a)} for a in reversed(self.d.annees)])
 
     def yearly_report(self, w: Writer, annee: int) -> None:
-        niveau, code = self.principal
-        t = lambda i, with_n=True: self.tile(i, annee, niveau, code, with_n)
-        sections = []
-        sections.append({"id": "reperes", "titre": "Repères clés",
-                         "tuiles": [t(i) for i in ("nb_structures", "nb_repondants", "taux_reponse",
-                                                   "habitants_touches", "benevoles_total", "etp_total",
-                                                   "budget_moyen", "part_qpv", "part_urbain")]})
-        child_level = "departement" if niveau == "national" else "territoire"
-        kids = self.children(annee, child_level, None if niveau == "national" else code)
-        counts = [self.get("nb_structures", annee, child_level, k) for k in kids]
-        names = [self.label(child_level, k) for k in kids]
-        implantation = {"id": "implantation", "titre": "Implantation", "graphiques": [], "liens": []}
-        if kids:
-            implantation["graphiques"].append(C.bars(
-                "implantation", f"Structures agréées par {NIVEAUX[child_level].lower()}",
-                f"Nombre de centres sociaux et d'EVS invités à l'enquête, données {annee}.",
-                f"{nombre(sum(c or 0 for c in counts))} structures réparties sur {len(kids)} "
-                f"{NIVEAUX[child_level].lower()}(s).", names, counts, "structures",
-                horizontal=len(kids) > 8, label_col=NIVEAUX[child_level]))
-        communes = self.children(annee, "commune", None)
-        if niveau != "national":
-            communes = [c for c in communes if self.labels.get(("commune", c), {}).get("code_parent") in set(kids) | {code}]
-            implantation["tableau"] = {
-                "titre": f"Structures par commune, {annee}", "colonnes": ["Commune", "Structures", "Répondantes"],
-                "lignes": [[self.label("commune", c), self.shown("nb_structures", annee, "commune", c),
-                            self.shown("nb_repondants", annee, "commune", c)] for c in communes]}
-        sections.append(implantation)
-        themes = [f"part_theme_{x}" for x in THEMES]
-        theme_values = [(self.registre[i]["libelle"].replace("Part des structures agissant sur ", "").capitalize(),
-                         self.get(i, annee, niveau, code)) for i in themes]
-        theme_values = sorted([tv for tv in theme_values if tv[1] is not None], key=lambda tv: -tv[1])
-        publics = {"id": "publics", "titre": "Publics et thèmes d'action",
-                   "tuiles": [t(i) for i in ("habitants_touches", "pers_info_droits", "pers_accomp_droits",
-                                             "jeunes_accompagnes")], "graphiques": []}
-        if theme_values:
-            publics["graphiques"].append(C.bars(
-                "themes", "Part des structures agissant sur chaque thème",
-                f"Part des structures répondantes menant au moins une action sur le thème, données {annee}.",
-                f"Thème le plus partagé : {theme_values[0][0].lower()} ({pourcentage(theme_values[0][1])} des structures).",
-                [tv[0] for tv in theme_values], [tv[1] for tv in theme_values], "ratio", horizontal=True,
-                label_col="Thème"))
-        sections.append(publics)
-        years, benevoles = self.series("benevoles_total", niveau, code)
-        participation = {"id": "participation", "titre": "Participation et bénévolat",
-                         "tuiles": [t(i) for i in ("benevoles_activite", "benevoles_instance", "heures_benevolat",
-                                                   "etp_benevoles", "part_habitants_ca")], "graphiques": []}
-        if any(v is not None for v in benevoles):
-            participation["graphiques"].append(C.lines(
-                "benevoles", "Bénévoles d'activité et d'instance, par année",
-                "Somme des bénévoles déclarés par les structures répondantes.",
-                self.reading("benevoles_total", annee, niveau, code),
-                {"Bénévoles": (years, benevoles)}, "personnes"))
-        sections.append(participation)
-        sections.append({"id": "partenariats", "titre": "Partenariats et pratiques",
-                         "tuiles": [t(i) for i in ("part_partenariat_commune", "part_pacte_cooperation",
-                                                   "nouveaux_partenariats", "reseaux_locaux",
-                                                   "part_outils_numeriques", "part_demarche_impact")]})
-        sections.append({"id": "personnel", "titre": "Personnel",
-                         "tuiles": [t(i) for i in ("salaries", "etp_total", "etp_moyen", "salaries_formes")]})
-        shares = [("Caf", "part_financement_caf"), ("Communes et intercommunalités", "part_financement_communes"),
-                  ("Autres ressources", "part_autres_ressources")]
-        finance_values = [self.get(i, annee, niveau, code) for _, i in shares]
-        finances = {"id": "finances", "titre": "Finances", "tuiles": [t(i) for i in ("budget_moyen", "budget_median")],
-                    "graphiques": []}
-        if all(v is not None for v in finance_values):
-            finances["graphiques"].append(C.bars(
-                "financement", "Origine des produits",
-                f"Part de chaque financeur dans les produits des structures répondantes, données {annee}.",
-                f"La Caf apporte {pourcentage(finance_values[0])} des produits, les communes "
-                f"{pourcentage(finance_values[1])}.", [s for s, _ in shares], finance_values, "ratio",
-                label_col="Financeur"))
-        sections.append(finances)
-        sheets = [{"href": f"{child_level}s/{slug(k)}.html", "texte": self.label(child_level, k)} for k in kids]
-        sheets += [{"href": f"communes/{slug(c)}.html", "texte": f"Commune : {self.label('commune', c)}"}
-                   for c in communes] if niveau != "national" else []
-        sections.append({"id": "territoires", "titre": "Fiches territoires", "liens": sheets})
-        comparaison = self.d.nationale[(self.d.nationale["annee"] == annee) & (self.d.nationale["niveau"] == niveau)
-                                       & (self.d.nationale["code"] == code)]
-        sections.append({"id": "national", "titre": "Comparaison nationale",
-                         "texte": "Chiffres nationaux publiés (SENACS et presse), avec leur année ; sources en méthodologie.",
-                         "tableau": {"titre": f"{self.principal_libelle} et France",
-                                     "colonnes": ["Indicateur", self.principal_libelle, "France", "Année (France)"],
-                                     "lignes": [[self.registre[r["indicateur"]]["libelle"],
-                                                 valeur(r["valeur"], self.registre[r["indicateur"]]["unite"]),
-                                                 valeur(r["valeur_nationale"], self.registre[r["indicateur"]]["unite"]),
-                                                 str(r["annee_nationale"])]
-                                                for r in comparaison.to_dict("records")]}})
-        sections.append({"id": "methode", "titre": "Méthodologie",
-                         "liens": [{"href": "../methodologie.html", "texte": "Définitions, taux de réponse, règle du secret"}]})
-        pub = self.d.publications.set_index("annee")
-        warnings = int(pub.loc[annee, "nb_avertissements"]) if annee in pub.index else 0
-        graphs = [g for s in sections for g in s.get("graphiques", [])]
-        w.page(f"{annee}/index.html", "rapport.html", graphiques=graphs, annee=annee, sections=sections,
-               principal_libelle=self.principal_libelle, avertissements=warnings)
+        tree = self.trees[annee]
+        main = tree["main"]
+        sections, charts = [], []
+        for s in (self.spec.section("rapport")).get("sections", []):
+            kind = s.get("type", "rubrique")
+            sec = {"id": s.get("id") or slug(s.get("titre", "rubrique")), "titre": s.get("titre", ""),
+                   "texte": s.get("texte", ""), "type": kind}
+            if kind == "fiches":
+                sec["fiches"] = self.sheets(annee)
+                if not sec["fiches"]["liens"] and not sec["fiches"]["petites"]:
+                    continue
+            elif kind == "comparaison_nationale":
+                sec["comparaison"] = self.national_rows(annee)
+                if not sec["comparaison"]:
+                    continue
+            else:
+                if not self.fill_section(sec, s, annee, main, charts):
+                    if sec.get("avait_indicateurs") or sec.get("selecteurs"):
+                        self.absent[(sec["titre"], bool(sec.get("avait_indicateurs")))].append(annee)
+                    continue
+            sections.append(sec)
+        w.page(f"{annee}/index.html", "rapport.html", titre=f"Rapport {annee} — {main.libelle if main else ''}",
+               page_id="rapport", date_page=self.year_date(annee), annee=annee, principal=main,
+               sections=sections, graphiques=charts, annee_page=annee)
 
-    def unit_sheets(self, w: Writer, annee: int) -> None:
-        levels = ["territoire", "commune"] + (["departement"] if self.principal[0] == "national" else [])
-        survey = [i for i, r in self.registre.items() if r["source"] == "enquete"]
-        for niveau in levels:
-            for code in self.children(annee, niveau, None):
-                rows = {r["indicateur"]: r for r in self.by_unit[(annee, niveau, code)]}
-                lignes = [{"indicateur": i, "libelle": self.registre[i]["libelle"],
-                           "valeur": self.shown(i, annee, niveau, code),
-                           "secret": rows.get(i, {}).get("statut") == "secret",
-                           "n": nombre(rows[i]["n_structures"]) if i in rows else "–"} for i in survey if i in rows]
-                years, values = self.series("habitants_touches", niveau, code)
-                graphs = []
-                if any(v is not None for v in values):
-                    graphs.append(C.lines("habitants", "Habitants touchés, par année",
-                                          "Habitants distincts ayant participé à une activité (valeurs secrètes non tracées).",
-                                          self.reading("habitants_touches", annee, niveau, code),
-                                          {"Habitants touchés": (years, values)}, "personnes"))
-                parent = (self.labels.get((niveau, code)) or {}).get("code_parent")
-                parent_level = "territoire" if niveau == "commune" else "departement"
-                w.page(f"{annee}/{niveau}s/{slug(code)}.html", "unite.html", graphiques=graphs, annee=annee,
-                       libelle=self.label(niveau, code), niveau_libelle=NIVEAUX[niveau],
-                       parent=self.label(parent_level, parent) if parent else "",
-                       reperes=[self.tile(i, annee, niveau, code) for i in
-                                ("nb_structures", "nb_repondants", "habitants_touches", "benevoles_total")],
-                       lignes=lignes)
+    def fill_section(self, sec: dict, s: dict, annee: int, main: Unit | None, charts: list) -> bool:
+        tiles = select(self.spec, self.reg, s.get("tuiles"))
+        table = select(self.spec, self.reg, s.get("tableau"))
+        chart_rows = [(g, select(self.spec, self.reg, {k: v for k, v in g.items() if k not in ("type", "titre", "tri")}))
+                      for g in s.get("graphiques") or []]
+        indicators = tiles + table + [r for g, rows in chart_rows for r in rows]
+        sec["avait_indicateurs"] = bool(indicators)
+        sec["selecteurs"] = bool(s.get("tuiles") or s.get("tableau") or
+                                 any(g.get("type") != "unites" for g in s.get("graphiques") or []))
+        if indicators and not self.has_data(annee, main, indicators):
+            return False
+        sec["tuiles"] = self.tiles(annee, main, tiles)
+        sec["tableau"] = [self.table_row(annee, main, r) for r in table if self.cell(annee, main, r["indicateur"])]
+        sec["graphiques"] = []
+        for k, (g, rows) in enumerate(chart_rows, start=1):
+            chart = self.section_chart(sec["id"] + (f"-{k}" if k > 1 else ""), g, rows, annee, main)
+            if chart is not None:
+                sec["graphiques"].append(chart)
+                charts.append(chart)
+        if s.get("communes") and main is not None and main.niveau != "national":   # France: on each département
+            sec["communes"] = self.commune_table(annee)
+        return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes"))
+
+    def table_row(self, annee: int, unit: Unit | None, r: dict) -> dict:
+        c = self.cell(annee, unit, r["indicateur"])
+        return {"indicateur": r["indicateur"], "libelle": r["libelle"], "valeur": self.fmt(r["indicateur"], c.valeur),
+                "lecture": self.reading(c, "un_an", annee)}
+
+    def section_chart(self, id: str, g: dict, rows: list[dict], annee: int, main: Unit | None):
+        kind = g["type"]
+        if kind == "unites":
+            kids = [u for u in self.trees[annee]["children"].get((main.niveau, main.code), [])] if main else []
+            kids = sorted(kids, key=lambda u: (-(u.nb_structures or 0), str(u.libelle)))
+            if not 2 <= len(kids) <= 30:
+                return None
+            level = NIVEAUX_PLURIEL.get(kids[0].niveau, "unités")
+            titre = f"{g.get('titre', 'Structures')} par {NIVEAUX[kids[0].niveau]}"
+            total = sum(u.nb_structures or 0 for u in kids)
+            return C.bars(id, titre, f"Centres sociaux et espaces de vie sociale agréés, données {annee}.",
+                          f"{pluriel(total, 'structure', 'structures')} réparties sur {len(kids)} {level}.",
+                          [u.libelle for u in kids], [u.nb_structures for u in kids], "structures", 0,
+                          label_col=NIVEAUX[kids[0].niveau].capitalize())
+        found = [(r, self.cell(annee, main, r["indicateur"])) for r in rows]
+        found = [(r, c) for r, c in found if c is not None]
+        if not found:
+            return None
+        if kind == "barres":
+            if g.get("tri") == "decroissant":
+                found.sort(key=lambda rc: -rc[1].valeur)
+            r0 = found[0][0]
+            lead = "; ".join(f"{r['libelle_court'] or r['libelle']} : {self.fmt(r['indicateur'], c.valeur)}"
+                             for r, c in found[:3])
+            return C.bars(id, g.get("titre") or "Indicateurs", f"{measure(r0)}, "
+                          f"{main.libelle}, données {annee}.", f"En tête : {lead}.",
+                          [r["libelle_court"] or r["libelle"] for r, _ in found], [c.valeur for _, c in found],
+                          r0["unite"], r0["decimales"], label_col="Indicateur")
+        r, c = found[0]      # evolution: one small chart per indicator, the first one here
+        years, values = self.series(r["indicateur"], main, annee)
+        return C.lines(id, g.get("titre") or f"{r['libelle']}, par année", f"{measure(r)}, "
+                       f"{main.libelle}, par année de données jusqu'en {annee}.", self.reading(c, "un_an", annee),
+                       {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"])
+
+    def commune_table(self, annee: int) -> list[dict]:
+        tree = self.trees[annee]
+        rows = []
+        for (niveau, code), u in sorted(tree["units"].items(), key=lambda kv: str(kv[1].libelle)):
+            if niveau != "commune":
+                continue
+            p = tree["parent"].get((niveau, code))
+            rows.append({"libelle": u.libelle, "parent": p.libelle if p else "", "href": tree["href"].get((niveau, code)),
+                         "structures": structures(u.nb_cs, u.nb_evs)})
+        return rows
+
+    def sheets(self, annee: int) -> dict:
+        tree = self.trees[annee]
+        links, small = [], []
+        national = tree["main"] is not None and tree["main"].niveau == "national"
+        for level in ("departement", "territoire") if national else ("territoire", "commune"):
+            for key, u in sorted(tree["units"].items(), key=lambda kv: str(kv[1].libelle)):
+                if u.niveau != level or key not in tree["href"]:
+                    continue
+                if key in tree["small"]:
+                    small.append({"href": tree["href"][key], "texte": self.pointer(annee, u)})
+                else:
+                    links.append({"href": tree["href"][key], "texte": self.unit_title(annee, u),
+                                  "niveau": NIVEAUX[level]})
+        return {"liens": links, "petites": small}
+
+    def national_rows(self, annee: int) -> list[dict]:
+        rows = []
+        for r in self.d.nationale.get(annee, []):
+            i = r["indicateur"]
+            gap = r["ecart_annees"]
+            when = str(r["annee_nationale"])
+            if gap:
+                when += f" ({pluriel(abs(gap), 'an', 'ans')} {'plus tôt' if gap > 0 else 'plus tard'})"
+            rows.append({"indicateur": i, "libelle": self.reg[i]["libelle"], "valeur": self.fmt(i, r["valeur"]),
+                         "nationale": self.fmt(i, r["valeur_nationale"]), "annee_nationale": when,
+                         "note": r["note_nationale"] or "", "editeur": r["editeur_source"] or "",
+                         "titre_source": r["titre_source"] or "", "url": r["source_nationale"] or ""})
+        return rows
+
+    @contextmanager
+    def unit_pages_in_background(self, w: Writer):
+        """The sheets of every unit of every year: the bulk of a national site, rendered by forked
+        workers (they read the data already loaded and write their own files) while the caller
+        writes the other pages; below PARALLEL_FROM sheets, simply here and now."""
+        tasks = [(annee, part) for annee in self.d.annees for part in range(PARTS)]
+        total = sum(len(self.trees[a]["href"]) for a in self.d.annees)
+        if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            for annee, part in tasks:
+                self.unit_pages(w, annee, part)
+            yield
+            return
+        global _FORKED
+        _FORKED = (self, w)
+        pool = multiprocessing.get_context("fork").Pool(PARTS)
+        _FORKED = None
+        try:
+            pending = pool.starmap_async(_unit_pages_in_worker, tasks)
+            yield
+            w.pages += sum(pending.get())
+            pool.close()
+        finally:
+            pool.terminate()
+            pool.join()
+
+    def unit_pages(self, w: Writer, annee: int, part: int = 0) -> int:
+        """One part (of PARTS) of a year's unit sheets; returns the number of pages written."""
+        before = w.pages
+        tree = self.trees[annee]
+        sections = [(s.get("titre", ""), select(self.spec, self.reg, s)) for s in
+                    (self.spec.section("unite")).get("sections", [])]
+        links = {i: Markup('<a href="../../indicateurs/{}.html">{}</a>').format(fichier(i), r["libelle"])
+                 for i, r in self.reg.items()}
+        versus_values: dict[tuple, dict[str, str]] = {}
+        date_page = self.year_date(annee)
+        for n, (key, rel) in enumerate(tree["href"].items()):
+            if n % PARTS != part:
+                continue
+            u = tree["units"][key]
+            parent = tree["parent"].get(key)
+            name = self.unit_title(annee, u)
+            common = dict(page_id="unite", date_page=date_page, annee=annee, annee_page=annee, unite=u, nom=name,
+                          niveau=NIVEAUX[u.niveau], parent=parent, structures_phrase=structures(u.nb_cs, u.nb_evs),
+                          parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None,
+                          principal=tree["main"])
+            titre = f"{name} ({NIVEAUX[u.niveau]}) en {annee}"
+            if key in tree["small"]:
+                w.page(f"{annee}/{rel}", "petite_commune.html", titre=titre, pointeur=self.pointer(annee, u),
+                       **common)
+                continue
+            versus = self.compared_with(annee, u)
+            cells = self.d.cells.get((annee, u.niveau, u.code), {})
+            vkey = (versus.niveau, versus.code) if versus else None
+            if vkey not in versus_values:
+                vcells = self.d.cells.get((annee, *vkey), {}) if vkey else {}
+                versus_values[vkey] = {i: self.fmt(i, c.valeur) for i, c in vcells.items()}
+            vvalues = versus_values[vkey]
+            blocks = []
+            for titre_bloc, rows in sections:
+                lines = []
+                for r in rows:
+                    i = r["indicateur"]
+                    c = cells.get(i)
+                    if c is not None:
+                        lines.append((links[i], self.fmt(i, c.valeur), vvalues.get(i, "–"),
+                                      self.reading(c, "un_an", annee)))
+                if lines:
+                    blocks.append({"titre": titre_bloc, "lignes": lines})
+            kids = []
+            for k in sorted(tree["children"].get(key, []), key=lambda v: str(v.libelle)):
+                kkey = (k.niveau, k.code)
+                kids.append({"href": tree["href"].get(kkey), "libelle": self.unit_title(annee, k),
+                             "structures": structures(k.nb_cs, k.nb_evs),
+                             "pointeur": self.pointer(annee, k, False) if kkey in tree["small"] else ""})
+            w.page(f"{annee}/{rel}", "unite.html", titre=titre, versus=versus, blocs=blocks, enfants=kids, **common)
+        return w.pages - before
 
     def scorecard(self, w: Writer) -> None:
-        niveau, code = self.principal
-        tendances = self.d.tendances
-        tendances = tendances[(tendances["niveau"] == niveau) & (tendances["code"] == code)]
-        last = self.d.annees[-1] if self.d.annees else None
-        latest = {r["indicateur"]: r for r in tendances[tendances["annee"] == last].to_dict("records")}
-        axes = []
-        actions = {r["code_action"]: r for r in self.d.registre[["action", "libelle_action"]].dropna()
-                   .rename(columns={"action": "code_action"}).to_dict("records")}
-        for axe_code in ("A1", "A2", "A3"):
-            regs = [r for r in self.registre.values() if r["axe"] == axe_code]
-            if not regs:
-                continue
-            lignes, ratio_series, count_series = [], {}, {}
-            for r in sorted(regs, key=lambda r: (r["action"] or "Z", r["indicateur"])):
-                i = r["indicateur"]
-                t = latest.get(i, {})
-                lignes.append({"indicateur": i, "libelle": r["libelle"],
-                               "action": f"{r['action']} {actions.get(r['action'], {}).get('libelle_action', '')}"
-                               if r["action"] else "–",
-                               "reference": valeur(t.get("valeur_reference"), r["unite"]),
-                               "valeur": valeur(t.get("valeur"), r["unite"]),
-                               "cible": valeur(r["cible"], r["unite"]) if r["cible"] is not None else "–",
-                               "sens": SENS[r["sens"]], "statut": t.get("statut_cible"),
-                               "lecture": self.reading(i, last, niveau, code) if last else ""})
-                if r["unite"] == "ratio":
-                    ratio_series[r["libelle"]] = self.series(i, niveau, code)
-                elif r["source"] == "enquete":
-                    count_series[r["libelle"]] = self.series(i, niveau, code)
-            graphs = []
-            # one chart per axis: its shares, or else the counts declared in the survey
-            series, unite, kind = ((ratio_series, "ratio", "parts") if ratio_series
-                                   else (count_series, "nombre", "effectifs déclarés"))
-            if series:
-                graphs.append(C.lines(f"axe-{axe_code.lower()}", f"Axe {axe_code} : évolution des {kind}",
-                                      f"Indicateurs de l'axe {axe_code} ({kind}), par année de données.",
-                                      f"{len(series)} indicateur(s) de l'axe suivis ici ; les autres sont dans le tableau.",
-                                      series, unite))
-            axes.append({"code": axe_code, "libelle": regs[0]["libelle_axe"], "lignes": lignes, "graphiques": graphs})
-        graphs = [g for a in axes for g in a["graphiques"]]
-        w.page("tableau-de-bord.html", "tableau_de_bord.html", graphiques=graphs, axes=axes,
-               principal_libelle=self.principal_libelle, projet_titre=self.d.projet.get("titre", "Projet fédéral"),
-               annee_reference=self.d.projet.get("annee_reference"), annee_cible=self.d.projet.get("annee_cible"))
+        spec = self.spec.section("tableau_de_bord")
+        wanted = {r["indicateur"] for r in select(self.spec, self.reg, spec.get("indicateurs") or {"sauf": []})}
+        by_ind: dict[str, list[dict]] = defaultdict(list)
+        for r in self.d.tableau:
+            if r["indicateur"] in wanted and r["indicateur"] in self.reg:
+                by_ind[r["indicateur"]].append(r)
+        axes, charts = [], []
+        for axe in self.d.axes:
+            groups = []
+            actions = axe["actions"] + [{"code": None, "libelle": "Autres indicateurs de l'axe"}]
+            for action in actions:
+                cards = []
+                for i, rows in by_ind.items():
+                    r0 = self.reg[i]
+                    if r0["axe"] != axe["code"] or r0["action"] != action["code"] and not (
+                            action["code"] is None and r0["action"] not in {a["code"] for a in axe["actions"]}):
+                        continue
+                    cards.append(self.card(i, rows, charts))
+                if cards:
+                    groups.append({"code": action["code"], "libelle": action["libelle"], "cartes": cards})
+            if groups:
+                axes.append({"code": axe["code"], "libelle": axe["libelle"], "groupes": groups})
+        f = self.d.federation
+        w.page("tableau-de-bord.html", "tableau_de_bord.html", titre=f"{f.get('titre_projet') or 'Projet fédéral'} : "
+               "tableau de bord", page_id="tableau", date_page=self.date_site, axes=axes, graphiques=charts,
+               principal=self.main, projet=f)
+
+    def card(self, i: str, rows: list[dict], charts: list) -> dict:
+        r = self.reg[i]
+        last = rows[-1]
+        years = [x["annee"] for x in rows if x["valeur"] is not None]
+        values = [x["valeur"] for x in rows if x["valeur"] is not None]
+        target = (last["annee_cible"], last["cible"]) if last.get("cible") is not None and \
+            last.get("annee_cible") is not None and last["cible"] == last["cible"] else None
+        chart = None
+        if years:
+            chart = C.lines(f"i-{slug(i)}", r["libelle"], f"{measure(r)}, par année de données"
+                            + (", avec la cible" if target else "") + ".", "",
+                            {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"],
+                            cible=target, petit=True)
+            charts.append(chart)
+        statut = last.get("statut_cible")
+        return {"indicateur": i, "libelle": r["libelle"], "graphique": chart,
+                "reference": self.fmt(i, last.get("valeur_reference")), "annee_reference": last.get("annee_reference"),
+                "valeur": self.fmt(i, last.get("valeur")), "annee": last["annee"],
+                "cible": self.fmt(i, target[1]) if target else "", "annee_cible": target[0] if target else None,
+                "statut": statut if statut in self.d.libelles.get("statut_cible", {}) else None,
+                "statut_libelle": self.d.libelles.get("statut_cible", {}).get(statut, ""),
+                "depuis": lecture(last, "reference", last["annee"], r["decimales"], self.verdicts, r["n_min"],
+                                  "activités" if r["source"] == "activites" else "structures"),
+                "un_an": lecture(last, "un_an", last["annee"], r["decimales"], self.verdicts, r["n_min"],
+                                 "activités" if r["source"] == "activites" else "structures")}
 
     def indicator_pages(self, w: Writer) -> None:
-        niveau, code = self.principal
         groups = defaultdict(list)
-        for i, r in self.registre.items():
-            groups[r["libelle_axe"] if r["axe"] != "socle" else "Chiffres clés SENACS"].append(r)
-        w.page("indicateurs/index.html", "liste_indicateurs.html",
-               groupes=[{"titre": k, "indicateurs": sorted(v, key=lambda r: r["libelle"])} for k, v in groups.items()])
-        last = self.d.annees[-1] if self.d.annees else None
-        child_level = "departement" if niveau == "national" else "territoire"
-        kids = self.children(last, child_level, None if niveau == "national" else code) if last else []
-        for i, r in self.registre.items():
-            years, values = self.series(i, niveau, code)
-            series = {self.principal_libelle: (years, values)}
-            if r["source"] == "enquete" and len(kids) <= 12:
-                for k in kids:
-                    ky, kv = self.series(i, child_level, k)
-                    if any(v is not None for v in kv):
-                        series[self.label(child_level, k)] = (ky, kv)
-            graphs = []
-            if any(v is not None for v in values):
-                graphs.append(C.lines("evolution", r["libelle"], f"Valeur par année de données ({r['unite']}).",
-                                      self.reading(i, last, niveau, code) if last else "", series, r["unite"]))
-            tables = [{"titre": f"{r['libelle']} par niveau et par année",
-                       "colonnes": ["Unité"] + [str(a) for a in self.d.annees],
-                       "lignes": [[self.label(child_level if n == child_level else niveau, c)]
-                                  + [self.shown(i, a, n, c) for a in self.d.annees]
-                                  for n, c in [(niveau, code)] + ([(child_level, k) for k in kids]
-                                                                  if r["source"] == "enquete" else [])]}]
-            if r["agregat"] == "ratio":
-                formule = f"Σ numérateur ({r['numerateur']}) / Σ dénominateur ({r['denominateur']})"
-            elif r["agregat"] == "mediane":
-                formule = f"médiane de {r['numerateur']}"
-            elif r["agregat"] == "compte":
-                formule = "nombre d'unités retenues"
-            else:
-                formule = f"Σ {r['numerateur']}"
-            if r["facteur"] not in (1, 1.0):
-                formule += f" × {nombre(r['facteur'], 2)}"
-            w.page(f"indicateurs/{i}.html", "indicateur.html", graphiques=graphs, tableaux=tables,
-                   i={**r, "axe_libelle": r["libelle_axe"]}, formule=formule, sens=SENS[r["sens"]],
-                   colonnes=[c for c in (r["colonnes_sources"] or "").split("|") if c])
+        for r in self.reg.values():
+            groups[(r["ordre_axe"], r["libelle_axe"] or "")].append(r)
+        w.page("indicateurs/index.html", "liste_indicateurs.html", titre="Les indicateurs", page_id="indicateurs",
+               date_page=self.date_site, groupes=[{"titre": k[1], "indicateurs": v} for k, v in sorted(groups.items())])
+        main = self.main
+        kids = sorted(self.trees[self.last]["children"].get((main.niveau, main.code), []),
+                      key=lambda u: str(u.libelle)) if main else []
+        comparisons = defaultdict(list)
+        for a in self.d.annees:
+            for row in self.national_rows(a):
+                comparisons[row["indicateur"]].append({**row, "annee": a})
+        for i, r in self.reg.items():
+            charts = []
+            if main is not None:
+                years, values = self.series(i, main, self.last)
+                if years:
+                    last = self.cell(self.last, main, i)
+                    charts.append(C.lines("evolution", f"{r['libelle']}, par année", f"{measure(r)}, "
+                                          f"{main.libelle}, par année de données.",
+                                          self.reading(last, "un_an", self.last) if last else "",
+                                          {main.libelle: (years, values)}, r["unite"], r["decimales"]))
+            units = [main] + (kids if r["source"] == "enquete" else []) if main else []
+            table = [[u.libelle] + [self.fmt(i, c.valeur) if (c := self.d.cells.get((a, u.niveau, u.code), {}).get(i))
+                                    else "–" for a in self.d.annees] for u in units]
+            w.page(f"indicateurs/{fichier(i)}.html", "indicateur.html", titre=f"{r['libelle']} (indicateur)",
+                   page_id="indicateur", date_page=self.date_site, i=r, graphiques=charts, tableau=table,
+                   cible=self.fmt(i, r["cible"]) if r["cible"] is not None and r["cible"] == r["cible"] else "",
+                   annees=self.d.annees, comparaisons=comparisons.get(i, []))
 
     def methodology(self, w: Writer) -> None:
-        niveau, code = self.principal
-        reponses = [{"annee": a, "n": self.shown("nb_structures", a, niveau, code),
-                     "r": self.shown("nb_repondants", a, niveau, code),
-                     "taux": self.shown("taux_reponse", a, niveau, code)} for a in self.d.annees]
-        pubs = [{"annee": int(p["annee"]), "statut": f"publiée le {p['publie_le']:%d/%m/%Y}",
-                 "avertissements": int(p["nb_avertissements"])} for p in self.d.publications.to_dict("records")]
-        sources = self.d.nationale.drop_duplicates("indicateur")
-        w.page("methodologie.html", "methodologie.html", reponses=reponses, publications=pubs,
-               principal_libelle=self.principal_libelle,
-               definitions=sorted(self.registre.values(), key=lambda r: r["libelle"]),
-               sources=[{"libelle": self.registre[s["indicateur"]]["libelle"], "annee": s["annee_nationale"],
-                         "source": s["source_nationale"]} for s in sources.to_dict("records")])
+        completude = []
+        for a in self.d.annees:
+            blocs = self.d.completude.get(a, [])
+            if blocs:
+                b0 = blocs[0]
+                completude.append({"annee": a, "invites": nombre(b0["n_invites"]), "repondants": nombre(b0["n_repondants"]),
+                                   "taux": pourcentage(b0["taux_reponse"]),
+                                   "blocs": [(self.d.libelles.get("bloc", {}).get(b["bloc"], b["bloc"]),
+                                              pourcentage(b["taux_completude"])) for b in blocs]})
+        pubs = [{"annee": a, "statut": "publiée" if p["statut"] == "publiee" else "retenue (contrôle bloquant)",
+                 "date": date_longue(p.get("publie_le")), "avertissements": nombre(p.get("nb_avertissements") or 0)}
+                for a, p in sorted(self.d.publications.items())]
+        sources = {}
+        for a in self.d.annees:
+            for r in self.d.nationale.get(a, []):
+                sources.setdefault((r["editeur_source"], r["titre_source"]), {
+                    "editeur": r["editeur_source"] or "", "titre": r["titre_source"] or "",
+                    "url": r["source_nationale"] or "",
+                    "type": self.d.libelles.get("type_source", {}).get(r["type_source"], "")})
+        absent = [{"titre": t, "annees": ", ".join(str(a) for a in years), "registre": not in_registry,
+                   "toutes": len(years) == len(self.d.annees)} for (t, in_registry), years in self.absent.items()]
+        n_min = min((r["n_min"] for r in self.reg.values() if r["n_min"] and r["n_min"] > 1), default=3)
+        w.page("methodologie.html", "methodologie.html", titre="Méthodologie", page_id="methodologie",
+               date_page=self.date_site, completude=completude, publications=pubs, sources=list(sources.values()),
+               absentes=absent, n_min=n_min, principal=self.main)
 
     def open_data(self, w: Writer) -> None:
-        rows = self.d.indicateurs[self.d.indicateurs["niveau"] != "structure"].copy()
-        if self.d.audience == "public":
-            rows.loc[rows["statut"] != "publie", ["valeur", "numerateur", "denominateur"]] = None
-        rows["libelle_unite"] = [self.label(n, c) for n, c in zip(rows["niveau"], rows["code"])]
-        rows = rows.sort_values(["indicateur", "annee", "niveau", "code"])
-        w.text("donnees/indicateurs.csv", csv_text(OPEN_DATA_COLUMNS, rows[OPEN_DATA_COLUMNS].itertuples(index=False)))
-        w.text("donnees/dictionnaire.csv", csv_text(["colonne", "description"], DICTIONARY))
-        reg_cols = ["indicateur", "libelle", "definition", "axe", "action", "maillon", "numerateur", "denominateur",
-                    "filtre", "agregat", "facteur", "unite", "sens", "n_min", "annee_reference", "cible"]
-        w.text("donnees/registre.csv", csv_text(reg_cols, self.d.registre[reg_cols].itertuples(index=False)))
-        w.page("donnees/index.html", "donnees.html", n_lignes=nombre(len(rows)))
+        n = write_open_data(self.d, w.root / "donnees", self.con)
+        w.page("donnees/index.html", "donnees.html", titre="Données ouvertes", page_id="donnees",
+               date_page=self.date_site, n_lignes=nombre(n), dictionnaire=DICTIONARY)
 
     def structure_pages(self, w: Writer) -> None:
-        d = self.d
-        struct = d.indicateurs[d.indicateurs["niveau"] == "structure"]
-        last = d.annees[-1] if d.annees else None
-        medians = struct[struct["annee"] == last].groupby("indicateur")["valeur"].median().to_dict()
-        constats = defaultdict(list)
-        for c in d.constats.sort_values(["annee_enquete", "severite"]).to_dict("records"):
-            if c.get("code_structure"):
-                constats[c["code_structure"]].append(c)
+        spec = self.spec.section("structure")
+        compare = [c for c in spec.get("comparaison", []) if c.get("indicateur") in self.reg]
+        self.spec.unknown.update(c.get("indicateur") for c in spec.get("comparaison", []) if c.get("indicateur")
+                                 not in self.reg)
+        history = spec.get("historique") if spec.get("historique") in self.reg else None
         listing = []
-        compare = ["habitants_touches", "benevoles_total", "heures_benevolat", "salaries", "etp_total",
-                   "budget_moyen", "part_financement_caf", "part_habitants_ca"]
-        for s in d.structures.sort_values("nom_structure").to_dict("records"):
+        for s in sorted(self.d.structures, key=lambda s: (str(s["nom_structure"] or s["code_structure"]).lower())):
             code = s["code_structure"]
+            name = s["nom_structure"] or f"Structure {code}"
             href = f"{slug(code)}.html"
-            commune = self.label("commune", s["code_commune"])
-            listing.append({"href": href, "nom": s["nom_structure"] or code, "type": s["type_structure"],
-                            "commune": commune})
-            years, values = self.series("habitants_touches", "structure", code)
-            graphs = []
-            if any(v is not None for v in values):
-                graphs.append(C.lines("historique", "Habitants touchés, par année",
-                                      "Valeurs déclarées par la structure.",
-                                      self.reading("habitants_touches", last, "structure", code),
-                                      {s["nom_structure"] or code: (years, values)}, "personnes"))
-            w.page(f"structures/{href}", "structure.html", graphiques=graphs, nom=s["nom_structure"] or code,
-                   code=code, type_structure=s["type_structure"], commune=commune, annee=last,
-                   comparaison=[{"libelle": self.registre[i]["libelle"],
-                                 "valeur": self.shown(i, last, "structure", code),
-                                 "mediane": valeur(medians.get(i), self.registre[i]["unite"])} for i in compare],
-                   constats=constats.get(code, []))
-        w.page("structures/index.html", "liste_structures.html", structures=listing)
+            commune = s["nom_commune"] or s["code_commune"] or "commune inconnue"
+            listing.append({"href": href, "nom": name, "type": s["type_structure"] or "–", "commune": commune})
+            rows = self.d.medianes.get(code, [])
+            last = max((r["annee"] for r in rows), default=None)
+            latest = {r["indicateur"]: r for r in rows if r["annee"] == last}
+            lines = []
+            for c in compare:
+                r = latest.get(c["indicateur"])
+                if r is None:
+                    continue
+                lines.append({"libelle": c.get("libelle") or self.reg[c["indicateur"]]["libelle"],
+                              "valeur": self.fmt(c["indicateur"], r["valeur"]),
+                              "mediane": self.fmt(c["indicateur"], r["mediane_type"]), "n": nombre(r["n_type"])})
+            charts = []
+            if history:
+                points = [(r["annee"], r["valeur"]) for r in rows if r["indicateur"] == history and r["valeur"] is not None]
+                if points:
+                    label = next((c.get("libelle") for c in compare if c["indicateur"] == history), None) \
+                        or self.reg[history]["libelle"]
+                    charts.append(C.lines("historique", f"{label}, par année", "Valeurs déclarées par la structure.",
+                                          "", {label: ([p[0] for p in points], [p[1] for p in points])},
+                                          self.reg[history]["unite"], self.reg[history]["decimales"]))
+            w.page(f"structures/{href}", "structure.html", titre=f"{name} (structure {code})", page_id="structure",
+                   date_page=self.date_site, nom=name, code=code, type_structure=s["type_structure"] or "",
+                   commune=commune, annee=last, comparaison=lines, graphiques=charts,
+                   constats=self.d.constats.get(code, []))
+        w.page("structures/index.html", "liste_structures.html", titre="Les structures", page_id="structures",
+               date_page=self.date_site, structures=listing)
+
+
+PARTS = 2                   # unit sheets are shared between this many workers...
+PARALLEL_FROM = 2000        # ...when there are at least this many
+_FORKED: tuple | None = None
+
+
+def _unit_pages_in_worker(annee: int, part: int) -> int:
+    site, writer = _FORKED
+    return site.unit_pages(writer, annee, part)
 
 
 def _plotly_js() -> str:
@@ -446,40 +630,38 @@ def _plotly_js() -> str:
     return get_plotlyjs()
 
 
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True,
+                      finalize=lambda value: "" if value is None else value)   # a missing value shows nothing
+    env.filters["css_string"] = lambda text: Markup(css_string(text))
+    env.filters["fichier"] = fichier
+    env.filters["initiale"] = lambda text: str(text or "")[:1].upper() + str(text or "")[1:]
+    return env
+
+
 def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = None,
-               dbt_docs: Path | None = None, on_progress: Callable[[str], None] = lambda m: None) -> SiteResult:
-    """Render one audience's site into a temporary folder, then swap it in whole."""
-    data = load(con, audience)
+               dbt_docs: Path | None = None, on_progress: Callable[[str], None] = lambda m: None,
+               pages: Path | None = None) -> SiteResult:
+    """Render one audience's site into a temporary folder, then swap it in whole. `pages` is
+    the page spec (data/config/pages.yaml by default)."""
+    spec = load_spec(pages)
+    wanted = spec.section("structure")
+    data = load(con, audience, [c.get("indicateur") for c in wanted.get("comparaison", [])]
+                + [wanted.get("historique")])
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = fichiers.staging(out_dir)
     try:
-        env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-        federation = str(data.projet.get("federation_nom", "Observatoire"))
-        site = Site(data)
-        common = {"site_titre": f"Observatoire des centres sociaux — {site.principal_libelle}",
-                  "federation": federation, "audience": audience,
-                  "derniere_annee": data.annees[-1] if data.annees else None, "annees": data.annees,
-                  "produit_le": date.today().strftime("%d/%m/%Y")}
-        writer = Writer(tmp, env, common)
-        (tmp / "assets").mkdir()
-        (tmp / "assets" / "plotly.min.js").write_text(_plotly_js(), encoding="utf-8")
-        for name in ("site.css", "site.js"):
-            shutil.copy2(STATIC / name, tmp / "assets" / name)
+        site = Site(data, spec, con)
+        writer = Writer(tmp, environment(), common_context(data, site, audience))
+        _write_assets(tmp / "assets", data.federation)
         site.build(writer, on_progress)
         if audience == "interne":
-            pages = []
-            if quality_dir and quality_dir.exists():
-                shutil.copytree(quality_dir, tmp / "qualite", dirs_exist_ok=True, ignore=_unused_gx_images)
-                pages = [{"annee": p.stem, "href": p.name} for p in sorted((tmp / "qualite").glob("*.html"))
-                         if p.stem.isdigit()]
-            if dbt_docs and (dbt_docs / "index.html").exists():
-                (tmp / "dbt").mkdir()
-                for name in ("index.html", "manifest.json", "catalog.json"):
-                    if (dbt_docs / name).exists():
-                        shutil.copy2(dbt_docs / name, tmp / "dbt" / name)
-            writer.page("qualite/index.html", "qualite_index.html", pages=pages,
-                        gx=(tmp / "qualite" / "gx" / "index.html").exists(), dbt=(tmp / "dbt").exists())
+            internal_extras(writer, tmp, quality_dir, dbt_docs, site)
+        if spec.unknown:
+            on_progress("indicateurs nommés dans la description des pages mais absents du registre (ignorés) : "
+                        + ", ".join(sorted(spec.unknown)))
         fichiers.swap(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -487,10 +669,62 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
     return SiteResult(audience, out_dir, writer.pages)
 
 
-def _unused_gx_images(directory: str, names: list[str]) -> set[str]:
-    """GX Data Docs ship 3.4 MB of tutorial GIFs that none of their pages shows: leave them out."""
-    if Path(directory).parts[-3:] != ("gx", "static", "images"):
-        return set()
-    pages = "".join(p.read_text(encoding="utf-8", errors="ignore")
-                    for p in Path(directory).parent.parent.rglob("*.html"))
-    return {n for n in names if n.endswith(".gif") and n not in pages}
+def common_context(data: SiteData, site: Site, audience: str) -> dict:
+    f = dict(data.federation)
+    main = site.main
+    name = f"Observatoire des centres sociaux — {main.libelle}" if main else "Observatoire des centres sociaux"
+    contact = f.get("contact") or ""
+    return {"site_nom": name, "federation": f, "audience": audience, "logo": "logo" if f.get("logo") else "",
+            "logo_fichier": _logo_name(f.get("logo")),
+            "contact_href": contact if "://" in contact else (f"mailto:{contact}" if "@" in contact else ""),
+            "journal": any(r["source"] == "activites" for r in data.registre.values())}
+
+
+def _logo_name(uri) -> str:
+    if not uri or not str(uri).startswith("data:image/"):
+        return ""
+    kind = str(uri)[len("data:image/"):].split(";")[0]
+    return "logo." + {"svg+xml": "svg", "jpeg": "jpg"}.get(kind, kind)
+
+
+def _write_assets(folder: Path, federation: dict) -> None:
+    folder.mkdir()
+    (folder / "plotly.min.js").write_text(_plotly_js(), encoding="utf-8")
+    for name in ("site.css", "site.js"):
+        shutil.copy2(STATIC / name, folder / name)
+    logo = federation.get("logo")
+    if _logo_name(logo):
+        (folder / _logo_name(logo)).write_bytes(base64.b64decode(str(logo).split(",", 1)[1]))
+
+
+def internal_extras(writer: Writer, tmp: Path, quality_dir: Path | None, dbt_docs: Path | None, site: Site) -> None:
+    """The quality pages (without the GX Data Docs, which load their styles from the internet) and
+    the dbt docs as one self-contained page."""
+    pages = []
+    if quality_dir and quality_dir.exists():
+        shutil.copytree(quality_dir, tmp / "qualite", dirs_exist_ok=True, ignore=shutil.ignore_patterns("gx"))
+        pages = [{"annee": p.stem, "href": p.name} for p in sorted((tmp / "qualite").glob("*.html")) if p.stem.isdigit()]
+    dbt = _dbt_docs(dbt_docs, tmp / "dbt")
+    writer.page("qualite/index.html", "qualite_index.html", titre="Qualité des données", page_id="qualite",
+                date_page=site.date_site, pages=pages, dbt=dbt)
+
+
+def _dbt_docs(source: Path | None, dest: Path) -> bool:
+    """dbt's documentation as one page that works offline and from a file: manifest and catalog
+    inlined the way `dbt docs generate --static` does, no canonical link nor favicon to fetch."""
+    if not source or not (source / "index.html").exists() or not (source / "manifest.json").exists():
+        return False
+    html = (source / "index.html").read_text(encoding="utf-8")
+    catalog = (source / "catalog.json").read_text(encoding="utf-8") if (source / "catalog.json").exists() else "{}"
+    inline = lambda text: text.replace("</", "<\\/")     # JSON that cannot close the <script>
+    html = (html.replace('"MANIFEST.JSON INLINE DATA"', inline((source / "manifest.json").read_text(encoding="utf-8")))
+            .replace('"CATALOG.JSON INLINE DATA"', inline(catalog))
+            .replace('<link rel="canonical" href="/overview/"/>', "")
+            .replace("""<link rel="shortcut icon" href="${require('./assets/favicons/favicon.ico')}"/>""",
+                     '<link rel="icon" href="data:,"/>'))
+    # icons drawn from an Angular expression: a same-page fragment until Angular fills it in, so that
+    # the browser never requests the literal "{{ getIcon(...) }}"
+    html = re.sub(r'xlink:href="\{\{ getIcon\(([^)]*)\) \}\}"', r'xlink:href="#{{ getIcon(\1).slice(1) }}"', html)
+    dest.mkdir()
+    (dest / "index.html").write_text(html, encoding="utf-8")
+    return True

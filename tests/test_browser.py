@@ -1,6 +1,9 @@
-"""The built site in a real headless Chromium, served over loopback: no console error, every
-chart drawn, tables present; a screenshot of each page is kept in test-artifacts/."""
+"""The built site in a real headless Chromium, served over loopback, as readers see it: a crawl of
+every public page on a 390 px phone, charts drawn in French without toolbar, the printed A4
+report, the dbt docs offline. Screenshots and the PDF are kept in test-artifacts/."""
 import re
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -8,84 +11,204 @@ from playwright.sync_api import expect
 from conftest import ROOT, serve
 
 ARTIFACTS = ROOT / "test-artifacts"
+ENGLISH = re.compile(r"\b(Download|Autoscale|Reset|Zoom|Pan|Produced with|Toggle|Compare data|Show closest|"
+                     r"plot|Click|Double-click|Snapshot|Box Select|Lasso)\b")
+CODE_WORDS = re.compile(r"(?<![\w-])(None|NaN|nan|undefined|null|realisations|sans sens|Σ)(?![\w-])|::int|"
+                        r" is not null|repondant and|SELECT ")
 PAGES = [
-    ("public", "index.html", 0),
-    ("public", "2022/index.html", 4),
-    ("public", "2020/index.html", 4),
-    ("public", "tableau-de-bord.html", 3),
-    ("public", "indicateurs/part_outils_numeriques.html", 1),
-    ("public", "2022/territoires/200057982.html", 1),
-    ("public", "methodologie.html", 0),
-    ("interne", "structures/index.html", 0),
-    ("interne", "qualite/2022.html", 0),
+    ("public", "index.html"),
+    ("public", "2022/index.html"),
+    ("public", "tableau-de-bord.html"),
+    ("public", "indicateurs/part_outils_numeriques.html"),
+    ("public", "2022/territoires/200057982.html"),
+    ("public", "methodologie.html"),
+    ("interne", "structures/index.html"),
+    ("interne", "qualite/index.html"),
+    ("interne", "qualite/2022.html"),
 ]
-
-
-@pytest.fixture(scope="module")
-def tab(browser):
-    """One page for the whole module: reloading in the same context reuses V8's compiled plotly.js."""
-    context = browser.new_context(viewport={"width": 1200, "height": 1000})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.fixture(scope="module")
 def urls(site):
     _, root, _, codes = site
     with serve(root) as base:
-        yield base, codes
+        yield base, root, codes
 
 
-@pytest.mark.parametrize("audience, path, charts", PAGES)
-def test_page_renders_without_error(tab, urls, audience, path, charts):
-    base, _ = urls
-    errors = []
-    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    tab.on("pageerror", lambda e: errors.append(str(e)))
+def watched_page(browser, **context_args):
+    """One page for the whole module, collecting its console and script errors: reloading in the
+    same context reuses V8's compiled plotly.js."""
+    context = browser.new_context(**context_args)
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return context, page
+
+
+@pytest.fixture(scope="module")
+def tab(browser):
+    context, page = watched_page(browser, viewport={"width": 1366, "height": 900})
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def phone(browser):
+    context, page = watched_page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=1,
+                                 is_mobile=True, has_touch=True)
+    yield page
+    context.close()
+
+
+def charts_drawn(page) -> int:
+    """Every chart of the page became a Plotly plot with real marks; returns how many."""
+    traces = page.locator("div.trace")
+    n = traces.count()
+    expect(page.locator(".js-plotly-plot")).to_have_count(n)
+    for i in range(n):
+        assert traces.nth(i).locator(".bars path, .scatterlayer .trace").count() > 0
+    return n
+
+
+@pytest.mark.parametrize("audience, path", PAGES)
+def test_page_renders_without_error(tab, urls, audience, path):
+    base, _, _ = urls
+    tab.errors.clear()
     response = tab.goto(f"{base}/{audience}/{path}")
     assert response.status == 200
-    expect(tab.locator(".js-plotly-plot")).to_have_count(charts)
-    for i in range(charts):   # each chart really drew its marks
-        plot = tab.locator(".js-plotly-plot").nth(i)
-        expect(plot.locator(".main-svg").first).to_be_visible()
-        assert plot.locator(".bars path, .scatterlayer .trace").count() > 0
-    if charts:
-        assert tab.locator("figure.graphique details table").count() == charts
-        assert tab.locator("figure.graphique a[download]").count() == charts
+    n = charts_drawn(tab)
+    if n:
+        assert tab.locator("figure.graphique details table").count() == n
+        assert tab.locator("a[download]").count() == 1          # one data file per page
+        assert tab.locator(".modebar").count() == 0              # no Plotly toolbar
     assert tab.locator("h1").count() == 1
     ARTIFACTS.mkdir(exist_ok=True)
     tab.screenshot(path=str(ARTIFACTS / f"{audience}-{path.replace('/', '_')}.png"), full_page=True)
-    assert errors == []
+    assert tab.errors == []
 
 
-def test_structure_page_with_a_hostile_name_runs_no_script(tab, urls):
-    base, codes = urls
-    dialogs = []
-    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    tab.goto(f"{base}/interne/structures/{codes['hostile']}.html")
-    expect(tab.locator("h1")).to_contain_text("<script>alert(1)</script>")
-    expect(tab.locator(".js-plotly-plot")).to_have_count(1)
-    assert dialogs == []
+def test_every_public_page_reads_well_on_a_phone(phone, urls):
+    """The crawl: each public page at 390 px is no wider than the screen, has a title of its own and
+    one heading, shows no missing value, no code, no English control, and every link resolves."""
+    base, root, _ = urls
+    public = root / "public"
+    titles, links, checked = {}, set(), 0
+    for file in sorted(public.rglob("*.html")):
+        rel = file.relative_to(public).as_posix()
+        phone.errors.clear()
+        assert phone.goto(f"{base}/public/{rel}").status == 200
+        charts_drawn(phone)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{rel} is {width} px wide"
+        cut = phone.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot .ytick text, '
+                                + '.js-plotly-plot .textpoint text, .js-plotly-plot .xtick text')]
+                                .map(t => t.getBoundingClientRect()).filter(r => r.left < -1 || r.right > 391).length""")
+        assert cut == 0, f"{rel}: {cut} chart labels cut"
+        title = phone.title()
+        assert title.strip() and not title.startswith(("·", "–")), rel
+        assert title not in titles, f"{rel} and {titles.get(title)} share the title {title!r}"
+        titles[title] = rel
+        assert phone.locator("h1").count() == 1 and phone.locator("h1").inner_text().strip(), rel
+        text = phone.locator("body").inner_text()
+        assert not CODE_WORDS.search(text), (rel, CODE_WORDS.search(text).group(0))
+        controls = phone.evaluate("""() => [...document.querySelectorAll('a, button, summary, [aria-label], [title]')]
+                                     .map(e => [e.innerText, e.getAttribute('aria-label'), e.getAttribute('title'),
+                                                e.getAttribute('data-title')].join(' ')).join(' | ')""")
+        assert not ENGLISH.search(controls), (rel, ENGLISH.search(controls).group(0))
+        assert phone.locator('[class*="nan"], [class*="None"]').count() == 0, rel
+        for href in phone.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)"):
+            if urlparse(href).netloc == urlparse(base).netloc:
+                links.add(urlparse(href).path)
+        assert phone.errors == [], (rel, phone.errors)
+        checked += 1
+    assert checked > 200
+    for path in links:
+        assert (root / path.lstrip("/")).exists(), f"broken link {path}"
 
 
-def test_chart_table_fallback_and_tooltip_in_french(tab, urls):
-    base, _ = urls
+def test_charts_are_skipped_by_keyboard_and_speak_french(tab, urls):
+    base, _, _ = urls
     tab.goto(f"{base}/public/2022/index.html")
+    charts_drawn(tab)
+    focusable = tab.evaluate("""() => [...document.querySelectorAll('div.trace *')].filter(e =>
+        e.tabIndex >= 0 && (e.matches('a[href], button, input, [tabindex]'))).length""")
+    assert focusable == 0
+    skip = tab.locator("figure#themes a.evitement-graphique")
+    skip.focus()
+    expect(skip).to_be_visible()
+    assert skip.inner_text() == "Passer le graphique"
+    tab.keyboard.press("Enter")
+    assert tab.evaluate("location.hash") == "#apres-themes"
     figure = tab.locator("figure#themes")
     figure.locator("summary").click()
     cells = figure.locator("tbody td")
     expect(cells.first).to_be_visible()
     assert "\u202f%" in cells.first.inner_text() and "," in cells.first.inner_text()
+    figure.locator("div.trace").scroll_into_view_if_needed()
     box = figure.locator(".bars path").first.bounding_box()   # plotly's drag layer covers the bars
     tab.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(figure.locator(".hoverlayer")).to_contain_text(re.compile(r"\d+,\d\u202f%"))
 
 
-def test_print_layout_hides_navigation(tab, urls):
-    base, _ = urls
+def test_dashboard_has_one_small_chart_per_indicator_with_its_target(tab, urls):
+    base, _, _ = urls
+    tab.goto(f"{base}/public/tableau-de-bord.html")
+    cards = tab.locator("article.carte")
+    n = cards.count()
+    assert n >= 20 and charts_drawn(tab) == n
+    for i in range(n):     # one series per chart, plus its target when it has one
+        card = cards.nth(i)
+        series = card.locator(".scatterlayer .trace").count()
+        assert series == (2 if card.locator("dt", has_text="Cible").count() else 1)
+    assert tab.locator("article.carte .statut").count() >= 5
+    assert "depuis 2018" in tab.locator("main").inner_text()
+
+
+def test_the_yearly_report_prints_as_a_paginated_a4_plaquette(tab, urls, tmp_path):
+    from pypdf import PdfReader
+    base, _, _ = urls
     tab.goto(f"{base}/public/2022/index.html")
+    charts_drawn(tab)
     tab.emulate_media(media="print")
     assert tab.locator("header.site").is_hidden()
     assert tab.locator("figure#themes details table").is_visible()
-    tab.emulate_media(media="screen")
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = ARTIFACTS / "rapport-2022.pdf"
+    tab.pdf(path=str(pdf), format="A4", print_background=True)
+    tab.emulate_media(media="null")
+    reader = PdfReader(str(pdf))
+    pages = len(reader.pages)
+    assert pages >= 4
+    for n, page in enumerate(reader.pages, start=1):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert abs(width - 595) < 2 and abs(height - 842) < 2          # A4, in points
+        text = re.sub(r"\s+", " ", page.extract_text())
+        assert f"Page {n} sur {pages}" in text, n
+        assert "Fédération des centres sociaux des Hauts-de-Seine" in text, n   # the source on every page
+    assert "Données 2022 publiées le" in re.sub(r"\s+", " ", reader.pages[-1].extract_text())
+
+
+def test_dbt_docs_work_offline(tab, urls):
+    base, _, _ = urls
+    outside, failed = [], []
+    tab.route(re.compile(r"^(?!http://127\.0\.0\.1).*"), lambda route: (outside.append(route.request.url),
+                                                                      route.abort()))
+    tab.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    try:
+        tab.goto(f"{base}/interne/dbt/index.html")
+        expect(tab.locator("body")).to_contain_text("pub_indicateurs", timeout=15000)
+    finally:
+        tab.unroute(re.compile(r"^(?!http://127\.0\.0\.1).*"))
+    assert outside == [] and failed == []
+
+
+def test_structure_page_with_a_hostile_name_runs_no_script(tab, urls):
+    base, _, codes = urls
+    dialogs = []
+    tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    tab.goto(f"{base}/interne/structures/{codes['hostile']}.html")
+    expect(tab.locator("h1")).to_contain_text("<script>alert(1)</script>")
+    expect(tab.locator(".js-plotly-plot")).to_have_count(1)
+    assert "Budget moyen" not in tab.locator("main").inner_text()
+    assert dialogs == []

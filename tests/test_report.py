@@ -1,6 +1,7 @@
 """The static site, rendered from a real pipeline run: secrecy, escaping, formatting, links,
 open data, chart downloads, atomic publication."""
 import csv
+import html
 import json
 import re
 from html.parser import HTMLParser
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import frame, query
+from conftest import ROOT, frame, query
 from observatoire.report import run_report
 from reports.formatting import csv_cell
 from conftest import FORMULA_NAME, HOSTILE_NAME
@@ -48,8 +49,12 @@ def test_both_sites_have_their_pages(site):
         assert (public / rel).exists(), rel
     assert not (public / "structures").exists()
     assert (interne / "structures" / f"{codes['hostile']}.html").exists()
-    assert (interne / "qualite" / "2022.html").exists() and (interne / "qualite" / "gx" / "index.html").exists()
-    assert (interne / "dbt" / "index.html").exists()
+    assert (interne / "qualite" / "2022.html").exists()
+    # the GX Data Docs load their styles from CDNs: left out of the site; dbt docs made self-contained
+    assert not (interne / "qualite" / "gx").exists()
+    dbt = (interne / "dbt" / "index.html").read_text(encoding="utf-8")
+    assert "MANIFEST.JSON INLINE DATA" not in dbt and '"pub_indicateurs"' in dbt
+    assert not (interne / "dbt" / "manifest.json").exists()
     assert results["public"].pages > 100 and results["interne"].pages > results["public"].pages
 
 
@@ -76,18 +81,24 @@ def test_public_site_never_shows_a_secret_value_nor_a_structure(site):
                            and "plotly" not in p.name)
     assert not [c for c in codes if c in everything]
     assert not [n for n in names if n and len(n) > 12 and n in everything]
-    # secret cells: the page of that unit says "secret", its chart draws nothing for that year
-    secret = frame(db, """SELECT i.*, d.libelle FROM indicateurs i JOIN dim_indicateurs d USING (indicateur)
+    # a withheld cell is nowhere: its unit's page (when it has one) does not list that indicator
+    secret = frame(db, """SELECT i.*, u.nb_indicateurs_publies FROM indicateurs i
+                          JOIN publie.pub_unites u USING (annee, niveau, code)
                           WHERE statut = 'secret' AND niveau IN ('commune', 'territoire') AND valeur >= 1000""")
     assert len(secret) > 20
-    from reports.formatting import valeur
-    for row in secret.head(60).to_dict("records"):
+    from reports.formatting import nombre
+    checked = 0
+    for row in secret.to_dict("records"):
         page = public / str(row["annee"]) / f"{row['niveau']}s" / f"{row['code'].lower()}.html"
+        if row["nb_indicateurs_publies"] == 0:        # nothing to show: a page that points to its territory
+            assert "<table" not in page.read_text(encoding="utf-8"), page
+            continue
         html = page.read_text(encoding="utf-8")
-        assert valeur(row["valeur"], "personnes") not in html, (row["indicateur"], page)
-        cells = re.findall(r'href="[^"]*/%s\.html">[^<]*</a></th>\s*<td class="n( secret)?">([^<]*)</td>'
-                           % row["indicateur"], html)
-        assert cells and cells[0][1] == "secret"
+        assert f"indicateurs/{row['indicateur']}.html" not in html, (row["indicateur"], page)
+        assert nombre(row["valeur"]) not in html, (row["indicateur"], page)
+        assert "secret</td>" not in html
+        checked += 1
+    assert checked > 5
     # and the open data leaves them empty
     with (public / "donnees" / "indicateurs.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f, delimiter=";"))
@@ -136,27 +147,35 @@ def test_chart_csv_holds_exactly_the_figures_shown(site):
     _, root, _, codes = site
     page = root / "public" / "2022" / "index.html"
     html = page.read_text(encoding="utf-8")
+    assert html.count('href="index-chiffres.csv" download') == 1      # one data file per page
     spec = json.loads(re.search(r'<script type="application/json" id="spec-themes">(.*?)</script>', html).group(1))
     trace = spec["data"][0]
-    with (page.parent / "index-themes.csv").open(encoding="utf-8-sig") as f:
+    with (page.parent / "index-chiffres.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.reader(f, delimiter=";"))
-    assert rows[0][0] == "Thème"
-    assert [r[0] for r in rows[1:]] == trace["y"]
-    assert [float(r[1]) for r in rows[1:]] == pytest.approx(trace["x"])
+    assert rows[0] == ["graphique", "serie", "categorie", "valeur"]
+    title = re.search(r'<figure class="graphique" id="themes">\s*<figcaption>([^<]+)</figcaption>', html).group(1)
+    themes = [r for r in rows[1:] if r[0] == title]
+    assert [r[2] for r in themes] == trace["customdata"]
+    assert [float(r[3]) for r in themes] == pytest.approx(trace["x"])
 
 
 def test_yearly_report_reads_like_a_plaquette(site):
     _, root, _, codes = site
     main = (root / "public" / "2022" / "index.html").read_text(encoding="utf-8").split('<main id="contenu">')[1]
-    headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", main)
+    headings = [html.unescape(h) for h in re.findall(r"<h2[^>]*>([^<]+)</h2>", main)]
     text = " | ".join(headings)
-    order = ["Repères clés", "Implantation", "Publics et thèmes", "Participation et bénévolat", "Partenariats",
-             "Personnel", "Finances", "Fiches territoires", "Comparaison nationale", "Méthodologie"]
+    import yaml
+    spec = yaml.safe_load((ROOT / "data" / "config" / "pages.yaml").read_text(encoding="utf-8"))
+    order = [s["titre"] for s in spec["rapport"]["sections"]] + ["Méthode"]
     positions = [text.index(title) for title in order]
     assert positions == sorted(positions)
     assert re.search(r"n = \d+ / N = \d+", main)
-    assert re.search(r"[+−]\d+,\d points? sur un an, en (progrès|recul|hausse|baisse)\.|Stable sur un an\.",
-                     " ".join(parse(root / "public" / "tableau-de-bord.html").text))
+    board = " ".join(parse(root / "public" / "tableau-de-bord.html").text)
+    # every trend sentence names its panel
+    assert re.search(r"[+−]\d+,\d\u202fpoints? sur un an sur les \d+ structures ayant répondu les deux années : "
+                     r"(en progrès|en recul|stable)\.", board)
+    assert re.search(r"depuis 2018 sur les \d+ structures ayant répondu les deux années", board)
+
 
 
 def test_a_failed_build_leaves_the_previous_site_whole(site, monkeypatch):
@@ -174,3 +193,160 @@ def test_a_failed_build_leaves_the_previous_site_whole(site, monkeypatch):
                    for p in (root / "public").rglob("*") if p.is_file())
     assert after == before
     assert not [p for p in root.iterdir() if p.name.startswith(".")]
+
+
+def test_a_small_commune_points_to_its_territory(site):
+    db, root, _, _ = site
+    small = frame(db, """SELECT * FROM publie.pub_unites WHERE annee = 2022 AND niveau = 'commune'
+                         AND nb_indicateurs_publies = 0 AND nb_cs = 1 AND nb_evs = 0""")
+    assert len(small)
+    for u in small.to_dict("records"):
+        sentence = f"{u['libelle']} : 1 centre social ; ses chiffres sont comptés dans ceux de {u['libelle_parent']}."
+        page = root / "public" / "2022" / "communes" / f"{u['code']}.html"
+        assert sentence in text_of(page)
+        assert "<table" not in page.read_text(encoding="utf-8")
+        assert sentence in re.sub(r"\s+", " ", text_of(root / "public" / "2022" / "territoires" / f"{u['code_parent']}.html"))
+
+
+def text_of(page: Path) -> str:
+    return re.sub(r"\s+", " ", " ".join(parse(page).text)).replace(" .", ".").replace(" ,", ",")
+
+
+def test_titles_are_their_own_and_pages_show_no_code(site):
+    _, root, _, _ = site
+    titles = {}
+    for page in html_files(root / "public"):
+        html = page.read_text(encoding="utf-8")
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
+        assert title and not title.startswith(("·", "–", "-")), page
+        assert title not in titles, f"{page} and {titles.get(title)} share the title {title!r}"
+        titles[title] = page
+        assert len(re.findall(r"<h1[ >]", html)) == 1, page
+        text = text_of(page)
+        for word in ("None", "NaN", "nan", "realisations", "sans sens", "Σ", "::int", " is not null", "repondant and",
+                     "statut nan", "undefined"):
+            assert not re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", text), (page, word)
+        assert 'class="statut nan"' not in html and 'class="statut None"' not in html
+
+
+def test_open_data_has_its_licence_date_precision_and_dictionary(site):
+    db, root, _, _ = site
+    donnees = root / "public" / "donnees"
+    with (donnees / "indicateurs.csv").open(encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f, delimiter=";")
+        assert reader.fieldnames[:10] == ["indicateur", "annee", "niveau", "code", "libelle_unite", "valeur",
+                                          "numerateur", "denominateur", "n_structures", "statut"]
+        rows = list(reader)
+    decimals = dict(query(db, "SELECT indicateur, decimales FROM publie.pub_registre"))
+    for r in rows:
+        if r["valeur"]:
+            places = len(r["valeur"].split(".")[1].rstrip("0")) if "." in r["valeur"] else 0
+            assert places <= decimals[r["indicateur"]], r
+    page = text_of(donnees / "index.html")
+    assert "Licence Ouverte 2.0" in page and "Date de production" in page
+    published = query(db, "SELECT max(publie_le) FROM publications WHERE statut = 'publiee'")[0][0]
+    from reports.formatting import date_longue
+    assert date_longue(published) in page
+    licence = (donnees / "LICENCE.txt").read_text(encoding="utf-8")
+    assert "Licence Ouverte 2.0" in licence and "Fédération des centres sociaux des Hauts-de-Seine" in licence
+    with (donnees / "dictionnaire.csv").open(encoding="utf-8-sig") as f:
+        assert {r["colonne"] for r in csv.DictReader(f, delimiter=";")} >= set(reader.fieldnames[:10])
+    with (donnees / "registre.csv").open(encoding="utf-8-sig") as f:
+        registry = list(csv.DictReader(f, delimiter=";"))
+    assert registry and "numerateur" not in registry[0] and "filtre" not in registry[0]
+
+
+def test_a_year_page_reads_only_its_year_and_earlier_ones(site, tmp_path):
+    """The site of a warehouse whose last year is not published yet has the same pages for every
+    earlier year, byte for byte: a year's pages never read a later year, nor today's date."""
+    db, root, _, _ = site
+    import shutil
+    import duckdb
+    from reports.site import build_site
+    copy = tmp_path / "sans-2022.duckdb"
+    shutil.copy2(db, copy)
+    con = duckdb.connect(str(copy))
+    for (table,) in con.execute("SELECT table_name FROM information_schema.columns WHERE table_schema = 'publie' "
+                                "AND column_name = 'annee'").fetchall():
+        con.execute(f"DELETE FROM publie.{table} WHERE annee = 2022")
+    con.execute("DELETE FROM publications WHERE annee = 2022")
+    con.close()
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        build_site(con, tmp_path / "site", "public")
+    finally:
+        con.close()
+    compared = 0
+    for year in range(2017, 2022):
+        for page in (root / "public" / str(year)).rglob("*"):
+            if page.is_file():
+                again = tmp_path / "site" / page.relative_to(root / "public")
+                assert again.read_bytes() == page.read_bytes(), page
+                compared += 1
+    assert compared > 50
+    assert not (tmp_path / "site" / "2022").exists()
+
+
+def test_pages_are_declared_not_coded(site, tmp_path):
+    """A page spec that renames, reorders and regroups sections, and names an indicator the
+    registry does not have, renders with no code change; the unknown id is reported."""
+    db, _, _, _ = site
+    import duckdb
+    import yaml
+    from reports.site import build_site
+    spec = yaml.safe_load((ROOT / "data" / "config" / "pages.yaml").read_text(encoding="utf-8"))
+    spec["rapport"]["sections"] = [
+        {"id": "projet", "titre": "Le projet fédéral en chiffres", "tuiles": {"axe": ["A1", "A2"], "source": "enquete"}},
+        {"id": "numerique", "titre": "Le numérique", "tuiles": {"indicateurs": ["part_theme_numerique",
+                                                                                "indicateur_disparu"]},
+         "graphiques": [{"type": "evolution", "indicateurs": ["part_outils_numeriques"]}]},
+        {"id": "vide", "titre": "Rubrique sans données", "tuiles": {"rubrique": "rubrique_inconnue"}},
+    ]
+    path = tmp_path / "pages.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    messages = []
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        build_site(con, tmp_path / "site", "public", pages=path, on_progress=messages.append)
+    finally:
+        con.close()
+    main = (tmp_path / "site" / "2022" / "index.html").read_text(encoding="utf-8").split('<main id="contenu">')[1]
+    headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", main)
+    assert headings == ["Le projet fédéral en chiffres", "Le numérique", "Méthode"]
+    assert 'href="../indicateurs/part_pacte_cooperation.html"' in main       # an A2 survey indicator
+    assert 'href="../indicateurs/nb_structures.html"' not in main
+    assert 'id="spec-numerique"' in main
+    assert any("indicateur_disparu" in m for m in messages)
+
+
+def test_every_value_read_from_the_data_may_be_missing(site, tmp_path):
+    """Labels, names and precisions left empty in the published marts and the build: both sites
+    still render, and no page shows "None" or "nan"."""
+    db, _, _, _ = site
+    import shutil
+    import duckdb
+    from reports.site import build_site
+    copy = tmp_path / "trous.duckdb"
+    shutil.copy2(db, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("UPDATE publie.pub_registre SET libelle_court = NULL, libelle_unite = NULL, libelle_sens = NULL, "
+                "libelle_source = NULL, libelle_maillon = NULL, decimales = NULL, n_min = NULL "
+                "WHERE rubrique IN ('themes', 'publics')")
+    con.execute("UPDATE publie.pub_unites SET libelle_parent = NULL, nb_cs = NULL WHERE niveau = 'commune'")
+    con.execute("UPDATE publie.pub_comparaison_nationale SET editeur_source = NULL, titre_source = NULL, "
+                "source_nationale = NULL")
+    con.execute("UPDATE publie.pub_federation SET contact = NULL, licence_url = NULL")
+    con.execute("UPDATE int_structures_annees SET nom_structure = NULL, type_structure = NULL")
+    con.execute("UPDATE constats_qualite SET colonne = NULL, annee_enquete = NULL")
+    con.close()
+    con = duckdb.connect(str(copy), read_only=True)
+    try:
+        for audience in ("public", "interne"):
+            build_site(con, tmp_path / audience, audience)
+    finally:
+        con.close()
+    pages = [p for a in ("public", "interne") for p in html_files(tmp_path / a)]
+    assert len(pages) > 300
+    for page in pages:
+        text = text_of(page)
+        assert not re.search(r"(?<![\w-])(None|nan|NaN)(?![\w-])", text), page

@@ -1,8 +1,9 @@
 -- The indicator registry as the public reads it: labels, definitions, computation and scope in
 -- plain French, with the labels of its codes; no SQL.
-with libelles as (select * from {{ ref('libelles_codes') }})
+with libelles as (select * from {{ ref('libelles_codes') }}),
+registre as (select *, row_number() over () as ordre from {{ ref('registre_indicateurs') }})
 select
-    r.indicateur, r.libelle, r.libelle_court, r.definition,
+    r.ordre, r.indicateur, r.libelle, r.libelle_court, r.definition,
     coalesce(r.calcul, r.definition) as calcul, coalesce(r.champ, ls.libelle) as champ, r.rubrique,
     r.axe, case when r.axe = 'socle' then 'Chiffres clés SENACS' else x.libelle_axe end as libelle_axe,
     coalesce(x.ordre, 0) as ordre_axe, r.action, a.libelle_action, r.groupes_travail,
@@ -11,7 +12,7 @@ select
     r.sens, lsens.libelle as libelle_sens,
     coalesce(r.n_min, {{ var('secret_n_min') }}) as n_min, coalesce(r.decimales, 0) as decimales,
     r.annee_reference, r.cible, r.comparaison
-from {{ ref('registre_indicateurs') }} as r
+from registre as r
 left join {{ ref('stg_projet__axes') }} as x on x.code_axe = r.axe
 left join {{ ref('stg_projet__actions') }} as a on a.code_action = r.action
 left join libelles as lm on lm.domaine = 'maillon' and lm.code = r.maillon

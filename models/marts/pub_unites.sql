@@ -1,7 +1,8 @@
 -- Every public unit of every data year: its name, its parent, how many structures it has (the
 -- existence of centres is public: their answers are not), how many of its indicators may be
--- shown, and whether it is the observatory's main unit (France when several départements are
--- loaded, else the federation's département).
+-- shown or withheld, whether it is the same unit as its parent (a territory outside the Métropole
+-- du Grand Paris is its département), and whether it is the observatory's main unit (France when
+-- several départements are loaded, else the federation's département).
 with membres as (
     select u.annee, u.niveau, u.code, s.type_structure
     from {{ ref('int_unites_structures') }} as u
@@ -17,10 +18,12 @@ comptes as (
     group by annee, niveau, code
 ),
 publies as (
-    select i.annee, i.niveau, i.code, count(*) as nb_indicateurs_publies
+    select i.annee, i.niveau, i.code,
+           count(*) filter (where i.statut = 'publie') as nb_indicateurs_publies,
+           count(*) filter (where i.statut = 'secret') as nb_indicateurs_secrets
     from {{ ref('fct_indicateurs') }} as i
     join {{ ref('int_secret__cellules') }} as s using (indicateur, annee, niveau, code)
-    where s.sensible and i.statut = 'publie'
+    where s.sensible
     group by all
 ),
 principal as (
@@ -40,6 +43,8 @@ select
     h.niveau_parent, h.code_parent, coalesce(lp.libelle, h.code_parent) as libelle_parent,
     c.nb_structures, c.nb_cs, c.nb_evs,
     coalesce(p.nb_indicateurs_publies, 0) as nb_indicateurs_publies,
+    coalesce(p.nb_indicateurs_secrets, 0) as nb_indicateurs_secrets,
+    coalesce(c.niveau = 'territoire' and h.code_parent = c.code, false) as confondu_avec_parent,
     (c.niveau, c.code) = (select (niveau, code) from principal) as est_principal
 from comptes as c
 left join libelles as l on l.niveau = c.niveau and l.code = c.code

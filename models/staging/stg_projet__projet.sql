@@ -5,5 +5,11 @@ select
     annee_reference::integer as annee_reference,
     annee_cible::integer as annee_cible,
     federation_nom,
-    federation_departement
+    federation_departement,
+    string_split(nullif(federation_departements, ''), ',') as federation_departements,
+    federation_licence,
+    nullif(federation_licence_url, '') as federation_licence_url,
+    nullif(federation_contact, '') as federation_contact,
+    nullif(federation_site, '') as federation_site,
+    nullif(federation_logo, '') as federation_logo
 from {{ source('entrepot', 'ref_projet') }}

@@ -1,0 +1,74 @@
+"""The open data: every published cell of every public unit, as frozen by the publication, with
+its dictionary, the registry in plain French and the licence. Values are already rounded to
+their published precision and withheld cells already emptied by dbt (pub_indicateurs)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .data import SiteData
+from .formatting import csv_text, date_longue
+
+OPEN_DATA_COLUMNS = ["indicateur", "annee", "niveau", "code", "libelle_unite", "valeur", "numerateur",
+                     "denominateur", "n_structures", "statut"]
+DICTIONARY = [
+    ("indicateur", "Identifiant de l'indicateur (voir registre.csv)"),
+    ("annee", "Année de données (l'année que décrivent les réponses, pas l'année d'enquête)"),
+    ("niveau", "commune, territoire, departement ou national"),
+    ("code", "Code INSEE de la commune, SIREN de l'EPT, code du département ou FR"),
+    ("libelle_unite", "Nom de la commune, du territoire ou du département"),
+    ("valeur", "Valeur de l'indicateur, arrondie à sa précision de publication (colonne decimales du registre) ; "
+               "vide si secrète ou non disponible ; une part est écrite entre 0 et 1"),
+    ("numerateur", "Numérateur du calcul (arrondi au centième) ; vide si secret"),
+    ("denominateur", "Dénominateur du calcul (indicateurs calculés comme un rapport) ; vide si secret"),
+    ("n_structures", "Nombre de structures (ou d'activités) entrées dans le calcul ; vide si secret"),
+    ("statut", "publie ; secret (trop peu de structures, une structure prépondérante, ou valeur retenue pour "
+               "qu'aucune autre ne puisse être retrouvée par soustraction) ; non_disponible (rien à calculer)"),
+]
+UNIT_COLUMNS = ["annee", "niveau", "code", "libelle", "niveau_parent", "code_parent", "nb_structures", "nb_cs",
+                "nb_evs", "nb_indicateurs_publies"]
+REGISTRY_COLUMNS = ["indicateur", "libelle", "definition", "calcul", "champ", "rubrique", "axe", "libelle_axe",
+                    "action", "libelle_action", "libelle_maillon", "libelle_source", "unite", "libelle_unite",
+                    "libelle_sens", "n_min", "decimales", "annee_reference", "cible"]
+# The rule of formatting.csv_cell, for the cells DuckDB writes: text starting with = + - @ that is
+# not a number is prefixed with a quote, so that no spreadsheet runs it.
+_NEUTRAL = ("CASE WHEN regexp_matches({c}, '^[=+@\\t\\r-]') AND TRY_CAST(replace({c}, ',', '.') AS DOUBLE) IS NULL "
+            "THEN '''' || {c} ELSE {c} END AS {c}")
+
+
+def write_open_data(data: SiteData, folder: Path, con) -> int:
+    """Writes indicateurs.csv (DuckDB writes it: hundreds of thousands of rows at national scale),
+    dictionnaire.csv, registre.csv and LICENCE.txt; returns the number of rows of indicateurs.csv."""
+    folder.mkdir(parents=True, exist_ok=True)
+    body = folder / ".indicateurs.csv"
+    columns = ", ".join(_NEUTRAL.format(c=c) if c in ("code", "libelle_unite") else c for c in OPEN_DATA_COLUMNS)
+    target = str(body).replace("'", "''")
+    # a commune with no figure of its own (too few structures) has no rows: its count of structures
+    # is in unites.csv and its figures are counted in its territory's
+    shown = """FROM publie.pub_indicateurs AS i
+               WHERE NOT EXISTS (SELECT 1 FROM publie.pub_unites AS u
+                                 WHERE u.annee = i.annee AND u.niveau = i.niveau AND u.code = i.code
+                                   AND u.niveau = 'commune' AND coalesce(u.nb_indicateurs_publies, 0) = 0)"""
+    con.execute(f"""COPY (SELECT {columns} {shown} ORDER BY indicateur, annee, niveau, code)
+                    TO '{target}' (FORMAT csv, DELIMITER ';', HEADER true)""")
+    with (folder / "indicateurs.csv").open("wb") as out, body.open("rb") as src:
+        out.write("\ufeff".encode("utf-8"))      # UTF-8 with BOM, as every CSV of the project
+        shutil.copyfileobj(src, out, 1 << 20)
+    body.unlink()
+    (folder / "dictionnaire.csv").write_text(csv_text(["colonne", "description"], DICTIONARY), encoding="utf-8")
+    (folder / "registre.csv").write_text(csv_text(REGISTRY_COLUMNS, [[r.get(c) for c in REGISTRY_COLUMNS]
+                                                                      for r in data.registre.values()]),
+                                         encoding="utf-8")
+    f = data.federation
+    dates = [p["publie_le"] for a, p in data.publications.items() if a in data.annees and p.get("publie_le")]
+    (folder / "LICENCE.txt").write_text(
+        f"Données de l'observatoire des centres sociaux, produites par {f.get('nom', 'la fédération')}.\n"
+        f"Licence : {f.get('licence') or 'Licence Ouverte 2.0'}"
+        + (f" ({f['licence_url']})" if f.get("licence_url") else "") + "\n"
+        + (f"Date de production : {date_longue(max(dates))}\n" if dates else "")
+        + "Source : enquête SENACS (déclarations des structures) et journal d'activités de la fédération.\n",
+        encoding="utf-8")
+    units = [[u.annee, u.niveau, u.code, u.libelle, u.niveau_parent, u.code_parent, u.nb_structures, u.nb_cs,
+              u.nb_evs, u.nb_publies] for a in sorted(data.unites) for u in data.unites[a].values()]
+    (folder / "unites.csv").write_text(csv_text(UNIT_COLUMNS, units), encoding="utf-8")
+    return con.execute(f"SELECT count(*) {shown}").fetchall()[0][0]
