@@ -90,11 +90,8 @@ def freeze(con, years: list[int]) -> None:
             con.execute(f"INSERT INTO {frozen} BY NAME SELECT * FROM main.{name}")
 
 
-def publish(con) -> list[YearGate]:
-    """Apply the gate to every data year of `indicateurs` and freeze the years that pass.
-    Runs in the caller's transaction."""
-    for statement in DDL:
-        con.execute(statement)
+def year_gates(con) -> list[YearGate]:
+    """The gate of every data year of `indicateurs`, from the findings as they stand (reads only)."""
     years = [r[0] for r in con.execute("SELECT DISTINCT annee FROM indicateurs ORDER BY annee").fetchall()]
     blocking = blocking_findings(con)
     # findings with no year at all (a rejected file of unknown year, say) block every year
@@ -102,11 +99,23 @@ def publish(con) -> list[YearGate]:
     warnings = con.execute(f"""SELECT {DATA_YEAR} AS annee, count(*) AS n FROM constats_qualite
                                WHERE severite = 'avertissement' GROUP BY ALL""").df()
     warnings = dict(zip(warnings["annee"], warnings["n"]))
-    published = {r[0] for r in con.execute("SELECT annee FROM publications WHERE publie_le IS NOT NULL").fetchall()}
+    logged = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                         "AND table_name = 'publications'").fetchall()[0][0]
+    published = {r[0] for r in con.execute("SELECT annee FROM publications WHERE publie_le IS NOT NULL").fetchall()} \
+        if logged else set()
     gates = []
     for year in years:
         block = pd.concat([blocking[blocking["annee"] == year], undated], ignore_index=True)
         gates.append(YearGate(year, block.empty, block, int(warnings.get(year, 0)), year in published))
+    return gates
+
+
+def publish(con) -> list[YearGate]:
+    """Apply the gate to every data year of `indicateurs` and freeze the years that pass.
+    Runs in the caller's transaction."""
+    for statement in DDL:
+        con.execute(statement)
+    gates = year_gates(con)
     freeze(con, [g.annee for g in gates if g.publie])
     for gate in gates:
         if gate.publie:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ingest import warehouse as W
 from ingest.errors import ObservatoireError
+from ingest.profil import phase
 
 from . import fichiers
 from .build import dbt_dirs, require_complete_build
@@ -36,8 +37,12 @@ def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, 
                 raise ObservatoireError("Rien n'est encore publié : lancez d'abord « observatoire validate ».")
             if "interne" in audiences:      # the internal site reads the build itself
                 require_complete_build(con)
-            return [build_site(con, out_dir / audience, audience, quality_dir=default_quality_dir(db_path),
-                               dbt_docs=dbt_dirs(db_path)[0], on_progress=on_progress)
-                    for audience in audiences]
+            results = []
+            for audience in audiences:
+                with phase("report", f"site {audience}"):
+                    results.append(build_site(con, out_dir / audience, audience,
+                                              quality_dir=default_quality_dir(db_path),
+                                              dbt_docs=dbt_dirs(db_path)[0], on_progress=on_progress))
+            return results
         finally:
             con.close()

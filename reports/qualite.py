@@ -30,7 +30,7 @@ FICHE_COLUMNS = ["annee_enquete", "code_structure", "nom_structure", "severite",
 
 
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+    return Environment(loader=FileSystemLoader([TEMPLATES, TEMPLATES / "site"]), autoescape=select_autoescape(["html"]),
                        trim_blocks=False, lstrip_blocks=False)
 
 
@@ -135,13 +135,18 @@ def write_quality_outputs(con, gates, out_dir: Path) -> list[Path]:
     template = environment().get_template("qualite_annee.html")
     pages = []
     for record in quality_records(con, gates):
-        for structure in record["structures"]:
-            _write_fiche(out_dir / "fiches_retour" / str(record["annee"]) / structure["fichier"], structure)
+        write_fiches(record, out_dir)
         page = out_dir / f"{record['annee']}.html"
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text(template.render(**record), encoding="utf-8")
         pages.append(page)
     return pages
+
+
+def write_fiches(record: dict, out_dir: Path) -> None:
+    """The feedback sheet (CSV) of every structure with a finding in the year of `record`."""
+    for structure in record["structures"]:
+        _write_fiche(out_dir / "fiches_retour" / str(record["annee"]) / structure["fichier"], structure)
 
 
 def _write_fiche(path: Path, structure: dict) -> None:

@@ -658,7 +658,7 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
         _write_assets(tmp / "assets", data.federation)
         site.build(writer, on_progress)
         if audience == "interne":
-            internal_extras(writer, tmp, quality_dir, dbt_docs, site)
+            internal_extras(writer, tmp, dbt_docs, site)
         if spec.unknown:
             on_progress("indicateurs nommés dans la description des pages mais absents du registre (ignorés) : "
                         + ", ".join(sorted(spec.unknown)))
@@ -697,13 +697,21 @@ def _write_assets(folder: Path, federation: dict) -> None:
         (folder / _logo_name(logo)).write_bytes(base64.b64decode(str(logo).split(",", 1)[1]))
 
 
-def internal_extras(writer: Writer, tmp: Path, quality_dir: Path | None, dbt_docs: Path | None, site: Site) -> None:
-    """The quality pages (without the GX Data Docs, which load their styles from the internet) and
-    the dbt docs as one self-contained page."""
+def internal_extras(writer: Writer, tmp: Path, dbt_docs: Path | None, site: Site) -> None:
+    """The quality pages of every data year, inside the site's navigation, with the feedback
+    sheets of the structures, and the dbt docs as one self-contained page. (The GX Data Docs, which
+    load their styles from the internet, stay in the quality folder beside the warehouse.)"""
+    from observatoire.publication import year_gates
+
+    from .qualite import quality_records, write_fiches
+
     pages = []
-    if quality_dir and quality_dir.exists():
-        shutil.copytree(quality_dir, tmp / "qualite", dirs_exist_ok=True, ignore=shutil.ignore_patterns("gx"))
-        pages = [{"annee": p.stem, "href": p.name} for p in sorted((tmp / "qualite").glob("*.html")) if p.stem.isdigit()]
+    for record in quality_records(site.con, year_gates(site.con)) if site.con is not None else []:
+        write_fiches(record, tmp / "qualite")
+        writer.page(f"qualite/{record['annee']}.html", "qualite_annee.html",
+                    titre=f"Qualité des données {record['annee']}", page_id="qualite", date_page=site.date_site,
+                    **{k: v for k, v in record.items() if k != "federation"})
+        pages.append({"annee": record["annee"], "href": f"{record['annee']}.html"})
     dbt = _dbt_docs(dbt_docs, tmp / "dbt")
     writer.page("qualite/index.html", "qualite_index.html", titre="Qualité des données", page_id="qualite",
                 date_page=site.date_site, pages=pages, dbt=dbt)
