@@ -220,11 +220,13 @@ def _report(entrepot: Path, sortie, public_seulement: bool, attendre: float) -> 
 @click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Dossier où écrire les extraits.")
 @click.option("--graine", type=int, default=92, show_default=True, help="Graine du tirage aléatoire.")
-def demo(echelle, sortie, graine):
+@click.option("--taille", type=click.FloatRange(min=0.01, max=20), default=1.0, show_default=True,
+              help="Multiplie le nombre de structures (mesures de performance).")
+def demo(echelle, sortie, graine, taille):
     """Écrit des extraits de démonstration réalistes (formats variés, défauts courants)."""
     from .demo import generate
 
-    truth = generate(sortie, echelle, graine)
+    truth = generate(sortie, echelle, graine, taille)
     out.print(f"{fr_int(len(truth.reponses))} réponses et {fr_int(len(truth.activites))} activités "
               f"écrites dans {sortie.resolve()}")
 

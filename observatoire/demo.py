@@ -262,8 +262,12 @@ def _activities(rng, year: int, codes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def build_truth(scale: str = "92", seed: int = 92, reference_dir: Path = REFERENCE_DIR) -> Truth:
-    spec = SCALES[scale]
+def build_truth(scale: str = "92", seed: int = 92, reference_dir: Path = REFERENCE_DIR,
+                taille: float = 1.0) -> Truth:
+    """What the structures of a scale declare; `taille` multiplies the number of structures (the
+    benchmark measures how the pipeline grows with the data)."""
+    spec = {**SCALES[scale], "cs": max(1, round(SCALES[scale]["cs"] * taille)),
+            "evs": max(1, round(SCALES[scale]["evs"] * taille))}
     communes = pd.read_csv(reference_dir / "communes.csv", dtype=str, keep_default_na=False)
     communes["population"] = pd.to_numeric(communes["population"], errors="coerce")
     rng = np.random.default_rng(seed)
@@ -480,10 +484,10 @@ def write_activities(path: Path, year: int, df: pd.DataFrame, d: Dialect, config
     _write(path, header, cells.to_numpy(dtype=object).tolist(), d, f"Activités fédérales {year}")
 
 
-def generate(out_dir: Path, scale: str = "92", seed: int = 92) -> Truth:
+def generate(out_dir: Path, scale: str = "92", seed: int = 92, taille: float = 1.0) -> Truth:
     """Write the extracts of a scale under out_dir and return what they declare."""
     config = Config()
-    truth = build_truth(scale, seed)
+    truth = build_truth(scale, seed, taille=taille)
     out_dir.mkdir(parents=True, exist_ok=True)
     for i, (survey, df, blocs) in enumerate(truth.per_year):   # type: ignore[attr-defined]
         d = DIALECTS_92[survey] if scale == "92" else NATIONAL_DIALECTS[i % len(NATIONAL_DIALECTS)]
