@@ -122,7 +122,7 @@ def test_every_core_indicator_at_every_level_for_every_year(built):
 def test_secrecy_rule(built):
     rows = frame(built, """SELECT i.*, r.n_min, r.dominance FROM indicateurs i
                            JOIN registre_indicateurs r USING (indicateur)""")
-    cells = frame(built, "SELECT * FROM fct_indicateurs")
+    cells = frame(built, "SELECT * FROM fct_indicateurs UNION ALL BY NAME SELECT * FROM fct_indicateurs_structures")
     rows = rows.merge(cells[["indicateur", "annee", "niveau", "code", "n_contributeurs", "n_population",
                              "motif_secret"]], on=["indicateur", "annee", "niveau", "code"])
     sensitive = (rows["n_min"] > 1) | rows["dominance"]

@@ -1,4 +1,5 @@
--- Every indicator of the registry, for every data year and every unit of every level:
+-- Every indicator of the registry, for every data year and every public unit (commune,
+-- territory, département, France; a structure's own figures are fct_indicateurs_structures):
 -- valeur = aggregate(numerateur) [/ aggregate(denominateur)] x facteur (DHIS2-style), with what
 -- the disclosure rules need (contributors, largest single contributions).
 -- Sums, counts and maxima are computed once per commune and rolled up the levels (each
@@ -9,41 +10,42 @@ plusieurs_departements as (
 ),
 mesures as (
     select m.indicateur, m.annee, m.code_structure, m.inclus, m.contributeur, m.numerateur, m.denominateur,
-           s.code_commune, s.code_territoire, s.code_departement
+           s.code_commune
     from {{ ref('int_indicateurs__structures') }} as m
     join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
 ),
 par_commune as (
-    select
-        indicateur, annee, code_commune, code_territoire, code_departement,
-        count(*) filter (where inclus) as n_structures,
-        count(*) filter (where contributeur) as n_contributeurs,
-        count(*) as n_population,
-        sum(numerateur) filter (where inclus) as somme_num,
-        sum(denominateur) filter (where inclus) as somme_den,
-        coalesce(sum(abs(numerateur)) filter (where inclus), 0) as somme_abs_num,
-        coalesce(max(abs(numerateur)) filter (where inclus), 0) as max_abs_num,
-        coalesce(sum(abs(denominateur)) filter (where inclus), 0) as somme_abs_den,
-        coalesce(max(abs(denominateur)) filter (where inclus), 0) as max_abs_den
-    from mesures
-    group by all
+    -- each structure sits in one commune: the commune's totals, with its territory and département
+    select c.*, l.code_territoire, l.code_departement
+    from (
+        select
+            indicateur, annee, code_commune,
+            count(*) filter (where inclus) as n_structures,
+            count(*) filter (where contributeur) as n_contributeurs,
+            count(*) as n_population,
+            sum(numerateur) filter (where inclus) as somme_num,
+            sum(denominateur) filter (where inclus) as somme_den,
+            coalesce(sum(abs(numerateur)) filter (where inclus), 0) as somme_abs_num,
+            coalesce(max(abs(numerateur)) filter (where inclus), 0) as max_abs_num,
+            coalesce(sum(abs(denominateur)) filter (where inclus), 0) as somme_abs_den,
+            coalesce(max(abs(denominateur)) filter (where inclus), 0) as max_abs_den
+        from mesures
+        group by indicateur, annee, code_commune
+    ) as c
+    left join (
+        select distinct annee, code_commune, code_territoire, code_departement
+        from {{ ref('int_structures_annees') }}
+    ) as l using (annee, code_commune)
 ),
 {%- set totaux = "sum(n_structures) as n_structures, sum(n_contributeurs) as n_contributeurs,
         sum(n_population) as n_population, sum(somme_num) as somme_num, sum(somme_den) as somme_den,
         sum(somme_abs_num) as somme_abs_num, max(max_abs_num) as max_abs_num,
         sum(somme_abs_den) as somme_abs_den, max(max_abs_den) as max_abs_den" %}
 niveaux as (
-    select indicateur, annee, 'structure' as niveau, code_structure as code,
-           inclus::int as n_structures, contributeur::int as n_contributeurs, 1 as n_population,
-           case when inclus then numerateur end as somme_num, case when inclus then denominateur end as somme_den,
-           coalesce(case when inclus then abs(numerateur) end, 0) as somme_abs_num,
-           coalesce(case when inclus then abs(numerateur) end, 0) as max_abs_num,
-           coalesce(case when inclus then abs(denominateur) end, 0) as somme_abs_den,
-           coalesce(case when inclus then abs(denominateur) end, 0) as max_abs_den
-    from mesures
-    union all
-    select indicateur, annee, 'commune', code_commune, {{ totaux }}
-    from par_commune where code_commune is not null group by indicateur, annee, code_commune
+    select indicateur, annee, 'commune' as niveau, code_commune as code,
+           n_structures, n_contributeurs, n_population, somme_num, somme_den,
+           somme_abs_num, max_abs_num, somme_abs_den, max_abs_den
+    from par_commune where code_commune is not null
     union all
     select indicateur, annee, 'territoire', code_territoire, {{ totaux }}
     from par_commune where code_territoire is not null group by indicateur, annee, code_territoire
@@ -72,7 +74,7 @@ medianes as (
     from {{ ref('int_indicateurs__structures') }} as m
     join registre as r using (indicateur)
     join {{ ref('int_unites_structures') }} as u using (annee, code_structure)
-    where r.agregat = 'mediane'
+    where r.agregat = 'mediane' and u.niveau <> 'structure'
     group by all
 ),
 totaux as (

@@ -49,32 +49,37 @@ paires as (
       on prev.indicateur = cur.indicateur and prev.code_structure = cur.code_structure
      and prev.annee = r.annee_reference
 ),
-paires_communes as (
-    -- sums per commune, rolled up the levels below (each structure sits in one commune)
-    select p.indicateur, p.annee, p.comparaison, s.code_commune, s.code_territoire, s.code_departement,
-           count(*) as n_panel, sum(p.num) as s, sum(p.den) as d, sum(p.num_c) as s_c, sum(p.den_c) as d_c
+paires_situees as (
+    select p.*, s.code_commune, s.code_territoire, s.code_departement
     from paires as p
     join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
-    group by all
 ),
-{%- set sommes = "sum(n_panel) as n_panel, sum(s) as s, sum(d) as d, sum(s_c) as s_c, sum(d_c) as d_c" %}
+communes_lues as (
+    -- a commune's trend is read only where its figure is published
+    select distinct indicateur, annee, code from comparaisons where niveau = 'commune'
+),
+{%- set sommes = "count(*) as n_panel, sum(num) as s, sum(den) as d, sum(num_c) as s_c, sum(den_c) as d_c" %}
 sommes_panels as (
     -- (since the reference year: départements and France only, as the comparisons above)
-    select indicateur, annee, comparaison, 'commune' as niveau, code_commune as code, {{ sommes }}
-    from paires_communes where code_commune is not null and comparaison = 'un_an'
-    group by indicateur, annee, comparaison, code_commune
+    select p.indicateur, p.annee, p.comparaison, 'commune' as niveau, p.code_commune as code, {{ sommes }}
+    from paires_situees as p
+    semi join communes_lues as c on c.indicateur = p.indicateur and c.annee = p.annee and c.code = p.code_commune
+    where p.comparaison = 'un_an'
+    group by p.indicateur, p.annee, p.comparaison, p.code_commune
     union all
-    select indicateur, annee, comparaison, 'territoire', code_territoire, {{ sommes }}
-    from paires_communes where code_territoire is not null and comparaison = 'un_an'
-    group by indicateur, annee, comparaison, code_territoire
-    union all
-    select indicateur, annee, comparaison, 'departement', code_departement, {{ sommes }}
-    from paires_communes where code_departement is not null group by indicateur, annee, comparaison, code_departement
-    union all
-    select indicateur, annee, comparaison, 'national', 'FR', {{ sommes }}
-    from paires_communes
-    where (select count(distinct code_departement) > 1 from {{ ref('int_structures_annees') }})
-    group by indicateur, annee, comparaison
+    -- territories (one year only), départements and France in one pass over the pairs
+    select indicateur, annee, comparaison,
+           case when grouping(code_territoire) = 0 then 'territoire'
+                when grouping(code_departement) = 0 then 'departement' else 'national' end,
+           coalesce(code_territoire, code_departement, 'FR'), {{ sommes }}
+    from paires_situees
+    group by grouping sets ((indicateur, annee, comparaison, code_territoire),
+                           (indicateur, annee, comparaison, code_departement),
+                           (indicateur, annee, comparaison))
+    having (grouping(code_territoire) = 0 and code_territoire is not null and comparaison = 'un_an')
+        or (grouping(code_departement) = 0 and code_departement is not null)
+        or (grouping(code_territoire) = 1 and grouping(code_departement) = 1
+            and (select count(distinct code_departement) > 1 from {{ ref('int_structures_annees') }}))
 ),
 medianes_panels as (
     select p.indicateur, p.annee, p.comparaison, u.niveau, u.code, median(p.num) as m, median(p.num_c) as m_c
