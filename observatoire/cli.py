@@ -253,10 +253,14 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
 
     entrepot = ctx.obj["entrepot"]
     with warehouse_lock(entrepot, attendre):
-        ok = _step(_ingest, entrepot, chemins, attendre)
-        _step(_build, entrepot, True, attendre)
-        published = _step(_validate, entrepot, None, attendre)
-        _step(_report, entrepot, None, public_seulement, attendre)
+        # each step's child starts while the previous step works, and imports its libraries then
+        build = _Step(_build, (entrepot, True, attendre), WARM_UP["build"])
+        ok = _Step(_ingest, (entrepot, chemins, attendre)).go()
+        validate = _Step(_validate, (entrepot, None, attendre), WARM_UP["validate"])
+        build.go()
+        report = _Step(_report, (entrepot, None, public_seulement, attendre), WARM_UP["report"])
+        published = validate.go()
+        report.go()
     if not ok:
         err.print("[bold red]Au moins un fichier a été rejeté ou un dossier n'a pu être lu[/] : les indicateurs "
                   "ont été calculés sans eux.")
@@ -266,29 +270,62 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
 
 
 _FALSE = 10     # a step's child process ended well, and its step answered False
+# What each step's child imports while it waits for the previous step (seconds of start-up).
+WARM_UP = {"build": ("dbt.cli.main", "dbt.adapters.duckdb", "observatoire.build"),
+           "validate": ("great_expectations", "great_expectations.expectations", "expectations.validate",
+                        "observatoire.validation"),
+           "report": ("reports.site", "observatoire.report")}
 
 
-def _step(function, *args):
-    """Run one step of `run` in a forked process, so that what it holds (dbt, Great
+class _Step:
+    """One step of `run` in a forked child process, so that what it holds (dbt, Great
     Expectations, DataFrames, DuckDB's buffers) goes back to the system before the next step.
-    The child inherits the warehouse lock (re-entrant). A failure stops the run with its code."""
-    import multiprocessing
+    The child is forked early and imports its libraries while the previous step works, then
+    waits for `go`. It inherits the warehouse lock (re-entrant). A failure stops the run with
+    its exit code; the children still waiting then end without doing anything."""
 
-    child = multiprocessing.get_context("fork").Process(target=_step_child, args=(function, args))
-    child.start()
-    try:
-        child.join()
-    except KeyboardInterrupt:
-        child.join()
-        raise
-    if child.exitcode not in (0, _FALSE):
-        sys.exit(child.exitcode if child.exitcode and child.exitcode > 0 else 1)
-    return child.exitcode == 0
+    _waiting: list["_Step"] = []
+
+    def __init__(self, function, args, modules=()):
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.receive, self.send = context.Pipe(duplex=False)
+        self.child = context.Process(target=_step_child, args=(function, args, modules, self.receive))
+        self.child.start()
+        _Step._waiting.append(self)
+
+    def go(self) -> bool:
+        _Step._waiting.remove(self)
+        self.send.send(True)
+        try:
+            self.child.join()
+        except KeyboardInterrupt:
+            self.child.join()
+            _Step.cancel_all()
+            raise
+        if self.child.exitcode not in (0, _FALSE):
+            _Step.cancel_all()
+            sys.exit(self.child.exitcode if self.child.exitcode and self.child.exitcode > 0 else 1)
+        return self.child.exitcode == 0
+
+    @classmethod
+    def cancel_all(cls) -> None:
+        for step in cls._waiting:
+            step.send.send(False)
+            step.child.join()
+        cls._waiting.clear()
 
 
-def _step_child(function, args) -> None:
+def _step_child(function, args, modules, receive) -> None:
+    import importlib
+
     from ingest.warehouse import adopt_parent_locks
 
+    for module in modules:
+        importlib.import_module(module)
+    if not receive.recv():          # the run stopped before this step
+        sys.exit(0)
     adopt_parent_locks()
     try:
         answer = function(*args)

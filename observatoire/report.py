@@ -34,7 +34,8 @@ def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, 
             published = con.execute("SELECT count(*) FROM information_schema.tables "
                                     "WHERE table_schema = 'publie' AND table_name = 'pub_indicateurs'").fetchall()[0][0]
             if not published:
-                raise ObservatoireError("Rien n'est encore publié : lancez d'abord « observatoire validate ».")
+                raise ObservatoireError("Aucune année n'est encore publiée : « observatoire validate » publie les années "
+                                        "sans constat bloquant (voir ses constats, ou lancez-le s'il n'a pas tourné).")
             if "interne" in audiences:      # the internal site reads the build itself
                 require_complete_build(con)
             results = []
