@@ -1,6 +1,7 @@
 """`observatoire build`: run the dbt project in-process on the warehouse."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -93,13 +94,41 @@ def require_complete_build(con) -> None:
 
 
 def dbt_args(db_path: Path, project_dir: Path = PROJECT_DIR) -> list[str]:
-    """The options of every dbt command on this warehouse (and its environment)."""
+    """The options of every dbt command on this warehouse (and its environment). dbt opens the
+    warehouse by its file name from the warehouse's folder (see `_invoke`): its parsed project,
+    which it keeps only while the connection settings stay the same, then serves every warehouse
+    of that name (`_parse_cache`)."""
     target_dir, log_dir = dbt_dirs(db_path)
-    os.environ["OBSERVATOIRE_ENTREPOT"] = str(db_path)
+    os.environ["OBSERVATOIRE_DBT_DOSSIER"] = str(db_path.resolve().parent)
+    os.environ["OBSERVATOIRE_DBT_FICHIER"] = db_path.name
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     return ["--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR),
             "--target-path", str(target_dir), "--log-path", str(log_dir)]
+
+
+def _parse_cache(args: list[str]) -> tuple[Path, Path | None]:
+    """This warehouse's saved parse of the project, and the copy shared by the warehouses of the
+    same file name built from the same project (None when there is no cache folder to use). A
+    new warehouse starts from the shared copy: dbt checks every file against it and re-parses
+    only what changed, instead of the whole project (≈ 2.5 s)."""
+    from dbt.version import __version__
+
+    project, target = args[args.index("--project-dir") + 1], Path(args[args.index("--target-path") + 1])
+    key = hashlib.sha256(f"{project}|{os.environ.get('OBSERVATOIRE_DBT_FICHIER')}|{__version__}".encode()).hexdigest()
+    base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+    return target / "partial_parse.msgpack", Path(base) / "observatoire" / f"dbt-{key[:16]}.msgpack"
+
+
+def _copy_quietly(source: Path, dest: Path) -> None:
+    """A cache is a convenience: an unwritable folder only costs a full parse."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, dest)
+    except OSError:
+        pass
 
 
 def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, wait: float = 0,
@@ -147,17 +176,26 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
             on_event(f"[{counter['n']}] {kind} {label} : {_status_fr(status)}")
 
     runner = dbtRunner(callbacks=[callback])
+    saved, shared = _parse_cache(args)
+    if not saved.exists() and shared.exists():
+        _copy_quietly(shared, saved)
+    cwd = os.getcwd()
     try:
+        os.chdir(os.environ["OBSERVATOIRE_DBT_DOSSIER"])      # the profile names the warehouse's file only
         # dbt's own console (English errors, stack traces) stays silent: failures become French
         # messages below; the details remain in its log file.
         res = runner.invoke([*args, "--quiet", "--log-level", "none", "--log-level-file", "debug",
                               "--no-use-colors"])
     finally:
+        os.chdir(cwd)
         _close_dbt_connection()
+    if res.success and saved.exists():
+        _copy_quietly(saved, shared)
     messages = [str(res.exception or "")] + [str(r.message or "") for r in getattr(res.result, "results", None) or []]
     lock_error = next(filter(W.is_lock_conflict, messages), None)
     if lock_error:      # a notebook opened the warehouse between our check and dbt's connection
-        raise W.busy_error(Path(os.environ["OBSERVATOIRE_ENTREPOT"]), lock_error)
+        raise W.busy_error(Path(os.environ["OBSERVATOIRE_DBT_DOSSIER"]) / os.environ["OBSERVATOIRE_DBT_FICHIER"],
+                           lock_error)
     if res.exception is not None:
         raise ObservatoireError(f"dbt n'a pas pu s'exécuter (« {args[0]} ») : {res.exception}")
     failures = []
