@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- depends_on: {{ ref('stg_senacs__colonnes') }}
 -- For each respondent and questionnaire block: how many of the block's cells are filled.
 {%- set blocs = {} -%}

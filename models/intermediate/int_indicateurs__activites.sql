@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- depends_on: {{ ref('registre_indicateurs') }}
 -- Activity-level measures of every activity-log indicator of the registry.
 with activites as (

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- The tree of public units each data year (commune -> territoire -> departement -> France),
 -- along which a parent's total is the sum of its children's for additive measures.
 with s as (

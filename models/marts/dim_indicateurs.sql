@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- The indicator registry, with the labels of its axis and action.
 select
     r.*,

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}
 -- Every unit an indicator is published for, with its label and its parent unit.
 with derniere as (
     select *
