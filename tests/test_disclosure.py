@@ -122,3 +122,29 @@ def test_national_comparison_prefers_the_same_year(built):
     assert urbain.loc[2017, "annee_nationale"] == 2016      # the nearest year, not the latest
     assert rows["editeur_source"].notna().all() and rows["titre_source"].notna().all()
     assert set(rows["type_source"]) <= {"rapport_senacs", "institution", "reseau", "presse"}
+
+
+def test_the_open_data_file_resists_the_subtraction_attack(site):
+    """The attack on the file partners download: every published parent minus its published
+    children (a child absent from the file is withheld), values and numerators alike; whatever
+    is left covers no structure or at least the minimum (counted in the warehouse)."""
+    db, root, *_ = site
+    published = pd.read_csv(root / "public" / "donnees" / "indicateurs.csv", sep=";", encoding="utf-8-sig",
+                            dtype={"code": str})
+    assert set(published["niveau"]) <= set(PUBLIC) and len(published) > 1000
+    counts = frame(db, "SELECT indicateur, annee, niveau, code, n_contributeurs FROM fct_indicateurs")
+    links = frame(db, "SELECT * FROM int_unites_hierarchie")
+    registry = frame(db, "SELECT indicateur, n_min, agregat FROM registre_indicateurs")
+    # every cell the warehouse holds, with what the file says of it (absent: withheld)
+    cells = counts.merge(published[["indicateur", "annee", "niveau", "code", "valeur", "numerateur", "statut"]],
+                         on=["indicateur", "annee", "niveau", "code"], how="left")
+    cells["statut"] = cells["statut"].fillna("secret")
+    checked = 0
+    for column in ("valeur", "numerateur"):
+        groups = attack(cells.drop(columns="n_contributeurs"), links, counts, column).merge(
+            registry[registry["agregat"] != "mediane"], on="indicateur")
+        groups = groups[groups["parent"].notna()]
+        leaks = groups[(groups["n_masque"] > 0) & (groups["n_masque"] < groups["n_min"])]
+        assert leaks.empty, leaks.head(10).to_string()
+        checked += len(groups)
+    assert checked > 500

@@ -55,3 +55,26 @@ def test_a_blocked_year_keeps_its_public_site_byte_for_byte(site, tmp_path):
     after_rows = [line for line in (tmp_path / "site" / "public" / "donnees" / "indicateurs.csv")
                   .read_bytes().decode("utf-8-sig").splitlines() if ";2021;" in line]
     assert after_rows == rows_2021 and len(rows_2021) > 100
+
+
+def test_the_public_site_reads_only_the_publication(site, tmp_path):
+    """Everything but the frozen schema `publie` and the publication log removed from the
+    warehouse: the public site comes out the same, byte for byte."""
+    import duckdb
+
+    db0, root, *_ = site
+    db = tmp_path / "entrepot" / "o.duckdb"
+    db.parent.mkdir()
+    shutil.copy2(db0, db)
+    run_report(db, tmp_path / "avant", audiences=("public",))
+    con = duckdb.connect(str(db))
+    try:
+        for name, kind in con.execute("""SELECT table_name, table_type FROM information_schema.tables
+                                         WHERE table_schema = 'main' AND table_name <> 'publications'""").fetchall():
+            con.execute(f'DROP {"VIEW" if kind == "VIEW" else "TABLE"} IF EXISTS main."{name}" CASCADE')
+        left = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'").fetchall()
+    finally:
+        con.close()
+    assert left == [(1,)]
+    run_report(db, tmp_path / "apres", audiences=("public",))
+    assert digest(tmp_path / "apres" / "public") == digest(tmp_path / "avant" / "public")
