@@ -79,9 +79,11 @@ class _Row(dict):
 
 
 def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None):
-    """One GX suite per frame; returns {regle: failing index list}. The suites run with GX's
+    """One GX suite per frame, each validated once by its validation definition (which keeps its
+    result for the Data Docs); returns {regle: failing index list}. The suites run with GX's
     BASIC result format (counts, for the Data Docs); only a failing expectation is run again
-    with the COMPLETE format, which lists every failing row and costs much more."""
+    with the COMPLETE format, which lists every failing row and costs much more. The Data Docs
+    are built once, from every suite and result, when all have run."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx  # lazy: GX costs seconds to import
@@ -101,26 +103,24 @@ def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None):
         rules = [r for r in RULES if r.frame == frame_name]
         if not rules:
             continue
-        suite = context.suites.add(gx.ExpectationSuite(name=SUITE_TITLES[frame_name]))
         expectations = {rule.regle: rule.build(gxe) for rule in rules}
-        for expectation in expectations.values():
-            suite.add_expectation(expectation)
+        # the suite is stored whole (adding its expectations one by one would store it again each time)
+        suite = context.suites.add(gx.ExpectationSuite(name=SUITE_TITLES[frame_name],
+                                                       expectations=list(expectations.values())))
         frame = frame[_needed(rules, expectations.values(), frame)]
         batch = source.add_dataframe_asset(name=frame_name).add_batch_definition_whole_dataframe("tout")
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=SUITE_TITLES[frame_name], data=batch, suite=suite))
-        checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=f"point_{frame_name}", validation_definitions=[definition], result_format="BASIC",
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["observatoire"])]
-            if docs_dir is not None else []))
-        run = checkpoint.run(batch_parameters={"dataframe": frame})
-        failed = [regle for validation in run.run_results.values() for regle in _failed(validation.results)]
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format="BASIC")
+        failed = _failed(result.results)
         if failed:
             data = batch.get_batch(batch_parameters={"dataframe": frame})
             for regle in failed:
                 complete = data.validate(expectations[regle], result_format="COMPLETE")
                 _failed([complete])
                 failing[regle] = list(complete.result.get("unexpected_index_list") or [])
+    if docs_dir is not None:
+        context.build_data_docs(site_names=["observatoire"])
     return failing
 
 
