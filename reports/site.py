@@ -15,6 +15,7 @@ leaves a half site. Links are relative, so the folder can be copied to any web s
 from __future__ import annotations
 
 import base64
+import gc
 import multiprocessing
 import os
 import re
@@ -647,8 +648,9 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
     the page spec (data/config/pages.yaml by default)."""
     spec = load_spec(pages)
     wanted = spec.section("structure")
-    data = load(con, audience, [c.get("indicateur") for c in wanted.get("comparaison", [])]
-                + [wanted.get("historique")])
+    with _long_lived():
+        data = load(con, audience, [c.get("indicateur") for c in wanted.get("comparaison", [])]
+                    + [wanted.get("historique")])
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = fichiers.staging(out_dir)
@@ -667,6 +669,21 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return SiteResult(audience, out_dir, writer.pages)
+
+
+@contextmanager
+def _long_lived():
+    """What is loaded here lives as long as the site's build (hundreds of thousands of cells at
+    national scale): the garbage collector would scan it again and again, while it is built and
+    at every full collection after, and touch its every page in the forked workers. Collection
+    waits while it is built, then it is frozen out of the collector's sight (it is still freed,
+    by reference counting, once the build no longer holds it)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def common_context(data: SiteData, site: Site, audience: str) -> dict:
