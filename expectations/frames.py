@@ -49,8 +49,17 @@ SQL = {
 }
 
 
-def load_frames(con) -> dict[str, pd.DataFrame]:
-    frames = {name: con.execute(sql).df() for name, sql in SQL.items()}
+def load_frames(con, columns: dict[str, set[str]] | None = None) -> dict[str, pd.DataFrame]:
+    """Every frame; with `columns` (frame -> names), only the columns named there, in the order
+    of the query (the respondents' frame is cut from the answers' one)."""
+    frames = {}
+    for name, sql in SQL.items():
+        if columns is not None:
+            wanted = columns.get(name, set()) | (columns.get("repondantes", set()) | {"est_repondant"}
+                                                  if name == "reponses" else set())
+            kept = ", ".join(f'"{c}"' for c in con.sql(sql).columns if c in wanted)
+            sql = f"SELECT {kept} FROM ({sql})"
+        frames[name] = con.execute(sql).df()
     reponses = frames["reponses"]
     frames["repondantes"] = reponses[reponses["est_repondant"]].reset_index(drop=True)
     return frames

@@ -57,6 +57,12 @@ def _identifier(value) -> str:
 def _needed(rules, expectations, frame: pd.DataFrame) -> list[str]:
     """The columns of `frame` the rules read (GX copies the frame per row condition: a narrow
     frame is many times faster), in the frame's order."""
+    names = _read(rules, expectations)
+    return [c for c in frame.columns if c in names]
+
+
+def _read(rules, expectations) -> set[str]:
+    """The columns that rules and their expectations read: to validate, and to word a finding."""
     names = set(IDENTIFIERS_COLUMNS)
     for rule, exp in zip(rules, expectations):
         for template in (rule.message, rule.attendu, rule.colonne):
@@ -67,7 +73,7 @@ def _needed(rules, expectations, frame: pd.DataFrame) -> list[str]:
         condition = getattr(exp, "row_condition", None)
         condition = re.sub(r"'[^']*'", "", getattr(condition, "pass_through_filter", None) or str(condition or ""))
         names |= set(re.findall(r"[A-Za-z_]\w*", condition))
-    return [c for c in frame.columns if c in names]
+    return names
 
 
 IDENTIFIERS_COLUMNS = ("annee_enquete", "annee_donnees", "code_structure", "ligne_source", "colonne")
@@ -78,14 +84,25 @@ class _Row(dict):
         return "?"
 
 
-def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None):
-    """One GX suite per frame; returns {regle: failing index list}. The suites run with GX's
-    BASIC result format (counts, for the Data Docs); only a failing expectation is run again
-    with the COMPLETE format, which lists every failing row and costs much more."""
+def _gx():
+    """Great Expectations and its expectations, imported on first use (GX costs seconds to import)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    import great_expectations as gx  # lazy: GX costs seconds to import
+    import great_expectations as gx
     import great_expectations.expectations as gxe
+
+    return gx, gxe
+
+
+def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None, expectations: dict | None = None):
+    """One GX suite per frame, each validated once by its validation definition (which keeps its
+    result for the Data Docs); returns {regle: failing index list}. The suites run with GX's
+    BASIC result format (counts, for the Data Docs); only a failing expectation is run again
+    with the COMPLETE format, which lists every failing row and costs much more. The Data Docs
+    are built once, from every suite and result, when all have run. `expectations`: the
+    expectation of each rule, when they are built already."""
+    gx, gxe = _gx()
+    expectations = expectations or {rule.regle: rule.build(gxe) for rule in RULES}
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -101,26 +118,23 @@ def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None):
         rules = [r for r in RULES if r.frame == frame_name]
         if not rules:
             continue
-        suite = context.suites.add(gx.ExpectationSuite(name=SUITE_TITLES[frame_name]))
-        expectations = {rule.regle: rule.build(gxe) for rule in rules}
-        for expectation in expectations.values():
-            suite.add_expectation(expectation)
-        frame = frame[_needed(rules, expectations.values(), frame)]
+        built = [expectations[rule.regle] for rule in rules]
+        # the suite is stored whole (adding its expectations one by one would store it again each time)
+        suite = context.suites.add(gx.ExpectationSuite(name=SUITE_TITLES[frame_name], expectations=built))
+        frame = frame[_needed(rules, built, frame)]
         batch = source.add_dataframe_asset(name=frame_name).add_batch_definition_whole_dataframe("tout")
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=SUITE_TITLES[frame_name], data=batch, suite=suite))
-        checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=f"point_{frame_name}", validation_definitions=[definition], result_format="BASIC",
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["observatoire"])]
-            if docs_dir is not None else []))
-        run = checkpoint.run(batch_parameters={"dataframe": frame})
-        failed = [regle for validation in run.run_results.values() for regle in _failed(validation.results)]
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format="BASIC")
+        failed = _failed(result.results)
         if failed:
             data = batch.get_batch(batch_parameters={"dataframe": frame})
             for regle in failed:
                 complete = data.validate(expectations[regle], result_format="COMPLETE")
                 _failed([complete])
                 failing[regle] = list(complete.result.get("unexpected_index_list") or [])
+    if docs_dir is not None:
+        context.build_data_docs(site_names=["observatoire"])
     return failing
 
 
@@ -201,8 +215,14 @@ def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATI
     """Run every rule over the warehouse; replace the validation findings. Runs in the
     caller's transaction."""
     active = record_confirmations(con, confirmations)
-    frames = load_frames(con)
-    failing = _run_gx(frames, docs_dir)
+    _, gxe = _gx()
+    expectations = {rule.regle: rule.build(gxe) for rule in RULES}
+    columns: dict[str, set[str]] = {}     # per frame, the columns the rules read and the findings name
+    for rule in RULES:
+        columns.setdefault(rule.frame, {"valeur"}).update(
+            _read([rule], [expectations[rule.regle]]) | {rule.colonne})
+    frames = load_frames(con, columns)
+    failing = _run_gx(frames, docs_dir, expectations)
     findings = findings_for(failing, frames, active)
     con.execute("DELETE FROM constats_qualite WHERE etape = 'validation'")
     W.write_findings(con, findings, etape="validation", kind="senacs", year=None, fichier=None, sha256=None)

@@ -111,40 +111,46 @@ def _findings(lines, annee, code, column, raw, expected, rule, severity, message
         "regle": col(rule), "severite": col(severity), "message": col(message)})
 
 
+_PARSERS = {"int": V.parse_int, "annee": V.parse_year, "decimal": V.parse_number, "bool": V.parse_bool,
+            "date": V.parse_date, "code_structure": V.parse_code_structure, "siret": V.parse_siret}
+
+
+def _expected(column: Column) -> str:
+    if column.type == "enum":
+        return "une des valeurs : " + ", ".join(column.values)
+    return EXPECTED.get(column.type, "un texte")
+
+
+def _parse_columns(present: list[tuple[Column, pd.Series]], known_communes: frozenset[str],
+                   codes: ProjectCodes) -> dict[str, tuple]:
+    """name -> (parsed, failed, repaired-or-None, expected). The columns of one type are parsed
+    together, over their distinct values (an enum's spellings are its own)."""
+    groups: dict[tuple, list[tuple[Column, pd.Series]]] = {}
+    for column, raw in present:
+        key = (column.type, column.name) if column.type == "enum" else (column.type,)
+        groups.setdefault(key, []).append((column, raw))
+    out = {}
+    for (t, *_), members in groups.items():
+        if t == "enum":
+            parser, args = V.parse_enum, (members[0][0].spellings,)
+        elif t == "code_commune":
+            parser, args = V.parse_code_commune, (known_communes,)
+        elif t in ("action_code", "groupe_travail"):    # unknown codes are kept, and flagged later
+            parser, args = V.parse_reference_code, (codes.actions if t == "action_code" else codes.groups,)
+        else:
+            parser, args = _PARSERS.get(t, V.parse_text), ()
+        for (column, raw), result in zip(members, V.on_distinct(parser, [raw for _, raw in members], *args)):
+            parsed, failed, repaired = (*result, None) if len(result) == 2 else result
+            if t in ("action_code", "groupe_travail"):
+                failed = np.zeros(len(raw), dtype=bool)
+            out[column.name] = (parsed, failed, repaired, _expected(column))
+    return out
+
+
 def _parse_column(column: Column, raw: pd.Series, known_communes: frozenset[str],
-                  codes: ProjectCodes | None = None):
-    """(parsed, failed, repaired-or-None, expected)"""
-    t = column.type
-    repaired = None
-    if t == "int":
-        parsed, failed = V.parse_int(raw)
-    elif t == "annee":
-        parsed, failed = V.parse_year(raw)
-    elif t == "decimal":
-        parsed, failed = V.parse_number(raw)
-    elif t == "bool":
-        parsed, failed = V.parse_bool(raw)
-    elif t == "date":
-        parsed, failed = V.parse_date(raw)
-    elif t == "enum":
-        parsed, failed = V.parse_enum(raw, column.spellings)
-    elif t == "code_structure":
-        parsed, failed = V.parse_code_structure(raw)
-    elif t == "siret":
-        parsed, failed = V.parse_siret(raw)
-    elif t == "code_commune":
-        parsed, failed, repaired = V.parse_code_commune(raw, known_communes)
-    elif t in ("action_code", "groupe_travail"):   # unknown codes are kept, and flagged later
-        codes = codes or project_codes()
-        parsed, _ = V.parse_reference_code(raw, codes.actions if t == "action_code" else codes.groups)
-        failed = np.zeros(len(raw), dtype=bool)
-    else:
-        parsed, failed = V.parse_text(raw)
-    if t == "enum":
-        expected = "une des valeurs : " + ", ".join(column.values)
-    else:
-        expected = EXPECTED.get(t, "un texte")
-    return parsed, failed, repaired, expected
+                  codes: ProjectCodes | None = None) -> tuple:
+    """(parsed, failed, repaired-or-None, expected) of one column."""
+    return _parse_columns([(column, raw)], known_communes, codes or project_codes())[column.name]
 
 
 def read_table(path: Path, data: bytes, is_header) -> RawTable:
@@ -199,25 +205,27 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     findings: list[pd.DataFrame] = []
     findings.extend(_field_counts(table, width, mapping))
 
-    typed = pd.DataFrame(index=raw.index)
+    typed = {}
     pending: list[tuple[str, pd.Series, np.ndarray, np.ndarray | None, str]] = []
     index_of = {c: i for i, c in mapping.items()}
+    results = _parse_columns([(column, raw[index_of[name]]) for name, column in columns.items() if name in index_of],
+                             known_communes, codes)
     for name, column in columns.items():
         if name in index_of:
-            raw_col = raw[index_of[name]]
-            parsed, failed, repaired, expected = _parse_column(column, raw_col, known_communes, codes)
+            parsed, failed, repaired, expected = results[name]
             typed[name] = parsed.to_numpy() if len(parsed) else parsed
-            pending.append((name, raw_col, failed, repaired, expected))
+            pending.append((name, raw[index_of[name]], failed, repaired, expected))
         else:                          # a column the file does not have: nothing to read
             typed[name] = pd.Series(pd.NA, index=raw.index, dtype=EMPTY_DTYPES.get(column.type, "string"))
         if progress:
             progress()
+    typed = pd.DataFrame(typed, index=raw.index)
 
     # Check-box columns: an empty cell means "no" (for respondents only, in a survey).
     answered = (typed["repondant"].fillna(False).to_numpy(dtype=bool) if "repondant" in typed
                 else np.ones(len(typed), dtype=bool))
-    for name, raw_col, *_ in pending:
-        if columns[name].type == "bool" and V.checkbox_column(raw_col):
+    for name, raw_col, *_ in pending:      # (one "no" rules a check box out: only its 'x' are answers)
+        if columns[name].type == "bool" and not results[name][0].eq(False).any() and V.checkbox_column(raw_col):
             typed.loc[raw_col.isna().to_numpy() & answered, name] = False
 
     key_year = typed["annee_enquete"] if "annee_enquete" in typed else pd.Series([None] * len(typed))

@@ -1,7 +1,9 @@
 """`observatoire ingest`: discover extracts, parse them, load them in one transaction."""
 from __future__ import annotations
 
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -94,10 +96,12 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
         try:
             W.ensure_schema(con, config)
             parsed_by_key: dict[tuple[str, int], list[tuple[FileResult, ParsedExtract | None]]] = {}
+            jobs = []
             for path in files:
                 result = FileResult(path=path)
                 results.append(result)
-                parsed = _parse_one(path, result, con, config, communes, codes, reporter)
+                jobs.append(_prepare(path, result, con))
+            for result, parsed in zip(results, _parse_all(jobs, results, config, communes, codes, reporter)):
                 if result.kind:
                     parsed_by_key.setdefault((result.kind, result.year), []).append((result, parsed))
             for (kind, year), entries in parsed_by_key.items():
@@ -146,9 +150,9 @@ def _reject(result: FileResult, message: str) -> None:
     result.status, result.message = "rejeté", message
 
 
-def _parse_one(path, result: FileResult, con, config, communes, codes, reporter) -> ParsedExtract | None:
-    """Parse one file. Whatever happens here concerns this file only: it is rejected, the others
-    of the batch still load."""
+def _prepare(path, result: FileResult, con) -> tuple | None:
+    """Read and identify one file: (path, kind, year, sha256, bytes) when it is to be parsed, None
+    when it is rejected already or unchanged since it was loaded."""
     kind_year = classify(path)
     if kind_year:            # from the name alone: a rejection is tied to its kind and year
         result.kind, result.year = kind_year
@@ -166,19 +170,78 @@ def _parse_one(path, result: FileResult, con, config, communes, codes, reporter)
         result.status = "inchangé"
         result.message = "déjà chargé à l'identique"
         return None
-    steps = len(config.columns[result.kind])
-    with reporter.file(path, steps) as advance:
-        try:
-            parsed = parse_extract(path, result.kind, result.year, sha, data, config, communes,
-                                   progress=advance, codes=codes)
-        except ExtractError as exc:
-            _reject(result, str(exc))
-            return None
-        except Exception as exc:   # a defect no rule foresaw: this file only is rejected
-            _reject(result, "erreur inattendue pendant la lecture ; le fichier est écarté, les autres sont "
-                            "chargés. Signalez-la avec le fichier à l'équipe de l'observatoire "
-                            f"(détail technique : {type(exc).__name__})")
-            return None
+    return path, result.kind, result.year, sha, data
+
+
+# Parse in parallel (forked workers, one file each at a time) from this many bytes to parse: below,
+# forking costs more than it saves.
+PARALLEL_FROM = 100_000
+_CONTEXT: tuple | None = None         # (config, communes, codes), inherited by the forked workers
+
+
+def _parse_all(jobs: list, results: list[FileResult], config, communes, codes, reporter) -> list:
+    """The ParsedExtract of each job (None for no job or a rejected file), in the order of the
+    jobs. Whatever happens to a file concerns that file only: it is rejected, the others of the
+    batch still load. Independent files are parsed by forked workers when there is enough to do;
+    the results come back in order, and the warehouse is written by this process alone."""
+    global _CONTEXT
+    todo = [(i, job) for i, job in enumerate(jobs) if job is not None]
+    cpus = min(os.cpu_count() or 1, len(todo))
+    parallel = cpus > 1 and sum(len(job[4]) for _, job in todo) >= PARALLEL_FROM \
+        and "fork" in multiprocessing.get_all_start_methods()
+    out: list = [None] * len(jobs)
+    if not parallel:
+        for i, (path, kind, year, sha, data) in todo:
+            with reporter.file(path, len(config.columns[kind])) as advance:
+                out[i] = _outcome(results[i], _parse_job((path, kind, year, sha, data), config, communes, codes,
+                                                         advance), data)
+        return out
+    _CONTEXT = (config, communes, codes)
+    try:
+        with ProcessPoolExecutor(cpus, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [(i, job, pool.submit(_parse_in_worker, job)) for i, job in todo]
+            for i, (path, *_, data), future in futures:
+                with reporter.file(path, 1) as advance:
+                    try:
+                        answer = future.result()
+                    except Exception as exc:       # a worker that died (killed, out of memory)
+                        answer = (None, _unexpected(exc))
+                    out[i] = _outcome(results[i], answer, data)
+                    advance()
+    finally:
+        _CONTEXT = None
+    return out
+
+
+def _parse_in_worker(job) -> tuple:
+    config, communes, codes = _CONTEXT
+    parsed, rejection = _parse_job(job, config, communes, codes)
+    if parsed is not None:
+        parsed.data = b""          # the parent has the bytes already
+    return parsed, rejection
+
+
+def _parse_job(job, config, communes, codes, progress=None) -> tuple[ParsedExtract | None, str | None]:
+    path, kind, year, sha, data = job
+    try:
+        return parse_extract(path, kind, year, sha, data, config, communes, progress=progress, codes=codes), None
+    except ExtractError as exc:
+        return None, str(exc)
+    except Exception as exc:   # a defect no rule foresaw: this file only is rejected
+        return None, _unexpected(exc)
+
+
+def _unexpected(exc: BaseException) -> str:
+    return ("erreur inattendue pendant la lecture ; le fichier est écarté, les autres sont chargés. Signalez-la "
+            f"avec le fichier à l'équipe de l'observatoire (détail technique : {type(exc).__name__})")
+
+
+def _outcome(result: FileResult, answer: tuple, data: bytes) -> ParsedExtract | None:
+    parsed, rejection = answer
+    if parsed is None:
+        _reject(result, rejection)
+        return None
+    parsed.data = data
     result.rows, result.blank_lines, result.duplicates = len(parsed.rows), parsed.blank_lines, parsed.duplicates
     result.counts = {s: parsed.count(s) for s in ("bloquant", "avertissement", "info")}
     if not parsed.findings.empty:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections import Counter
 import re
 import warnings
@@ -180,22 +181,6 @@ def check_content(data: bytes) -> str:
 
 
 # ------------------------------------------------------------------ CSV
-class _Feed:
-    """The physical lines, handed one at a time to csv.reader; `pos` counts those consumed."""
-
-    def __init__(self, lines: list[str], start: int):
-        self.lines, self.pos = lines, start
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        if self.pos >= len(self.lines):
-            raise StopIteration
-        self.pos += 1
-        return self.lines[self.pos - 1]
-
-
 def _tolerant_split(body: str, sep: str) -> tuple[list[str], int | None, str, bool]:
     """Split one line, a quote opening a field only if it is closed within the line. Returns
     (cells, first cell with a stray quote, that cell as written, whether its quote was an
@@ -247,22 +232,27 @@ def _csv_records(lines: list[str], sep: str, is_header, issues: list[Issue]) -> 
 
     with _no_field_limit():
         while start < len(lines):
-            feed = _Feed(lines, start)
+            # the reader counts the physical lines it has taken (line_num): from `base`, the
+            # position of the next line to read
+            base = start
+            reader = csv.reader(itertools.islice(lines, base, None), delimiter=sep, strict=True)
             try:
-                for cells in csv.reader(feed, delimiter=sep, strict=True):
-                    if feed.pos - start > 1 and _swallowed(cells, sep, width, header_fields):
+                for cells in reader:
+                    end = base + reader.line_num
+                    if end - start > 1 and _swallowed(cells, sep, width, header_fields):
                         break
-                    if feed.pos - start > 1 or len(lines[start]) > MAX_CELL_CHARS:
+                    if end - start > 1 or len(lines[start]) > MAX_CELL_CHARS:
                         _bound_cells(cells, start + 1, issues)
                     keep(cells)
-                    start = feed.pos
+                    start = end
                 else:
                     break
             except csv.Error:
                 pass
             cells, stray, written, unclosed = _tolerant_split(lines[start].rstrip("\r\n"), sep)
             _bound_cells(cells, start + 1, issues)
-            if issue := _quote_issue(start + 1, stray, written, unclosed, eaten=feed.pos - start - 1):
+            eaten = base + reader.line_num - start - 1
+            if issue := _quote_issue(start + 1, stray, written, unclosed, eaten=eaten):
                 issues.append(issue)
             keep(cells)
             start += 1
@@ -457,8 +447,8 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
     header = _trim_header(raw_header)
     rows, lines, blanks = [], [], 0
     for line, record in records[header_index + 1:]:
-        cells = [None if c is None or (isinstance(c, str) and not c.strip()) else c for c in record]
-        if all(c is None for c in cells):
+        cells = [c if c and not c.isspace() else None for c in record]     # cells are text or None
+        if cells.count(None) == len(cells):
             blanks += 1
             continue
         rows.append(cells)

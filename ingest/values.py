@@ -22,8 +22,12 @@ FALSE_TOKENS = frozenset({"non", "n", "0", "faux", "no", "false"})
 EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!"})
 
-# plain pattern strings (not compiled): pandas hands them to pyarrow's vectorised engine
-_SPACES = "[\\s\u00a0\u202f\u2009]+"
+# plain pattern strings (not compiled): pandas hands them to pyarrow's vectorised engine, unless
+# they hold what RE2 reads differently from Python (\s among others: pandas then falls back to
+# Python, cell by cell). So the spaces are spelled out: every character Python's \s matches
+# (str.isspace), the no-break and narrow no-break spaces among them.
+_WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())     # the last one is U+3000
+_SPACES = f"[{_WHITESPACE}]+"
 _UNIT_SUFFIX = "(?:€|[Ee][Uu][Rr][Oo]?[Ss]?|%)$"
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
@@ -35,6 +39,26 @@ MAX_ABS_NUMBER = 1e15
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 _CODE_STRUCTURE = re.compile(r"^[A-Z0-9-]{4,20}$")
 _COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+def on_distinct(parser, columns: list[pd.Series], *args) -> list[tuple]:
+    """Run an elementwise parser once over the distinct values of several raw columns; each
+    column gets back what `parser(column, *args)` returns for it alone. An extract repeats its
+    values (oui / non, small counts, the same few enum spellings) across rows and columns: the
+    parsers then see a few thousand values instead of millions."""
+    if not columns:
+        return []
+    values = np.concatenate([c.to_numpy(dtype=object) for c in columns])
+    codes, uniques = pd.factorize(values)
+    codes[codes < 0] = len(uniques)                       # empty cells: one more distinct value
+    results = parser(pd.Series(np.append(uniques.astype(object), None), dtype=object), *args)
+    out, start = [], 0
+    for column in columns:
+        take = codes[start:start + len(column)]
+        start += len(column)
+        out.append(tuple(r if r is None else r[take] if isinstance(r, np.ndarray)
+                         else r.iloc[take].set_axis(column.index) for r in results))
+    return out
 
 
 def fold(text: str) -> str:

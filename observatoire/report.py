@@ -5,7 +5,6 @@ from pathlib import Path
 
 from ingest import warehouse as W
 from ingest.errors import ObservatoireError
-from ingest.profil import phase
 
 from . import fichiers
 from .build import dbt_dirs, require_complete_build
@@ -20,7 +19,7 @@ def default_site_dir(db_path: Path) -> Path:
 
 def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, wait: float = 0,
                on_progress=lambda m: None):
-    from reports.site import build_site
+    from reports.site import build_sites
 
     db_path = db_path.resolve()
     out_dir = (out_dir or default_site_dir(db_path)).resolve()
@@ -38,12 +37,9 @@ def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, 
                                         "sans constat bloquant (voir ses constats, ou lancez-le s'il n'a pas tourné).")
             if "interne" in audiences:      # the internal site reads the build itself
                 require_complete_build(con)
-            results = []
-            for audience in audiences:
-                with phase("report", f"site {audience}"):
-                    results.append(build_site(con, out_dir / audience, audience,
-                                              quality_dir=default_quality_dir(db_path),
-                                              dbt_docs=dbt_dirs(db_path)[0], on_progress=on_progress))
-            return results
+            # the internal site holds the public one's pages: both are built in one pass
+            return build_sites(con, {audience: out_dir / audience for audience in audiences},
+                               quality_dir=default_quality_dir(db_path), dbt_docs=dbt_dirs(db_path)[0],
+                               on_progress=on_progress)
         finally:
             con.close()

@@ -6,8 +6,12 @@ federation sees, from the current build (structures, their medians, the quality 
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 PUBLIC_LEVELS = ("commune", "territoire", "departement", "national")
 
@@ -50,9 +54,33 @@ class SiteData:
 
 
 def _dicts(con, sql: str, params=None) -> list[dict]:
-    cursor = con.execute(sql, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    names, rows = _rows(con, sql, params)
+    return [dict(zip(names, row)) for row in rows]
+
+
+# DuckDB types read through Arrow as DuckDB's own fetchall() reads them (HUGEINT once cast back to int)
+_ARROW_SAFE = re.compile(r"VARCHAR|BOOLEAN|(TINY|SMALL|BIG|HUGE)?INT(EGER)?|DOUBLE|DATE|TIMESTAMP|DECIMAL\(\d+,\d+\)")
+
+
+def _rows(con, sql: str, params=None) -> tuple[list[str], list[tuple]]:
+    """The column names and rows of a query, as fetchall() gives them. Read column-wise through
+    Arrow, each text column through its distinct values (one Python string per value, not per
+    cell): several times faster on the hundreds of thousands of published cells."""
+    relation = con.sql(sql, params=params)
+    types = [str(t) for t in relation.types]
+    if not all(_ARROW_SAFE.fullmatch(t) for t in types):
+        return relation.columns, relation.fetchall()
+    columns = []
+    for column, kind in zip(relation.to_arrow_table().columns, types):
+        if kind == "VARCHAR":
+            encoded = pc.dictionary_encode(column).combine_chunks()
+            values = encoded.dictionary.to_pylist() + [None]
+            columns.append([values[i] for i in encoded.indices.fill_null(len(values) - 1).to_pylist()])
+        elif kind == "HUGEINT":
+            columns.append(column.cast(pa.int64()).to_pylist())
+        else:
+            columns.append(column.to_pylist())
+    return relation.columns, list(zip(*columns))
 
 
 def _columns(con, table: str) -> set[str]:
@@ -86,20 +114,20 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
     secrets = "nb_indicateurs_secrets" if "nb_indicateurs_secrets" in cols else "0"
     confondu = "confondu_avec_parent" if "confondu_avec_parent" in cols else "false"
     unites: dict[int, dict[tuple, Unit]] = defaultdict(dict)
-    for row in con.execute(f"""
+    for row in _rows(con, f"""
             SELECT annee, niveau, code, libelle, niveau_parent, code_parent, libelle_parent, nb_structures, nb_cs,
                    nb_evs, coalesce(nb_indicateurs_publies, 0), coalesce({secrets}, 0), coalesce({confondu}, false),
                    est_principal
-            FROM publie.pub_unites ORDER BY annee, niveau, libelle, code""").fetchall():
+            FROM publie.pub_unites ORDER BY annee, niveau, libelle, code""")[1]:
         unit = Unit._make(row)
         unites[unit.annee][(unit.niveau, unit.code)] = unit
     cells: dict[tuple, dict[str, Cell]] = defaultdict(dict)
-    for cell in map(Cell._make, con.execute(f"""
+    for cell in map(Cell._make, _rows(con, f"""
             SELECT {', '.join('i.' + c if c in ('annee', 'niveau', 'code', 'indicateur', 'valeur', 'n_structures',
                                                   'n_total') else 't.' + c for c in CELL_COLUMNS)}
             FROM publie.pub_indicateurs AS i
             LEFT JOIN publie.pub_tendances AS t USING (indicateur, annee, niveau, code)
-            WHERE i.statut = 'publie'""").fetchall()):
+            WHERE i.statut = 'publie'""")[1]):
         cells[(cell.annee, cell.niveau, cell.code)][cell.indicateur] = cell
     principal = {a: next(((u.niveau, u.code) for u in us.values() if u.principal), None) for a, us in unites.items()}
     completude: dict[int, list[dict]] = defaultdict(list)
@@ -112,8 +140,8 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
             nationale[r["annee"]].append(r)
     tableau = [r for r in _dicts(con, "SELECT * FROM publie.pub_tableau_de_bord ORDER BY ordre_axe, indicateur, annee")
                if principal.get(r["annee"]) == (r["niveau"], r["code"])]
-    secrets = set(con.execute("""SELECT annee, niveau, code, indicateur FROM publie.pub_indicateurs
-                                 WHERE statut = 'secret' AND niveau IN ('departement', 'national')""").fetchall())
+    secrets = set(_rows(con, """SELECT annee, niveau, code, indicateur FROM publie.pub_indicateurs
+                                WHERE statut = 'secret' AND niveau IN ('departement', 'national')""")[1])
     data = SiteData(audience, annees, publications, federation, registre, dict(libelles), list(axes.values()),
                     dict(unites), dict(cells), dict(completude), dict(nationale), tableau, secrets)
     if audience == "interne":

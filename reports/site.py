@@ -15,6 +15,7 @@ leaves a half site. Links are relative, so the folder can be copied to any web s
 from __future__ import annotations
 
 import base64
+import gc
 import multiprocessing
 import os
 import re
@@ -22,13 +23,14 @@ import shutil
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from slugify import slugify
 
+from ingest.profil import Chrono
 from observatoire import fichiers
 
 from . import charts as C
@@ -55,29 +57,42 @@ class SiteResult:
 
 class Writer:
     """Renders pages into a folder; each page knows its depth for relative links, and the figures
-    of its charts go into one CSV beside it."""
+    of its charts go into one CSV beside it. A page written here is also written to each of the
+    `mirrors`: the same page with the mirror's own header and footer (another audience's menu)."""
 
-    def __init__(self, root: Path, env: Environment, common: dict):
+    def __init__(self, root: Path, env: Environment, common: dict, mirrors: list[Writer] = ()):
         self.root, self.env, self.common, self.pages = root, env, common, 0
+        self.mirrors = list(mirrors)
         self._templates, self._chrome = {}, {}
         self._dirs: set[Path] = set()
 
     def page(self, rel: str, template: str, *, titre: str, graphiques=(), **context) -> None:
+        csv_nom = f"{PurePosixPath(rel).stem}-chiffres.csv" if graphiques else ""
+        figures = csv_text(["graphique", "serie", "categorie", "valeur"],
+                           [(g.titre, *row) for g in graphiques for row in g.brut]) if graphiques else ""
+        racine = "../" * rel.count("/")
+        entete = self.chrome("_entete.html", racine, context.get("page_id"))
+        pied = self.chrome("_pied.html", context.get("annee_page"), context.get("date_page"))
+        context.update(racine=racine, titre=titre, graphiques=graphiques, csv_nom=csv_nom, entete=entete, pied=pied)
+        html = self.template(template).render(self.common, **context)
+        self._write(rel, csv_nom, figures, html)
+        for mirror in self.mirrors:
+            # the header comes first in a page and the footer last: only they depend on the audience
+            other = mirror.chrome("_entete.html", racine, context.get("page_id"))
+            text = html.replace(entete, other, 1) if other != entete else html
+            other = mirror.chrome("_pied.html", context.get("annee_page"), context.get("date_page"))
+            if other != pied:
+                head, _, tail = text.rpartition(pied)
+                text = head + other + tail
+            mirror._write(rel, csv_nom, figures, text)
+
+    def _write(self, rel: str, csv_nom: str, figures: str, html: str) -> None:
         path = self.root / rel
         if path.parent not in self._dirs:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(path.parent)
-        csv_nom = ""
-        if graphiques:
-            csv_nom = f"{path.stem}-chiffres.csv"
-            (path.parent / csv_nom).write_text(csv_text(
-                ["graphique", "serie", "categorie", "valeur"],
-                [(g.titre, *row) for g in graphiques for row in g.brut]), encoding="utf-8")
-        racine = "../" * rel.count("/")
-        context.update(racine=racine, titre=titre, graphiques=graphiques, csv_nom=csv_nom,
-                       entete=self.chrome("_entete.html", racine, context.get("page_id")),
-                       pied=self.chrome("_pied.html", context.get("annee_page"), context.get("date_page")))
-        html = self.template(template).render(self.common, **context)
+        if csv_nom:
+            (path.parent / csv_nom).write_text(figures, encoding="utf-8")
         with open(path, "w", encoding="utf-8") as f:
             f.write(html)
         self.pages += 1
@@ -97,9 +112,15 @@ class Writer:
         return self._chrome[(name, *key)]
 
     def text(self, rel: str, content: str) -> None:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+        for writer in (self, *self.mirrors):
+            path = writer.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+
+    def copy_to_mirrors(self, rel: str) -> None:
+        """A folder this writer filled by other means, copied as is into each mirror."""
+        for mirror in self.mirrors:
+            shutil.copytree(self.root / rel, mirror.root / rel, dirs_exist_ok=True)
 
 
 def measure(r: dict) -> str:
@@ -219,7 +240,9 @@ class Site:
         return f"{u.libelle} : {text}" if with_name else text
 
     # ------------------------------------------------------------------ pages
-    def build(self, w: Writer, on_progress: Callable[[str], None]) -> None:
+    def build(self, w: Writer, on_progress: Callable[[str], None], interne: Writer | None = None) -> None:
+        """Every page of the public site, into `w` (and its mirrors); the structure pages into
+        `interne`, the writer of the internal site, if it is built."""
         self.home(w)
         for annee in self.d.annees:
             on_progress(f"rapport {annee}")
@@ -230,8 +253,8 @@ class Site:
             self.indicator_pages(w)
             self.methodology(w)
             self.open_data(w)
-            if self.d.audience == "interne":
-                self.structure_pages(w)
+            if interne is not None:
+                self.structure_pages(interne)
 
     def tiles(self, annee: int, unit: Unit | None, rows: list[dict]) -> list[dict]:
         out = []
@@ -399,7 +422,9 @@ class Site:
         try:
             pending = pool.starmap_async(_unit_pages_in_worker, tasks)
             yield
-            w.pages += sum(pending.get())
+            written = sum(pending.get())
+            for writer in (w, *w.mirrors):       # the workers wrote them into the mirrors too
+                writer.pages += written
             pool.close()
         finally:
             pool.terminate()
@@ -571,6 +596,7 @@ class Site:
 
     def open_data(self, w: Writer) -> None:
         n = write_open_data(self.d, w.root / "donnees", self.con)
+        w.copy_to_mirrors("donnees")
         w.page("donnees/index.html", "donnees.html", titre="Données ouvertes", page_id="donnees",
                date_page=self.date_site, n_lignes=nombre(n), dictionnaire=DICTIONARY)
 
@@ -645,28 +671,68 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
                pages: Path | None = None) -> SiteResult:
     """Render one audience's site into a temporary folder, then swap it in whole. `pages` is
     the page spec (data/config/pages.yaml by default)."""
+    return build_sites(con, {audience: out_dir}, quality_dir=quality_dir, dbt_docs=dbt_docs,
+                       on_progress=on_progress, pages=pages)[0]
+
+
+def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = None,
+                dbt_docs: Path | None = None, on_progress: Callable[[str], None] = lambda m: None,
+                pages: Path | None = None) -> list[SiteResult]:
+    """Render the site of each audience of `out_dirs` (public, interne) into a temporary folder,
+    then swap it in whole, the public one first. The internal site holds every page of the public
+    one, with its own menu: when both are built, each of those pages is rendered once and written
+    to both. Each site is timed as a phase of `report` (the public one with the pages shared)."""
+    audiences = [a for a in AUDIENCES if a in out_dirs]
     spec = load_spec(pages)
     wanted = spec.section("structure")
-    data = load(con, audience, [c.get("indicateur") for c in wanted.get("comparaison", [])]
-                + [wanted.get("historique")])
-    out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = fichiers.staging(out_dir)
+    chrono = Chrono("report")
+    tmps: dict[str, Path] = {}
     try:
+        with _long_lived():
+            data = load(con, "interne" if "interne" in audiences else "public",
+                        [c.get("indicateur") for c in wanted.get("comparaison", [])] + [wanted.get("historique")])
         site = Site(data, spec, con)
-        writer = Writer(tmp, environment(), common_context(data, site, audience))
-        _write_assets(tmp / "assets", data.federation)
-        site.build(writer, on_progress)
-        if audience == "interne":
-            internal_extras(writer, tmp, dbt_docs, site)
+        env = environment()
+        outs, writers = {}, {}
+        for audience in audiences:
+            outs[audience] = out_dirs[audience].resolve()
+            outs[audience].parent.mkdir(parents=True, exist_ok=True)
+            tmps[audience] = fichiers.staging(outs[audience])
+            writers[audience] = Writer(tmps[audience], env, common_context(data, site, audience))
+            _write_assets(tmps[audience] / "assets", data.federation)
+        first = writers[audiences[0]]
+        first.mirrors = [writers[a] for a in audiences[1:]]
+        site.build(first, on_progress, writers.get("interne"))
         if spec.unknown:
             on_progress("indicateurs nommés dans la description des pages mais absents du registre (ignorés) : "
                         + ", ".join(sorted(spec.unknown)))
-        fichiers.swap(tmp, out_dir)
+        results = []
+        for audience in audiences:
+            if audience == "interne":
+                internal_extras(writers[audience], tmps[audience], dbt_docs, site)
+            fichiers.swap(tmps.pop(audience), outs[audience])
+            chrono.tour(f"site {audience}")
+            results.append(SiteResult(audience, outs[audience], writers[audience].pages))
+        return results
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for tmp in tmps.values():
+            shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return SiteResult(audience, out_dir, writer.pages)
+
+
+@contextmanager
+def _long_lived():
+    """What is loaded here lives as long as the site's build (hundreds of thousands of cells at
+    national scale): the garbage collector would scan it again and again, while it is built and
+    at every full collection after, and touch its every page in the forked workers. Collection
+    waits while it is built, then it is frozen out of the collector's sight (it is still freed,
+    by reference counting, once the build no longer holds it)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 def common_context(data: SiteData, site: Site, audience: str) -> dict:

@@ -422,8 +422,11 @@ class _Row:
 
 
 # ------------------------------------------------------------------ one bad file never stops the batch
-def test_an_unforeseen_failure_rejects_that_file_only(tmp_path, warehouse, monkeypatch):
+@pytest.mark.parametrize("parallel", [False, True], ids=["one_by_one", "forked_workers"])
+def test_an_unforeseen_failure_rejects_that_file_only(tmp_path, warehouse, monkeypatch, parallel):
     from ingest import load
+
+    monkeypatch.setattr(load, "PARALLEL_FROM", 0 if parallel else 10**12)
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "senacs_2020.csv").write_bytes(csv_bytes(2020))

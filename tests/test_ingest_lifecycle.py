@@ -1,5 +1,6 @@
 """Idempotency, replacement, atomicity, concurrency, archive: nothing lost, never a half state."""
 import hashlib
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BASE_HEADER, ROOT, frame, query, survey_rows, write_csv
+from conftest import BASE_HEADER, DEMO_DIR, ROOT, frame, query, survey_rows, write_csv
 from ingest import warehouse as W
 from ingest.load import ingest_paths
 
@@ -31,6 +32,27 @@ def test_reingesting_the_same_files_changes_nothing(tmp_path, cli_run, warehouse
     result = cli_run("ingest", tmp_path)
     assert result.exit_code == 0 and "inchangé" in result.output
     assert snapshot(warehouse) == before
+
+
+def test_extracts_parsed_by_forked_workers_load_as_when_read_in_turn(tmp_path, monkeypatch):
+    """A batch big enough is parsed by forked workers: the warehouse, findings included, is the
+    one this process gives by reading the files one after the other."""
+    from ingest import load
+
+    shutil.copytree(DEMO_DIR, tmp_path / "in")
+    write_csv(tmp_path / "in" / "senacs_2017.csv", BASE_HEADER,
+              survey_rows(2017, [{"salaries": "trente"}, {"code_commune": "2050"}, {"etp_total": "1e400"}]),
+              tail='2017;2016;CS92-0009;"Centre social Le Phare;CS;92050;oui;3;2;100\n')
+    db = tmp_path / "entrepot" / "o.duckdb"
+    snapshots = []
+    for threshold in (0, 10**12):
+        monkeypatch.setattr(load, "PARALLEL_FROM", threshold)
+        shutil.rmtree(db.parent, ignore_errors=True)
+        result = ingest_paths([tmp_path / "in"], db)
+        assert [f.status for f in result.files] == ["chargé"] * 11
+        snapshots.append(snapshot(db))
+    assert snapshots[0] == snapshots[1]
+    assert any("guillemet_non_ferme" in row for row in snapshots[0]["constats_qualite"])
 
 
 def test_corrected_file_replaces_its_year_whole(tmp_path, cli_run, warehouse):

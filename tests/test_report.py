@@ -350,3 +350,31 @@ def test_every_value_read_from_the_data_may_be_missing(site, tmp_path):
     for page in pages:
         text = text_of(page)
         assert not re.search(r"(?<![\w-])(None|nan|NaN)(?![\w-])", text), page
+
+
+def test_sites_built_together_are_the_sites_built_alone(site, tmp_path, monkeypatch):
+    """Built together, the internal site takes the public one's pages (rendered once, written to
+    both with each site's own menu), here by forked workers for the unit sheets: every file of
+    each site is, byte for byte, the one it has when built alone, in this process."""
+    db, _, results, _ = site
+    import duckdb
+    import reports.site as S
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        monkeypatch.setattr(S, "PARALLEL_FROM", 0)
+        together = S.build_sites(con, {a: tmp_path / "ensemble" / a for a in ("public", "interne")})
+        monkeypatch.setattr(S, "PARALLEL_FROM", 10**9)
+        alone = [S.build_site(con, tmp_path / "seul" / a, a) for a in ("public", "interne")]
+    finally:
+        con.close()
+    assert [r.pages for r in together] == [r.pages for r in alone] == [results[a].pages for a in ("public", "interne")]
+    for audience in ("public", "interne"):
+        files = {}
+        for way in ("ensemble", "seul"):
+            folder = tmp_path / way / audience
+            files[way] = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        assert files["ensemble"].keys() == files["seul"].keys()
+        assert [rel for rel, data in files["ensemble"].items() if files["seul"][rel] != data] == []
+    menu = (tmp_path / "ensemble" / "interne" / "2022" / "index.html").read_text(encoding="utf-8")
+    assert "structures/index.html" in menu and "structures/index.html" not in (
+        tmp_path / "ensemble" / "public" / "2022" / "index.html").read_text(encoding="utf-8")
