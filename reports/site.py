@@ -730,9 +730,10 @@ def _dbt_docs(source: Path | None, dest: Path) -> bool:
             .replace('<link rel="canonical" href="/overview/"/>', "")
             .replace("""<link rel="shortcut icon" href="${require('./assets/favicons/favicon.ico')}"/>""",
                      '<link rel="icon" href="data:,"/>'))
-    # icons drawn from an Angular expression: a same-page fragment until Angular fills it in, so that
-    # the browser never requests the literal "{{ getIcon(...) }}"
-    html = re.sub(r'xlink:href="\{\{ getIcon\(([^)]*)\) \}\}"', r'xlink:href="#{{ getIcon(\1).slice(1) }}"', html)
+    # icons drawn from an Angular expression: set by Angular once evaluated (ng-attr-), so that the
+    # browser never requests the literal "{{ getIcon(...) }}" (an interpolation inside the attribute
+    # would be refused by Angular's strict contextual escaping, and the icons left blank)
+    html = re.sub(r'xlink:href="\{\{ getIcon\(([^)]*)\) \}\}"', r'ng-attr-xlink:href="{{ getIcon(\1) }}"', html)
     dest.mkdir()
     (dest / "index.html").write_text(html, encoding="utf-8")
     return True

@@ -195,12 +195,19 @@ def test_dbt_docs_work_offline(tab, urls):
     tab.route(re.compile(r"^(?!http://127\.0\.0\.1).*"), lambda route: (outside.append(route.request.url),
                                                                       route.abort()))
     tab.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    tab.errors.clear()
     try:
         tab.goto(f"{base}/interne/dbt/index.html")
         expect(tab.locator("body")).to_contain_text("pub_indicateurs", timeout=15000)
     finally:
         tab.unroute(re.compile(r"^(?!http://127\.0\.0\.1).*"))
     assert outside == [] and failed == []
+    # the icons of the model tree are filled in by Angular, without a script error
+    icons = tab.evaluate("() => [...document.querySelectorAll('use')].map(u => u.getAttribute('xlink:href'))")
+    drawn = [i for i in icons if i is not None]        # (templates Angular has not used yet have none)
+    odd = [i for i in drawn if not re.fullmatch(r"#icn-[a-z-]+", i)]
+    assert len(drawn) > 10 and odd == [], odd[:5]
+    assert tab.errors == [], tab.errors[:2]
 
 
 def test_structure_page_with_a_hostile_name_runs_no_script(tab, urls):
