@@ -34,7 +34,7 @@ from observatoire import fichiers
 from . import charts as C
 from .data import Cell, SiteData, Unit, load
 from .formatting import (csv_text, css_string, date_longue, lecture, nombre, pluriel, pourcentage, structures,
-                         valeur)
+                         typo, valeur)
 from .opendata import DICTIONARY, write_open_data
 from .pages import PageSpec, load_spec, select
 
@@ -327,11 +327,11 @@ class Site:
         if kind == "barres":
             if g.get("tri") == "decroissant":
                 found.sort(key=lambda rc: -rc[1].valeur)
-            r0 = found[0][0]
-            lead = "; ".join(f"{r['libelle_court'] or r['libelle']} : {self.fmt(r['indicateur'], c.valeur)}"
-                             for r, c in found[:3])
+            r0 = found[0][0]      # the reading names the largest values, whatever the order of the bars
+            lead = "\u202f; ".join(f"{r['libelle_court'] or r['libelle']}\u00a0: {self.fmt(r['indicateur'], c.valeur)}"
+                                  for r, c in sorted(found, key=lambda rc: -rc[1].valeur)[:3])
             return C.bars(id, g.get("titre") or "Indicateurs", f"{measure(r0)}, "
-                          f"{main.libelle}, données {annee}.", f"En tête : {lead}.",
+                          f"{main.libelle}, données {annee}.", f"En tête\u00a0: {lead}.",
                           [r["libelle_court"] or r["libelle"] for r, _ in found], [c.valeur for _, c in found],
                           r0["unite"], r0["decimales"], label_col="Indicateur")
         r, c = found[0]      # evolution: one small chart per indicator, the first one here
@@ -637,6 +637,7 @@ def environment() -> Environment:
     env.filters["css_string"] = lambda text: Markup(css_string(text))
     env.filters["fichier"] = fichier
     env.filters["initiale"] = lambda text: str(text or "")[:1].upper() + str(text or "")[1:]
+    env.filters["typo"] = typo
     return env
 
 
