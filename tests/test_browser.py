@@ -15,6 +15,23 @@ ENGLISH = re.compile(r"\b(Download|Autoscale|Reset|Zoom|Pan|Produced with|Toggle
                      r"plot|Click|Double-click|Snapshot|Box Select|Lasso)\b")
 CODE_WORDS = re.compile(r"(?<![\w-])(None|NaN|nan|undefined|null|realisations|sans sens|Σ)(?![\w-])|::int|"
                         r" is not null|repondant and|SELECT ")
+# French typography: a (narrow) no-break space before : ; ! ? % € and inside « », never a plain one
+TYPOGRAPHY = re.compile(r"\S (?=[:;!?»])|« |\d ?[%€]")
+# tick labels of a chart that repeat ("0 1 1 2 2") or are written over one another
+TICK_CLASHES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
+    const name = plot.closest('figure').id, out = [];
+    for (const axis of ['.xtick text', '.ytick text']) {
+        const texts = [...plot.querySelectorAll(axis)].map(t => t.textContent).filter(t => t);
+        if (new Set(texts).size !== texts.length) out.push(name + ': ' + texts.join(' | '));
+    }
+    const boxes = [...plot.querySelectorAll('.xtick text, .ytick text')]
+        .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, r]) => r.width > 0);
+    boxes.forEach(([ta, a], i) => boxes.slice(i + 1).forEach(([tb, b]) => {
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+            out.push(name + ': ' + ta + ' over ' + tb);
+    }));
+    return out;
+})"""
 PAGES = [
     ("public", "index.html"),
     ("public", "2022/index.html"),
@@ -112,6 +129,10 @@ def test_every_public_page_reads_well_on_a_phone(phone, urls):
         assert phone.locator("h1").count() == 1 and phone.locator("h1").inner_text().strip(), rel
         text = phone.locator("body").inner_text()
         assert not CODE_WORDS.search(text), (rel, CODE_WORDS.search(text).group(0))
+        typo = TYPOGRAPHY.search(text)
+        assert not typo, (rel, text[max(typo.start() - 40, 0):typo.end() + 10])
+        clashes = phone.evaluate(TICK_CLASHES)
+        assert not clashes, (rel, clashes[:3])
         controls = phone.evaluate("""() => [...document.querySelectorAll('a, button, summary, [aria-label], [title]')]
                                      .map(e => [e.innerText, e.getAttribute('aria-label'), e.getAttribute('title'),
                                                 e.getAttribute('data-title')].join(' ')).join(' | ')""")

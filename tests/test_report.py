@@ -156,7 +156,7 @@ def test_chart_csv_holds_exactly_the_figures_shown(site):
     title = re.search(r'<figure class="graphique" id="themes">\s*<figcaption>([^<]+)</figcaption>', html).group(1)
     themes = [r for r in rows[1:] if r[0] == title]
     assert [r[2] for r in themes] == trace["customdata"]
-    assert [float(r[3]) for r in themes] == pytest.approx(trace["x"])
+    assert [float(r[3]) * 100 for r in themes] == pytest.approx(trace["x"])     # shares drawn in per cent
 
 
 def test_yearly_report_reads_like_a_plaquette(site):
@@ -172,10 +172,31 @@ def test_yearly_report_reads_like_a_plaquette(site):
     assert re.search(r"n = \d+ / N = \d+", main)
     board = " ".join(parse(root / "public" / "tableau-de-bord.html").text)
     # every trend sentence names its panel
-    assert re.search(r"[+−]\d+,\d\u202fpoints? sur un an sur les \d+ structures ayant répondu les deux années : "
+    assert re.search(r"[+−]\d+,\d\u202fpoints? sur un an sur les \d+ structures ayant répondu les deux années\u00a0: "
                      r"(en progrès|en recul|stable)\.", board)
     assert re.search(r"depuis 2018 sur les \d+ structures ayant répondu les deux années", board)
 
+
+
+def test_bar_chart_readings_name_the_largest_values(site):
+    """ "En tête : …" names the three largest bars, largest first, with the figures of the chart's
+    own table, whatever order the bars are drawn in."""
+    _, root, _, _ = site
+    checked = 0
+    for page in sorted((root / "public").glob("20*/index.html")):
+        for figure in re.findall(r'<figure class="graphique.*?</figure>', page.read_text(encoding="utf-8"), re.S):
+            reading = re.search(r'<p class="lecture">En tête\u00a0: (.*?)\.</p>', figure)
+            if not reading:
+                continue
+            named = [tuple(part.rsplit("\u00a0: ", 1)) for part in html.unescape(reading.group(1)).split("\u202f; ")]
+            rows = [(html.unescape(label), value) for label, value in
+                    re.findall(r'<tr><th scope="row">([^<]*)</th><td class="n">([^<]*)</td></tr>', figure)]
+            number = lambda text: float(re.sub(r"[^\d,]", "", text).replace(",", "."))
+            top = sorted(rows, key=lambda row: -number(row[1]))[:3]
+            assert [number(v) for _, v in named] == [number(v) for _, v in top], (page, named, rows)
+            assert set(named) <= set(rows), (page, named)
+            checked += 1
+    assert checked >= 12       # themes and finances, every year
 
 
 def test_a_failed_build_leaves_the_previous_site_whole(site, monkeypatch):
