@@ -210,6 +210,34 @@ def test_the_yearly_report_prints_as_a_paginated_a4_plaquette(tab, urls, tmp_pat
     assert "Données 2022 publiées le" in re.sub(r"\s+", " ", reader.pages[-1].extract_text())
 
 
+def test_the_board_prints_its_cards_two_by_two(tab, urls):
+    from pypdf import PdfReader
+    base, _, _ = urls
+    tab.goto(f"{base}/public/tableau-de-bord.html")
+    cards = charts_drawn(tab)
+    tab.emulate_media(media="print")
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = ARTIFACTS / "tableau-de-bord.pdf"
+    tab.pdf(path=str(pdf), format="A4", print_background=True)
+    tab.emulate_media(media="null")
+    pages = PdfReader(str(pdf)).pages
+    assert len(pages) * 2 <= cards, (len(pages), cards)       # a card per half page at most, not one a page
+    assert f"Page {len(pages)} sur {len(pages)}" in pages[-1].extract_text()
+
+
+def test_a_unit_sheet_keeps_its_columns_from_section_to_section(tab, urls):
+    base, _, _ = urls
+    tab.goto(f"{base}/public/2022/territoires/200057990.html")
+    lefts = tab.evaluate("""() => [...document.querySelectorAll('main section table thead tr')].map(tr =>
+        [...tr.children].map(th => Math.round(th.getBoundingClientRect().left)).join(','))""")
+    assert len(lefts) >= 5 and len(set(lefts)) == 1, lefts
+    tab.emulate_media(media="print")
+    sizes = tab.evaluate("""() => [getComputedStyle(document.body).fontSize,
+                                   getComputedStyle(document.querySelector('main section table td')).fontSize]""")
+    tab.emulate_media(media="null")
+    assert float(sizes[1].rstrip("px")) <= float(sizes[0].rstrip("px")), sizes    # tables no larger than the text
+
+
 def test_dbt_docs_work_offline(tab, urls):
     base, _, _ = urls
     outside, failed = [], []
