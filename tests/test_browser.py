@@ -32,6 +32,13 @@ TICK_CLASHES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMa
     }));
     return out;
 })"""
+# the names heading the rows of a table that scrolls sideways, broken over more than two lines
+SQUEEZED_ROW_HEADERS = """() => [...document.querySelectorAll('.defilement th[scope=row]')].filter(th => {
+    if (!th.checkVisibility()) return false;
+    const range = document.createRange();
+    range.selectNodeContents(th);
+    return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 2;
+}).map(th => th.innerText)"""
 PAGES = [
     ("public", "index.html"),
     ("public", "2022/index.html"),
@@ -133,6 +140,8 @@ def test_every_public_page_reads_well_on_a_phone(phone, urls):
         assert not typo, (rel, text[max(typo.start() - 40, 0):typo.end() + 10])
         clashes = phone.evaluate(TICK_CLASHES)
         assert not clashes, (rel, clashes[:3])
+        squeezed = phone.evaluate(SQUEEZED_ROW_HEADERS)
+        assert not squeezed, (rel, squeezed[:3])
         controls = phone.evaluate("""() => [...document.querySelectorAll('a, button, summary, [aria-label], [title]')]
                                      .map(e => [e.innerText, e.getAttribute('aria-label'), e.getAttribute('title'),
                                                 e.getAttribute('data-title')].join(' ')).join(' | ')""")
