@@ -181,6 +181,42 @@ def test_charts_are_skipped_by_keyboard_and_speak_french(tab, urls):
     expect(figure.locator(".hoverlayer")).to_contain_text(re.compile(r"\d+,\d\u202f%"))
 
 
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
+    def luminance(colour):
+        r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", colour)[:3])
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+BACKGROUND = """e => { for (let n = e; n; n = n.parentElement) { const c = getComputedStyle(n).backgroundColor;
+                     if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; }"""
+
+
+def test_keyboard_users_see_where_they_are(tab, urls):
+    """The first stops of a report, header included: each has a focus ring of 2 px or more that stands
+    out from what is behind it (3:1); the internal site's badge is readable (4.5:1)."""
+    base, _, _ = urls
+    tab.goto(f"{base}/public/2022/index.html")
+    seen = []
+    for _ in range(32):
+        tab.keyboard.press("Tab")
+        ring = tab.evaluate("""e => { const s = getComputedStyle(e);
+            return [e.innerText || e.getAttribute('aria-label') || e.tagName, s.outlineStyle, parseFloat(s.outlineWidth),
+                    s.outlineColor, (""" + BACKGROUND + """)(e.parentElement)]; }""", tab.evaluate_handle("document.activeElement"))
+        text, style, width, colour, behind = ring
+        assert style != "none" and width >= 2, ring
+        assert contrast(colour, behind) >= 3, ring
+        seen.append(text)
+    assert "Aller au contenu" in seen and "Passer le graphique" in seen and "Accueil" in seen
+    tab.goto(f"{base}/interne/index.html")
+    badge = tab.locator("header .interne")
+    colours = badge.evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+    assert contrast(*colours) >= 4.5, colours
+
+
 def test_dashboard_has_one_small_chart_per_indicator_with_its_target(tab, urls):
     base, _, _ = urls
     tab.goto(f"{base}/public/tableau-de-bord.html")

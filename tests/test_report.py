@@ -371,3 +371,21 @@ def test_every_value_read_from_the_data_may_be_missing(site, tmp_path):
     for page in pages:
         text = text_of(page)
         assert not re.search(r"(?<![\w-])(None|nan|NaN)(?![\w-])", text), page
+
+
+def test_internal_pages_speak_plain_french(site):
+    """The federation's own pages: structure types in words (not CS / EVS), severities as labels,
+    real plurals rather than "(s)", and the same typography as the public site."""
+    _, root, _, codes = site
+    interne = root / "interne"
+    pages = [p for p in html_files(interne) if "structures" in p.parts or "qualite" in p.parts]
+    assert len(pages) > 50
+    for page in pages:
+        text = text_of(page)
+        assert not re.search(r"\w\(s\)", text), page
+        assert not re.search(r"\| (info|avertissement|bloquant) \|", " | ".join(parse(page).text)), page
+    listing = text_of(interne / "structures" / "index.html")      # (the validation's messages are not ours)
+    assert not re.search(r"(?<![\w-])(CS|EVS)(?![\w-])", listing.split("Structures invitées")[1])
+    sheet = text_of(interne / "structures" / f"{codes['hostile']}.html")
+    assert re.search(r"(Centre social|Espace de vie sociale) — .* — code ", sheet)
+    assert re.search(r"Médiane des (centres sociaux|espaces de vie sociale) du département", sheet)
