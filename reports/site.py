@@ -108,6 +108,12 @@ def measure(r: dict) -> str:
     return text[:1].upper() + text[1:]
 
 
+def each_year(r: dict) -> str:
+    """What an evolution chart draws, when its reading compares only the structures of both years."""
+    return (", sur les répondantes de chaque année (l'évolution écrite au-dessus ne compare que les structures "
+            "ayant répondu les deux années)") if r.get("comparaison") == "panel" else ""
+
+
 def slug(code) -> str:
     return slugify(str(code)) or "x"
 
@@ -337,7 +343,8 @@ class Site:
         r, c = found[0]      # evolution: one small chart per indicator, the first one here
         years, values = self.series(r["indicateur"], main, annee)
         return C.lines(id, g.get("titre") or f"{r['libelle']}, par année", f"{measure(r)}, "
-                       f"{main.libelle}, par année de données jusqu'en {annee}.", self.reading(c, "un_an", annee),
+                       f"{main.libelle}, par année de données jusqu'en {annee}{each_year(r)}.",
+                       self.reading(c, "un_an", annee),
                        {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"])
 
     def commune_table(self, annee: int) -> list[dict]:
@@ -531,7 +538,7 @@ class Site:
                 if years:
                     last = self.cell(self.last, main, i)
                     charts.append(C.lines("evolution", f"{r['libelle']}, par année", f"{measure(r)}, "
-                                          f"{main.libelle}, par année de données.",
+                                          f"{main.libelle}, par année de données{each_year(r)}.",
                                           self.reading(last, "un_an", self.last) if last else "",
                                           {main.libelle: (years, values)}, r["unite"], r["decimales"]))
             units = [main] + (kids if r["source"] == "enquete" else []) if main else []

@@ -170,6 +170,9 @@ def test_yearly_report_reads_like_a_plaquette(site):
     positions = [text.index(title) for title in order]
     assert positions == sorted(positions)
     assert re.search(r"n = \d+ / N = \d+", main)
+    # a chart of totals over each year's respondents says so, under a reading that compares a panel
+    legend = re.search(r'<p class="legende" id="apres-publics">([^<]+)</p>', main).group(1)
+    assert "répondantes de chaque année" in html.unescape(legend)
     board = " ".join(parse(root / "public" / "tableau-de-bord.html").text)
     # every trend sentence names its panel
     assert re.search(r"[+−]\d+,\d\u202fpoints? sur un an sur les \d+ structures ayant répondu les deux années\u00a0: "
