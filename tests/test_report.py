@@ -266,6 +266,8 @@ def test_open_data_has_its_licence_date_precision_and_dictionary(site):
         if r["valeur"]:
             places = len(r["valeur"].split(".")[1].rstrip("0")) if "." in r["valeur"] else 0
             assert places <= decimals[r["indicateur"]], r
+        # a whole number reads as one: "5", never "5.0"
+        assert not [c for c in ("valeur", "numerateur", "denominateur") if re.fullmatch(r"-?\d+\.0+", r[c])], r
     page = text_of(donnees / "index.html")
     assert "Licence Ouverte 2.0" in page and "Date de production" in page
     published = query(db, "SELECT max(publie_le) FROM publications WHERE statut = 'publiee'")[0][0]
