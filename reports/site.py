@@ -33,7 +33,7 @@ from observatoire import fichiers
 
 from . import charts as C
 from .data import Cell, SiteData, Unit, load
-from .formatting import (csv_text, css_string, date_longue, lecture, nombre, pluriel, pourcentage, structures,
+from .formatting import (csv_text, css_string, date_longue, lecture, missing, nombre, pluriel, pourcentage, structures,
                          typo, valeur)
 from .opendata import DICTIONARY, write_open_data
 from .pages import PageSpec, load_spec, select
@@ -108,10 +108,12 @@ def measure(r: dict) -> str:
     return text[:1].upper() + text[1:]
 
 
-def each_year(r: dict) -> str:
+def each_year(r: dict, cell) -> str:
     """What an evolution chart draws, when its reading compares only the structures of both years."""
+    if r.get("comparaison") != "panel" or cell is None or missing(cell.n_panel_un_an):
+        return ""
     return (", sur les répondantes de chaque année (l'évolution écrite au-dessus ne compare que les structures "
-            "ayant répondu les deux années)") if r.get("comparaison") == "panel" else ""
+            "ayant répondu les deux années)")
 
 
 def slug(code) -> str:
@@ -343,7 +345,7 @@ class Site:
         r, c = found[0]      # evolution: one small chart per indicator, the first one here
         years, values = self.series(r["indicateur"], main, annee)
         return C.lines(id, g.get("titre") or f"{r['libelle']}, par année", f"{measure(r)}, "
-                       f"{main.libelle}, par année de données jusqu'en {annee}{each_year(r)}.",
+                       f"{main.libelle}, par année de données jusqu'en {annee}{each_year(r, c)}.",
                        self.reading(c, "un_an", annee),
                        {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"])
 
@@ -538,7 +540,7 @@ class Site:
                 if years:
                     last = self.cell(self.last, main, i)
                     charts.append(C.lines("evolution", f"{r['libelle']}, par année", f"{measure(r)}, "
-                                          f"{main.libelle}, par année de données{each_year(r)}.",
+                                          f"{main.libelle}, par année de données{each_year(r, last)}.",
                                           self.reading(last, "un_an", self.last) if last else "",
                                           {main.libelle: (years, values)}, r["unite"], r["decimales"]))
             units = [main] + (kids if r["source"] == "enquete" else []) if main else []

@@ -394,3 +394,18 @@ def test_internal_pages_speak_plain_french(site):
     sheet = text_of(interne / "structures" / f"{codes['hostile']}.html")
     assert re.search(r"(Centre social|Espace de vie sociale) — .* — code ", sheet)
     assert re.search(r"Médiane des (centres sociaux|espaces de vie sociale) du département", sheet)
+
+
+def test_the_first_year_published_has_no_column_of_missing_trends(site):
+    """2017 has no year before it: its sheets say so once instead of 45 times "Pas d'évolution
+    publiée", and its charts do not point to a reading of a trend that is not there."""
+    _, root, _, _ = site
+    first = min(int(p.name) for p in (root / "public").iterdir() if p.name.isdigit())
+    sheet = root / "public" / str(first) / "territoires" / "200057966.html"
+    text = text_of(sheet)
+    assert "Aucune évolution sur un an n'est publiée" in text and "Pas d'évolution publiée" not in text
+    assert "Évolution sur un an" not in sheet.read_text(encoding="utf-8")
+    report = text_of(root / "public" / str(first) / "index.html")
+    assert "écrite au-dessus" not in report
+    later = text_of(root / "public" / str(first + 1) / "territoires" / "200057966.html")
+    assert "Évolution sur un an" in later and "Aucune évolution sur un an" not in later
