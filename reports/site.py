@@ -319,7 +319,7 @@ class Site:
         if kind == "unites":
             kids = [u for u in self.trees[annee]["children"].get((main.niveau, main.code), [])] if main else []
             kids = sorted(kids, key=lambda u: (-(u.nb_structures or 0), str(u.libelle)))
-            if not 2 <= len(kids) <= 30:
+            if not 2 <= len(kids) <= 30 or kids[0].niveau == "commune":   # communes: their table follows
                 return None
             level = NIVEAUX_PLURIEL.get(kids[0].niveau, "unités")
             titre = f"{g.get('titre', 'Structures')} par {NIVEAUX[kids[0].niveau]}"

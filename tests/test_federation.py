@@ -178,5 +178,7 @@ def test_another_federations_site_reads_well_on_a_phone(moselle, browser):
                 assert "Hauts-de-Seine" not in text and page.errors == [], rel
             page.goto(f"{base}/{last}/index.html")
             assert page.locator("table td[data-label='Territoire']").count() == 0
+            # no chart of a bar per commune (23 bars of 1 or 2) above the table that lists them
+            assert page.locator("figure.graphique figcaption", has_text="par commune").count() == 0
     finally:
         context.close()
