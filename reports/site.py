@@ -222,8 +222,10 @@ class Site:
     def pointer(self, annee: int, u: Unit, with_name: bool = True) -> str:
         """A commune too small to be shown: how many centres, and whose figures count them."""
         p = self.trees[annee]["parent"].get((u.niveau, u.code)) or self.trees[annee]["main"]
-        where = p.libelle if p is not None else "son territoire"
-        text = f"{structures(u.nb_cs, u.nb_evs)} ; ses chiffres sont comptés dans ceux de {where}."
+        # "de Vallée Sud-Grand Paris", but "du département (Moselle)": a département's name wants an article
+        where = "de son territoire" if p is None else \
+            f"du département ({p.libelle})" if p.niveau == "departement" else f"de {p.libelle}"
+        text = f"{structures(u.nb_cs, u.nb_evs)} ; ses chiffres sont comptés dans ceux {where}."
         return f"{u.libelle} : {text}" if with_name else text
 
     # ------------------------------------------------------------------ pages

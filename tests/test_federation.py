@@ -176,6 +176,8 @@ def test_another_federations_site_reads_well_on_a_phone(moselle, browser):
                 text = page.locator("body").inner_text()
                 assert not TYPOGRAPHY.search(text), (rel, TYPOGRAPHY.search(text).group(0))
                 assert "Hauts-de-Seine" not in text and page.errors == [], rel
+            assert "ses chiffres sont comptés dans ceux du département (Moselle)" in \
+                re.sub(r"\s+", " ", page.locator("main").inner_text())          # (the commune's page, last visited)
             page.goto(f"{base}/{last}/index.html")
             assert page.locator("table td[data-label='Territoire']").count() == 0
             # no chart of a bar per commune (23 bars of 1 or 2) above the table that lists them
