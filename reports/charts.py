@@ -18,8 +18,9 @@ LAYOUT = {"separators": ",\u202f", "margin": {"l": 50, "r": 16, "t": 16, "b": 40
                    "color": "#1d2733"},
           "paper_bgcolor": "white", "plot_bgcolor": "white", "dragmode": False, "hovermode": "closest",
           "legend": {"orientation": "h", "y": -0.22, "x": 0}}
-AXIS_FORMAT = {"ratio": {"tickformat": ".0%"}, "euros": {"ticksuffix": NNBSP + "€", "tickformat": ",.0f"},
-               "etp": {"tickformat": ",.1f"}}
+# shares are drawn in per cent (×100) so that their ticks read "40 %", with the French space
+AXIS_FORMAT = {"ratio": {"ticksuffix": NNBSP + "%", "tickformat": ",.0f"},
+               "euros": {"ticksuffix": NNBSP + "€", "tickformat": ",.0f"}, "etp": {"tickformat": ",.1f"}}
 COUNT_AXIS = {"tickformat": ",.0f"}      # "15 000", never plotly's SI "15k"
 FIXED = {"fixedrange": True, "automargin": True, "gridcolor": "#e3e8ee", "zeroline": False}
 
@@ -47,21 +48,32 @@ def _wrap(label: str, width: int = 20) -> str:
     return "<br>".join(textwrap.wrap(str(label), width)) or str(label)
 
 
-def _axis(unite: str) -> dict:
-    return {**FIXED, **AXIS_FORMAT.get(unite, COUNT_AXIS)}
+def _axis(unite: str, top=None) -> dict:
+    axis = {**FIXED, **AXIS_FORMAT.get(unite, COUNT_AXIS)}
+    if unite not in AXIS_FORMAT and top is not None and top <= 5:
+        axis["dtick"] = 1         # a count up to 5: whole ticks, never "0 1 1 2 2" from rounded halves
+    return axis
+
+
+def _drawn(values: list, unite: str) -> list:
+    """The values as the axis draws them: shares in per cent."""
+    return [v * 100 if unite == "ratio" and v is not None else v for v in values]
 
 
 def bars(id: str, titre: str, legende: str, lecture: str, labels: list[str], values: list, unite: str,
          decimales: int | None = None, label_col: str = "Libellé") -> Chart:
     """Horizontal bars, one per label, with their value written beside them."""
     text = [valeur(v, unite, decimales) for v in values]
-    top = max([v for v in values if v is not None] or [0])
-    trace = {"type": "bar", "orientation": "h", "x": values, "y": [_wrap(l) for l in labels], "text": text,
+    drawn = _drawn(values, unite)
+    top = max([v for v in drawn if v is not None] or [0])
+    trace = {"type": "bar", "orientation": "h", "x": drawn, "y": [_wrap(l) for l in labels], "text": text,
              "textposition": "outside", "cliponaxis": False, "customdata": labels,
-             "hovertemplate": "%{customdata} : %{text}<extra></extra>", "marker": {"color": PALETTE[0]}}
+             "hovertemplate": "%{customdata}\u00a0: %{text}<extra></extra>", "marker": {"color": PALETTE[0]}}
     layout = {**LAYOUT, "height": max(180, 34 * len(labels) + 60), "showlegend": False,
               "margin": {**LAYOUT["margin"], "r": 70},
-              "xaxis": {**_axis(unite), "range": [0, top * 1.05 if top else 1], "rangemode": "tozero"},
+              # each bar carries its value: no tick labels to crowd a phone's narrow axis
+              "xaxis": {**_axis(unite, top), "range": [0, top * 1.05 if top else 1], "rangemode": "tozero",
+                        "showticklabels": False, "showgrid": False},
               "yaxis": {**FIXED, "autorange": "reversed"}}
     return Chart(id, titre, legende, lecture, {"data": [trace], "layout": layout}, [label_col, titre],
                  [[l, t] for l, t in zip(labels, text)], [(titre, l, v) for l, v in zip(labels, values)])
@@ -75,22 +87,26 @@ def lines(id: str, titre: str, legende: str, lecture: str, series: dict[str, tup
     years = sorted({y for xs, _ in series.values() for y in xs} | ({cible[0]} if cible else set()))
     traces, lignes, brut = [], [], []
     for i, (name, (xs, ys)) in enumerate(series.items()):
-        traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": xs, "y": ys,
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": xs, "y": _drawn(ys, unite),
                        "text": [fmt(v) for v in ys], "connectgaps": False,
-                       "hovertemplate": name.replace("%", "%%") + " – %{x} : %{text}<extra></extra>",
+                       "hovertemplate": name.replace("%", "%%") + " – %{x}\u00a0: %{text}<extra></extra>",
                        "line": {"color": PALETTE[i % len(PALETTE)], "width": 3}, "marker": {"size": 7}})
         by_year = dict(zip(xs, ys))
         lignes.append([name] + [fmt(by_year.get(y)) for y in years])
         brut.extend((name, y, v) for y, v in zip(xs, ys))
     if cible is not None:
         year, value = cible
-        label = f"Cible {year} : {fmt(value)}"
-        traces.append({"type": "scatter", "mode": "lines", "name": label, "x": [years[0], year], "y": [value, value],
+        label = f"Cible {year}\u00a0: {fmt(value)}"
+        traces.append({"type": "scatter", "mode": "lines", "name": label, "x": [years[0], year],
+                       "y": _drawn([value, value], unite),
                        "line": {"color": "#b23a48", "width": 2, "dash": "dash"}, "hoverinfo": "skip"})
         lignes.append([f"Cible {year}"] + [fmt(value) if y == year else "" for y in years])
         brut.append((f"Cible {year}", year, value))
-    layout = {**LAYOUT, "yaxis": {**_axis(unite), "rangemode": "tozero"},
-              "xaxis": {**FIXED, "tickmode": "array", "tickvals": years, "ticktext": [str(y) for y in years]},
+    top = max([v for t in traces for v in t["y"] if v is not None] or [0])
+    layout = {**LAYOUT, "yaxis": {**_axis(unite, top), "rangemode": "tozero"},
+              # a little room either side, so that the first year is not written over the "0" of the other axis
+              "xaxis": {**FIXED, "tickmode": "array", "tickvals": years, "ticktext": [str(y) for y in years],
+                        "range": [years[0] - 0.35, years[-1] + 0.35] if years else None},
               "showlegend": len(traces) > 1}
     if petit:
         layout = {**layout, "height": 220, "margin": {"l": 46, "r": 10, "t": 8, "b": 30},

@@ -6,9 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from datetime import date, datetime
 
-NNBSP = "\u202f"        # narrow no-break space: thousands separator, and before % and €
+NNBSP = "\u202f"        # narrow no-break space: thousands separator, and before % € ; ! ?
+NBSP = "\u00a0"         # no-break space: before : and », after «
 MINUS = "\u2212"
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre"]
@@ -32,6 +34,19 @@ def nombre(value, decimals: int = 0) -> str:
     if value < 0 and text.strip("0,") != "":
         return MINUS + text
     return text
+
+
+_PUNCTUATION = re.compile(r"[:;!?«»]")
+_SPACED = re.compile(r" ([:!?;»])|« ")
+
+
+def typo(text) -> str:
+    """French typography for text read from the data (definitions, messages, names): a no-break
+    space before : and », after «, a narrow one before ; ! ?, so that no line starts with them."""
+    if not isinstance(text, str) or _PUNCTUATION.search(text) is None:
+        return text
+    return _SPACED.sub(lambda m: "«" + NBSP if m.group(1) is None else
+                       (NBSP if m.group(1) in ":»" else NNBSP) + m.group(1), text)
 
 
 def pourcentage(value, decimals: int = 1) -> str:
@@ -130,22 +145,22 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
             return f"Pas d'évolution publiée {depuis}."
         amount = evolution(change if not missing(change) else overall, unite, decimales)
         scope = f", sur l'ensemble des {comptees} comptées ({counts})" if counts else ""
-        return f"{amount} {depuis}{scope}{' : ' + label if label else ''}."
+        return f"{amount} {depuis}{scope}{NBSP + ': ' + label if label else ''}."
     if label and not missing(change):
         return (f"{evolution(change, unite, decimales)} {depuis} sur les {nombre(panel)} structures ayant "
-                f"répondu les deux années : {label}.")
+                f"répondu les deux années\u00a0: {label}.")
     if label:               # the panel's figure would give away the structures that came or went
         text = (f"{label[:1].upper()}{label[1:]} {depuis} sur les {nombre(panel)} structures ayant répondu les "
                 f"deux années (chiffre non publié, les répondantes ayant changé")
         if counts:
-            text += f" : {counts}"
+            text += f"\u00a0: {counts}"
         if not missing(overall):
-            text += f" ; ensemble des répondantes : {evolution(overall, unite, decimales)}"
+            text += f"\u202f; ensemble des répondantes\u00a0: {evolution(overall, unite, decimales)}"
         return text + ")."
     if not missing(overall):
         return (f"{evolution(overall, unite, decimales)} {depuis} sur l'ensemble des répondantes"
-                f"{' (' + counts + ')' if counts else ''} ; pas de verdict : moins de {nombre(n_min)} structures "
-                f"ont répondu les deux années.")
+                f"{' (' + counts + ')' if counts else ''}\u202f; pas de verdict\u00a0: moins de {nombre(n_min)} "
+                f"structures ont répondu les deux années.")
     return f"Pas d'évolution publiée {depuis}."
 
 

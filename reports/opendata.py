@@ -34,6 +34,8 @@ REGISTRY_COLUMNS = ["indicateur", "libelle", "definition", "calcul", "champ", "r
 # not a number is prefixed with a quote, so that no spreadsheet runs it.
 _NEUTRAL = ("CASE WHEN regexp_matches({c}, '^[=+@\\t\\r-]') AND TRY_CAST(replace({c}, ',', '.') AS DOUBLE) IS NULL "
             "THEN '''' || {c} ELSE {c} END AS {c}")
+# a whole number is written as one ("5", "659789"), not as the float it is stored as ("5.0")
+_WHOLE = "CASE WHEN {c} = trunc({c}) THEN CAST(CAST({c} AS HUGEINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END AS {c}"
 
 
 def write_open_data(data: SiteData, folder: Path, con) -> int:
@@ -41,7 +43,9 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
     dictionnaire.csv, registre.csv and LICENCE.txt; returns the number of rows of indicateurs.csv."""
     folder.mkdir(parents=True, exist_ok=True)
     body = folder / ".indicateurs.csv"
-    columns = ", ".join(_NEUTRAL.format(c=c) if c in ("code", "libelle_unite") else c for c in OPEN_DATA_COLUMNS)
+    columns = ", ".join(_NEUTRAL.format(c=c) if c in ("code", "libelle_unite") else
+                        _WHOLE.format(c=c) if c in ("valeur", "numerateur", "denominateur") else c
+                        for c in OPEN_DATA_COLUMNS)
     target = str(body).replace("'", "''")
     # a commune with no figure of its own (too few structures) has no rows: its count of structures
     # is in unites.csv and its figures are counted in its territory's

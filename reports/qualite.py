@@ -15,7 +15,7 @@ from slugify import slugify
 from expectations.rules import libelle
 from observatoire.publication import DATA_YEAR
 
-from .formatting import csv_text, nombre, pourcentage
+from .formatting import csv_text, nombre, pourcentage, typo
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BLOCS = {"identite": "Identité et territoire", "publics_actions": "Publics et actions",
@@ -30,8 +30,10 @@ FICHE_COLUMNS = ["annee_enquete", "code_structure", "nom_structure", "severite",
 
 
 def environment() -> Environment:
-    return Environment(loader=FileSystemLoader([TEMPLATES, TEMPLATES / "site"]), autoescape=select_autoescape(["html"]),
-                       trim_blocks=False, lstrip_blocks=False)
+    env = Environment(loader=FileSystemLoader([TEMPLATES, TEMPLATES / "site"]), autoescape=select_autoescape(["html"]),
+                      trim_blocks=False, lstrip_blocks=False)
+    env.filters["typo"] = typo
+    return env
 
 
 def _text(value) -> str:

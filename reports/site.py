@@ -35,8 +35,8 @@ from observatoire import fichiers
 
 from . import charts as C
 from .data import Cell, SiteData, Unit, load
-from .formatting import (csv_text, css_string, date_longue, lecture, nombre, pluriel, pourcentage, structures,
-                         valeur)
+from .formatting import (csv_text, css_string, date_longue, lecture, missing, nombre, pluriel, pourcentage, structures,
+                         typo, valeur)
 from .opendata import DICTIONARY, write_open_data
 from .pages import PageSpec, load_spec, select
 
@@ -127,6 +127,14 @@ def measure(r: dict) -> str:
     """What an indicator's values count, for a chart's legend ("Nombre de personnes")."""
     text = str(r.get("libelle_unite") or "Valeurs")
     return text[:1].upper() + text[1:]
+
+
+def each_year(r: dict, cell) -> str:
+    """What an evolution chart draws, when its reading compares only the structures of both years."""
+    if r.get("comparaison") != "panel" or cell is None or missing(cell.n_panel_un_an):
+        return ""
+    return (", sur les répondantes de chaque année (l'évolution écrite au-dessus ne compare que les structures "
+            "ayant répondu les deux années)")
 
 
 def slug(code) -> str:
@@ -235,8 +243,10 @@ class Site:
     def pointer(self, annee: int, u: Unit, with_name: bool = True) -> str:
         """A commune too small to be shown: how many centres, and whose figures count them."""
         p = self.trees[annee]["parent"].get((u.niveau, u.code)) or self.trees[annee]["main"]
-        where = p.libelle if p is not None else "son territoire"
-        text = f"{structures(u.nb_cs, u.nb_evs)} ; ses chiffres sont comptés dans ceux de {where}."
+        # "de Vallée Sud-Grand Paris", but "du département (Moselle)": a département's name wants an article
+        where = "de son territoire" if p is None else \
+            f"du département ({p.libelle})" if p.niveau == "departement" else f"de {p.libelle}"
+        text = f"{structures(u.nb_cs, u.nb_evs)} ; ses chiffres sont comptés dans ceux {where}."
         return f"{u.libelle} : {text}" if with_name else text
 
     # ------------------------------------------------------------------ pages
@@ -334,7 +344,7 @@ class Site:
         if kind == "unites":
             kids = [u for u in self.trees[annee]["children"].get((main.niveau, main.code), [])] if main else []
             kids = sorted(kids, key=lambda u: (-(u.nb_structures or 0), str(u.libelle)))
-            if not 2 <= len(kids) <= 30:
+            if not 2 <= len(kids) <= 30 or kids[0].niveau == "commune":   # communes: their table follows
                 return None
             level = NIVEAUX_PLURIEL.get(kids[0].niveau, "unités")
             titre = f"{g.get('titre', 'Structures')} par {NIVEAUX[kids[0].niveau]}"
@@ -350,17 +360,18 @@ class Site:
         if kind == "barres":
             if g.get("tri") == "decroissant":
                 found.sort(key=lambda rc: -rc[1].valeur)
-            r0 = found[0][0]
-            lead = "; ".join(f"{r['libelle_court'] or r['libelle']} : {self.fmt(r['indicateur'], c.valeur)}"
-                             for r, c in found[:3])
+            r0 = found[0][0]      # the reading names the largest values, whatever the order of the bars
+            lead = "\u202f; ".join(f"{r['libelle_court'] or r['libelle']}\u00a0: {self.fmt(r['indicateur'], c.valeur)}"
+                                  for r, c in sorted(found, key=lambda rc: -rc[1].valeur)[:3])
             return C.bars(id, g.get("titre") or "Indicateurs", f"{measure(r0)}, "
-                          f"{main.libelle}, données {annee}.", f"En tête : {lead}.",
+                          f"{main.libelle}, données {annee}.", f"En tête\u00a0: {lead}.",
                           [r["libelle_court"] or r["libelle"] for r, _ in found], [c.valeur for _, c in found],
                           r0["unite"], r0["decimales"], label_col="Indicateur")
         r, c = found[0]      # evolution: one small chart per indicator, the first one here
         years, values = self.series(r["indicateur"], main, annee)
         return C.lines(id, g.get("titre") or f"{r['libelle']}, par année", f"{measure(r)}, "
-                       f"{main.libelle}, par année de données jusqu'en {annee}.", self.reading(c, "un_an", annee),
+                       f"{main.libelle}, par année de données jusqu'en {annee}{each_year(r, c)}.",
+                       self.reading(c, "un_an", annee),
                        {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"])
 
     def commune_table(self, annee: int) -> list[dict]:
@@ -556,7 +567,7 @@ class Site:
                 if years:
                     last = self.cell(self.last, main, i)
                     charts.append(C.lines("evolution", f"{r['libelle']}, par année", f"{measure(r)}, "
-                                          f"{main.libelle}, par année de données.",
+                                          f"{main.libelle}, par année de données{each_year(r, last)}.",
                                           self.reading(last, "un_an", self.last) if last else "",
                                           {main.libelle: (years, values)}, r["unite"], r["decimales"]))
             units = [main] + (kids if r["source"] == "enquete" else []) if main else []
@@ -663,6 +674,7 @@ def environment() -> Environment:
     env.filters["css_string"] = lambda text: Markup(css_string(text))
     env.filters["fichier"] = fichier
     env.filters["initiale"] = lambda text: str(text or "")[:1].upper() + str(text or "")[1:]
+    env.filters["typo"] = typo
     return env
 
 
@@ -796,9 +808,10 @@ def _dbt_docs(source: Path | None, dest: Path) -> bool:
             .replace('<link rel="canonical" href="/overview/"/>', "")
             .replace("""<link rel="shortcut icon" href="${require('./assets/favicons/favicon.ico')}"/>""",
                      '<link rel="icon" href="data:,"/>'))
-    # icons drawn from an Angular expression: a same-page fragment until Angular fills it in, so that
-    # the browser never requests the literal "{{ getIcon(...) }}"
-    html = re.sub(r'xlink:href="\{\{ getIcon\(([^)]*)\) \}\}"', r'xlink:href="#{{ getIcon(\1).slice(1) }}"', html)
+    # icons drawn from an Angular expression: set by Angular once evaluated (ng-attr-), so that the
+    # browser never requests the literal "{{ getIcon(...) }}" (an interpolation inside the attribute
+    # would be refused by Angular's strict contextual escaping, and the icons left blank)
+    html = re.sub(r'xlink:href="\{\{ getIcon\(([^)]*)\) \}\}"', r'ng-attr-xlink:href="{{ getIcon(\1) }}"', html)
     dest.mkdir()
     (dest / "index.html").write_text(html, encoding="utf-8")
     return True

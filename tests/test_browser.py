@@ -15,6 +15,30 @@ ENGLISH = re.compile(r"\b(Download|Autoscale|Reset|Zoom|Pan|Produced with|Toggle
                      r"plot|Click|Double-click|Snapshot|Box Select|Lasso)\b")
 CODE_WORDS = re.compile(r"(?<![\w-])(None|NaN|nan|undefined|null|realisations|sans sens|Σ)(?![\w-])|::int|"
                         r" is not null|repondant and|SELECT ")
+# French typography: a (narrow) no-break space before : ; ! ? % € and inside « », never a plain one
+TYPOGRAPHY = re.compile(r"\S (?=[:;!?»])|« |\d ?[%€]")
+# tick labels of a chart that repeat ("0 1 1 2 2") or are written over one another
+TICK_CLASHES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
+    const name = plot.closest('figure').id, out = [];
+    for (const axis of ['.xtick text', '.ytick text']) {
+        const texts = [...plot.querySelectorAll(axis)].map(t => t.textContent).filter(t => t);
+        if (new Set(texts).size !== texts.length) out.push(name + ': ' + texts.join(' | '));
+    }
+    const boxes = [...plot.querySelectorAll('.xtick text, .ytick text')]
+        .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, r]) => r.width > 0);
+    boxes.forEach(([ta, a], i) => boxes.slice(i + 1).forEach(([tb, b]) => {
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1)
+            out.push(name + ': ' + ta + ' over ' + tb);
+    }));
+    return out;
+})"""
+# the names heading the rows of a table that scrolls sideways, broken over more than two lines
+SQUEEZED_ROW_HEADERS = """() => [...document.querySelectorAll('.defilement th[scope=row]')].filter(th => {
+    if (!th.checkVisibility()) return false;
+    const range = document.createRange();
+    range.selectNodeContents(th);
+    return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 2;
+}).map(th => th.innerText)"""
 PAGES = [
     ("public", "index.html"),
     ("public", "2022/index.html"),
@@ -112,6 +136,12 @@ def test_every_public_page_reads_well_on_a_phone(phone, urls):
         assert phone.locator("h1").count() == 1 and phone.locator("h1").inner_text().strip(), rel
         text = phone.locator("body").inner_text()
         assert not CODE_WORDS.search(text), (rel, CODE_WORDS.search(text).group(0))
+        typo = TYPOGRAPHY.search(text)
+        assert not typo, (rel, text[max(typo.start() - 40, 0):typo.end() + 10])
+        clashes = phone.evaluate(TICK_CLASHES)
+        assert not clashes, (rel, clashes[:3])
+        squeezed = phone.evaluate(SQUEEZED_ROW_HEADERS)
+        assert not squeezed, (rel, squeezed[:3])
         controls = phone.evaluate("""() => [...document.querySelectorAll('a, button, summary, [aria-label], [title]')]
                                      .map(e => [e.innerText, e.getAttribute('aria-label'), e.getAttribute('title'),
                                                 e.getAttribute('data-title')].join(' ')).join(' | ')""")
@@ -149,6 +179,42 @@ def test_charts_are_skipped_by_keyboard_and_speak_french(tab, urls):
     box = figure.locator(".bars path").first.bounding_box()   # plotly's drag layer covers the bars
     tab.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     expect(figure.locator(".hoverlayer")).to_contain_text(re.compile(r"\d+,\d\u202f%"))
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two CSS rgb()/rgba() colours."""
+    def luminance(colour):
+        r, g, b = (int(x) / 255 for x in re.findall(r"[\d.]+", colour)[:3])
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    la, lb = sorted((luminance(a), luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+BACKGROUND = """e => { for (let n = e; n; n = n.parentElement) { const c = getComputedStyle(n).backgroundColor;
+                     if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c; } return 'rgb(255, 255, 255)'; }"""
+
+
+def test_keyboard_users_see_where_they_are(tab, urls):
+    """The first stops of a report, header included: each has a focus ring of 2 px or more that stands
+    out from what is behind it (3:1); the internal site's badge is readable (4.5:1)."""
+    base, _, _ = urls
+    tab.goto(f"{base}/public/2022/index.html")
+    seen = []
+    for _ in range(32):
+        tab.keyboard.press("Tab")
+        ring = tab.evaluate("""e => { const s = getComputedStyle(e);
+            return [e.innerText || e.getAttribute('aria-label') || e.tagName, s.outlineStyle, parseFloat(s.outlineWidth),
+                    s.outlineColor, (""" + BACKGROUND + """)(e.parentElement)]; }""", tab.evaluate_handle("document.activeElement"))
+        text, style, width, colour, behind = ring
+        assert style != "none" and width >= 2, ring
+        assert contrast(colour, behind) >= 3, ring
+        seen.append(text)
+    assert "Aller au contenu" in seen and "Passer le graphique" in seen and "Accueil" in seen
+    tab.goto(f"{base}/interne/index.html")
+    badge = tab.locator("header .interne")
+    colours = badge.evaluate("e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]")
+    assert contrast(*colours) >= 4.5, colours
 
 
 def test_dashboard_has_one_small_chart_per_indicator_with_its_target(tab, urls):
@@ -189,18 +255,53 @@ def test_the_yearly_report_prints_as_a_paginated_a4_plaquette(tab, urls, tmp_pat
     assert "Données 2022 publiées le" in re.sub(r"\s+", " ", reader.pages[-1].extract_text())
 
 
+def test_the_board_prints_its_cards_two_by_two(tab, urls):
+    from pypdf import PdfReader
+    base, _, _ = urls
+    tab.goto(f"{base}/public/tableau-de-bord.html")
+    cards = charts_drawn(tab)
+    tab.emulate_media(media="print")
+    ARTIFACTS.mkdir(exist_ok=True)
+    pdf = ARTIFACTS / "tableau-de-bord.pdf"
+    tab.pdf(path=str(pdf), format="A4", print_background=True)
+    tab.emulate_media(media="null")
+    pages = PdfReader(str(pdf)).pages
+    assert len(pages) * 2 <= cards, (len(pages), cards)       # a card per half page at most, not one a page
+    assert f"Page {len(pages)} sur {len(pages)}" in pages[-1].extract_text()
+
+
+def test_a_unit_sheet_keeps_its_columns_from_section_to_section(tab, urls):
+    base, _, _ = urls
+    tab.goto(f"{base}/public/2022/territoires/200057990.html")
+    lefts = tab.evaluate("""() => [...document.querySelectorAll('main section table thead tr')].map(tr =>
+        [...tr.children].map(th => Math.round(th.getBoundingClientRect().left)).join(','))""")
+    assert len(lefts) >= 5 and len(set(lefts)) == 1, lefts
+    tab.emulate_media(media="print")
+    sizes = tab.evaluate("""() => [getComputedStyle(document.body).fontSize,
+                                   getComputedStyle(document.querySelector('main section table td')).fontSize]""")
+    tab.emulate_media(media="null")
+    assert float(sizes[1].rstrip("px")) <= float(sizes[0].rstrip("px")), sizes    # tables no larger than the text
+
+
 def test_dbt_docs_work_offline(tab, urls):
     base, _, _ = urls
     outside, failed = [], []
     tab.route(re.compile(r"^(?!http://127\.0\.0\.1).*"), lambda route: (outside.append(route.request.url),
                                                                       route.abort()))
     tab.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
+    tab.errors.clear()
     try:
         tab.goto(f"{base}/interne/dbt/index.html")
         expect(tab.locator("body")).to_contain_text("pub_indicateurs", timeout=15000)
     finally:
         tab.unroute(re.compile(r"^(?!http://127\.0\.0\.1).*"))
     assert outside == [] and failed == []
+    # the icons of the model tree are filled in by Angular, without a script error
+    icons = tab.evaluate("() => [...document.querySelectorAll('use')].map(u => u.getAttribute('xlink:href'))")
+    drawn = [i for i in icons if i is not None]        # (templates Angular has not used yet have none)
+    odd = [i for i in drawn if not re.fullmatch(r"#icn-[a-z-]+", i)]
+    assert len(drawn) > 10 and odd == [], odd[:5]
+    assert tab.errors == [], tab.errors[:2]
 
 
 def test_structure_page_with_a_hostile_name_runs_no_script(tab, urls):

@@ -154,3 +154,33 @@ def test_another_federation_gets_its_own_site_with_no_code_change(moselle):
         for link in parse(page).links:
             if not link.startswith(("http", "data:", "#", "mailto:")):
                 assert (page.parent / link.split("#")[0]).resolve().exists(), (page, link)
+
+
+def test_another_federations_site_reads_well_on_a_phone(moselle, browser):
+    """Its pages in Chromium at 390 px: nothing wider than the screen, charts whose ticks neither
+    repeat nor collide (a département of small communes: counts of 1 and 2), French typography,
+    and no column naming the one territory over and over."""
+    from conftest import serve
+    from test_browser import TICK_CLASHES, TYPOGRAPHY, charts_drawn, watched_page
+    _, site, _, _ = moselle
+    last = max(int(p.name) for p in site.iterdir() if p.name.isdigit())
+    commune = sorted((site / str(last) / "communes").glob("*.html"))[0].relative_to(site).as_posix()
+    context, page = watched_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        with serve(site) as base:
+            for rel in ("index.html", f"{last}/index.html", "tableau-de-bord.html", "methodologie.html", commune):
+                assert page.goto(f"{base}/{rel}").status == 200
+                charts_drawn(page)
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390, rel
+                assert page.evaluate(TICK_CLASHES) == [], rel
+                text = page.locator("body").inner_text()
+                assert not TYPOGRAPHY.search(text), (rel, TYPOGRAPHY.search(text).group(0))
+                assert "Hauts-de-Seine" not in text and page.errors == [], rel
+            assert "ses chiffres sont comptés dans ceux du département (Moselle)" in \
+                re.sub(r"\s+", " ", page.locator("main").inner_text())          # (the commune's page, last visited)
+            page.goto(f"{base}/{last}/index.html")
+            assert page.locator("table td[data-label='Territoire']").count() == 0
+            # no chart of a bar per commune (23 bars of 1 or 2) above the table that lists them
+            assert page.locator("figure.graphique figcaption", has_text="par commune").count() == 0
+    finally:
+        context.close()

@@ -156,7 +156,7 @@ def test_chart_csv_holds_exactly_the_figures_shown(site):
     title = re.search(r'<figure class="graphique" id="themes">\s*<figcaption>([^<]+)</figcaption>', html).group(1)
     themes = [r for r in rows[1:] if r[0] == title]
     assert [r[2] for r in themes] == trace["customdata"]
-    assert [float(r[3]) for r in themes] == pytest.approx(trace["x"])
+    assert [float(r[3]) * 100 for r in themes] == pytest.approx(trace["x"])     # shares drawn in per cent
 
 
 def test_yearly_report_reads_like_a_plaquette(site):
@@ -170,12 +170,36 @@ def test_yearly_report_reads_like_a_plaquette(site):
     positions = [text.index(title) for title in order]
     assert positions == sorted(positions)
     assert re.search(r"n = \d+ / N = \d+", main)
+    # a chart of totals over each year's respondents says so, under a reading that compares a panel
+    legend = re.search(r'<p class="legende" id="apres-publics">([^<]+)</p>', main).group(1)
+    assert "répondantes de chaque année" in html.unescape(legend)
     board = " ".join(parse(root / "public" / "tableau-de-bord.html").text)
     # every trend sentence names its panel
-    assert re.search(r"[+−]\d+,\d\u202fpoints? sur un an sur les \d+ structures ayant répondu les deux années : "
+    assert re.search(r"[+−]\d+,\d\u202fpoints? sur un an sur les \d+ structures ayant répondu les deux années\u00a0: "
                      r"(en progrès|en recul|stable)\.", board)
     assert re.search(r"depuis 2018 sur les \d+ structures ayant répondu les deux années", board)
 
+
+
+def test_bar_chart_readings_name_the_largest_values(site):
+    """ "En tête : …" names the three largest bars, largest first, with the figures of the chart's
+    own table, whatever order the bars are drawn in."""
+    _, root, _, _ = site
+    checked = 0
+    for page in sorted((root / "public").glob("20*/index.html")):
+        for figure in re.findall(r'<figure class="graphique.*?</figure>', page.read_text(encoding="utf-8"), re.S):
+            reading = re.search(r'<p class="lecture">En tête\u00a0: (.*?)\.</p>', figure)
+            if not reading:
+                continue
+            named = [tuple(part.rsplit("\u00a0: ", 1)) for part in html.unescape(reading.group(1)).split("\u202f; ")]
+            rows = [(html.unescape(label), value) for label, value in
+                    re.findall(r'<tr><th scope="row">([^<]*)</th><td class="n">([^<]*)</td></tr>', figure)]
+            number = lambda text: float(re.sub(r"[^\d,]", "", text).replace(",", "."))
+            top = sorted(rows, key=lambda row: -number(row[1]))[:3]
+            assert [number(v) for _, v in named] == [number(v) for _, v in top], (page, named, rows)
+            assert set(named) <= set(rows), (page, named)
+            checked += 1
+    assert checked >= 12       # themes and finances, every year
 
 
 def test_a_failed_build_leaves_the_previous_site_whole(site, monkeypatch):
@@ -242,6 +266,8 @@ def test_open_data_has_its_licence_date_precision_and_dictionary(site):
         if r["valeur"]:
             places = len(r["valeur"].split(".")[1].rstrip("0")) if "." in r["valeur"] else 0
             assert places <= decimals[r["indicateur"]], r
+        # a whole number reads as one: "5", never "5.0"
+        assert not [c for c in ("valeur", "numerateur", "denominateur") if re.fullmatch(r"-?\d+\.0+", r[c])], r
     page = text_of(donnees / "index.html")
     assert "Licence Ouverte 2.0" in page and "Date de production" in page
     published = query(db, "SELECT max(publie_le) FROM publications WHERE statut = 'publiee'")[0][0]
@@ -378,3 +404,36 @@ def test_sites_built_together_are_the_sites_built_alone(site, tmp_path, monkeypa
     menu = (tmp_path / "ensemble" / "interne" / "2022" / "index.html").read_text(encoding="utf-8")
     assert "structures/index.html" in menu and "structures/index.html" not in (
         tmp_path / "ensemble" / "public" / "2022" / "index.html").read_text(encoding="utf-8")
+
+
+def test_internal_pages_speak_plain_french(site):
+    """The federation's own pages: structure types in words (not CS / EVS), severities as labels,
+    real plurals rather than "(s)", and the same typography as the public site."""
+    _, root, _, codes = site
+    interne = root / "interne"
+    pages = [p for p in html_files(interne) if "structures" in p.parts or "qualite" in p.parts]
+    assert len(pages) > 50
+    for page in pages:
+        text = text_of(page)
+        assert not re.search(r"\w\(s\)", text), page
+        assert not re.search(r"\| (info|avertissement|bloquant) \|", " | ".join(parse(page).text)), page
+    listing = text_of(interne / "structures" / "index.html")      # (the validation's messages are not ours)
+    assert not re.search(r"(?<![\w-])(CS|EVS)(?![\w-])", listing.split("Structures invitées")[1])
+    sheet = text_of(interne / "structures" / f"{codes['hostile']}.html")
+    assert re.search(r"(Centre social|Espace de vie sociale) — .* — code ", sheet)
+    assert re.search(r"Médiane des (centres sociaux|espaces de vie sociale) du département", sheet)
+
+
+def test_the_first_year_published_has_no_column_of_missing_trends(site):
+    """2017 has no year before it: its sheets say so once instead of 45 times "Pas d'évolution
+    publiée", and its charts do not point to a reading of a trend that is not there."""
+    _, root, _, _ = site
+    first = min(int(p.name) for p in (root / "public").iterdir() if p.name.isdigit())
+    sheet = root / "public" / str(first) / "territoires" / "200057966.html"
+    text = text_of(sheet)
+    assert "Aucune évolution sur un an n'est publiée" in text and "Pas d'évolution publiée" not in text
+    assert "Évolution sur un an" not in sheet.read_text(encoding="utf-8")
+    report = text_of(root / "public" / str(first) / "index.html")
+    assert "écrite au-dessus" not in report
+    later = text_of(root / "public" / str(first + 1) / "territoires" / "200057966.html")
+    assert "Évolution sur un an" in later and "Aucune évolution sur un an" not in later
