@@ -185,8 +185,11 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
 
     table = read_table(path, data, is_header)
     out.encoding, out.separator, out.blank_lines = table.encoding, table.separator, table.blank_lines
+    if not table.counted_fields:      # a spreadsheet's cells keep their column: beyond the header,
+        widest = max((len(r) for r in table.rows), default=0)      # a column without a header
+        table.header += [""] * (widest - len(table.header))
 
-    mapping, extra_headers, unknown = _map_header(table, kind, year, config)
+    mapping, extra_headers, unknown, unnamed = _map_header(table, kind, year, config)
     missing = [c for c in required if c not in mapping.values()]
     if missing:
         raise ExtractError("colonne(s) obligatoire(s) absente(s) : " + ", ".join(missing)
@@ -220,6 +223,8 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
         if columns[name].type == "bool" and V.checkbox_column(raw_col):
             typed.loc[raw_col.isna().to_numpy() & answered, name] = False
 
+    if kind == "senacs":
+        _check_survey_year(typed["annee_enquete"], year, path)
     key_year = typed["annee_enquete"] if "annee_enquete" in typed else pd.Series([None] * len(typed))
     key_code = typed["code_structure"] if "code_structure" in typed else pd.Series([None] * len(typed))
     if table.issues:
@@ -252,6 +257,14 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                  + " » complété en « " + after.to_numpy() + " » (zéro initial perdu).").to_numpy()))
 
     extra = _long_extra(raw, lines, extra_headers)
+    for i in unnamed:
+        if (~V.is_missing(raw[i])).any():
+            label, _ = extra_headers[i]
+            findings.append(_findings(
+                [table.header_line], None, None, label, None, "un en-tête", "colonne_sans_entete", "avertissement",
+                f"Ligne {table.header_line} : la colonne n° {i + 1} n'a pas d'en-tête mais contient des valeurs : "
+                f"elles sont conservées à part (table raw_cellules_hors_schema, question « {label} »). Donnez-lui "
+                "son en-tête dans le fichier (ou un alias dans data/config/alias_colonnes.yaml) puis rechargez-le."))
     for header in unknown:
         findings.append(_findings(
             [table.header_line], None, None, header, header, "une colonne connue ou un alias",
@@ -315,15 +328,19 @@ def _field_counts(table: RawTable, width: int, mapping: dict[int, str]) -> list[
     """A CSV line with more values than the header has columns, or fewer (named by the first
     column left empty)."""
     out = []
-    overflow = [(ln, r[width:]) for ln, r in zip(table.line_numbers, table.rows)
-                if any(c is not None for c in r[width:])]
+    overflow = [(ln, r) for ln, r in zip(table.line_numbers, table.rows) if any(c is not None for c in r[width:])]
     if overflow:
-        extra = [" | ".join(str(c) for c in cells if c is not None)[:200] for _, cells in overflow]
+        extra = [" | ".join(str(c) for c in r[width:] if c is not None)[:200] for _, r in overflow]
+        sep = {";": "« ; »", ",": "« , »", "\t": "tabulation"}.get(table.separator, f"« {table.separator} »")
+        hint = (" (un nombre à virgule dans un fichier séparé par des virgules ?)" if table.separator == "," else
+                " (un texte qui le contient sans être entre guillemets ?)")
         out.append(_findings(
             [ln for ln, _ in overflow], None, None, None, extra, f"{width} champs", "champs_surnumeraires",
-            "avertissement",
-            [f"Ligne {ln} : plus de valeurs que de colonnes d'en-tête ; valeurs en trop ignorées : {x}"
-             for (ln, _), x in zip(overflow, extra)]))
+            "bloquant",
+            [f"Ligne {ln} : {len(r)} valeurs pour {width} colonnes d'en-tête : une cellule contient sans doute le "
+             f"séparateur {sep}{hint} et décale les valeurs qui la suivent dans les colonnes voisines. La ligne est "
+             "chargée telle quelle mais ses valeurs ne sont pas sûres : corrigez-la dans le fichier puis "
+             f"rechargez-le. Valeurs au-delà de la dernière colonne : {x}" for (ln, r), x in zip(overflow, extra)]))
     if table.counted_fields:
         short = [(ln, len(r)) for ln, r in zip(table.line_numbers, table.rows) if len(r) < width]
         if short:
@@ -341,9 +358,12 @@ def _map_header(table: RawTable, kind: str, year: int, config: Config):
     mapping: dict[int, str] = {}
     extra_headers: dict[int, tuple[str, bool]] = {}
     unknown: list[str] = []
+    unnamed: list[int] = []           # columns with no header: their values are kept all the same
     seen: dict[str, str] = {}
     for i, header in enumerate(table.header):
         if not header:
+            extra_headers[i] = (f"colonne_sans_entete_{i + 1}", False)
+            unnamed.append(i)
             continue
         canonical = config.canonical_name(kind, header, year)
         if canonical:
@@ -357,7 +377,7 @@ def _map_header(table: RawTable, kind: str, year: int, config: Config):
         else:
             extra_headers[i] = (header, False)
             unknown.append(header)
-    return mapping, extra_headers, unknown
+    return mapping, extra_headers, unknown, unnamed
 
 
 def _long_extra(raw: pd.DataFrame, lines: pd.Series, extra_headers) -> pd.DataFrame:
@@ -397,17 +417,34 @@ def _collapse_duplicates(typed: pd.DataFrame, extra: pd.DataFrame, raw_extra: pd
     return typed[~dup], extra[extra["_ligne"].isin(kept_lines)], [finding]
 
 
+def _check_survey_year(annee: pd.Series, year: int, path: Path) -> None:
+    """The file of another survey, saved under this year's name, would replace this year's answers
+    (and clash with its own survey's): rejected when most of its rows say another year."""
+    declared = annee.dropna()
+    if declared.empty:
+        return
+    other, count = declared.value_counts().index[0], int(declared.value_counts().iloc[0])
+    if other != year and count > len(annee) / 2:
+        raise ExtractError(
+            f"{fr_int(count)} ligne(s) sur {fr_int(len(annee))} sont de l'enquête {other}, alors que le nom du fichier "
+            f"dit {year} : le charger remplacerait les réponses de l'enquête {year}. S'il s'agit de l'enquête {other}, "
+            f"renommez-le senacs_{other}{path.suffix.lower()} ; sinon corrigez la colonne annee_enquete.")
+
+
 def _year_mismatch(typed: pd.DataFrame, year: int) -> list[pd.DataFrame]:
+    """A row of another survey in this survey's file: kept out of `reponses` (it would clash with
+    the other survey's own row) and held against the file's year, whose answer it should be."""
     bad = (typed["annee_enquete"].notna() & (typed["annee_enquete"] != year)).fillna(False).to_numpy(dtype=bool)
     if not bad.any():
         return []
     rows = typed[bad]
     return [_findings(
-        rows["_ligne"].to_numpy(), rows["annee_enquete"].to_numpy(), rows["code_structure"].to_numpy(),
+        rows["_ligne"].to_numpy(), year, rows["code_structure"].to_numpy(),
         "annee_enquete", rows["annee_enquete"].astype(str).to_numpy(), str(year),
         "annee_enquete_differente_du_fichier", "bloquant",
         ("Ligne " + rows["_ligne"].astype(str) + " : annee_enquete " + rows["annee_enquete"].astype(str)
-         + f" dans le fichier de l'enquête {year}.").to_numpy())]
+         + f" dans le fichier de l'enquête {year} : la ligne est tenue hors des réponses. Corrigez l'année "
+           "dans le fichier puis rechargez-le.").to_numpy())]
 
 
 def _activity_checks(typed: pd.DataFrame, year: int, codes: ProjectCodes) -> list[pd.DataFrame]:
