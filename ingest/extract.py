@@ -475,20 +475,26 @@ def _activity_checks(typed: pd.DataFrame, year: int, codes: ProjectCodes) -> lis
          "corrigez le code dans le journal, ou ajoutez le groupe au projet fédéral.")
     for column in ACTIVITY_COUNTS:
         value = typed[column]
-        flag(value < 0, column, value, "une valeur positive ou nulle", "valeur_negative", "bloquant",
-             "valeur négative « " + value.astype(str) + " » : un nombre ou une durée ne peut pas être "
+        flag(value < 0, column, _shown(value), "une valeur positive ou nulle", "valeur_negative", "bloquant",
+             "valeur négative « " + _shown(value) + " » : un nombre ou une durée ne peut pas être "
              "négatif. Corrigez le journal d'activités puis rechargez-le.")
     participants = typed["nb_participants"]
     for column in ACTIVITY_SUBCOUNTS:
         value = typed[column]
-        flag(value > participants, column, value, "au plus nb_participants",
+        flag(value > participants, column, _shown(value), "au plus nb_participants",
              "superieur_aux_participants", "avertissement",
-             value.astype(str) + " pour " + participants.astype(str) + " participant(s) en tout : "
+             _shown(value) + " pour " + _shown(participants) + " participant(s) en tout : "
              "ce sous-total ne peut pas dépasser le nombre de participants. Vérifiez les deux chiffres.")
     day = pd.to_datetime(typed["date"])
     text = day.dt.strftime("%d/%m/%Y").astype("string")
     flag(day.notna() & (day.dt.year != year), "date", text, f"une date de {year}", "date_hors_annee_du_fichier",
          "avertissement",
-         "activité du " + text + f" dans le journal {year} : elle est comptée dans l'année de sa date. "
+         "activité du " + text + f" dans le journal {year} : elle est comptée dans l'année du journal ({year}). "
          "Vérifiez la date (année mal saisie ?) ou rangez l'activité dans le journal de son année.")
     return out
+
+
+def _shown(values: pd.Series) -> pd.Series:
+    """Numbers as written in a message: 12, 3,5 (a count read into floats shows no « .0 »)."""
+    return values.map(lambda v: "" if pd.isna(v) else str(int(v)) if float(v).is_integer()
+                      else str(v).replace(".", ",")).astype("string")

@@ -37,3 +37,34 @@ def test_a_file_named_almost_like_an_extract_is_named_not_ignored(tmp_path, cli_
     assert query(warehouse, "SELECT fichier, annee_fichier, regle, severite FROM constats_qualite") == [
         (name, None, "fichier_rejete", "avertissement")]
     assert query(warehouse, "SELECT count(*) FROM reponses")[0][0] == 3
+
+
+# ------------------------------------------------------------------ the activity log
+ACTIVITY_HEADER = ["date", "action_code", "type_activite", "intitule", "nb_participants", "nb_habitants"]
+
+
+def test_an_activity_dated_in_another_year_counts_in_its_log_s_year(tmp_path, warehouse):
+    """A date typed 2023 in the 2022 log must not publish a year 2023 of one activity (nor a year
+    1905 from a date written « 2022 »): the log of year N describes year N."""
+    from conftest import build_and_validate
+    from ingest.load import ingest_paths
+
+    extracts = tmp_path / "extraits"
+    write_csv(extracts / "senacs_2023.csv", BASE_HEADER, survey_rows(2023))
+    write_csv(extracts / "activites_2022.csv", ACTIVITY_HEADER, [
+        {"date": "15/03/2022", "action_code": "A2.3", "type_activite": "rencontre", "intitule": "Forum",
+         "nb_participants": "40", "nb_habitants": "10"},
+        {"date": "15/06/2023", "action_code": "A2.3", "type_activite": "rencontre", "intitule": "Fête",
+         "nb_participants": "30", "nb_habitants": "12"},
+        {"date": "2022", "action_code": "A2.3", "type_activite": "formation", "intitule": "Formation",
+         "nb_participants": "-3", "nb_habitants": ""}])
+    assert not ingest_paths([extracts], warehouse).rejected
+    found = frame(warehouse, "SELECT ligne, regle, severite, message FROM constats_qualite ORDER BY ligne, regle")
+    assert found[["ligne", "regle", "severite"]].values.tolist() == [
+        [3, "date_hors_annee_du_fichier", "avertissement"], [4, "valeur_illisible", "bloquant"],
+        [4, "valeur_negative", "bloquant"]]
+    assert "comptée dans l'année du journal (2022)" in found["message"][0]
+    assert "« -3 »" in found["message"][2]
+    build_and_validate(warehouse, tmp_path)
+    assert query(warehouse, "SELECT annee, count(*) FROM stg_federation__activites GROUP BY 1 ORDER BY 1") == [(2022, 3)]
+    assert query(warehouse, "SELECT DISTINCT annee FROM indicateurs ORDER BY 1") == [(2022,)]
