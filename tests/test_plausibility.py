@@ -76,6 +76,17 @@ SEEDED = {
         p.update(administrateurs_formes=1), r.update(administrateurs_formes=9, administrateurs=max(
             r["administrateurs"], 12), administrateurs_habitants=min(r["administrateurs_habitants"], 9))),
         None, "avertissement"),
+    # a digit too many after a fall (×8 on a value that dropped by a third: ×5.3 in all), or where
+    # changes vary much (few EVS): short of what blocks alone, but the related field stayed put and
+    # the value left its peers' range
+    "etp_chiffre_en_trop_apres_une_baisse": ("etp_total", lambda r, p: (
+        p.update(etp_total=round(r["etp_total"] * 1.5, 1), salaries=r["salaries"]),
+        r.update(etp_total=round(r["etp_total"] * 8, 1))), "evolution_unite", "bloquant"),
+    "evs_salaries_x10_etp_inchange": ("salaries", lambda r, p: (
+        p.update(salaries=r["salaries"], etp_total=r["etp_total"]), r.update(salaries=r["salaries"] * 10)),
+        "evolution_unite", "bloquant"),
+    "etp_animation_x8": ("etp_total", lambda r, p: r.update(etp_animation=r["etp_animation"] * 8),
+                         "etp_fonctions_impossible", "bloquant"),
 }
 # Besides its own column, what a fault reads or what would confirm it (kept known and stable).
 ALSO = {"charges_total": ["produits_total", "etp_total"], "produits_total": ["charges_total", "communes_interco"],

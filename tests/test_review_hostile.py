@@ -68,3 +68,21 @@ def test_an_activity_dated_in_another_year_counts_in_its_log_s_year(tmp_path, wa
     build_and_validate(warehouse, tmp_path)
     assert query(warehouse, "SELECT annee, count(*) FROM stg_federation__activites GROUP BY 1 ORDER BY 1") == [(2022, 3)]
     assert query(warehouse, "SELECT DISTINCT annee FROM indicateurs ORDER BY 1") == [(2022,)]
+
+
+# ------------------------------------------------------------------ validation
+def test_a_year_described_again_by_a_later_survey_is_named(tmp_path, warehouse):
+    """The 2022 survey may describe 2020 (N-2), but when the 2021 survey already did, the later
+    answer silently replaced the published figures of 2020: a warning on that year says so."""
+    from conftest import build_and_validate
+    from ingest.load import ingest_paths
+
+    write_csv(tmp_path / "in" / "senacs_2021.csv", BASE_HEADER, survey_rows(2021))
+    write_csv(tmp_path / "in" / "senacs_2022.csv", BASE_HEADER, survey_rows(2022, [{"annee_donnees": "2020"}]))
+    ingest_paths([tmp_path / "in"], warehouse)
+    outcome, *_ = build_and_validate(warehouse, tmp_path)
+    found = frame(warehouse, "SELECT * FROM constats_qualite WHERE regle = 'annee_donnees_unique'")
+    assert found[["annee_enquete", "annee_donnees", "code_structure", "colonne", "severite"]].values.tolist() == [
+        [2022, 2020, "CS92-0001", "annee_donnees", "avertissement"]]
+    assert "déjà décrite par l'enquête 2021" in found["message"][0]
+    assert next(g for g in outcome.gates if g.annee == 2020).avertissements >= 1

@@ -138,5 +138,8 @@ select
         as pairs_corroboree,
     -- the related field moved the same way, by at least half as much (on a log scale)
     coalesce(sign(log_evolution_liee) = sign(log_evolution)
-             and abs(log_evolution_liee) >= abs(log_evolution) / 2, false) as corroboree
+             and abs(log_evolution_liee) >= abs(log_evolution) / 2, false) as corroboree,
+    -- the related field, known both years, stayed where it was (within a factor of 1.5): FTE
+    -- multiplied by 7 with the same staff, staff by 7 with the same FTE
+    coalesce(abs(log_evolution_liee) <= ln(1.5), false) as dementie
 from mesurees
