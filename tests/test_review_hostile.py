@@ -86,3 +86,71 @@ def test_a_year_described_again_by_a_later_survey_is_named(tmp_path, warehouse):
         [2022, 2020, "CS92-0001", "annee_donnees", "avertissement"]]
     assert "déjà décrite par l'enquête 2021" in found["message"][0]
     assert next(g for g in outcome.gates if g.annee == 2020).avertissements >= 1
+
+
+# ------------------------------------------------------------------ corrections written by hand
+HEADER = "annee_enquete;code_structure;colonne;nouvelle_valeur;motif;auteur;date\n"
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory):
+    """Survey 2022: CS92-0001 and CS92-0002 answered (23 and 12 employees), EVS92-0001 did not."""
+    from ingest.load import ingest_paths
+
+    base = tmp_path_factory.mktemp("corrections")
+    write_csv(base / "in" / "senacs_2022.csv", BASE_HEADER, survey_rows(2022, [{"salaries": "23"}]))
+    db = base / "o.duckdb"
+    ingest_paths([base / "in"], db)
+    return db
+
+
+def corrected(answers, tmp_path, text):
+    """apply_corrections on a copy of the warehouse; (corrections table, correction findings)."""
+    import shutil
+
+    from ingest import warehouse as W
+    from ingest.corrections import apply_corrections
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    db = tmp_path / "o.duckdb"
+    shutil.copy2(answers, db)
+    path = tmp_path / "corrections.csv"
+    path.write_text(text, encoding="utf-8")
+    con = W.connect(db)
+    try:
+        apply_corrections(con, path)
+    finally:
+        con.close()
+    return (frame(db, "SELECT * FROM corrections ORDER BY ligne_fichier"),
+            frame(db, "SELECT * FROM constats_qualite WHERE etape = 'correction' ORDER BY ligne"))
+
+
+def test_a_corrections_file_written_by_hand_is_read_as_meant(answers, tmp_path):
+    table, found = corrected(answers, tmp_path, "Année enquête;Code structure;Colonne;Nouvelle valeur;Motif;Auteur;Date\n"
+                             "2022;cs92-0001; Salariés ;26;Chiffre en trop;A. Martin;03/06/2024\n")
+    assert table[["code_structure", "colonne", "valeur_initiale", "nouvelle_valeur", "statut"]].values.tolist() == [
+        ["CS92-0001", "salaries", "23", "26", "appliquee"]]
+    assert found["severite"].tolist() == ["info"]
+
+
+def test_two_corrections_of_one_value_that_disagree_are_both_refused(answers, tmp_path):
+    table, found = corrected(answers, tmp_path, HEADER + "2022;CS92-0001;salaries;26;Chiffre en trop;A. Martin;2024-06-03\n"
+                             "2022;CS92-0001;salaries;3;Autre version;B. Durand;2024-06-04\n"
+                             "2022;CS92-0002;salaries;14;Vu avec le centre;A. Martin;2024-06-03\n"
+                             "2022;CS92-0002;salaries;14;Vu avec le centre;A. Martin;2024-06-03\n")
+    assert table["statut"].tolist() == ["refusee", "refusee", "appliquee", "appliquee"]
+    assert found["severite"].tolist() == ["bloquant", "bloquant", "info", "info"]
+    assert "lignes 2 et 3" in found["message"][0] and "« 26 », « 3 »" in found["message"][0]
+
+
+def test_a_correction_to_empty_and_one_of_a_structure_that_did_not_answer(answers, tmp_path):
+    table, found = corrected(answers, tmp_path, HEADER + "2022;CS92-0001;salaries;;Chiffre inconnu;A. Martin;2024-06-03\n"
+                             "2022;EVS92-0001;salaries;4;Chiffre reçu par courriel;A. Martin;2024-06-03\n")
+    assert table["statut"].tolist() == ["appliquee", "refusee"]
+    assert "« 23 » remplacé par « vide »" in found["message"][0]
+    assert "n'a pas répondu à l'enquête 2022" in found["message"][1]
+    assert not found["message"].str.contains("None").any()
+    # marked as a respondent by the same file, it can be given its figures
+    table, _ = corrected(answers, tmp_path / "b", HEADER + "2022;EVS92-0001;repondant;oui;A répondu par courrier;A. Martin;2024-06-03\n"
+                         "2022;EVS92-0001;salaries;4;Chiffre reçu par courriel;A. Martin;2024-06-03\n")
+    assert table["statut"].tolist() == ["appliquee", "appliquee"]
