@@ -14,8 +14,8 @@ import pandas as pd
 from . import values as V
 from .config import Config, Column
 from .errors import ExtractError
-from .readers import (PREVIEW_CHARS, XLSX_UNREADABLE, Issue, RawTable, check_content, fr_int, read_csv,
-                      read_xlsx)
+from .readers import (PREVIEW_CHARS, XLSX_UNREADABLE, Issue, NoHeaderError, RawTable, check_content, fr_int,
+                      read_csv, read_xlsx)
 from .reference import ProjectCodes, project_codes
 
 FILE_NAME = re.compile(r"^(senacs|activites)_(\d{4})$")
@@ -179,11 +179,25 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     required = config.required(kind)
     codes = codes or project_codes()
 
-    def is_header(record) -> bool:
-        names = {config.canonical_name(kind, str(c), year) for c in record if c}
-        return len(names & set(required)) >= min(2, len(required))
+    def header_of(kind):
+        required = set(config.required(kind))
 
-    table = read_table(path, data, is_header)
+        def is_header(record) -> bool:
+            names = {config.canonical_name(kind, str(c), year) for c in record if c}
+            return len(names & required) >= min(2, len(required))
+        return is_header
+
+    try:
+        table = read_table(path, data, header_of(kind))
+    except NoHeaderError as exc:         # the other kind of extract, under this kind's name?
+        other = "activites" if kind == "senacs" else "senacs"
+        try:
+            read_table(path, data, header_of(other))
+        except ExtractError:
+            raise exc from None
+        what = "un journal d'activités" if other == "activites" else "une enquête SENACS"
+        raise ExtractError(f"{exc} : ce fichier ressemble à {what} : s'il en est un, renommez-le "
+                           f"{other}_{year}{path.suffix.lower()}") from None
     out.encoding, out.separator, out.blank_lines = table.encoding, table.separator, table.blank_lines
     if not table.counted_fields:      # a spreadsheet's cells keep their column: beyond the header,
         widest = max((len(r) for r in table.rows), default=0)      # a column without a header

@@ -36,12 +36,17 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Invisible characters with no content (zero-width space, word joiner, a BOM inside the text).
 _INVISIBLE = re.compile("[\u200b\u2060\ufeff]")
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
+SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
 _SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)   # Excel's "sep=;" first line
 
 
 XLSX_UNREADABLE = ("classeur XLSX illisible : le fichier n'est pas un classeur Excel valide (fichier abîmé "
                    "ou tronqué, ou autre format renommé en .xlsx) ; réenregistrez-le depuis le tableur en .xlsx "
                    "ou en .csv")
+
+
+class NoHeaderError(ExtractError):
+    """No header among the first rows: the file is of another kind, another separator, or no extract."""
 
 
 @dataclass
@@ -326,6 +331,15 @@ def _clean_lines(lines: list[str], sep: str, issues: list[Issue]) -> list[str]:
 
 
 def read_csv(path: Path, data: bytes, is_header) -> RawTable:
+    try:
+        return _read_csv(data, is_header)
+    except NoHeaderError as exc:
+        separator = sniff_separator(decode(data)[0][:200_000])
+        raise NoHeaderError(f"{exc} (séparateur compris : {SEPARATOR_NAMES.get(separator, separator)} ; "
+                            "attendus : point-virgule, virgule ou tabulation)") from None
+
+
+def _read_csv(data: bytes, is_header) -> RawTable:
     text, encoding, foreign = decode_lines(data)
     sample = text[:65536]
     if sample and len(_CONTROL.findall(sample)) > 0.05 * len(sample):
@@ -520,9 +534,12 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
     header there would give its rows the wrong columns: the file is rejected."""
     header_index = _find_header(records, is_header)
     if header_index is None:
-        raise ExtractError(
+        first = next((r for _, r in records if any(c is not None and str(c).strip() for c in r)), [])
+        shown = "|".join("" if c is None else str(c).strip() for c in first).rstrip("|")
+        raise NoHeaderError(
             "aucune ligne d'en-tête reconnue dans les "
-            f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : annee_enquete, code_structure…)")
+            f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : annee_enquete, code_structure…) ; "
+            f"première ligne lue : « {preview(shown)} »")
     header_line, raw_header = records[header_index]
     header = _trim_header(raw_header)
     folded = [fold(h) for h in header]

@@ -271,6 +271,11 @@ CASES = [
     reject("blank_lines_only", lambda y: b"\r\n\n  \n", "le fichier est vide"),
     reject("header_only", lambda y: (";".join(BASE_HEADER) + "\n").encode(), "aucune ligne de données"),
     reject("no_header_at_all", lambda y: "Bonjour,\nvoici les chiffres demandés.\n".encode(), "aucune ligne d'en-tête"),
+    reject("pipe_separated", lambda y: csv_bytes(y, sep="|"),
+           "première ligne lue : « annee_enquete|annee_donnees|code_structure|nom_structure|"),
+    reject("activity_log_saved_as_a_survey", lambda y: activity_bytes(y, [activity(y)]),
+           f"ce fichier ressemble à un journal d'activités : s'il en est un, renommez-le activites_"),
+    reject("survey_saved_as_an_activity_log", lambda y: csv_bytes(y), "ressemble à une enquête SENACS", kind="activites"),
     reject("duplicated_header", lambda y: csv_bytes(y, header=BASE_HEADER + ["Salariés"]),
            "correspondent toutes deux à « salaries »"),
     # ---- line endings, separators, quotes
