@@ -28,9 +28,14 @@ Z_AVERTISSEMENT, Z_BLOQUANT = 3.5, 5.0
 FACTEUR_PAIRS_BLOQUANT = 100
 # Year on year: a factor of 3 is worth a look; 8 or more (one digit too many, euros for k€)
 # blocks when nothing explains it, and so does 5 or more when the change lies beyond anything
-# its peers show (z of Z_HORS_NORME: no natural variation goes that far).
+# its peers show (z of Z_HORS_NORME: no natural variation goes that far), or when it takes the
+# value out of its peers' range while the related field stayed put (a digit too many after a
+# fall: 11.8 FTE, then 90 for the same staff).
 FACTEUR_EVOLUTION_AVERTISSEMENT, FACTEUR_EVOLUTION_BLOQUANT = 3.0, 8.0
 FACTEUR_EVOLUTION_HORS_NORME, Z_HORS_NORME = 5.0, 8.0
+# ... and when the related field stayed put while the value left its peers' range (3 times their
+# median or a third of it): an EVS from 2 to 12 employees stays a warning, from 6 to 60 blocks.
+FACTEUR_PAIRS_DEMENTIE = 3.0
 
 SAISIR = ("Vérifiez avec la structure, puis ajoutez la valeur juste dans data/corrections/corrections.csv "
           "(l'extrait reste tel quel), ou confirmez la valeur déclarée dans data/corrections/confirmations.csv.")
@@ -135,6 +140,11 @@ RATIOS = [
      (1, 600), (None, 2_000), "heures_benevolat >= 5000"),
     ("etp_salaries", "rapport_etp_salaries", "ETP par salarié", "etp_total", "{etp_total} ETP pour {salaries} salariés",
      None, (None, 5), "etp_total >= 10"),
+    # the FTE by function are parts of the total: twice the total cannot be true (an extra digit in
+    # one of them, or a total in another unit)
+    ("etp_fonctions", "rapport_etp_fonctions_total", "ETP par fonction rapportés à l'ETP total", "etp_total",
+     "{somme_etp_fonctions} ETP par fonction pour {etp_total} ETP au total", None, (None, 2),
+     "somme_etp_fonctions >= 5"),
     ("budget_par_etp", "budget_par_etp", "Budget par ETP", "charges_total",
      "{charges_total} € de charges pour {etp_total} ETP, soit {budget_par_etp} € par ETP",
      (8_000, 300_000), (1_000, 3_000_000), None),
@@ -191,6 +201,14 @@ RULES: list[Rule] = [
          "{code_structure} : l'enquête {annee_enquete} décrit l'année {annee_donnees} (attendu "
          "l'année précédente ou celle d'avant).", _in_set("annee_donnees_coherente", [True]),
          "Année des données cohérente avec l'enquête"),
+    Rule("annee_donnees_unique", "reponses", "avertissement", "annee_donnees",
+         "une seule enquête par structure et par année de données",
+         "{code_structure} : l'enquête {annee_enquete} décrit l'année {annee_donnees}, déjà décrite par l'enquête "
+         "{annee_deja_decrite_par} ; la réponse de l'enquête {annee_enquete} remplace la précédente dans les chiffres "
+         "de {annee_donnees}.", _in_set("annee_donnees_unique", [True]),
+         "Une seule enquête par année de données",
+         conseil="Vérifiez l'année des données avec la structure : si l'enquête décrit bien cette année, rien à "
+                 "faire ; sinon corrigez annee_donnees dans data/corrections/corrections.csv."),
     Rule("commune_connue", "reponses", "bloquant", "code_commune", "un code commune INSEE en vigueur",
          "%s : code commune {code_commune} inconnu du référentiel." % WHO,
          _in_set("commune_connue", [True]), "Commune connue du référentiel"),
@@ -224,10 +242,12 @@ RULES: list[Rule] = [
       for regle, severite, facteur, ecart, corroboree, attendu, suite, libelle, conseil in (
           ("evolution_unite", "bloquant", FACTEUR_EVOLUTION_HORS_NORME,
            f"(facteur_evolution >= {FACTEUR_EVOLUTION_BLOQUANT} and {_outside('z_evolution', Z_BLOQUANT)}) "
-           f"or {_outside('z_evolution', Z_HORS_NORME)}", "not corroboree",
+           f"or {_outside('z_evolution', Z_HORS_NORME)} "
+           f"or (dementie and {_outside('z_evolution', Z_AVERTISSEMENT)} and facteur_pairs >= {FACTEUR_PAIRS_DEMENTIE})",
+           "not corroboree",
            f"moins de {FACTEUR_EVOLUTION_BLOQUANT:g} fois la valeur précédente ({FACTEUR_EVOLUTION_HORS_NORME:g} fois "
-           "pour une évolution sans commune mesure avec celles des structures comparables), sauf si un champ lié "
-           "la confirme", "{sans_suivi} : unité changée (euros / k€), chiffre en trop ?",
+           "pour une évolution sans commune mesure avec celles des structures comparables, ou quand le champ lié n'a "
+           "pas bougé), sauf si un champ lié la confirme", "{sans_suivi} : unité changée (euros / k€), chiffre en trop ?",
            "Évolution d'un facteur 10, 100 ou 1 000 que rien n'explique (unité ?)", None),
           ("evolution_forte", "avertissement", FACTEUR_EVOLUTION_AVERTISSEMENT, _outside("z_evolution", Z_AVERTISSEMENT),
            "not corroboree", f"moins de {FACTEUR_EVOLUTION_AVERTISSEMENT:g} fois la valeur précédente, sauf si un "
@@ -260,7 +280,7 @@ RULES: list[Rule] = [
     Rule("etp_fonctions_inferieur_total", "repondantes", "avertissement", "etp_total",
          "somme des ETP par fonction ≤ etp_total",
          "%s : les ETP par fonction ({somme_etp_fonctions}) dépassent le total ({etp_total})." % WHO,
-         _between("exces_etp_fonctions", None, 0.05), "ETP par fonction au plus le total"),
+         _between("exces_etp_fonctions", None, 0.05), "ETP par fonction au plus le total", groupe="etp_fonctions"),
     Rule("financeurs_egal_produits", "repondantes", "avertissement", "produits_total",
          "lignes de financement = produits_total à 2 % près",
          "%s : les financeurs totalisent {somme_financeurs} € pour {produits_total} € de produits." % WHO,
@@ -311,6 +331,10 @@ OTHER_LABELS = {
     "encodage_mixte": "Ligne dans un autre encodage",
     "formule_sans_valeur": "Formule sans valeur calculée",
     "extension_trompeuse": "Extension de fichier trompeuse",
+    "entete_repete": "En-tête répété dans le fichier",
+    "colonne_sans_entete": "Colonne sans en-tête",
+    "cellule_fusionnee": "Cellule fusionnée reprise sur chaque ligne",
+    "feuille_lue": "Tableau lu dans une autre feuille que la première",
     "dossier_illisible": "Dossier illisible",
     "action_inconnue": "Action du projet fédéral inconnue",
     "groupe_travail_inconnu": "Groupe de travail inconnu",

@@ -23,6 +23,7 @@ from .errors import ObservatoireError
 from .extract import _parse_column
 from .readers import decode, sniff_separator
 from .reference import known_communes
+from .values import TRUE_TOKENS, fold
 from . import warehouse as W
 
 CORRECTIONS_FILE = PROJECT_DIR / "data" / "corrections" / "corrections.csv"
@@ -57,7 +58,7 @@ def read_corrections(path: Path, columns: list[str] = COLUMNS) -> pd.DataFrame:
         where = f"la ligne {line.group(1)} est illisible" if line else "une ligne a plus de champs que l'en-tête"
         raise ObservatoireError(f"{path} : {where} (séparateurs ou guillemets) ; chaque ligne doit donner, dans "
                                 "l'ordre : " + ";".join(columns)) from None
-    frame.columns = [c.strip().lower() for c in frame.columns]
+    frame.columns = [fold(c) for c in frame.columns]      # « Année enquête » is annee_enquete
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ObservatoireError(f"{path} : colonne(s) absente(s) : {', '.join(missing)} "
@@ -65,6 +66,21 @@ def read_corrections(path: Path, columns: list[str] = COLUMNS) -> pd.DataFrame:
     frame = frame[columns].apply(lambda s: s.str.strip())
     frame["ligne_fichier"] = range(2, len(frame) + 2)
     return frame[(frame[columns] != "").any(axis=1)]
+
+
+def _normalise(frame: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """Codes in upper case, a column named as the extract's header (« Salariés ») by its
+    canonical name: read as the analyst meant them."""
+    frame = frame.copy()
+    frame["code_structure"] = frame["code_structure"].str.upper()
+    years = pd.to_numeric(frame["annee_enquete"], errors="coerce")
+    frame["colonne"] = [config.canonical_name("senacs", c, None if pd.isna(y) else int(y)) or c
+                        for c, y in zip(frame["colonne"], years)]
+    return frame
+
+
+def _shown(value) -> str:
+    return "vide" if value is None else str(value)
 
 
 def _canonical_text(value) -> str | None:
@@ -79,10 +95,12 @@ def _canonical_text(value) -> str | None:
     return str(value)
 
 
-def _check(con, row: dict, value: str, table: str, columns) -> tuple[str | None, str | None, str | None, int | None]:
-    """Does the row point at an answer and a correctable column, and can its value be read?
-    Returns (problem, current value of that answer in `table`, the value as canonical text,
-    annee_donnees)."""
+def _check(con, row: dict, value: str, table: str, columns,
+           answered: bool = False) -> tuple[str | None, str | None, str | None, int | None]:
+    """Does the row point at an answer and a correctable column, and can its value be read? A
+    measure of a structure that did not answer is refused, unless `answered` (the corrections
+    file also marks it as a respondent). Returns (problem, current value of that answer in
+    `table`, the value as canonical text, annee_donnees)."""
     year = pd.to_numeric(row["annee_enquete"], errors="coerce")
     column = row["colonne"]
     if pd.isna(year):
@@ -91,11 +109,15 @@ def _check(con, row: dict, value: str, table: str, columns) -> tuple[str | None,
         return (f"« {column} » n'est pas une colonne corrigeable de l'enquête "
                 "(colonnes canoniques de ingest/schema.yaml, hors clés)"), None, None, None
     found = con.execute(
-        f'SELECT CAST("{column}" AS VARCHAR), annee_donnees FROM {table} '
+        f'SELECT CAST("{column}" AS VARCHAR), annee_donnees, repondant FROM {table} '
         "WHERE annee_enquete = ? AND code_structure = ?", [int(year), row["code_structure"]]).fetchall()
     if not found:
         return f"aucune réponse de {row['code_structure']} à l'enquête {int(year)} dans l'entrepôt", None, None, None
-    current, annee_donnees = found[0]
+    current, annee_donnees, repondant = found[0]
+    if columns[column].block != "identite" and repondant is not True and not answered:
+        return (f"{row['code_structure']} n'a pas répondu à l'enquête {int(year)} (repondant : "
+                f"{'non' if repondant is False else 'vide'}) : corrigez d'abord « repondant » si la structure a bien "
+                "répondu"), current, None, annee_donnees
     parsed, failed, _, expected = _parse_column(
         columns[column], pd.Series([row[value] or None], dtype="object"), known_communes())
     if failed[0]:
@@ -120,23 +142,31 @@ def apply_corrections(con, path: Path = CORRECTIONS_FILE, config: Config | None 
     """Check every correction against the loaded answers and record it. Runs in the
     caller's transaction. Returns (applied, refused)."""
     config = config or Config()
-    frame = read_corrections(path)
+    frame = _normalise(read_corrections(path), config)
     con.execute("DELETE FROM corrections")
     con.execute("DELETE FROM constats_qualite WHERE etape = 'correction'")
-    records, findings = [], []
-    for row in frame.to_dict("records"):
-        column = row["colonne"]
-        problem, initial, new_text, annee_donnees = _check(con, row, "nouvelle_valeur", "reponses",
-                                                           config.columns["senacs"])
+    rows = frame.to_dict("records")
+    respondents = {(r["annee_enquete"], r["code_structure"]) for r in rows if r["colonne"] == "repondant"
+                   and r["nouvelle_valeur"].strip().lower() in TRUE_TOKENS}
+    checked = []
+    for row in rows:
+        problem, initial, new_text, annee_donnees = _check(
+            con, row, "nouvelle_valeur", "reponses", config.columns["senacs"],
+            answered=(row["annee_enquete"], row["code_structure"]) in respondents)
         if problem and problem.startswith("valeur"):
             problem = "nouvelle " + problem
         if not row["motif"] and not problem:
             problem = "motif manquant : toute correction doit être justifiée"
+        checked.append([row, problem, initial, new_text, annee_donnees])
+    _refuse_disagreements(checked)
+    records, findings = [], []
+    for row, problem, initial, new_text, annee_donnees in checked:
+        column = row["colonne"]
         status = "refusee" if problem else "appliquee"
         where = f"Correction ligne {row['ligne_fichier']} ({row['code_structure']}, enquête {row['annee_enquete']}, {column})"
         message = (f"{where} refusée : {problem}. {HOW_TO}" if problem else
-                   f"{where} : « {initial} » remplacé par « {new_text} » ({row['motif']}, {row['auteur']}, "
-                   f"{row['date']}).")
+                   f"{where} : « {_shown(initial)} » remplacé par « {_shown(new_text)} » ({row['motif']}, "
+                   f"{row['auteur']}, {row['date']}).")
         records.append({**{k: row[k] for k in ("code_structure", "motif", "auteur")},
                         "ligne_fichier": row["ligne_fichier"], "annee_enquete": _year(row),
                         "colonne": column, "valeur_initiale": initial, "nouvelle_valeur": new_text,
@@ -152,6 +182,23 @@ def apply_corrections(con, path: Path = CORRECTIONS_FILE, config: Config | None 
                          fichier=path.name, sha256=None)
     applied = sum(1 for r in records if r["statut"] == "appliquee")
     return applied, len(records) - applied
+
+
+def _refuse_disagreements(checked: list[list]) -> None:
+    """Two corrections of one value that give it different values: which one is right is for the
+    analyst to say (the table would otherwise keep one of them silently). Both are refused."""
+    groups: dict[tuple, list[list]] = {}
+    for entry in checked:
+        row, problem = entry[0], entry[1]
+        if not problem:
+            groups.setdefault((row["annee_enquete"], row["code_structure"], row["colonne"]), []).append(entry)
+    for entries in groups.values():
+        values = list(dict.fromkeys(_shown(e[3]) for e in entries))
+        if len(values) > 1:
+            lines = [str(e[0]["ligne_fichier"]) for e in entries]
+            for entry in entries:
+                entry[1] = (f"les lignes {', '.join(lines[:-1])} et {lines[-1]} corrigent cette valeur différemment "
+                            f"({', '.join(f'« {v} »' for v in values)}) : gardez-en une seule")
 
 
 def _same_value(a: str | None, b: str | None) -> bool:
@@ -173,7 +220,7 @@ def record_confirmations(con, path: Path = CONFIRMATIONS_FILE, config: Config | 
     con.execute("DELETE FROM confirmations")
     con.execute("DELETE FROM constats_qualite WHERE etape = 'confirmation'")
     records, findings = [], []
-    for row in read_corrections(path, CONFIRMATION_COLUMNS).to_dict("records"):
+    for row in _normalise(read_corrections(path, CONFIRMATION_COLUMNS), config).to_dict("records"):
         column = row["colonne"]
         problem, current, confirmed, annee_donnees = _check(con, row, "valeur_confirmee", "stg_senacs__reponses",
                                                             config.columns["senacs"])
@@ -188,11 +235,11 @@ def record_confirmations(con, path: Path = CONFIRMATIONS_FILE, config: Config | 
         elif not _same_value(current, confirmed):
             status, regle = "perimee", "confirmation_perimee"
             message = (f"{where} périmée : la valeur confirmée par {row['auteur']} le {row['date']} "
-                       f"(« {confirmed} ») n'est plus celle de la réponse (« {current if current is not None else 'vide'} »), "
+                       f"(« {_shown(confirmed)} ») n'est plus celle de la réponse (« {_shown(current)} »), "
                        "après un nouvel extrait ou une correction. Revoyez-la avec la structure, puis mettez à jour "
                        "ou retirez la ligne de data/corrections/confirmations.csv.")
         else:
-            status, regle, message = "active", None, f"{where} : « {confirmed} » confirmé par {row['auteur']} le {row['date']} ({row['motif']})."
+            status, regle, message = "active", None, f"{where} : « {_shown(confirmed)} » confirmé par {row['auteur']} le {row['date']} ({row['motif']})."
         records.append({"ligne_fichier": row["ligne_fichier"], "annee_enquete": _year(row),
                         "annee_donnees": annee_donnees, "code_structure": row["code_structure"], "colonne": column,
                         "valeur_confirmee": confirmed if confirmed is not None else row["valeur_confirmee"],

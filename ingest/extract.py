@@ -14,8 +14,8 @@ import pandas as pd
 from . import values as V
 from .config import Config, Column
 from .errors import ExtractError
-from .readers import (PREVIEW_CHARS, XLSX_UNREADABLE, Issue, RawTable, check_content, fr_int, read_csv,
-                      read_xlsx)
+from .readers import (PREVIEW_CHARS, XLSX_UNREADABLE, Issue, NoHeaderError, RawTable, check_content, fr_int,
+                      read_csv, read_xlsx)
 from .reference import ProjectCodes, project_codes
 
 FILE_NAME = re.compile(r"^(senacs|activites)_(\d{4})$")
@@ -185,14 +185,31 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     required = config.required(kind)
     codes = codes or project_codes()
 
-    def is_header(record) -> bool:
-        names = {config.canonical_name(kind, str(c), year) for c in record if c}
-        return len(names & set(required)) >= min(2, len(required))
+    def header_of(kind):
+        required = set(config.required(kind))
 
-    table = read_table(path, data, is_header)
+        def is_header(record) -> bool:
+            names = {config.canonical_name(kind, str(c), year) for c in record if c}
+            return len(names & required) >= min(2, len(required))
+        return is_header
+
+    try:
+        table = read_table(path, data, header_of(kind))
+    except NoHeaderError as exc:         # the other kind of extract, under this kind's name?
+        other = "activites" if kind == "senacs" else "senacs"
+        try:
+            read_table(path, data, header_of(other))
+        except ExtractError:
+            raise exc from None
+        what = "un journal d'activités" if other == "activites" else "une enquête SENACS"
+        raise ExtractError(f"{exc} : ce fichier ressemble à {what} : s'il en est un, renommez-le "
+                           f"{other}_{year}{path.suffix.lower()}") from None
     out.encoding, out.separator, out.blank_lines = table.encoding, table.separator, table.blank_lines
+    if not table.counted_fields:      # a spreadsheet's cells keep their column: beyond the header,
+        widest = max((len(r) for r in table.rows), default=0)      # a column without a header
+        table.header += [""] * (widest - len(table.header))
 
-    mapping, extra_headers, unknown = _map_header(table, kind, year, config)
+    mapping, extra_headers, unknown, unnamed = _map_header(table, kind, year, config)
     missing = [c for c in required if c not in mapping.values()]
     if missing:
         raise ExtractError("colonne(s) obligatoire(s) absente(s) : " + ", ".join(missing)
@@ -228,6 +245,8 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
         if columns[name].type == "bool" and not results[name][0].eq(False).any() and V.checkbox_column(raw_col):
             typed.loc[raw_col.isna().to_numpy() & answered, name] = False
 
+    if kind == "senacs":
+        _check_survey_year(typed["annee_enquete"], year, path)
     key_year = typed["annee_enquete"] if "annee_enquete" in typed else pd.Series([None] * len(typed))
     key_code = typed["code_structure"] if "code_structure" in typed else pd.Series([None] * len(typed))
     if table.issues:
@@ -260,6 +279,14 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                  + " » complété en « " + after.to_numpy() + " » (zéro initial perdu).").to_numpy()))
 
     extra = _long_extra(raw, lines, extra_headers)
+    for i in unnamed:
+        if (~V.is_missing(raw[i])).any():
+            label, _ = extra_headers[i]
+            findings.append(_findings(
+                [table.header_line], None, None, label, None, "un en-tête", "colonne_sans_entete", "avertissement",
+                f"Ligne {table.header_line} : la colonne n° {i + 1} n'a pas d'en-tête mais contient des valeurs : "
+                f"elles sont conservées à part (table raw_cellules_hors_schema, question « {label} »). Donnez-lui "
+                "son en-tête dans le fichier (ou un alias dans data/config/alias_colonnes.yaml) puis rechargez-le."))
     for header in unknown:
         findings.append(_findings(
             [table.header_line], None, None, header, header, "une colonne connue ou un alias",
@@ -323,15 +350,19 @@ def _field_counts(table: RawTable, width: int, mapping: dict[int, str]) -> list[
     """A CSV line with more values than the header has columns, or fewer (named by the first
     column left empty)."""
     out = []
-    overflow = [(ln, r[width:]) for ln, r in zip(table.line_numbers, table.rows)
-                if any(c is not None for c in r[width:])]
+    overflow = [(ln, r) for ln, r in zip(table.line_numbers, table.rows) if any(c is not None for c in r[width:])]
     if overflow:
-        extra = [" | ".join(str(c) for c in cells if c is not None)[:200] for _, cells in overflow]
+        extra = [" | ".join(str(c) for c in r[width:] if c is not None)[:200] for _, r in overflow]
+        sep = {";": "« ; »", ",": "« , »", "\t": "tabulation"}.get(table.separator, f"« {table.separator} »")
+        hint = (" (un nombre à virgule dans un fichier séparé par des virgules ?)" if table.separator == "," else
+                " (un texte qui le contient sans être entre guillemets ?)")
         out.append(_findings(
             [ln for ln, _ in overflow], None, None, None, extra, f"{width} champs", "champs_surnumeraires",
-            "avertissement",
-            [f"Ligne {ln} : plus de valeurs que de colonnes d'en-tête ; valeurs en trop ignorées : {x}"
-             for (ln, _), x in zip(overflow, extra)]))
+            "bloquant",
+            [f"Ligne {ln} : {len(r)} valeurs pour {width} colonnes d'en-tête : une cellule contient sans doute le "
+             f"séparateur {sep}{hint} et décale les valeurs qui la suivent dans les colonnes voisines. La ligne est "
+             "chargée telle quelle mais ses valeurs ne sont pas sûres : corrigez-la dans le fichier puis "
+             f"rechargez-le. Valeurs au-delà de la dernière colonne : {x}" for (ln, r), x in zip(overflow, extra)]))
     if table.counted_fields:
         short = [(ln, len(r)) for ln, r in zip(table.line_numbers, table.rows) if len(r) < width]
         if short:
@@ -349,9 +380,12 @@ def _map_header(table: RawTable, kind: str, year: int, config: Config):
     mapping: dict[int, str] = {}
     extra_headers: dict[int, tuple[str, bool]] = {}
     unknown: list[str] = []
+    unnamed: list[int] = []           # columns with no header: their values are kept all the same
     seen: dict[str, str] = {}
     for i, header in enumerate(table.header):
         if not header:
+            extra_headers[i] = (f"colonne_sans_entete_{i + 1}", False)
+            unnamed.append(i)
             continue
         canonical = config.canonical_name(kind, header, year)
         if canonical:
@@ -365,7 +399,7 @@ def _map_header(table: RawTable, kind: str, year: int, config: Config):
         else:
             extra_headers[i] = (header, False)
             unknown.append(header)
-    return mapping, extra_headers, unknown
+    return mapping, extra_headers, unknown, unnamed
 
 
 def _long_extra(raw: pd.DataFrame, lines: pd.Series, extra_headers) -> pd.DataFrame:
@@ -405,17 +439,34 @@ def _collapse_duplicates(typed: pd.DataFrame, extra: pd.DataFrame, raw_extra: pd
     return typed[~dup], extra[extra["_ligne"].isin(kept_lines)], [finding]
 
 
+def _check_survey_year(annee: pd.Series, year: int, path: Path) -> None:
+    """The file of another survey, saved under this year's name, would replace this year's answers
+    (and clash with its own survey's): rejected when most of its rows say another year."""
+    declared = annee.dropna()
+    if declared.empty:
+        return
+    other, count = declared.value_counts().index[0], int(declared.value_counts().iloc[0])
+    if other != year and count > len(annee) / 2:
+        raise ExtractError(
+            f"{fr_int(count)} ligne(s) sur {fr_int(len(annee))} sont de l'enquête {other}, alors que le nom du fichier "
+            f"dit {year} : le charger remplacerait les réponses de l'enquête {year}. S'il s'agit de l'enquête {other}, "
+            f"renommez-le senacs_{other}{path.suffix.lower()} ; sinon corrigez la colonne annee_enquete.")
+
+
 def _year_mismatch(typed: pd.DataFrame, year: int) -> list[pd.DataFrame]:
+    """A row of another survey in this survey's file: kept out of `reponses` (it would clash with
+    the other survey's own row) and held against the file's year, whose answer it should be."""
     bad = (typed["annee_enquete"].notna() & (typed["annee_enquete"] != year)).fillna(False).to_numpy(dtype=bool)
     if not bad.any():
         return []
     rows = typed[bad]
     return [_findings(
-        rows["_ligne"].to_numpy(), rows["annee_enquete"].to_numpy(), rows["code_structure"].to_numpy(),
+        rows["_ligne"].to_numpy(), year, rows["code_structure"].to_numpy(),
         "annee_enquete", rows["annee_enquete"].astype(str).to_numpy(), str(year),
         "annee_enquete_differente_du_fichier", "bloquant",
         ("Ligne " + rows["_ligne"].astype(str) + " : annee_enquete " + rows["annee_enquete"].astype(str)
-         + f" dans le fichier de l'enquête {year}.").to_numpy())]
+         + f" dans le fichier de l'enquête {year} : la ligne est tenue hors des réponses. Corrigez l'année "
+           "dans le fichier puis rechargez-le.").to_numpy())]
 
 
 def _activity_checks(typed: pd.DataFrame, year: int, codes: ProjectCodes) -> list[pd.DataFrame]:
@@ -446,20 +497,26 @@ def _activity_checks(typed: pd.DataFrame, year: int, codes: ProjectCodes) -> lis
          "corrigez le code dans le journal, ou ajoutez le groupe au projet fédéral.")
     for column in ACTIVITY_COUNTS:
         value = typed[column]
-        flag(value < 0, column, value, "une valeur positive ou nulle", "valeur_negative", "bloquant",
-             "valeur négative « " + value.astype(str) + " » : un nombre ou une durée ne peut pas être "
+        flag(value < 0, column, _shown(value), "une valeur positive ou nulle", "valeur_negative", "bloquant",
+             "valeur négative « " + _shown(value) + " » : un nombre ou une durée ne peut pas être "
              "négatif. Corrigez le journal d'activités puis rechargez-le.")
     participants = typed["nb_participants"]
     for column in ACTIVITY_SUBCOUNTS:
         value = typed[column]
-        flag(value > participants, column, value, "au plus nb_participants",
+        flag(value > participants, column, _shown(value), "au plus nb_participants",
              "superieur_aux_participants", "avertissement",
-             value.astype(str) + " pour " + participants.astype(str) + " participant(s) en tout : "
+             _shown(value) + " pour " + _shown(participants) + " participant(s) en tout : "
              "ce sous-total ne peut pas dépasser le nombre de participants. Vérifiez les deux chiffres.")
     day = pd.to_datetime(typed["date"])
     text = day.dt.strftime("%d/%m/%Y").astype("string")
     flag(day.notna() & (day.dt.year != year), "date", text, f"une date de {year}", "date_hors_annee_du_fichier",
          "avertissement",
-         "activité du " + text + f" dans le journal {year} : elle est comptée dans l'année de sa date. "
+         "activité du " + text + f" dans le journal {year} : elle est comptée dans l'année du journal ({year}). "
          "Vérifiez la date (année mal saisie ?) ou rangez l'activité dans le journal de son année.")
     return out
+
+
+def _shown(values: pd.Series) -> pd.Series:
+    """Numbers as written in a message: 12, 3,5 (a count read into floats shows no « .0 »)."""
+    return values.map(lambda v: "" if pd.isna(v) else str(int(v)) if float(v).is_integer()
+                      else str(v).replace(".", ",")).astype("string")

@@ -10,10 +10,13 @@ from typing import Callable, Iterable
 
 from .config import REFERENCE_DIR, Config
 from .errors import ExtractError, ObservatoireError
-from .extract import ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
+from .extract import CSV_SUFFIXES, XLSX_SUFFIXES, ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
 from .reference import known_communes, load_reference, project_codes
 from . import warehouse as W
 from .profil import Chrono
+from .values import fold
+
+SPREADSHEET_SUFFIXES = CSV_SUFFIXES | XLSX_SUFFIXES | {".xls", ".ods"}
 
 
 @dataclass
@@ -44,9 +47,17 @@ class IngestResult:
         return [f for f in self.files if f.status == "rejeté"]
 
 
+def looks_like_an_extract(path: Path) -> bool:
+    """« senacs_2022 (1).csv », « Copie de activites_2021.xlsx »: an extract saved under another
+    name (a browser's second download, a copy). Named and rejected, never passed over in silence."""
+    folded = fold(path.stem)
+    return path.suffix.lower() in SPREADSHEET_SUFFIXES and ("senacs" in folded or "activites" in folded)
+
+
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
-    """Extract files under the given files or folders, the files passed over, and the folders
-    that could not be read (with the reason, in French)."""
+    """Extract files under the given files or folders (and files named almost like one, to be
+    rejected with their name), the files passed over, and the folders that could not be read
+    (with the reason, in French)."""
     found, ignored, unreadable = [], [], []
 
     def on_error(exc: OSError) -> None:
@@ -64,7 +75,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[tuple[
                 if name.startswith((".", "~$")):
                     continue
                 child = Path(folder) / name
-                (found if classify(child) else ignored).append(child)
+                (found if classify(child) or looks_like_an_extract(child) else ignored).append(child)
     unique = list(dict.fromkeys(p.absolute() if p.is_symlink() else p.resolve() for p in found))
     return unique, ignored, unreadable
 
@@ -163,8 +174,9 @@ def _prepare(path, result: FileResult, con) -> tuple | None:
         return None
     result.sha256 = sha
     if not kind_year:
-        _reject(result, "nom de fichier non reconnu (attendu : senacs_AAAA ou activites_AAAA, "
-                        "en .csv ou .xlsx)")
+        _reject(result, "nom de fichier non reconnu (attendu : senacs_AAAA ou activites_AAAA, en .csv ou .xlsx) : "
+                        "s'il remplace un extrait, donnez-lui ce nom à la place de l'ancien ; sinon retirez-le du "
+                        "dossier des extraits")
         return None
     if W.active_file(con, result.kind, result.year) == sha:
         result.status = "inchangé"

@@ -19,6 +19,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 
 from .errors import ExtractError
+from .values import fold
 
 CANDIDATE_SEPARATORS = (";", ",", "\t")
 MAX_TITLE_ROWS = 15
@@ -36,12 +37,17 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Invisible characters with no content (zero-width space, word joiner, a BOM inside the text).
 _INVISIBLE = re.compile("[\u200b\u2060\ufeff]")
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
+SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
 _SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)   # Excel's "sep=;" first line
 
 
 XLSX_UNREADABLE = ("classeur XLSX illisible : le fichier n'est pas un classeur Excel valide (fichier abîmé "
                    "ou tronqué, ou autre format renommé en .xlsx) ; réenregistrez-le depuis le tableur en .xlsx "
                    "ou en .csv")
+
+
+class NoHeaderError(ExtractError):
+    """No header among the first rows: the file is of another kind, another separator, or no extract."""
 
 
 @dataclass
@@ -100,8 +106,8 @@ def decode_lines(data: bytes) -> tuple[str, str, list[int]]:
             return data.decode("utf-16"), "utf-16", []
         except UnicodeDecodeError as exc:
             raise ExtractError("fichier en UTF-16 abîmé : réenregistrez-le en CSV UTF-8") from exc
-    if b"\x00" in data[:4000] and _looks_utf16le(data):
-        return data.decode("utf-16-le", errors="replace"), "utf-16-le", []
+    if b"\x00" in data[:4000] and (endian := _utf16_without_bom(data)):
+        return data.decode(endian, errors="replace"), endian, []
     body, label = (data[3:], "utf-8-sig") if data.startswith(BOM_UTF8) else (data, "utf-8")
     try:
         return body.decode("utf-8"), label, []
@@ -134,10 +140,16 @@ def decode(data: bytes) -> tuple[str, str]:
     return text, encoding
 
 
-def _looks_utf16le(data: bytes) -> bool:
-    """UTF-16 without BOM (Excel's "Unicode text"): every other byte of ASCII text is NUL."""
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 without BOM (Excel's "Unicode text" is little-endian): every other byte of ASCII
+    text is NUL, the second of each pair (little-endian) or the first (big-endian)."""
     sample = data[:4000]
-    return len(sample) >= 8 and sample[1::2].count(0) > 0.9 * (len(sample) // 2)
+    if len(sample) < 8:
+        return None
+    for endian, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+        if zeros.count(0) > 0.9 * (len(sample) // 2):
+            return endian
+    return None
 
 
 def sniff_separator(text: str) -> str:
@@ -309,6 +321,15 @@ def _clean_lines(lines: list[str], sep: str, issues: list[Issue]) -> list[str]:
 
 
 def read_csv(path: Path, data: bytes, is_header) -> RawTable:
+    try:
+        return _read_csv(data, is_header)
+    except NoHeaderError as exc:
+        separator = sniff_separator(decode(data)[0][:200_000])
+        raise NoHeaderError(f"{exc} (séparateur compris : {SEPARATOR_NAMES.get(separator, separator)} ; "
+                            "attendus : point-virgule, virgule ou tabulation)") from None
+
+
+def _read_csv(data: bytes, is_header) -> RawTable:
     text, encoding, foreign = decode_lines(data)
     sample = text[:65536]
     if sample and len(_CONTROL.findall(sample)) > 0.05 * len(sample):
@@ -335,7 +356,7 @@ def read_csv(path: Path, data: bytes, is_header) -> RawTable:
                                 f"un texte en {main}", "encodage_mixte", "avertissement",
                                 f"ligne écrite dans un autre encodage que le reste du fichier ({main}), lue en "
                                 f"{other} (« {preview(word, 40)} ») : vérifiez les accents de cette ligne."))
-    table.issues = sorted(issues, key=lambda i: i.line or 0)
+    table.issues = sorted(issues + table.issues, key=lambda i: i.line or 0)
     return table
 
 
@@ -349,7 +370,8 @@ def _cell_to_text(value) -> str | None:
         return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, float):
+    if isinstance(value, float):     # as the spreadsheet shows it: 15 significant digits at most
+        value = float(f"{value:.15g}")   # (22.999999999999996, a formula's binary noise, is 23)
         return str(int(value)) if value.is_integer() else repr(value)
     text = str(value)
     return _INVISIBLE.sub("", text) if _INVISIBLE.search(text) else text
@@ -361,16 +383,21 @@ def _is_formula(value) -> bool:
 
 
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_MERGE_TAG = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
 
 
-def _has_formulas(data: bytes, sheet_path: str | None) -> bool:
+def _sheet_markup(data: bytes, sheet_path: str | None) -> tuple[bool, list[str]]:
+    """(whether the sheet holds formulas, its merged ranges), from the sheet's XML: openpyxl's
+    read-only mode, which keeps memory low on large workbooks, gives neither."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = [sheet_path] if sheet_path in archive.namelist() else [
             n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
-        return any(_FORMULA_TAG.search(archive.read(n)) for n in names)
+        xml = [archive.read(n) for n in names]
+    return (any(_FORMULA_TAG.search(x) for x in xml),
+            [m.decode() for x in xml for m in _MERGE_TAG.findall(x)])
 
 
-def _formulas_without_value(data: bytes, records) -> list[Issue]:
+def _formulas_without_value(data: bytes, records, sheet_index: int) -> list[Issue]:
     """Formula cells whose cached value is missing (a file written by a program that does not
     compute formulas): data_only gives None for them. A second read, formulas as text."""
     import openpyxl
@@ -380,7 +407,7 @@ def _formulas_without_value(data: bytes, records) -> list[Issue]:
     issues = []
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
-        for row, cells in enumerate(workbook.worksheets[0].iter_rows(values_only=True), start=1):
+        for row, cells in enumerate(workbook.worksheets[sheet_index].iter_rows(values_only=True), start=1):
             read = values.get(row, [])
             for col, value in enumerate(cells):
                 if _is_formula(value) and (col >= len(read) or read[col] is None):
@@ -396,8 +423,54 @@ def _formulas_without_value(data: bytes, records) -> list[Issue]:
     return issues
 
 
+def _table_sheet(workbook, is_header) -> tuple[int, list[Issue]]:
+    """The sheet holding the table: the first whose first rows hold a header (a « Lisez-moi »
+    sheet may come first). Two sheets holding one are ambiguous (respondents and the others,
+    last year's and this year's): the file is rejected rather than half read."""
+    found = [i for i, sheet in enumerate(workbook.worksheets)
+             if any(is_header(row) for row in sheet.iter_rows(max_row=MAX_TITLE_ROWS, values_only=True))]
+    if len(found) > 1:
+        names = ", ".join(f"« {workbook.worksheets[i].title} »" for i in found)
+        raise ExtractError(f"plusieurs feuilles du classeur contiennent un tableau d'extrait ({names}) : une seule "
+                           "serait lue et les lignes des autres perdues. Réunissez les lignes dans une seule feuille, "
+                           "ou supprimez les feuilles en trop, puis rechargez le fichier.")
+    if not found or found[0] == 0:
+        return 0, []
+    sheet = workbook.worksheets[found[0]]
+    return found[0], [Issue(None, None, sheet.title, "le tableau dans la première feuille", "feuille_lue", "info",
+                            f"la première feuille ne contient pas le tableau : lu dans la feuille « {sheet.title} ».")]
+
+
+def _fill_merged(records, ranges: list[str], header_line: int, issues: list[Issue]) -> None:
+    """A merged cell of the data shows its value on each row it spans; openpyxl gives it to the
+    first cell only. Read as the spreadsheet shows it, each filled cell with a finding."""
+    from openpyxl.utils.cell import range_boundaries
+
+    by_row = {row: cells for row, cells in records}
+    for ref in ranges:
+        first_col, first_row, last_col, last_row = range_boundaries(ref)
+        top = by_row.get(first_row)
+        value = top[first_col - 1] if top and first_col - 1 < len(top) else None
+        if first_row <= header_line or value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        for row in range(first_row, last_row + 1):
+            cells = by_row.get(row)
+            if cells is None:
+                continue
+            for col in range(first_col - 1, last_col):
+                if (row, col) == (first_row, first_col - 1):
+                    continue
+                cells.extend([None] * (col + 1 - len(cells)))
+                cells[col] = value
+                issues.append(Issue(row, col, preview(value), None, "cellule_fusionnee", "avertissement",
+                                    f"cellule fusionnée ({ref}) : la valeur « {preview(value, 40)} » de sa première "
+                                    f"ligne ({first_row}) est reprise ici, comme le tableur l'affiche. Vérifiez qu'elle "
+                                    "vaut bien pour cette ligne, sinon défusionnez les cellules et rechargez le fichier."))
+
+
 def read_xlsx(data: bytes, is_header) -> RawTable:
-    """The first sheet of a workbook (read from its bytes: openpyxl would refuse a .csv name)."""
+    """The sheet of a workbook that holds the table (read from its bytes: openpyxl would refuse
+    a .csv name), as the spreadsheet shows it."""
     import openpyxl  # local import: only XLSX files pay for it
 
     issues: list[Issue] = []
@@ -406,21 +479,29 @@ def read_xlsx(data: bytes, is_header) -> RawTable:
             warnings.simplefilter("ignore")       # openpyxl warns (in English) about odd cells
             workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
-                sheet = workbook.worksheets[0]
+                index, issues = _table_sheet(workbook, is_header)
+                sheet = workbook.worksheets[index]
                 sheet_path = getattr(sheet, "_worksheet_path", None)
                 records = [(i, [_cell_to_text(v) for v in row])
                            for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
             finally:
                 workbook.close()
-            if _has_formulas(data, sheet_path):
-                issues.extend(_formulas_without_value(data, records))
+            formulas, merged = _sheet_markup(data, sheet_path)
+            if formulas:
+                issues.extend(_formulas_without_value(data, records, index))
+    except ExtractError:
+        raise
     except Exception as exc:  # openpyxl, zipfile and the XML parser raise many types for broken files
         raise ExtractError(f"{XLSX_UNREADABLE} (détail technique : {type(exc).__name__})") from exc
     for row, cells in records:
         _bound_cells(cells, row, issues)
+    if merged:
+        header = _find_header(records, is_header)
+        if header is not None:
+            _fill_merged(records, merged, records[header][0], issues)
     table = _to_table(records, is_header)
     table.encoding, table.separator = "xlsx", ""
-    table.issues = issues
+    table.issues = issues + table.issues
     return table
 
 
@@ -432,24 +513,43 @@ def _trim_header(record) -> list[str]:
     return header
 
 
+def _find_header(records: list[tuple[int, list]], is_header) -> int | None:
+    """Index of the header record, below any title rows."""
+    return next((i for i, (_, record) in enumerate(records[:MAX_TITLE_ROWS]) if is_header(record)), None)
+
+
 def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
-    """Find the header below any title rows, then keep the non-blank rows under it."""
-    header_index = None
-    for i, (_, record) in enumerate(records[:MAX_TITLE_ROWS]):
-        if is_header(record):
-            header_index = i
-            break
+    """Find the header below any title rows, then keep the non-blank rows under it. The same
+    header repeated further down (two exports put end to end) is skipped, with an `info`; another
+    header there would give its rows the wrong columns: the file is rejected."""
+    header_index = _find_header(records, is_header)
     if header_index is None:
-        raise ExtractError(
+        first = next((r for _, r in records if any(c is not None and str(c).strip() for c in r)), [])
+        shown = "|".join("" if c is None else str(c).strip() for c in first).rstrip("|")
+        raise NoHeaderError(
             "aucune ligne d'en-tête reconnue dans les "
-            f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : annee_enquete, code_structure…)")
+            f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : annee_enquete, code_structure…) ; "
+            f"première ligne lue : « {preview(shown)} »")
     header_line, raw_header = records[header_index]
     header = _trim_header(raw_header)
-    rows, lines, blanks = [], [], 0
+    folded = [fold(h) for h in header]
+    names = set(folded) - {""}
+    rows, lines, blanks, issues = [], [], 0, []
     for line, record in records[header_index + 1:]:
         cells = [c if c and not c.isspace() else None for c in record]     # cells are text or None
         if cells.count(None) == len(cells):
             blanks += 1
+            continue
+        first = next(c for c in cells if c is not None)
+        if isinstance(first, str) and not first[0].isdigit() and fold(first) in names and is_header(cells):
+            if [fold(h) for h in _trim_header(cells)] != folded:
+                raise ExtractError(
+                    f"deux en-têtes différents, lignes {header_line} et {line} (deux exports mis bout à bout ?) : "
+                    f"les lignes sous le second seraient lues avec les colonnes du premier. Séparez-les en deux "
+                    "fichiers, ou remettez les colonnes dans le même ordre, puis rechargez.")
+            issues.append(Issue(line, None, None, None, "entete_repete", "info",
+                                f"en-tête répété (celui de la ligne {header_line} : deux exports mis bout à bout ?) : "
+                                "ligne ignorée, les lignes qui suivent sont lues."))
             continue
         rows.append(cells)
         lines.append(line)
@@ -457,4 +557,4 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
         raise ExtractError(f"aucune ligne de données sous l'en-tête (ligne {header_line}) : fichier tronqué "
                            "ou export incomplet ? L'année reste telle qu'elle était chargée.")
     return RawTable(header=header, rows=rows, line_numbers=lines, header_line=header_line,
-                    blank_lines=blanks, header_fields=len(raw_header))
+                    blank_lines=blanks, issues=issues, header_fields=len(raw_header))

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 # "No answer" spellings (compared after strip + lower-case).
-NA_TOKENS = frozenset({"", "nc", "n.c.", "nr", "n.r.", "n/a", "na", "-", "?", "ne sait pas", "nsp"})
+NA_TOKENS = frozenset({"", "nc", "n.c.", "nr", "n.r.", "n/a", "na", "-", "\u2013", "\u2014", "?", "ne sait pas", "nsp",
+                       "non renseigné", "non renseigne"})
 TRUE_TOKENS = frozenset({"oui", "o", "1", "vrai", "yes", "y", "true", "x"})
 FALSE_TOKENS = frozenset({"non", "n", "0", "faux", "no", "false"})
 # What a spreadsheet writes in a cell whose formula failed: never a value.
@@ -31,7 +32,9 @@ _SPACES = f"[{_WHITESPACE}]+"
 _UNIT_SUFFIX = "(?:€|[Ee][Uu][Rr][Oo]?[Ss]?|%)$"
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
 _FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
-_EXCEL_SERIAL = re.compile(r"^\d{4,5}(?:\.0+)?$")
+# Excel day numbers as text: 5 digits (from 1927 on). Four digits are a year written alone
+# ("2019" would otherwise be read as 11 July 1905): unreadable, with a finding.
+_EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.0+)?$")
 _EXCEL_EPOCH = date(1899, 12, 30)
 # Sanity bounds, not plausibility (that is validation's job): beyond them a cell cannot be a
 # value of an extract, and letting it through would overflow BIGINT / DATE or poison a sum.
@@ -137,11 +140,12 @@ def parse_bool(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def checkbox_column(raw: pd.Series) -> bool:
-    """A column exported as a check box: its only answer spelling is 'x' (an empty
-    cell then means "no"; "no answer" spellings still mean no answer)."""
+    """A column exported as a check box: ticked with 'x', and no cell says "no" (an empty cell
+    then means "no"; "no answer" spellings still mean no answer). One cell typed "oui" by hand,
+    or a stray value (read, or named in a finding), does not turn its empty cells into no answers."""
     present = raw.dropna().astype(str).str.strip().str.lower()
     present = present[~present.isin(NA_TOKENS)]
-    return len(present) > 0 and bool((present == "x").all())
+    return bool((present == "x").any()) and not bool(present.isin(FALSE_TOKENS).any())
 
 
 def _one_date(text: str) -> date | None:
@@ -188,15 +192,24 @@ def parse_text(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return result.where(~missing & ~failed), failed
 
 
-def _integral_text(raw: pd.Series) -> pd.Series:
-    """Spreadsheets turn codes into numbers: '92050.0' -> '92050', strip spaces."""
-    texts = raw.astype("string").str.replace(_SPACES, "", regex=True)
+# What spreadsheets wrap a code in to keep it text (its leading zeros): ="01053" or '01053.
+_TEXT_WRAPPER = r"^\s*(?:=\s*\"(.*)\"|'(.*))\s*$"
+
+
+def _integral_text(raw: pd.Series, inner_spaces: bool = True) -> pd.Series:
+    """Spreadsheets turn codes into numbers ('92050.0' -> '92050') or wrap them to keep them
+    text (="92050", '92050); spaces are formatting (92 050, 180 752 233 90371), except inside a
+    code_structure (`inner_spaces` False), where they are kept and fail the pattern."""
+    texts = raw.astype("string").str.replace(_TEXT_WRAPPER, r"\1\2", regex=True)
+    texts = texts.str.replace(_SPACES, "", regex=True) if inner_spaces else \
+        texts.str.replace(f"^{_SPACES}|{_SPACES}$", "", regex=True)
     return texts.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
 
 
-def parse_pattern(raw: pd.Series, pattern: re.Pattern, upper: bool = True) -> tuple[pd.Series, np.ndarray]:
+def parse_pattern(raw: pd.Series, pattern: re.Pattern, upper: bool = True,
+                  inner_spaces: bool = True) -> tuple[pd.Series, np.ndarray]:
     missing = is_missing(raw)
-    texts = _integral_text(raw)
+    texts = _integral_text(raw, inner_spaces)
     if upper:
         texts = texts.str.upper()
     ok = texts.str.match(pattern).fillna(False).to_numpy(dtype=bool)
@@ -205,7 +218,7 @@ def parse_pattern(raw: pd.Series, pattern: re.Pattern, upper: bool = True) -> tu
 
 
 def parse_code_structure(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    return parse_pattern(raw, _CODE_STRUCTURE)
+    return parse_pattern(raw, _CODE_STRUCTURE, inner_spaces=False)
 
 
 def parse_siret(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:

@@ -126,7 +126,7 @@ def ensure_schema(con, config: Config) -> None:
         CREATE OR REPLACE VIEW reponses AS
         SELECT {senacs_cols}, _fichier_sha256 AS fichier_sha256, _ligne AS ligne_source
         FROM raw_senacs
-        WHERE code_structure IS NOT NULL AND annee_enquete IS NOT NULL
+        WHERE code_structure IS NOT NULL AND annee_enquete = _annee_fichier
         QUALIFY count(*) OVER (PARTITION BY annee_enquete, code_structure) = 1""")
     con.execute(f"""
         CREATE OR REPLACE VIEW activites AS
@@ -268,7 +268,8 @@ def record_unreadable_folder(con, folder: Path, reason: str) -> None:
 
 
 def refresh_conflicts(con) -> int:
-    """Two different rows for one structure x survey: both stay out of `reponses`."""
+    """Two different rows for one structure x survey: both stay out of `reponses`. A row of
+    another survey than its file's is out already (a finding of its own): it clashes with none."""
     con.execute("DELETE FROM constats_qualite WHERE regle = 'doublon_conflictuel'")
     con.execute("""
         INSERT INTO constats_qualite
@@ -283,7 +284,7 @@ def refresh_conflicts(con) -> int:
                now()::TIMESTAMP, r.annee_donnees
         FROM raw_senacs r
         LEFT JOIN fichiers_sources f ON f.sha256 = r._fichier_sha256 AND f.statut = 'actif'
-        WHERE r.code_structure IS NOT NULL AND r.annee_enquete IS NOT NULL
+        WHERE r.code_structure IS NOT NULL AND r.annee_enquete = r._annee_fichier
         WINDOW w AS (PARTITION BY r.annee_enquete, r.code_structure)
         QUALIFY count(*) OVER w > 1""")
     return con.execute("SELECT count(*) FROM constats_qualite WHERE regle = 'doublon_conflictuel'").fetchall()[0][0]

@@ -117,3 +117,23 @@ def test_reference_codes_any_spelling_unknown_kept():
     values, unknown = V.parse_reference_code(pd.Series(["a2-3", "A2 3", " b3.10 ", "A9.9", "NC", None]), known)
     assert values.tolist()[:4] == ["A2.3", "A2.3", "B3.10", "A9.9"] and values[4:].isna().all()
     assert list(unknown) == [False, False, False, True, False, False]
+
+
+def test_a_year_alone_is_no_excel_day_number():
+    values, failed = V.parse_date(pd.Series(["2019", "1900", "43555", "12345"]))
+    assert failed.tolist() == [True, True, False, False]
+    assert values[2] == pd.Timestamp("2019-03-31")
+
+
+def test_a_checkbox_column_survives_one_stray_spelling():
+    assert V.checkbox_column(pd.Series(["x", None, "oui", "Année enquête"]))
+    assert not V.checkbox_column(pd.Series(["x", None, "Non"]))
+    assert not V.checkbox_column(pd.Series(["oui", None]))
+
+
+def test_codes_wrapped_by_a_spreadsheet_and_spaces_inside_a_structure_code():
+    codes, failed, _ = V.parse_code_commune(pd.Series(['="01053"', "'92050", " 92 050 "]), frozenset())
+    assert codes.tolist() == ["01053", "92050", "92050"] and not failed.any()
+    codes, failed = V.parse_code_structure(pd.Series(["CS92 0001", " cs92-0001 ", '="EVS92-0002"']))
+    assert failed.tolist() == [True, False, False]
+    assert codes.tolist()[1:] == ["CS92-0001", "EVS92-0002"]

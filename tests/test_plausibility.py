@@ -76,6 +76,17 @@ SEEDED = {
         p.update(administrateurs_formes=1), r.update(administrateurs_formes=9, administrateurs=max(
             r["administrateurs"], 12), administrateurs_habitants=min(r["administrateurs_habitants"], 9))),
         None, "avertissement"),
+    # a digit too many after a fall (×8 on a value that dropped by a third: ×5.3 in all), or where
+    # changes vary much (few EVS): short of what blocks alone, but the related field stayed put and
+    # the value left its peers' range
+    "etp_chiffre_en_trop_apres_une_baisse": ("etp_total", lambda r, p: (
+        p.update(etp_total=round(r["etp_total"] * 1.5, 1), salaries=r["salaries"]),
+        r.update(etp_total=round(r["etp_total"] * 8, 1))), "evolution_unite", "bloquant"),
+    "evs_salaries_x10_etp_inchange": ("salaries", lambda r, p: (
+        p.update(salaries=r["salaries"], etp_total=r["etp_total"]), r.update(salaries=r["salaries"] * 10)),
+        "evolution_unite", "bloquant"),
+    "etp_animation_x8": ("etp_total", lambda r, p: r.update(etp_animation=r["etp_animation"] * 8),
+                         "etp_fonctions_impossible", "bloquant"),
 }
 # Besides its own column, what a fault reads or what would confirm it (kept known and stable).
 ALSO = {"charges_total": ["produits_total", "etp_total"], "produits_total": ["charges_total", "communes_interco"],
@@ -318,16 +329,19 @@ def test_a_confirmation_that_points_at_nothing_is_refused(one_jump, tmp_path):
     db0, code, value, _, _ = one_jump
     db = tmp_path / "o.duckdb"
     shutil.copy2(db0, db)
+    silent = query(db, "SELECT min(code_structure) FROM reponses WHERE annee_enquete = 2022 AND NOT repondant")[0][0]
     bad = tmp_path / "c.csv"
     bad.write_text(CONFIRMATIONS_HEADER + "2022;CS92-9999;salaries;12;motif;A. Analyste;2024-06-01\n"
                    + f"2022;{code};colonne_inconnue;12;motif;A. Analyste;2024-06-01\n"
-                   + f"2022;{code};salaries;{value};;;2024-06-01\n", encoding="utf-8")
+                   + f"2022;{code};salaries;{value};;;2024-06-01\n"
+                   + f"2022;{silent};salaries;12;motif;A. Analyste;2024-06-01\n", encoding="utf-8")
     run_validation(db, tmp_path / "q", confirmations=bad)
     refused = frame(db, "SELECT * FROM constats_qualite WHERE regle = 'confirmation_refusee' ORDER BY ligne")
-    assert refused["severite"].tolist() == ["avertissement"] * 3
+    assert refused["severite"].tolist() == ["avertissement"] * 4
     assert "aucune réponse de CS92-9999" in refused["message"][0]
     assert "n'est pas une colonne corrigeable" in refused["message"][1]
     assert "motif ou auteur manquant" in refused["message"][2]
+    assert f"{silent} n'a pas répondu à l'enquête 2022" in refused["message"][3]      # not « périmée »
     assert query(db, "SELECT DISTINCT statut FROM confirmations") == [("refusee",)]
 
 

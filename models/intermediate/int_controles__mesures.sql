@@ -39,6 +39,10 @@
     checked against produits_total in int_controles__reponses). -#}
 {%- set sans_historique = ['caf_ps_acf', 'caf_autres', 'departement', 'region', 'etat', 'europe', 'usagers',
                            'autres_produits'] -%}
+{#- Fields that move together with their related field (a part of a whole does not: a few more
+    employees trained while the staff stays put is no contradiction). -#}
+{%- set ensemble = ['salaries', 'etp_total', 'charges_total', 'produits_total', 'valorisation_benevolat',
+                    'heures_benevolat', 'benevoles_activite', 'habitants_touches', 'familles_touchees'] -%}
 {#- Counts (people, projects...) below this are too small for a ratio to mean anything. -#}
 {%- set plus_petit_compte = 10 -%}
 {#- Totals whose unusually *low* value is worth a look too (elsewhere a low value is legitimate). -#}
@@ -138,5 +142,9 @@ select
         as pairs_corroboree,
     -- the related field moved the same way, by at least half as much (on a log scale)
     coalesce(sign(log_evolution_liee) = sign(log_evolution)
-             and abs(log_evolution_liee) >= abs(log_evolution) / 2, false) as corroboree
+             and abs(log_evolution_liee) >= abs(log_evolution) / 2, false) as corroboree,
+    -- for fields that move together, the related field, known both years, stayed where it was
+    -- (within a factor of 1.5): FTE multiplied by 7 with the same staff, staff by 10 with the same FTE
+    colonne in ({% for c in ensemble %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %})
+        and coalesce(abs(log_evolution_liee) <= ln(1.5), false) as dementie
 from mesurees

@@ -13,6 +13,10 @@ derivees as (
         r.*,
         r.code_commune in (select code_insee from {{ ref('stg_referentiel__communes') }}) as commune_connue,
         r.annee_donnees between r.annee_enquete - 2 and r.annee_enquete - 1 as annee_donnees_coherente,
+        -- an earlier survey of the structure already described that year: the later one replaces
+        -- it in the indicators (int_structures_annees), a published year may change
+        lag(r.annee_enquete) over (partition by r.code_structure, r.annee_donnees order by r.annee_enquete)
+            as annee_deja_decrite_par,
         coalesce(caf_ps_agc, 0) + coalesce(caf_ps_acf, 0) + coalesce(caf_autres, 0) + coalesce(communes_interco, 0)
           + coalesce(departement, 0) + coalesce(region, 0) + coalesce(etat, 0) + coalesce(europe, 0)
           + coalesce(usagers, 0) + coalesce(autres_produits, 0) as somme_financeurs,
@@ -39,7 +43,9 @@ avec_ecarts as (
              then abs(somme_financeurs - produits_total) / produits_total end as ecart_financeurs,
         case when produits_total > 0 and somme_financeurs > 0
              then somme_financeurs / produits_total end as rapport_financeurs_produits,
-        somme_etp_fonctions - etp_total as exces_etp_fonctions
+        somme_etp_fonctions - etp_total as exces_etp_fonctions,
+        somme_etp_fonctions / nullif(etp_total, 0) as rapport_etp_fonctions_total,
+        annee_deja_decrite_par is null as annee_donnees_unique
     from derivees
 )
 -- ratios between fields that must hold (a part cannot exceed its whole) or stay within a
