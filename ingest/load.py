@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from observatoire.children import die_with_parent
+
 from .config import REFERENCE_DIR, Config
 from .errors import ExtractError, ObservatoireError
 from .extract import CSV_SUFFIXES, XLSX_SUFFIXES, ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
@@ -210,7 +212,8 @@ def _parse_all(jobs: list, results: list[FileResult], config, communes, codes, r
         return out
     _CONTEXT = (config, communes, codes)
     try:
-        with ProcessPoolExecutor(cpus, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(cpus, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             futures = [(i, job, pool.submit(_parse_in_worker, job)) for i, job in todo]
             for i, (path, *_, data), future in futures:
                 with reporter.file(path, 1) as advance:

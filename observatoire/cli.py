@@ -291,7 +291,7 @@ class _Step:
 
         context = multiprocessing.get_context("fork")
         self.receive, self.send = context.Pipe(duplex=False)
-        self.child = context.Process(target=_step_child, args=(function, args, modules, self.receive))
+        self.child = context.Process(target=_step_child, args=(function, args, modules, self.receive, os.getpid()))
         self.child.start()
         _Step._waiting.append(self)
 
@@ -317,8 +317,12 @@ class _Step:
         cls._waiting.clear()
 
 
-def _step_child(function, args, modules, receive) -> None:
+def _step_child(function, args, modules, receive, parent) -> None:
     import importlib
+
+    from observatoire.children import die_with_parent
+
+    die_with_parent(parent)
 
     from ingest.warehouse import adopt_parent_locks
 

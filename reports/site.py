@@ -32,6 +32,7 @@ from slugify import slugify
 
 from ingest.profil import Chrono
 from observatoire import fichiers
+from observatoire.children import die_with_parent
 
 from . import charts as C
 from .data import Cell, SiteData, Unit, load
@@ -428,7 +429,7 @@ class Site:
             return
         global _FORKED
         _FORKED = (self, w)
-        pool = multiprocessing.get_context("fork").Pool(PARTS)
+        pool = multiprocessing.get_context("fork").Pool(PARTS, initializer=die_with_parent, initargs=(os.getpid(),))
         _FORKED = None
         try:
             pending = pool.starmap_async(_unit_pages_in_worker, tasks)

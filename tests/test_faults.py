@@ -67,9 +67,28 @@ def kill(db: Path, *args, after: float = 0.0, when=None) -> bool:
         time.sleep(0.002)
     time.sleep(after)
     proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+    proc.communicate(timeout=60)       # its forked children must not keep its output pipes open
     assert proc.returncode in (-signal.SIGKILL, 0), proc.returncode
+    assert survivors(db) == [], "a child of the killed command lives on"
     return proc.returncode == -signal.SIGKILL
+
+
+def survivors(db: Path, wait: float = 10) -> list[int]:
+    """Processes still working on this warehouse (forked workers or step processes whose parent
+    was killed), after giving them `wait` seconds to go."""
+    deadline = time.monotonic() + wait
+    while True:
+        alive = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and str(db).encode() in (entry / "cmdline").read_bytes() \
+                        and (entry / "stat").read_text().split(") ")[-1][0] != "Z":
+                    alive.append(int(entry.name))
+            except OSError:
+                continue
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
 
 
 def appears(folder: Path, pattern: str):
@@ -212,6 +231,17 @@ def test_kill_during_report_keeps_each_site_whole_and_the_next_report_cleans_up(
     assert again.returncode == 0, again.stderr
     assert not leftovers(site)          # …which the next report removed
     assert {a: files(site / a, skip="qualite/gx/") for a in ("public", "interne")} == expected
+
+
+def test_kill_during_run_takes_its_step_processes_with_it(db):
+    """`run` forks a process per step (the later ones wait, their libraries imported) and the
+    steps fork workers: killed, the run leaves none of them behind, holding the warehouse or the
+    caller's pipes, and the next run works on what it left."""
+    for after in (1.5, 5):           # while ingest works, then while dbt builds
+        assert kill(db, "run", DEMO_DIR, after=after)
+    again = run(db, "run", DEMO_DIR)
+    assert again.returncode == 0, again.stderr
+    assert not leftovers(db.parent, db.parent.parent / "site")
 
 
 def test_a_kill_between_the_two_renames_puts_the_old_site_back(db):
