@@ -254,7 +254,7 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
     entrepot = ctx.obj["entrepot"]
     with warehouse_lock(entrepot, attendre):
         # each step's child starts while the previous step works, and imports its libraries then
-        build = _Step(_build, (entrepot, True, attendre), WARM_UP["build"])
+        build = _Step(_build, (entrepot, not public_seulement, attendre), WARM_UP["build"])   # docs: internal site
         ok = _Step(_ingest, (entrepot, chemins, attendre)).go()
         validate = _Step(_validate, (entrepot, None, attendre), WARM_UP["validate"])
         build.go()

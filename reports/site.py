@@ -724,7 +724,9 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
             if audience == "interne":
                 internal_extras(writers[audience], tmps[audience], dbt_docs, site)
             fichiers.swap(tmps.pop(audience), outs[audience])
-            chrono.tour(f"site {audience}")
+            chrono.tour(f"site {audience}" if len(audiences) == 1 else
+                        "pages du site public, écrites aussi dans l'interne" if audience == "public" else
+                        "pages propres au site interne")
             results.append(SiteResult(audience, outs[audience], writers[audience].pages))
         return results
     except BaseException:
