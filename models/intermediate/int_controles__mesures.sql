@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  {#- read once, by validate, which keeps only what stands out: a table would write 1.7 M rows at national scale for nothing #}
 -- depends_on: {{ ref('stg_senacs__colonnes') }}
 -- Plausibility of every numeric measure, set-wise: one row per respondent x survey x measure
 -- with a known value (corrections applied), compared with
