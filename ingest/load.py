@@ -4,6 +4,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -212,20 +213,47 @@ def _parse_all(jobs: list, results: list[FileResult], config, communes, codes, r
         return out
     _CONTEXT = (config, communes, codes)
     try:
-        with ProcessPoolExecutor(cpus, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
+        with _pool(cpus) as pool:
             futures = [(i, job, pool.submit(_parse_in_worker, job)) for i, job in todo]
-            for i, (path, *_, data), future in futures:
+            for i, job, future in futures:
+                path, *_, data = job
                 with reporter.file(path, 1) as advance:
                     try:
                         answer = future.result()
-                    except Exception as exc:       # a worker that died (killed, out of memory)
+                    except BrokenProcessPool:
+                        # A worker died (killed, out of memory): the pool fails every file still in it,
+                        # this one included, whichever file it was reading. Each is read again on its
+                        # own, so that only the file that kills its reader is rejected.
+                        answer = _parse_alone(job)
+                    except Exception as exc:       # a result that could not come back
                         answer = (None, _unexpected(exc))
                     out[i] = _outcome(results[i], answer, data)
                     advance()
     finally:
         _CONTEXT = None
     return out
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
+
+
+def _parse_alone(job) -> tuple:
+    """Parse one file in a worker of its own: if that worker dies too, the file is what kills it."""
+    with _pool(1) as pool:
+        try:
+            return pool.submit(_parse_in_worker, job).result()
+        except BrokenProcessPool:
+            return None, WORKER_DIED
+        except Exception as exc:
+            return None, _unexpected(exc)
+
+
+WORKER_DIED = ("la lecture de ce fichier a arrêté net le processus qui le lisait (mémoire de la machine épuisée, "
+               "ou défaut d'une bibliothèque) ; le fichier est écarté, les autres sont chargés. Relancez "
+               "le chargement quand la machine est moins chargée ; si le rejet se reproduit, signalez-le avec le "
+               "fichier à l'équipe de l'observatoire")
 
 
 def _parse_in_worker(job) -> tuple:
