@@ -528,7 +528,8 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
         shown = "|".join("" if c is None else str(c).strip() for c in first).rstrip("|")
         raise NoHeaderError(
             "aucune ligne d'en-tête reconnue dans les "
-            f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : annee_enquete, code_structure…) ; "
+            f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : "
+            f"{getattr(is_header, 'expected', 'annee_enquete, code_structure')}…) ; "
             f"première ligne lue : « {preview(shown)} »")
     header_line, raw_header = records[header_index]
     header = _trim_header(raw_header)

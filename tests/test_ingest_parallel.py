@@ -7,6 +7,7 @@ are parsed by workers or one by one."""
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import os
 import shutil
@@ -69,6 +70,8 @@ def workbook(sheets: dict[str, list[list]], merge: dict[str, str] | None = None)
 # file -> (expected answer fragment, or None when it loads)
 REJECTED = {
     "senacs_2020.csv": "le fichier ne contient pas du texte",
+    "activites_2020.csv": "aucune ligne d'en-tête reconnue dans les 15 premières lignes (colonnes attendues : "
+                          "date, action_code, type_activite…)",
     "activites_2019.csv": "le fichier est vide",
     "senacs_2021 (1).csv": "nom de fichier non reconnu",
     "senacs_2024.xlsx": "classeur XLSX illisible",
@@ -110,6 +113,8 @@ def build_batch(demo: Path, folder: Path) -> dict[str, tuple[str, int, int]]:
     # a binary file named .csv, an empty file
     (folder / "senacs_2020.csv").write_bytes(bytes(range(256)) * 600)
     (folder / "activites_2019.csv").write_bytes(b"")
+    # a letter where the activity log should be: the answer names the log's columns
+    (folder / "activites_2020.csv").write_text("Bonjour,\nvoici les chiffres demandés.\n", encoding="utf-8")
     # a workbook: a « Lisez-moi » sheet first, the table on the second under a title, merged cells
     rows = records(text_of(demo / "activites_2021.csv"))
     (folder / "activites_2021.xlsx").write_bytes(workbook(
@@ -201,6 +206,12 @@ def test_every_file_gets_its_french_answer_never_a_traceback(runs, name):
     assert rejected == {(Path(p).name, "fichier_rejete") for p in REJECTED}
     for year in (2020, 2023, 2024):                   # a rejected year loads nothing
         assert query(db, "SELECT count(*) FROM raw_senacs WHERE _annee_fichier = ?", [year]) == [(0,)]
+    summary = [[c.strip() for c in line.split("│")[1:-1]] for line in run.stdout.splitlines() if "│" in line]
+    statuses = {row[0]: (row[3], row[4]) for row in summary}
+    assert {name for name, (status, _) in statuses.items() if status == "rejeté"} == {
+        Path(p).name for p in REJECTED}
+    for name, (status, lines) in statuses.items():    # nothing of a rejected file is shown as read
+        assert status in ("chargé", "rejeté") and (lines == "0") == (status == "rejeté"), name
 
 
 def test_each_hostile_class_is_named_where_it_loads(runs):
@@ -260,3 +271,24 @@ def test_a_worker_killed_while_reading_rejects_that_file_only(demo, tmp_path, mo
         assert got == (0 if year == 2016 else data_lines(text_of(demo / name))), name
     assert query(db, "SELECT fichier, regle, severite FROM constats_qualite WHERE regle = 'fichier_rejete'") == [
         ("senacs_2016.csv", "fichier_rejete", "bloquant")]
+
+
+def test_no_process_to_fork_reads_the_files_one_by_one(demo, tmp_path, monkeypatch):
+    """The system refuses a new process (the user's process limit, no memory to fork): the batch is
+    read one file after the other rather than failing as a whole on a misleading file error."""
+    folder = tmp_path / "extraits"
+    folder.mkdir()
+    names = ["senacs_2015.csv", "senacs_2016.csv", "activites_2019.csv"]
+    for name in names:
+        shutil.copy(demo / name, folder / name)
+
+    def refused():
+        raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
+    monkeypatch.setattr(os, "fork", refused)
+    db = tmp_path / "o.duckdb"
+    result = CliRunner().invoke(cli, ["--entrepot", str(db), "ingest", str(folder)], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    for name in names:
+        kind, year = name[:-9], int(name[-8:-4])
+        assert query(db, f"SELECT count(*) FROM raw_{kind} WHERE _annee_fichier = ?", [year])[0][0] == data_lines(
+            text_of(demo / name)), name
