@@ -292,3 +292,33 @@ def test_no_process_to_fork_reads_the_files_one_by_one(demo, tmp_path, monkeypat
         kind, year = name[:-9], int(name[-8:-4])
         assert query(db, f"SELECT count(*) FROM raw_{kind} WHERE _annee_fichier = ?", [year])[0][0] == data_lines(
             text_of(demo / name)), name
+
+
+# ------------------------------------------------------------------ merged cells beyond the table
+def test_a_merge_beyond_the_table_is_read_within_it(demo, tmp_path):
+    """A merge drawn past the table (across the row to column Z, down the column to row 500) is
+    read as the spreadsheet shows it, but within the table only: no columns without a header nor
+    hundreds of rows holding only the merged value (each with its blocking findings)."""
+    rows = records(text_of(demo / "activites_2021.csv"))
+    width, last = len(rows[0]), len(rows)          # header on row 1, data on rows 2..last
+    assert width < 26 and 60 < last < 500
+    folder = tmp_path / "extraits"
+    folder.mkdir()
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.active.merge_cells("E10:Z10")
+    wb.active.merge_cells("E60:E500")
+    wb.save(folder / "activites_2021.xlsx")
+    db = tmp_path / "o.duckdb"
+    result = CliRunner().invoke(cli, ["--entrepot", str(db), "ingest", str(folder)], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT count(*) FROM raw_activites")[0][0] == last - 1
+    numbers = {"nb_participants", "nb_centres", "nb_habitants", "nb_benevoles", "nb_salaries", "duree_heures"}
+    spanned = [h.strip().lower().replace(" ", "_") for h in rows[0][5:]]      # F.. on row 10: a title in numbers
+    assert query(db, "SELECT regle, severite, min(ligne), max(ligne), count(*) FROM constats_qualite "
+                     "GROUP BY ALL ORDER BY 1") == [
+        ("cellule_fusionnee", "avertissement", 10, last, (width - 5) + (last - 60)),
+        ("valeur_illisible", "avertissement", 10, 10, len(numbers & set(spanned)))]
+    assert query(db, "SELECT DISTINCT intitule FROM raw_activites WHERE _ligne BETWEEN 60 AND ?", [last]) == [
+        (rows[59][4],)]
