@@ -191,6 +191,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
         def is_header(record) -> bool:
             names = {config.canonical_name(kind, str(c), year) for c in record if c}
             return len(names & required) >= min(2, len(required))
+        is_header.expected = ", ".join(config.required(kind)[:3])     # named when no header is found
         return is_header
 
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -160,7 +161,10 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
 
 
 def _reject(result: FileResult, message: str) -> None:
+    """Nothing of a rejected file is loaded: its read lines and findings are not shown as if."""
     result.status, result.message = "rejeté", message
+    result.rows = result.blank_lines = result.duplicates = 0
+    result.counts, result.details = {}, []
 
 
 def _prepare(path, result: FileResult, con) -> tuple | None:
@@ -204,28 +208,84 @@ def _parse_all(jobs: list, results: list[FileResult], config, communes, codes, r
     parallel = cpus > 1 and sum(len(job[4]) for _, job in todo) >= PARALLEL_FROM \
         and "fork" in multiprocessing.get_all_start_methods()
     out: list = [None] * len(jobs)
-    if not parallel:
+    pool = None
+    if parallel:
+        _CONTEXT = (config, communes, codes)
+        try:
+            pool = _pool(cpus)
+            futures = [(i, job, _submit(pool, job)) for i, job in todo]
+        except OSError:     # no process to be had (the user's process limit, no memory to fork): one by one
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            pool, _CONTEXT = None, None
+    if pool is None:
         for i, (path, kind, year, sha, data) in todo:
             with reporter.file(path, len(config.columns[kind])) as advance:
                 out[i] = _outcome(results[i], _parse_job((path, kind, year, sha, data), config, communes, codes,
                                                          advance), data)
         return out
-    _CONTEXT = (config, communes, codes)
     try:
-        with ProcessPoolExecutor(cpus, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
-            futures = [(i, job, pool.submit(_parse_in_worker, job)) for i, job in todo]
-            for i, (path, *_, data), future in futures:
+        with pool:
+            for i, job, future in futures:
+                path, *_, data = job
                 with reporter.file(path, 1) as advance:
                     try:
+                        if future is None:
+                            raise BrokenProcessPool
                         answer = future.result()
-                    except Exception as exc:       # a worker that died (killed, out of memory)
+                    except BrokenProcessPool:
+                        # A worker died (killed, out of memory): the pool fails every file still in it,
+                        # this one included, whichever file it was reading. Each is read again on its
+                        # own, so that only the file that kills its reader is rejected.
+                        answer = _parse_alone(job)
+                    except Exception as exc:       # a result that could not come back
                         answer = (None, _unexpected(exc))
                     out[i] = _outcome(results[i], answer, data)
                     advance()
     finally:
         _CONTEXT = None
     return out
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
+
+
+def _submit(pool: ProcessPoolExecutor, job):
+    """The job's future; None when the pool is broken already (a worker died meanwhile)."""
+    try:
+        return pool.submit(_parse_in_worker, job)
+    except BrokenProcessPool:
+        return None
+
+
+def _parse_alone(job) -> tuple:
+    """Parse one file in a worker of its own: if that worker dies too, the file is what kills it."""
+    pool = None
+    try:
+        pool = _pool(1)
+        future = pool.submit(_parse_in_worker, job)
+    except OSError:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return None, NO_PROCESS
+    with pool:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return None, WORKER_DIED
+        except Exception as exc:
+            return None, _unexpected(exc)
+
+
+NO_PROCESS = ("le système n'a pas pu créer de processus pour relire ce fichier (limite de processus ou mémoire "
+              "atteinte) ; le fichier est écarté, les autres sont chargés. Relancez le chargement quand la machine "
+              "est moins chargée")
+WORKER_DIED = ("la lecture de ce fichier a arrêté net le processus qui le lisait (mémoire de la machine épuisée, "
+               "ou défaut d'une bibliothèque) ; le fichier est écarté, les autres sont chargés. Relancez "
+               "le chargement quand la machine est moins chargée ; si le rejet se reproduit, signalez-le avec le "
+               "fichier à l'équipe de l'observatoire")
 
 
 def _parse_in_worker(job) -> tuple:

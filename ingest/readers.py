@@ -441,14 +441,20 @@ def _table_sheet(workbook, is_header) -> tuple[int, list[Issue]]:
                             f"la première feuille ne contient pas le tableau : lu dans la feuille « {sheet.title} ».")]
 
 
-def _fill_merged(records, ranges: list[str], header_line: int, issues: list[Issue]) -> None:
+def _fill_merged(records, ranges: list[str], header_line: int, width: int, issues: list[Issue]) -> None:
     """A merged cell of the data shows its value on each row it spans; openpyxl gives it to the
-    first cell only. Read as the spreadsheet shows it, each filled cell with a finding."""
+    first cell only. Read as the spreadsheet shows it, each filled cell with a finding, within the
+    table: the header's columns, down to its last row holding a value of its own (a merge over a
+    whole row or column, E10:XFD10 or E10:E1048576, would otherwise make thousands of columns or
+    a million rows of one repeated value)."""
     from openpyxl.utils.cell import range_boundaries
 
     by_row = {row: cells for row, cells in records}
+    last_data_row = max((row for row, cells in records if any(c is not None and str(c).strip() for c in cells)),
+                        default=0)
     for ref in ranges:
         first_col, first_row, last_col, last_row = range_boundaries(ref)
+        last_col, last_row = min(last_col, width), min(last_row, last_data_row)
         top = by_row.get(first_row)
         value = top[first_col - 1] if top and first_col - 1 < len(top) else None
         if first_row <= header_line or value is None or (isinstance(value, str) and not value.strip()):
@@ -498,7 +504,7 @@ def read_xlsx(data: bytes, is_header) -> RawTable:
     if merged:
         header = _find_header(records, is_header)
         if header is not None:
-            _fill_merged(records, merged, records[header][0], issues)
+            _fill_merged(records, merged, records[header][0], len(_trim_header(records[header][1])), issues)
     table = _to_table(records, is_header)
     table.encoding, table.separator = "xlsx", ""
     table.issues = issues + table.issues
@@ -528,7 +534,8 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
         shown = "|".join("" if c is None else str(c).strip() for c in first).rstrip("|")
         raise NoHeaderError(
             "aucune ligne d'en-tête reconnue dans les "
-            f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : annee_enquete, code_structure…) ; "
+            f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : "
+            f"{getattr(is_header, 'expected', 'annee_enquete, code_structure')}…) ; "
             f"première ligne lue : « {preview(shown)} »")
     header_line, raw_header = records[header_index]
     header = _trim_header(raw_header)
