@@ -270,6 +270,53 @@ def test_the_board_prints_its_cards_two_by_two(tab, urls):
     assert f"Page {len(pages)} sur {len(pages)}" in pages[-1].extract_text()
 
 
+def printed_pages(page) -> list[str]:
+    """The page printed to A4, as the text of each sheet (whitespace and line-end hyphens folded)."""
+    import io
+    from pypdf import PdfReader
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", print_background=True)
+    page.emulate_media(media="null")
+    return [re.sub(r"\s+", " ", p.extract_text()).replace("- ", "-") for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_printed_unit_sheets_never_leave_a_section_heading_without_its_rows(tab, urls):
+    """Each section of a territory's or commune's sheet starts on the sheet where its first row
+    is printed: never a heading, caption and column headers at the foot of a page, the rows on
+    the next one (they were, at the foot of several communes' sheets)."""
+    base, root, _ = urls
+    last = max(int(p.name) for p in (root / "public").iterdir() if p.name.isdigit())
+    sheets = sorted((root / "public" / str(last)).glob("*/*.html"))
+    assert len(sheets) > 10
+    orphans, long_sheets = [], 0
+    for sheet in sheets:
+        tab.goto(f"{base}/public/{sheet.relative_to(root / 'public').as_posix()}")
+        sections = tab.evaluate("""() => [...document.querySelectorAll('main section table')].map(t =>
+            [t.querySelector('caption').innerText, t.querySelector('tbody th').innerText])""")
+        pages = printed_pages(tab)
+        long_sheets += len(pages) > 2
+        fold = lambda text: re.sub(r"\s+", " ", text)
+        for caption, first_row in sections:
+            start = next(i for i, text in enumerate(pages) if fold(caption) in text)
+            rows = next(i for i, text in enumerate(pages) if i >= start and fold(first_row) in text)
+            if rows != start:
+                orphans.append((sheet.name, caption, start + 1))
+    assert long_sheets >= 5           # sheets long enough to break across pages were printed
+    assert orphans == []
+
+
+def test_the_printed_footer_stays_whole(tab, urls):
+    """The source and date at the end of a printed page are on one sheet, not split over two."""
+    base, _, _ = urls
+    for rel in ("tableau-de-bord.html", "2022/index.html"):
+        tab.goto(f"{base}/public/{rel}")
+        charts_drawn(tab)
+        footer = [re.sub(r"\s+", " ", p.inner_text()) for p in tab.locator("footer.site p").all()]
+        pages = printed_pages(tab)
+        assert len(footer) == 2
+        assert all(line in pages[-1] for line in footer), (rel, pages[-1][-300:])
+
+
 def test_a_unit_sheet_keeps_its_columns_from_section_to_section(tab, urls):
     base, _, _ = urls
     tab.goto(f"{base}/public/2022/territoires/200057990.html")
