@@ -159,6 +159,30 @@ def test_chart_csv_holds_exactly_the_figures_shown(site):
     assert [float(r[3]) * 100 for r in themes] == pytest.approx(trace["x"])     # shares drawn in per cent
 
 
+def test_a_curve_breaks_where_a_year_is_missing(site):
+    """A year without a value (a structure that did not answer) leaves a gap in its curve, with
+    its year on the axis and in the chart's table: never a line drawn straight over it."""
+    _, root, _, _ = site
+    gapped = 0
+    for page in sorted((root / "interne" / "structures").glob("*.html")):
+        html_text = page.read_text(encoding="utf-8")
+        for found in re.finditer(r'<script type="application/json" id="spec-[^"]*">(.*?)</script>', html_text, re.S):
+            spec = json.loads(found.group(1))
+            for trace in spec["data"]:
+                if trace.get("mode") != "lines+markers":
+                    continue
+                xs, ys = trace["x"], trace["y"]
+                assert xs == list(range(xs[0], xs[-1] + 1)), (page.name, xs)      # every year of its span
+                assert ys[0] is not None and ys[-1] is not None and trace["connectgaps"] is False
+                if None in ys:
+                    gapped += 1
+                    year = xs[ys.index(None)]
+                    assert year in spec["layout"]["xaxis"]["tickvals"]
+                    header = re.search(r"<thead>(.*?)</thead>", html_text.split('class="graphique"')[1], re.S).group(1)
+                    assert f">{year}<" in header, page.name
+    assert gapped > 0            # the demo has structures that skipped a year
+
+
 def test_yearly_report_reads_like_a_plaquette(site):
     _, root, _, codes = site
     main = (root / "public" / "2022" / "index.html").read_text(encoding="utf-8").split('<main id="contenu">')[1]
