@@ -8,6 +8,7 @@ import io
 import math
 import re
 from datetime import date, datetime
+from decimal import Decimal
 
 NNBSP = "\u202f"        # narrow no-break space: thousands separator, and before % € ; ! ?
 NBSP = "\u00a0"         # no-break space: before : and », after «
@@ -182,6 +183,8 @@ def csv_cell(value) -> str:
     """A cell safe to open in a spreadsheet: text starting with = + - @ is neutralised."""
     if missing(value):
         return ""
+    if isinstance(value, (float, Decimal)) and math.isfinite(value) and value == int(value):
+        value = int(value)      # a whole number reads as one ("891"), not as the float it is stored as
     text = str(value)
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         try:

@@ -183,6 +183,20 @@ def test_a_curve_breaks_where_a_year_is_missing(site):
     assert gapped > 0            # the demo has structures that skipped a year
 
 
+def test_chart_csv_writes_whole_numbers_as_such(site):
+    """The figures of a page's charts, as the open data writes them: "891", never the stored float
+    "891.0"; a share keeps its decimals."""
+    _, root, _, _ = site
+    values = []
+    for audience in ("public", "interne"):
+        for path in (root / audience).rglob("*-chiffres.csv"):
+            with path.open(encoding="utf-8-sig") as f:
+                values += [(path.name, r["valeur"]) for r in csv.DictReader(f, delimiter=";")]
+    assert len(values) > 1000
+    assert [v for v in values if re.fullmatch(r"-?\d+\.0+", v[1])] == []
+    assert any(re.fullmatch(r"0\.\d+", v) for _, v in values) and any(re.fullmatch(r"\d{4,}", v) for _, v in values)
+
+
 def test_yearly_report_reads_like_a_plaquette(site):
     _, root, _, codes = site
     main = (root / "public" / "2022" / "index.html").read_text(encoding="utf-8").split('<main id="contenu">')[1]
