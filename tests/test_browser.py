@@ -15,8 +15,9 @@ ENGLISH = re.compile(r"\b(Download|Autoscale|Reset|Zoom|Pan|Produced with|Toggle
                      r"plot|Click|Double-click|Snapshot|Box Select|Lasso)\b")
 CODE_WORDS = re.compile(r"(?<![\w-])(None|NaN|nan|undefined|null|realisations|sans sens|Σ)(?![\w-])|::int|"
                         r" is not null|repondant and|SELECT ")
-# French typography: a (narrow) no-break space before : ; ! ? % € and inside « », never a plain one
-TYPOGRAPHY = re.compile(r"\S (?=[:;!?»])|« |\d ?[%€]")
+# French typography: a (narrow) no-break space before : ; ! ? % € and inside « », and between the
+# groups of a number ("1 607"), never a plain one
+TYPOGRAPHY = re.compile(r"\S (?=[:;!?»])|« |\d ?[%€]|\d \d{3}(?!\d)")
 # tick labels of a chart that repeat ("0 1 1 2 2") or are written over one another
 TICK_CLASHES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
     const name = plot.closest('figure').id, out = [];
