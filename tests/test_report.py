@@ -197,6 +197,18 @@ def test_chart_csv_writes_whole_numbers_as_such(site):
     assert any(re.fullmatch(r"0\.\d+", v) for _, v in values) and any(re.fullmatch(r"\d{4,}", v) for _, v in values)
 
 
+def test_an_indicators_card_reads_as_sentences(site):
+    """Each line of an indicator's card starts with a capital, as its neighbours do ("Publié à
+    partir de 3 structures", not "publié…" under "Une hausse est un progrès")."""
+    _, root, _, _ = site
+    starts = {}
+    for page in (root / "public" / "indicateurs").glob("*.html"):
+        for term, value in re.findall(r"<dt>([^<]+)</dt><dd>(.)", page.read_text(encoding="utf-8")):
+            starts.setdefault(term, set()).add(value)
+    assert {"Calcul", "Champ", "Publication", "Sens"} <= set(starts)
+    assert {t: sorted(v) for t, v in starts.items() if any(c.islower() for c in v)} == {}
+
+
 def test_yearly_report_reads_like_a_plaquette(site):
     _, root, _, codes = site
     main = (root / "public" / "2022" / "index.html").read_text(encoding="utf-8").split('<main id="contenu">')[1]
