@@ -474,6 +474,23 @@ def test_internal_pages_speak_plain_french(site):
     assert re.search(r"Médiane des (centres sociaux|espaces de vie sociale) du département", sheet)
 
 
+def test_each_structure_of_the_list_can_be_told_apart(site):
+    """Two structures may share a name and a commune (the demo has several « Centre social Le
+    Cèdre – Antony »): each row of the internal list reads differently, by the structure's code,
+    the one its sheet gives."""
+    _, root, _, _ = site
+    listing = (root / "interne" / "structures" / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><th scope=\"row\"><a href=\"([^\"]+)\">(.*?)</tr>", listing)
+    assert len(rows) > 50
+    texts = [re.sub(r"<[^>]+>", " ", row) for _, row in rows]
+    names = [re.sub(r"<[^>]+>", "", row.split("</a>")[0]) for _, row in rows]
+    assert len(set(names)) < len(names)                # homonyms exist...
+    assert len(set(texts)) == len(texts)               # ...and each row still reads on its own
+    for href, row in rows[:10]:
+        code = re.search(r"— code ([^.<]+)\.", (root / "interne" / "structures" / href).read_text(encoding="utf-8")).group(1)
+        assert f">{code}<" in row, (href, code)
+
+
 def test_the_first_year_published_has_no_column_of_missing_trends(site):
     """2017 has no year before it: its sheets say so once instead of 45 times "Pas d'évolution
     publiée", and its charts do not point to a reading of a trend that is not there."""
