@@ -331,6 +331,27 @@ def test_a_unit_sheet_keeps_its_columns_from_section_to_section(tab, urls):
     assert float(sizes[1].rstrip("px")) <= float(sizes[0].rstrip("px")), sizes    # tables no larger than the text
 
 
+def test_a_structure_sheet_fits_a_tablet_and_an_a4_page(browser, urls):
+    """The table of a structure's figures against its peers on a 768 px tablet and within an A4
+    page's printed width (184 mm, 695 px): no column pushed out of the page (its long headers,
+    kept on one line, cut the column of compared structures off both)."""
+    base, root, codes = urls
+    sheets = sorted((root / "interne" / "structures").glob("*.html"))[:3] + \
+        [root / "interne" / "structures" / f"{codes['hostile']}.html"]
+    for width, media in ((768, "screen"), (695, "print")):
+        context, page = watched_page(browser, viewport={"width": width, "height": 900})
+        try:
+            page.emulate_media(media=media)
+            for sheet in sheets:
+                page.goto(f"{base}/interne/structures/{sheet.name}")
+                right = page.evaluate("() => Math.max(...[...document.querySelectorAll('main table')].map(t => "
+                                      "t.getBoundingClientRect().right))")
+                assert page.locator("main table").count() and right <= width, (width, media, sheet.name, right)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, (width, media, sheet.name)
+        finally:
+            context.close()
+
+
 def test_dbt_docs_work_offline(tab, urls):
     base, _, _ = urls
     outside, failed = [], []
