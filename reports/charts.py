@@ -84,11 +84,17 @@ def lines(id: str, titre: str, legende: str, lecture: str, series: dict[str, tup
     """One or a few series over the data years; `cible` (year, value) draws the target as a
     dashed line up to its year."""
     fmt = lambda v: valeur(v, unite, decimales)
-    years = sorted({y for xs, _ in series.values() for y in xs} | ({cible[0]} if cible else set()))
+    # a year missing inside a series (a structure that did not answer) breaks its curve: its year is
+    # drawn as a gap (connectgaps off), never bridged by a straight line that invents its value
+    spans = {name: list(range(min(xs), max(xs) + 1)) if xs else [] for name, (xs, _) in series.items()}
+    years = sorted({y for xs in spans.values() for y in xs} | ({cible[0]} if cible else set()))
     traces, lignes, brut = [], [], []
     for i, (name, (xs, ys)) in enumerate(series.items()):
-        traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": xs, "y": _drawn(ys, unite),
-                       "text": [fmt(v) for v in ys], "connectgaps": False,
+        known = dict(zip(xs, ys))
+        every = [known.get(y) for y in spans[name]]
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": spans[name],
+                       "y": _drawn(every, unite), "text": [fmt(v) if v is not None else "" for v in every],
+                       "connectgaps": False,
                        "hovertemplate": name.replace("%", "%%") + " – %{x}\u00a0: %{text}<extra></extra>",
                        "line": {"color": PALETTE[i % len(PALETTE)], "width": 3}, "marker": {"size": 7}})
         by_year = dict(zip(xs, ys))

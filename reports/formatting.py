@@ -8,6 +8,7 @@ import io
 import math
 import re
 from datetime import date, datetime
+from decimal import Decimal
 
 NNBSP = "\u202f"        # narrow no-break space: thousands separator, and before % € ; ! ?
 NBSP = "\u00a0"         # no-break space: before : and », after «
@@ -36,16 +37,17 @@ def nombre(value, decimals: int = 0) -> str:
     return text
 
 
-_PUNCTUATION = re.compile(r"[:;!?«»]")
-_SPACED = re.compile(r" ([:!?;»])|« ")
+_PUNCTUATION = re.compile(r"[:;!?«»]|\d \d{3}(?!\d)")
+_SPACED = re.compile(r" ([:!?;»])|« |(?<=\d) (?=\d{3}(?!\d))")
 
 
 def typo(text) -> str:
     """French typography for text read from the data (definitions, messages, names): a no-break
-    space before : and », after «, a narrow one before ; ! ?, so that no line starts with them."""
+    space before : and », after «, a narrow one before ; ! ? and between the groups of a number
+    ("1 607"), so that no line starts with them."""
     if not isinstance(text, str) or _PUNCTUATION.search(text) is None:
         return text
-    return _SPACED.sub(lambda m: "«" + NBSP if m.group(1) is None else
+    return _SPACED.sub(lambda m: NNBSP if m.group(0) == " " else "«" + NBSP if m.group(1) is None else
                        (NBSP if m.group(1) in ":»" else NNBSP) + m.group(1), text)
 
 
@@ -182,6 +184,8 @@ def csv_cell(value) -> str:
     """A cell safe to open in a spreadsheet: text starting with = + - @ is neutralised."""
     if missing(value):
         return ""
+    if isinstance(value, (float, Decimal)) and math.isfinite(value) and value == int(value):
+        value = int(value)      # a whole number reads as one ("891"), not as the float it is stored as
     text = str(value)
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         try:

@@ -624,7 +624,8 @@ class Site:
             name = s["nom_structure"] or f"Structure {code}"
             href = f"{slug(code)}.html"
             commune = s["nom_commune"] or s["code_commune"] or "commune inconnue"
-            listing.append({"href": href, "nom": name, "type": s["type_structure"] or "–", "commune": commune})
+            listing.append({"href": href, "nom": name, "type": s["type_structure"] or "–", "commune": commune,
+                            "code": code})
             rows = self.d.medianes.get(code, [])
             last = max((r["annee"] for r in rows), default=None)
             latest = {r["indicateur"]: r for r in rows if r["annee"] == last}

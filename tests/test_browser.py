@@ -15,8 +15,9 @@ ENGLISH = re.compile(r"\b(Download|Autoscale|Reset|Zoom|Pan|Produced with|Toggle
                      r"plot|Click|Double-click|Snapshot|Box Select|Lasso)\b")
 CODE_WORDS = re.compile(r"(?<![\w-])(None|NaN|nan|undefined|null|realisations|sans sens|Σ)(?![\w-])|::int|"
                         r" is not null|repondant and|SELECT ")
-# French typography: a (narrow) no-break space before : ; ! ? % € and inside « », never a plain one
-TYPOGRAPHY = re.compile(r"\S (?=[:;!?»])|« |\d ?[%€]")
+# French typography: a (narrow) no-break space before : ; ! ? % € and inside « », and between the
+# groups of a number ("1 607"), never a plain one
+TYPOGRAPHY = re.compile(r"\S (?=[:;!?»])|« |\d ?[%€]|\d \d{3}(?!\d)")
 # tick labels of a chart that repeat ("0 1 1 2 2") or are written over one another
 TICK_CLASHES = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {
     const name = plot.closest('figure').id, out = [];
@@ -270,6 +271,53 @@ def test_the_board_prints_its_cards_two_by_two(tab, urls):
     assert f"Page {len(pages)} sur {len(pages)}" in pages[-1].extract_text()
 
 
+def printed_pages(page) -> list[str]:
+    """The page printed to A4, as the text of each sheet (whitespace and line-end hyphens folded)."""
+    import io
+    from pypdf import PdfReader
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", print_background=True)
+    page.emulate_media(media="null")
+    return [re.sub(r"\s+", " ", p.extract_text()).replace("- ", "-") for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_printed_unit_sheets_never_leave_a_section_heading_without_its_rows(tab, urls):
+    """Each section of a territory's or commune's sheet starts on the sheet where its first row
+    is printed: never a heading, caption and column headers at the foot of a page, the rows on
+    the next one (they were, at the foot of several communes' sheets)."""
+    base, root, _ = urls
+    last = max(int(p.name) for p in (root / "public").iterdir() if p.name.isdigit())
+    sheets = sorted((root / "public" / str(last)).glob("*/*.html"))
+    assert len(sheets) > 10
+    orphans, long_sheets = [], 0
+    for sheet in sheets:
+        tab.goto(f"{base}/public/{sheet.relative_to(root / 'public').as_posix()}")
+        sections = tab.evaluate("""() => [...document.querySelectorAll('main section table')].map(t =>
+            [t.querySelector('caption').innerText, t.querySelector('tbody th').innerText])""")
+        pages = printed_pages(tab)
+        long_sheets += len(pages) > 2
+        fold = lambda text: re.sub(r"\s+", " ", text)
+        for caption, first_row in sections:
+            start = next(i for i, text in enumerate(pages) if fold(caption) in text)
+            rows = next(i for i, text in enumerate(pages) if i >= start and fold(first_row) in text)
+            if rows != start:
+                orphans.append((sheet.name, caption, start + 1))
+    assert long_sheets >= 5           # sheets long enough to break across pages were printed
+    assert orphans == []
+
+
+def test_the_printed_footer_stays_whole(tab, urls):
+    """The source and date at the end of a printed page are on one sheet, not split over two."""
+    base, _, _ = urls
+    for rel in ("tableau-de-bord.html", "2022/index.html"):
+        tab.goto(f"{base}/public/{rel}")
+        charts_drawn(tab)
+        footer = [re.sub(r"\s+", " ", p.inner_text()) for p in tab.locator("footer.site p").all()]
+        pages = printed_pages(tab)
+        assert len(footer) == 2
+        assert all(line in pages[-1] for line in footer), (rel, pages[-1][-300:])
+
+
 def test_a_unit_sheet_keeps_its_columns_from_section_to_section(tab, urls):
     base, _, _ = urls
     tab.goto(f"{base}/public/2022/territoires/200057990.html")
@@ -281,6 +329,27 @@ def test_a_unit_sheet_keeps_its_columns_from_section_to_section(tab, urls):
                                    getComputedStyle(document.querySelector('main section table td')).fontSize]""")
     tab.emulate_media(media="null")
     assert float(sizes[1].rstrip("px")) <= float(sizes[0].rstrip("px")), sizes    # tables no larger than the text
+
+
+def test_a_structure_sheet_fits_a_tablet_and_an_a4_page(browser, urls):
+    """The table of a structure's figures against its peers on a 768 px tablet and within an A4
+    page's printed width (184 mm, 695 px): no column pushed out of the page (its long headers,
+    kept on one line, cut the column of compared structures off both)."""
+    base, root, codes = urls
+    sheets = sorted((root / "interne" / "structures").glob("*.html"))[:3] + \
+        [root / "interne" / "structures" / f"{codes['hostile']}.html"]
+    for width, media in ((768, "screen"), (695, "print")):
+        context, page = watched_page(browser, viewport={"width": width, "height": 900})
+        try:
+            page.emulate_media(media=media)
+            for sheet in sheets:
+                page.goto(f"{base}/interne/structures/{sheet.name}")
+                right = page.evaluate("() => Math.max(...[...document.querySelectorAll('main table')].map(t => "
+                                      "t.getBoundingClientRect().right))")
+                assert page.locator("main table").count() and right <= width, (width, media, sheet.name, right)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, (width, media, sheet.name)
+        finally:
+            context.close()
 
 
 def test_dbt_docs_work_offline(tab, urls):

@@ -159,6 +159,56 @@ def test_chart_csv_holds_exactly_the_figures_shown(site):
     assert [float(r[3]) * 100 for r in themes] == pytest.approx(trace["x"])     # shares drawn in per cent
 
 
+def test_a_curve_breaks_where_a_year_is_missing(site):
+    """A year without a value (a structure that did not answer) leaves a gap in its curve, with
+    its year on the axis and in the chart's table: never a line drawn straight over it."""
+    _, root, _, _ = site
+    gapped = 0
+    for page in sorted((root / "interne" / "structures").glob("*.html")):
+        html_text = page.read_text(encoding="utf-8")
+        for found in re.finditer(r'<script type="application/json" id="spec-[^"]*">(.*?)</script>', html_text, re.S):
+            spec = json.loads(found.group(1))
+            for trace in spec["data"]:
+                if trace.get("mode") != "lines+markers":
+                    continue
+                xs, ys = trace["x"], trace["y"]
+                assert xs == list(range(xs[0], xs[-1] + 1)), (page.name, xs)      # every year of its span
+                assert ys[0] is not None and ys[-1] is not None and trace["connectgaps"] is False
+                if None in ys:
+                    gapped += 1
+                    year = xs[ys.index(None)]
+                    assert year in spec["layout"]["xaxis"]["tickvals"]
+                    header = re.search(r"<thead>(.*?)</thead>", html_text.split('class="graphique"')[1], re.S).group(1)
+                    assert f">{year}<" in header, page.name
+    assert gapped > 0            # the demo has structures that skipped a year
+
+
+def test_chart_csv_writes_whole_numbers_as_such(site):
+    """The figures of a page's charts, as the open data writes them: "891", never the stored float
+    "891.0"; a share keeps its decimals."""
+    _, root, _, _ = site
+    values = []
+    for audience in ("public", "interne"):
+        for path in (root / audience).rglob("*-chiffres.csv"):
+            with path.open(encoding="utf-8-sig") as f:
+                values += [(path.name, r["valeur"]) for r in csv.DictReader(f, delimiter=";")]
+    assert len(values) > 1000
+    assert [v for v in values if re.fullmatch(r"-?\d+\.0+", v[1])] == []
+    assert any(re.fullmatch(r"0\.\d+", v) for _, v in values) and any(re.fullmatch(r"\d{4,}", v) for _, v in values)
+
+
+def test_an_indicators_card_reads_as_sentences(site):
+    """Each line of an indicator's card starts with a capital, as its neighbours do ("Publié à
+    partir de 3 structures", not "publié…" under "Une hausse est un progrès")."""
+    _, root, _, _ = site
+    starts = {}
+    for page in (root / "public" / "indicateurs").glob("*.html"):
+        for term, value in re.findall(r"<dt>([^<]+)</dt><dd>(.)", page.read_text(encoding="utf-8")):
+            starts.setdefault(term, set()).add(value)
+    assert {"Calcul", "Champ", "Publication", "Sens"} <= set(starts)
+    assert {t: sorted(v) for t, v in starts.items() if any(c.islower() for c in v)} == {}
+
+
 def test_yearly_report_reads_like_a_plaquette(site):
     _, root, _, codes = site
     main = (root / "public" / "2022" / "index.html").read_text(encoding="utf-8").split('<main id="contenu">')[1]
@@ -422,6 +472,23 @@ def test_internal_pages_speak_plain_french(site):
     sheet = text_of(interne / "structures" / f"{codes['hostile']}.html")
     assert re.search(r"(Centre social|Espace de vie sociale) — .* — code ", sheet)
     assert re.search(r"Médiane des (centres sociaux|espaces de vie sociale) du département", sheet)
+
+
+def test_each_structure_of_the_list_can_be_told_apart(site):
+    """Two structures may share a name and a commune (the demo has several « Centre social Le
+    Cèdre – Antony »): each row of the internal list reads differently, by the structure's code,
+    the one its sheet gives."""
+    _, root, _, _ = site
+    listing = (root / "interne" / "structures" / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<tr><th scope=\"row\"><a href=\"([^\"]+)\">(.*?)</tr>", listing)
+    assert len(rows) > 50
+    texts = [re.sub(r"<[^>]+>", " ", row) for _, row in rows]
+    names = [re.sub(r"<[^>]+>", "", row.split("</a>")[0]) for _, row in rows]
+    assert len(set(names)) < len(names)                # homonyms exist...
+    assert len(set(texts)) == len(texts)               # ...and each row still reads on its own
+    for href, row in rows[:10]:
+        code = re.search(r"— code ([^.<]+)\.", (root / "interne" / "structures" / href).read_text(encoding="utf-8")).group(1)
+        assert f">{code}<" in row, (href, code)
 
 
 def test_the_first_year_published_has_no_column_of_missing_trends(site):
