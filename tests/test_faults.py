@@ -279,15 +279,26 @@ def test_a_commit_that_cannot_be_written_is_reported_and_loses_nothing(db, origi
 
 
 # ------------------------------------------------------------------ two runs, a reader
+def lock_held(db: Path) -> bool:
+    """Whether a process holds the warehouse's lock file (read from /proc/locks, without
+    touching the lock)."""
+    lock = Path(str(db) + ".lock")
+    if not lock.exists():
+        return False
+    inode = lock.stat().st_ino
+    return any(line.split()[5].rsplit(":", 1)[-1] == str(inode)
+               for line in Path("/proc/locks").read_text().splitlines() if len(line.split()) > 5)
+
+
 def test_two_runs_at_once_the_second_is_refused_or_waits(db):
     site = db.parent.parent / "site"
-    first = start(db, "report")
+    first = start(db, "run", DEMO_DIR)         # long enough (every step) for the others to meet it
     procs = [first]
     try:
         deadline = time.monotonic() + 60
-        while not any(site.glob(".public-*")) and first.poll() is None and time.monotonic() < deadline:
+        while not lock_held(db) and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)                       # the first one holds the warehouse from here
-        assert first.poll() is None
+        assert first.poll() is None and lock_held(db)
         refused = run(db, "validate")
         assert refused.returncode == 3, said(refused)
         assert "Un autre traitement utilise déjà l'entrepôt" in said(refused)
