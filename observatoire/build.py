@@ -14,6 +14,8 @@ from ingest.corrections import CORRECTIONS_FILE, apply_corrections
 from ingest.errors import ObservatoireError
 from ingest.profil import Chrono
 
+from .console import fr_count
+
 PROFILES_DIR = Path(__file__).resolve().parent / "dbt"
 
 
@@ -214,10 +216,11 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
                     "unit_test": "Le test unitaire"}.get(kind, "L'élément")
             detail = node_result.message or ""
             if kind == "test" and node_result.failures:
-                detail = f"{node_result.failures} ligne(s) en défaut"
+                detail = fr_count(node_result.failures, "ligne en défaut", "lignes en défaut")
             failures.append(f"{what} « {node.name} » a échoué : {detail}")
         elif status == "warn":
-            result.warnings.append(f"Avertissement du test « {node.name} » : {node_result.failures} ligne(s)")
+            result.warnings.append(f"Avertissement du test « {node.name} » : "
+                                   + fr_count(node_result.failures, "ligne", "lignes"))
     if failures or not res.success:
         raise ObservatoireError("La construction des indicateurs a échoué.\n  - " + "\n  - ".join(
             failures or ["dbt a signalé un échec sans préciser lequel : voir les journaux dbt."]))

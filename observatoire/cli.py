@@ -11,7 +11,7 @@ from ingest.config import PROJECT_DIR
 from ingest.errors import LockedError, ObservatoireError
 
 from . import click_fr
-from .console import ProgressReporter, err, fr_int, ingest_summary, out
+from .console import ProgressReporter, err, fr_count, fr_int, ingest_summary, out
 
 click_fr.install()
 
@@ -109,12 +109,12 @@ def _ingest(entrepot: Path, chemins, attendre: float) -> bool:
                 err.print(f"  - {line}")
             more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - 10
             if more > 0:
-                err.print(f"  … et {fr_int(more)} autre(s) : voir la table constats_qualite.")
+                err.print(f"  … et {fr_count(more, 'autre', 'autres')} : voir la table constats_qualite.")
     if result.conflicts:
-        err.print(f"[yellow]{fr_int(result.conflicts)} ligne(s) en doublon conflictuel[/] "
+        err.print(f"[yellow]{fr_count(result.conflicts, 'ligne', 'lignes')} en doublon conflictuel[/] "
                   "(même structure, même enquête, valeurs différentes) exclues de « reponses ».")
     if result.ignored:
-        err.print(f"{fr_int(len(result.ignored))} fichier(s) sans nom d'extrait ignoré(s).")
+        err.print(fr_count(len(result.ignored), "fichier sans nom d'extrait ignoré.", "fichiers sans nom d'extrait ignorés."))
     out.print(ingest_summary(result))
     out.print(f"Entrepôt : {entrepot.resolve()}")
     return not result.rejected and not result.unreadable
@@ -140,7 +140,8 @@ def _build(entrepot: Path, docs: bool, attendre: float) -> None:
     result = run_build(entrepot, docs=docs, wait=attendre, on_event=lambda m: err.print(f"  {m}"))
     applied, refused = result.corrections
     if applied or refused:
-        err.print(f"Corrections : {applied} appliquée(s), {refused} refusée(s) (voir constats_qualite).")
+        err.print(f"Corrections : {fr_count(applied, 'appliquée', 'appliquées')}, "
+                  f"{fr_count(refused, 'refusée', 'refusées')} (voir constats_qualite).")
     for warning in result.warnings:
         err.print(f"[yellow]{warning}[/]")
     out.print(f"Indicateurs calculés : {result.models} modèles, {result.tests} tests dbt réussis. "
@@ -169,19 +170,20 @@ def _validate(entrepot: Path, sortie, attendre: float) -> bool:
     err.print("Contrôle qualité (Great Expectations)…")
     outcome = run_validation(entrepot, sortie, attendre)
     counts = outcome.counts
-    out.print(f"Constats : {fr_int(counts.get('bloquant', 0))} bloquant(s), "
-              f"{fr_int(counts.get('avertissement', 0))} avertissement(s), {fr_int(counts.get('info', 0))} info(s).")
+    out.print(f"Constats : {fr_count(counts.get('bloquant', 0), 'bloquant', 'bloquants')}, "
+              f"{fr_count(counts.get('avertissement', 0), 'avertissement', 'avertissements')}, "
+              f"{fr_count(counts.get('info', 0), 'information', 'informations')}.")
     for gate in outcome.gates:
         if gate.publie:
-            out.print(f"  {gate.annee} : publiée" + (f" ({gate.avertissements} avertissement(s), signalés dans "
+            out.print(f"  {gate.annee} : publiée" + (f" ({fr_count(gate.avertissements, 'avertissement signalé', 'avertissements signalés')} dans "
                                                      "la méthodologie)" if gate.avertissements else ""))
         else:
             kept = " ; la publication précédente reste en place" if gate.deja_publie else ""
-            err.print(f"  [bold red]{gate.annee} : non publiée[/], {len(gate.bloquants)} constat(s) bloquant(s){kept} :")
+            err.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(len(gate.bloquants), 'constat bloquant', 'constats bloquants')}{kept} :")
             for message in gate.bloquants["message"].head(15):
                 err.print(f"    - {message}")
             if len(gate.bloquants) > 15:
-                err.print(f"    … et {len(gate.bloquants) - 15} autre(s) : voir la page qualité de l'année.")
+                err.print(f"    … et {fr_count(len(gate.bloquants) - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
     if outcome.pages:
         out.print(f"Pages qualité : {outcome.pages[0].parent}")
     out.print(f"Data Docs Great Expectations : {outcome.data_docs}")

@@ -38,6 +38,11 @@ def fr_int(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
+def fr_count(n: int, one: str, many: str) -> str:
+    """« 1 avertissement », « 3 avertissements », « 0 bloquant » (French takes 0 as singular)."""
+    return f"{fr_int(n)} {one if n in (0, 1) else many}"
+
+
 def ingest_summary(result) -> Table:
     table = Table(title="Bilan du chargement", title_justify="left")
     for col in ("Fichier", "Type", "Année", "Statut", "Lignes", "Doublons fusionnés", "Bloquants",
