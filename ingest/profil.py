@@ -18,7 +18,8 @@ def _record(etape: str, nom: str, seconds: float) -> None:
     if not path:
         return
     record = {"etape": etape, "phase": nom, "secondes": round(seconds, 3),
-              "pic_mio": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "pid": os.getpid()}
+              "pic_mio": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "pid": os.getpid(),
+              "fin": round(time.time(), 3)}
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record, ensure_ascii=False) + "\n")
 

@@ -156,9 +156,39 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
         _mark_build(db_path, "terminee")
         chrono.tour("modèles et tests dbt")
         if docs:
-            _invoke(["docs", "generate", "--no-compile", *common], result, None)  # reuses the build's manifest
+            fingerprint = _docs_fingerprint(result.target_dir)
+            stamp = result.target_dir / "documentation.empreinte"
+            if fingerprint is None or not _docs_current(result.target_dir, stamp, fingerprint):
+                stamp.unlink(missing_ok=True)
+                _invoke(["docs", "generate", "--no-compile", *common], result, None)  # reuses the build's manifest
+                if fingerprint is not None:
+                    stamp.write_text(fingerprint, encoding="ascii")
             chrono.tour("documentation dbt")
         return result
+
+
+def _docs_fingerprint(target_dir: Path) -> str | None:
+    """What the dbt docs show: the project as parsed (the manifest, less the run's own metadata)
+    and the warehouse's raw schema. DuckDB's catalog has no statistics, so documentation
+    generated from the same fingerprint is the same, and is not generated again."""
+    import json
+
+    try:
+        manifest = json.loads((target_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    manifest.pop("metadata", None)
+    digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
+    digest.update((Path(W.__file__).parent / "schema.yaml").read_bytes())
+    return digest.hexdigest()
+
+
+def _docs_current(target_dir: Path, stamp: Path, fingerprint: str) -> bool:
+    try:
+        return stamp.read_text(encoding="ascii") == fingerprint and all(
+            (target_dir / name).is_file() for name in ("index.html", "catalog.json"))
+    except OSError:
+        return False
 
 
 def _invoke(args: list[str], result: BuildResult, on_event) -> None:
