@@ -99,6 +99,17 @@ CORRECTIONS_HEADER = "annee_enquete;code_structure;colonne;nouvelle_valeur;motif
 CONFIRMATIONS_HEADER = "annee_enquete;code_structure;colonne;valeur_confirmee;motif;auteur;date\n"
 
 
+def demo_copy(site, tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the published demo warehouse (the `site` fixture's) in tmp_path, and an
+    empty corrections file beside it: (warehouse, corrections)."""
+    db = tmp_path / "entrepot" / "o.duckdb"
+    db.parent.mkdir()
+    shutil.copy2(site[0], db)
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_text(CORRECTIONS_HEADER, encoding="utf-8")
+    return db, corrections
+
+
 def build_and_validate(db: Path, base: Path):
     """dbt build and validate with no correction and no confirmation (files written in `base`);
     returns (outcome, corrections file, confirmations file)."""

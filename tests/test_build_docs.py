@@ -1,18 +1,11 @@
 """The dbt documentation is generated again only when what it shows changed: the project as
 parsed and the warehouse's raw schema (DuckDB's catalog carries no statistics)."""
-import shutil
-
-from conftest import CORRECTIONS_HEADER
+from conftest import demo_copy
 from observatoire.build import build
 
 
 def test_docs_are_generated_once_per_state_of_the_project(site, tmp_path):
-    db0, *_ = site
-    db = tmp_path / "entrepot" / "o.duckdb"
-    db.parent.mkdir()
-    shutil.copy2(db0, db)
-    corrections = tmp_path / "corrections.csv"
-    corrections.write_text(CORRECTIONS_HEADER, encoding="utf-8")
+    db, corrections = demo_copy(site, tmp_path)
 
     first = build(db, docs=True, corrections=corrections)
     catalog, stamp = first.target_dir / "catalog.json", first.target_dir / "documentation.empreinte"

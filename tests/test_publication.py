@@ -1,9 +1,8 @@
 """Publication freezes everything public about a year: a year held back by validation changes
 nothing public, byte for byte, even after its extract was replaced and the indicators rebuilt."""
 import hashlib
-import shutil
 
-from conftest import CORRECTIONS_HEADER, frame, query, write_year_files
+from conftest import demo_copy, frame, query, write_year_files
 from ingest.load import ingest_paths
 from observatoire.build import build
 from observatoire.demo import build_truth
@@ -17,12 +16,7 @@ def digest(folder):
 
 
 def test_a_blocked_year_keeps_its_public_site_byte_for_byte(site, tmp_path):
-    db0, *_ = site
-    db = tmp_path / "entrepot" / "o.duckdb"
-    db.parent.mkdir()
-    shutil.copy2(db0, db)
-    corrections = tmp_path / "corrections.csv"
-    corrections.write_text(CORRECTIONS_HEADER, encoding="utf-8")
+    db, corrections = demo_copy(site, tmp_path)
     run_report(db, tmp_path / "site", audiences=("public",))
     before = digest(tmp_path / "site" / "public" / "2021")
     open_data = (tmp_path / "site" / "public" / "donnees" / "indicateurs.csv").read_bytes()
@@ -62,10 +56,7 @@ def test_the_public_site_reads_only_the_publication(site, tmp_path):
     warehouse: the public site comes out the same, byte for byte."""
     import duckdb
 
-    db0, root, *_ = site
-    db = tmp_path / "entrepot" / "o.duckdb"
-    db.parent.mkdir()
-    shutil.copy2(db0, db)
+    db, _ = demo_copy(site, tmp_path)
     run_report(db, tmp_path / "avant", audiences=("public",))
     con = duckdb.connect(str(db))
     try:
