@@ -208,25 +208,22 @@ def _parse_all(jobs: list, results: list[FileResult], config, communes, codes, r
     parallel = cpus > 1 and sum(len(job[4]) for _, job in todo) >= PARALLEL_FROM \
         and "fork" in multiprocessing.get_all_start_methods()
     out: list = [None] * len(jobs)
-    pool = None
+    started = None
     if parallel:
         _CONTEXT = (config, communes, codes)
-        try:
-            pool = _pool(cpus)
-            futures = [(i, job, _submit(pool, job)) for i, job in todo]
-        except OSError:     # no process to be had (the user's process limit, no memory to fork): one by one
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-            pool, _CONTEXT = None, None
-    if pool is None:
+        started = _start(cpus, [job for _, job in todo])
+        if started is None:     # no process to be had (the user's process limit, no memory to fork): one by one
+            _CONTEXT = None
+    if started is None:
         for i, (path, kind, year, sha, data) in todo:
             with reporter.file(path, len(config.columns[kind])) as advance:
                 out[i] = _outcome(results[i], _parse_job((path, kind, year, sha, data), config, communes, codes,
                                                          advance), data)
         return out
+    pool, futures = started
     try:
         with pool:
-            for i, job, future in futures:
+            for (i, job), future in zip(todo, futures):
                 path, *_, data = job
                 with reporter.file(path, 1) as advance:
                     try:
@@ -247,9 +244,18 @@ def _parse_all(jobs: list, results: list[FileResult], config, communes, codes, r
     return out
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
-                               initargs=(os.getpid(),))
+def _start(workers: int, jobs: list) -> tuple[ProcessPoolExecutor, list] | None:
+    """A pool of forked workers and the future of each job (see `_submit`); None when the system
+    gives no process to fork."""
+    pool = None
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=die_with_parent, initargs=(os.getpid(),))
+        return pool, [_submit(pool, job) for job in jobs]
+    except OSError:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        return None
 
 
 def _submit(pool: ProcessPoolExecutor, job):
@@ -262,16 +268,14 @@ def _submit(pool: ProcessPoolExecutor, job):
 
 def _parse_alone(job) -> tuple:
     """Parse one file in a worker of its own: if that worker dies too, the file is what kills it."""
-    pool = None
-    try:
-        pool = _pool(1)
-        future = pool.submit(_parse_in_worker, job)
-    except OSError:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    started = _start(1, [job])
+    if started is None:
         return None, NO_PROCESS
+    pool, (future,) = started
     with pool:
         try:
+            if future is None:
+                raise BrokenProcessPool
             return future.result()
         except BrokenProcessPool:
             return None, WORKER_DIED

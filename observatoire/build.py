@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from ingest import warehouse as W
-from ingest.config import PROJECT_DIR, Config
+from ingest.config import PROJECT_DIR, SCHEMA_FILE, Config
 from ingest.corrections import CORRECTIONS_FILE, apply_corrections
 from ingest.errors import ObservatoireError
 from ingest.profil import Chrono
@@ -179,7 +179,7 @@ def _docs_fingerprint(target_dir: Path) -> str | None:
         return None
     manifest.pop("metadata", None)
     digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
-    digest.update((Path(W.__file__).parent / "schema.yaml").read_bytes())
+    digest.update(SCHEMA_FILE.read_bytes())
     return digest.hexdigest()
 
 

@@ -97,8 +97,7 @@ def lines(id: str, titre: str, legende: str, lecture: str, series: dict[str, tup
                        "connectgaps": False,
                        "hovertemplate": name.replace("%", "%%") + " – %{x}\u00a0: %{text}<extra></extra>",
                        "line": {"color": PALETTE[i % len(PALETTE)], "width": 3}, "marker": {"size": 7}})
-        by_year = dict(zip(xs, ys))
-        lignes.append([name] + [fmt(by_year.get(y)) for y in years])
+        lignes.append([name] + [fmt(known.get(y)) for y in years])
         brut.extend((name, y, v) for y, v in zip(xs, ys))
     if cible is not None:
         year, value = cible
