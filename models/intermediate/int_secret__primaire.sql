@@ -9,17 +9,18 @@
 with registre as (
     select indicateur, agregat,
            coalesce(n_min, {{ var('secret_n_min') }}) as n_min,
-           coalesce(dominance, false) as dominance
-    from {{ ref('registre_indicateurs') }}
+           coalesce(dominance, false) as dominance,
+           {{ secret_sensible('r') }} as sensible
+    from {{ ref('registre_indicateurs') }} as r
 )
 select
     a.indicateur, a.annee, a.niveau, a.code,
     a.n_contributeurs, a.n_population, a.somme_abs_num, a.max_abs_num, a.somme_abs_den, a.max_abs_den,
     r.n_min, r.dominance,
-    r.n_min > 1 or r.dominance as sensible,
+    r.sensible,
     r.agregat in ('compte', 'total', 'somme', 'ratio') as additif,
     case
-        when not (r.n_min > 1 or r.dominance) then null
+        when not r.sensible then null
         when a.n_contributeurs < r.n_min and not (a.n_contributeurs = 0 and a.n_population >= r.n_min)
             then 'frequence'
         when r.dominance and ({{ secret_domine('a.max_abs_num', 'a.somme_abs_num') }}

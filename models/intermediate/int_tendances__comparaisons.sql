@@ -2,7 +2,7 @@
 -- for the départements and France, with the indicator's reference year (`reference`). Indicators compared on a constant panel (registry
 -- `comparaison` = panel) are compared on the structures counted in both years only, so that a
 -- change is never the effect of other centres answering; counts of structures and the
--- federation's activities (`ensemble`) are compared as they are.
+-- federation's activities (`ensemble`) are compared as they are (panels: int_tendances__panels).
 with registre as (
     select indicateur, agregat, facteur, unite, sens, annee_reference,
            coalesce(decimales, 0) as decimales,
@@ -26,80 +26,11 @@ comparaisons as (
     join registre as r using (indicateur)
     where c.statut = 'publie' and c.annee > r.annee_reference and c.niveau in ('departement', 'national')
 ),
-mesures as (
-    select m.indicateur, m.annee, m.code_structure, m.numerateur, m.denominateur
-    from {{ ref('int_indicateurs__structures') }} as m
-    join registre as r using (indicateur)
-    where m.inclus and r.mode = 'panel'
-),
-paires as (
-    -- a structure counted in both years, with its measures in each
-    select cur.indicateur, cur.annee, 'un_an' as comparaison, cur.code_structure,
-           cur.numerateur as num, cur.denominateur as den, prev.numerateur as num_c, prev.denominateur as den_c
-    from mesures as cur
-    join mesures as prev
-      on prev.indicateur = cur.indicateur and prev.code_structure = cur.code_structure
-     and prev.annee = cur.annee - 1
-    union all
-    select cur.indicateur, cur.annee, 'reference', cur.code_structure,
-           cur.numerateur, cur.denominateur, prev.numerateur, prev.denominateur
-    from mesures as cur
-    join registre as r on r.indicateur = cur.indicateur and cur.annee > r.annee_reference
-    join mesures as prev
-      on prev.indicateur = cur.indicateur and prev.code_structure = cur.code_structure
-     and prev.annee = r.annee_reference
-),
-paires_situees as (
-    select p.*, s.code_commune, s.code_territoire, s.code_departement
-    from paires as p
-    join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
-),
-communes_lues as (
-    -- a commune's trend is read only where its figure is published
-    select distinct indicateur, annee, code from comparaisons where niveau = 'commune'
-),
-{%- set sommes = "count(*) as n_panel, sum(num) as s, sum(den) as d, sum(num_c) as s_c, sum(den_c) as d_c" %}
-sommes_panels as (
-    -- (since the reference year: départements and France only, as the comparisons above)
-    select p.indicateur, p.annee, p.comparaison, 'commune' as niveau, p.code_commune as code, {{ sommes }}
-    from paires_situees as p
-    semi join communes_lues as c on c.indicateur = p.indicateur and c.annee = p.annee and c.code = p.code_commune
-    where p.comparaison = 'un_an'
-    group by p.indicateur, p.annee, p.comparaison, p.code_commune
-    union all
-    -- territories (one year only), départements and France in one pass over the pairs
-    select indicateur, annee, comparaison,
-           case when grouping(code_territoire) = 0 then 'territoire'
-                when grouping(code_departement) = 0 then 'departement' else 'national' end,
-           coalesce(code_territoire, code_departement, 'FR'), {{ sommes }}
-    from paires_situees
-    group by grouping sets ((indicateur, annee, comparaison, code_territoire),
-                           (indicateur, annee, comparaison, code_departement),
-                           (indicateur, annee, comparaison))
-    having (grouping(code_territoire) = 0 and code_territoire is not null and comparaison = 'un_an')
-        or (grouping(code_departement) = 0 and code_departement is not null)
-        or (grouping(code_territoire) = 1 and grouping(code_departement) = 1
-            and (select count(distinct code_departement) > 1 from {{ ref('int_structures_annees') }}))
-),
-medianes_panels as (
-    select p.indicateur, p.annee, p.comparaison, u.niveau, u.code, median(p.num) as m, median(p.num_c) as m_c
-    from paires as p
-    join registre as r using (indicateur)
-    join {{ ref('int_unites_structures') }} as u using (annee, code_structure)
-    where r.agregat = 'mediane' and u.niveau <> 'structure'
-    group by all
-),
-totaux_panels as (
-    select t.*, r.agregat, r.facteur, m.m, m.m_c
-    from sommes_panels as t
-    join registre as r using (indicateur)
-    left join medianes_panels as m using (indicateur, annee, comparaison, niveau, code)
-),
-panels as (
-    select indicateur, annee, comparaison, niveau, code, n_panel,
-           {{ valeur_depuis_totaux('agregat', 'n_panel', 's', 'd', 'm') }} * facteur as valeur_panel,
-           {{ valeur_depuis_totaux('agregat', 'n_panel', 's_c', 'd_c', 'm_c') }} * facteur as valeur_panel_comparee
-    from totaux_panels
+comparees as (
+    -- the compared cells, whatever their status (the lookup table stays small)
+    select c.* from cellules as c
+    semi join comparaisons as k
+      on c.indicateur = k.indicateur and c.niveau = k.niveau and c.code = k.code and c.annee = k.annee_comparee
 ),
 reunies as (
     select
@@ -112,9 +43,9 @@ reunies as (
         case when r.mode = 'panel' then p.valeur_panel_comparee else c.valeur end as base_comparee
     from comparaisons as k
     join registre as r using (indicateur)
-    left join cellules as c
+    left join comparees as c
       on c.indicateur = k.indicateur and c.niveau = k.niveau and c.code = k.code and c.annee = k.annee_comparee
-    left join panels as p
+    left join {{ ref('int_tendances__panels') }} as p
       on p.indicateur = k.indicateur and p.niveau = k.niveau and p.code = k.code and p.annee = k.annee
      and p.comparaison = k.comparaison
 ),

@@ -1,5 +1,12 @@
 {#- Statistical disclosure control (see int_secret__primaire and int_secret__cellules). -#}
 
+{#- The registry's indicators that fall under the rules (the rest are counts of structures that
+    exist, the federation's own activities): a minimum of more than one structure, or the
+    dominance rule. From the seed registre_indicateurs as `registre`. -#}
+{% macro secret_sensible(registre='registre') -%}
+    (coalesce({{ registre }}.n_min, {{ var('secret_n_min') }}) > 1 or coalesce({{ registre }}.dominance, false))
+{%- endmacro %}
+
 {#- One structure makes more than the dominance threshold of a total. -#}
 {% macro secret_domine(plus_forte, total) -%}
     ({{ total }} > 0 and {{ plus_forte }} > {{ var('secret_dominance') }} * {{ total }})

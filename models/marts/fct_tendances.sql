@@ -1,7 +1,10 @@
 -- Per indicator and unit: value by year, change on the previous year and since the baseline
 -- (on all structures, and on the constant panel of structures counted both years), the reading
 -- of each change (verdict, panel size, whether the figure may be shown), and progress towards the
--- board's target. One row per cell, from its two comparisons (int_tendances__comparaisons).
+-- board's target. One row per cell, from its two comparisons (int_tendances__comparaisons):
+-- every published cell, and the withheld ones above the commune (the board's scorecard shows
+-- them as withheld). A withheld commune cell has no trend to read and no row here: they are
+-- most of the cells of a national run.
 with registre as (select * from {{ ref('registre_indicateurs') }}),
 projet as (
     select coalesce(any_value(annee_cible), {{ var('annee_cible') }}) as annee_cible
@@ -24,6 +27,7 @@ cellules as (
     from {{ ref('fct_indicateurs') }} as i
     left join comparees as c using (indicateur, niveau, code, annee)
     where i.niveau <> 'structure' and i.statut <> 'non_disponible'
+      and (i.statut = 'publie' or i.niveau <> 'commune')
 ),
 calcul as (
     select

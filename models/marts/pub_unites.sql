@@ -18,12 +18,12 @@ comptes as (
     group by annee, niveau, code
 ),
 publies as (
+    -- of the indicators that fall under the disclosure rules
     select i.annee, i.niveau, i.code,
            count(*) filter (where i.statut = 'publie') as nb_indicateurs_publies,
            count(*) filter (where i.statut = 'secret') as nb_indicateurs_secrets
     from {{ ref('fct_indicateurs') }} as i
-    join {{ ref('int_secret__cellules') }} as s using (indicateur, annee, niveau, code)
-    where s.sensible
+    semi join {{ ref('registre_indicateurs') }} as r on r.indicateur = i.indicateur and {{ secret_sensible('r') }}
     group by all
 ),
 principal as (
