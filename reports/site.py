@@ -212,6 +212,9 @@ class Site:
                 p = units.get((p.niveau_parent, p.code_parent))
             return p
 
+        # a commune with no figure of its own (too few structures) has no page: where it is listed,
+        # it says how many centres it has and points to the unit whose figures count them
+        small = {key for key, u in units.items() if u.niveau == "commune" and u.nb_publies == 0}
         href, parents, children = {}, {}, defaultdict(list)
         names = defaultdict(int)
         for key, u in units.items():
@@ -222,8 +225,8 @@ class Site:
             parents[key] = p
             if p is not None:
                 children[(p.niveau, p.code)].append(u)
-            href[key] = f"{FOLDERS[u.niveau]}/{slug(u.code)}.html"
-        small = {key for key, u in units.items() if u.niveau == "commune" and u.nb_publies == 0}
+            if key not in small:
+                href[key] = f"{FOLDERS[u.niveau]}/{slug(u.code)}.html"
         return {"units": units, "main": main, "href": href, "parent": parents, "children": children,
                 "small": small, "homonymes": {k for k, n in names.items() if n > 1}}
 
@@ -392,10 +395,12 @@ class Site:
         national = tree["main"] is not None and tree["main"].niveau == "national"
         for level in ("departement", "territoire") if national else ("territoire", "commune"):
             for key, u in sorted(tree["units"].items(), key=lambda kv: str(kv[1].libelle)):
-                if u.niveau != level or key not in tree["href"]:
+                if u.niveau != level or (key not in tree["href"] and key not in tree["small"]):
                     continue
-                if key in tree["small"]:
-                    small.append({"href": tree["href"][key], "texte": self.pointer(annee, u)})
+                if key in tree["small"]:        # no page: the link goes to the unit that counts it
+                    p = tree["parent"].get(key)
+                    small.append({"href": tree["href"].get((p.niveau, p.code)) if p else None,
+                                  "texte": self.pointer(annee, u)})
                 else:
                     links.append({"href": tree["href"][key], "texte": self.unit_title(annee, u),
                                   "niveau": NIVEAUX[level]})
@@ -463,10 +468,6 @@ class Site:
                           parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None,
                           principal=tree["main"])
             titre = f"{name} ({NIVEAUX[u.niveau]}) en {annee}"
-            if key in tree["small"]:
-                w.page(f"{annee}/{rel}", "petite_commune.html", titre=titre, pointeur=self.pointer(annee, u),
-                       **common)
-                continue
             versus = self.compared_with(annee, u)
             cells = self.d.cells.get((annee, u.niveau, u.code), {})
             vkey = (versus.niveau, versus.code) if versus else None

@@ -153,7 +153,8 @@ def test_every_public_page_reads_well_on_a_phone(phone, urls):
                 links.add(urlparse(href).path)
         assert phone.errors == [], (rel, phone.errors)
         checked += 1
-    assert checked > 200
+    # every page of the demo: its reports, indicators, territories and the communes with figures
+    assert checked > 120 and any("/communes/" in rel for rel in titles.values())
     for path in links:
         assert (root / path.lstrip("/")).exists(), f"broken link {path}"
 

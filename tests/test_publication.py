@@ -20,7 +20,7 @@ def test_a_blocked_year_keeps_its_public_site_byte_for_byte(site, tmp_path):
     run_report(db, tmp_path / "site", audiences=("public",))
     before = digest(tmp_path / "site" / "public" / "2021")
     open_data = (tmp_path / "site" / "public" / "donnees" / "indicateurs.csv").read_bytes()
-    assert len(before) > 20
+    assert len(before) > 10       # the year's report, its territories and communes with figures
     frozen = frame(db, "SELECT * FROM publie.pub_indicateurs WHERE annee = 2021 ORDER BY ALL")
 
     # a new extract of the 2022 survey (data year 2021): other figures, and a budget typed in cents

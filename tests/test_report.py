@@ -90,8 +90,8 @@ def test_public_site_never_shows_a_secret_value_nor_a_structure(site):
     checked = 0
     for row in secret.to_dict("records"):
         page = public / str(row["annee"]) / f"{row['niveau']}s" / f"{row['code'].lower()}.html"
-        if row["nb_indicateurs_publies"] == 0:        # nothing to show: a page that points to its territory
-            assert "<table" not in page.read_text(encoding="utf-8"), page
+        if row["nb_indicateurs_publies"] == 0:        # nothing to show: no page (its territory names it)
+            assert not page.exists(), page
             continue
         html = page.read_text(encoding="utf-8")
         assert f"indicateurs/{row['indicateur']}.html" not in html, (row["indicateur"], page)
@@ -274,12 +274,17 @@ def test_a_small_commune_points_to_its_territory(site):
     small = frame(db, """SELECT * FROM publie.pub_unites WHERE annee = 2022 AND niveau = 'commune'
                          AND nb_indicateurs_publies = 0 AND nb_cs = 1 AND nb_evs = 0""")
     assert len(small)
+    report = root / "public" / "2022" / "index.html"
+    listed = re.search(r'<ul class="petites-communes">(.*?)</ul>', report.read_text(encoding="utf-8"), re.S).group(1)
     for u in small.to_dict("records"):
         sentence = f"{u['libelle']} : 1 centre social ; ses chiffres sont comptés dans ceux de {u['libelle_parent']}."
-        page = root / "public" / "2022" / "communes" / f"{u['code']}.html"
-        assert sentence in text_of(page)
-        assert "<table" not in page.read_text(encoding="utf-8")
-        assert sentence in re.sub(r"\s+", " ", text_of(root / "public" / "2022" / "territoires" / f"{u['code_parent']}.html"))
+        # no page of its own (it would only repeat that sentence): its territory's sheet and the
+        # year's report say it, the report's line leading to the territory's sheet
+        assert not (root / "public" / "2022" / "communes" / f"{u['code']}.html").exists()
+        assert sentence in text_of(root / "public" / "2022" / "territoires" / f"{u['code_parent']}.html")
+        line = [li for li in re.findall(r"<li>(.*?)</li>", listed, re.S)
+                if html.unescape(re.sub(r"<[^>]+>|\s+", " ", li)).strip().startswith(u["libelle"] + " :")]
+        assert len(line) == 1 and f'href="territoires/{u["code_parent"]}.html"' in line[0]
 
 
 def text_of(page: Path) -> str:
