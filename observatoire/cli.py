@@ -164,11 +164,11 @@ def validate(ctx, sortie, attendre):
         sys.exit(EXIT_BLOCKED)
 
 
-def _validate(entrepot: Path, sortie, attendre: float) -> bool:
+def _validate(entrepot: Path, sortie, attendre: float, docs: bool = True) -> bool:
     from .validation import run_validation
 
     err.print("Contrôle qualité (Great Expectations)…")
-    outcome = run_validation(entrepot, sortie, attendre)
+    outcome = run_validation(entrepot, sortie, attendre, docs=docs)
     counts = outcome.counts
     out.print(f"Constats : {fr_count(counts.get('bloquant', 0), 'bloquant', 'bloquants')}, "
               f"{fr_count(counts.get('avertissement', 0), 'avertissement', 'avertissements')}, "
@@ -186,7 +186,11 @@ def _validate(entrepot: Path, sortie, attendre: float) -> bool:
                 err.print(f"    … et {fr_count(len(gate.bloquants) - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
     if outcome.pages:
         out.print(f"Pages qualité : {outcome.pages[0].parent}")
-    out.print(f"Data Docs Great Expectations : {outcome.data_docs}")
+    if outcome.data_docs is not None:
+        out.print(f"Data Docs Great Expectations : {outcome.data_docs}")
+    else:
+        out.print("Data Docs Great Expectations : non produites avec --public-seulement "
+                  "(« observatoire validate » les produit).")
     return all(g.publie for g in outcome.gates)
 
 
@@ -236,7 +240,8 @@ def demo(echelle, sortie, graine, taille):
 @cli.command()
 @click.argument("chemins", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--demo", "use_demo", is_flag=True, help="Utiliser les extraits de démonstration fournis (92).")
-@click.option("--public-seulement", is_flag=True, help="Ne produire que le site public.")
+@click.option("--public-seulement", is_flag=True,
+              help="Ne produire que le site public (sans documentation dbt ni Data Docs).")
 @attendre_option
 @click.pass_context
 def run(ctx, chemins, use_demo, public_seulement, attendre):
@@ -258,7 +263,7 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
         # each step's child starts while the previous step works, and imports its libraries then
         build = _Step(_build, (entrepot, not public_seulement, attendre), WARM_UP["build"])   # docs: internal site
         ok = _Step(_ingest, (entrepot, chemins, attendre)).go()
-        validate = _Step(_validate, (entrepot, None, attendre), WARM_UP["validate"])
+        validate = _Step(_validate, (entrepot, None, attendre, not public_seulement), WARM_UP["validate"])
         build.go()
         report = _Step(_report, (entrepot, None, public_seulement, attendre), WARM_UP["report"])
         published = validate.go()

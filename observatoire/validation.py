@@ -26,7 +26,7 @@ class ValidateOutcome:
     counts: dict[str, int]
     rules_failed: list[str]
     pages: list[Path]
-    data_docs: Path
+    data_docs: Path | None      # None: not built this time (run --public-seulement)
 
 
 def default_quality_dir(db_path: Path) -> Path:
@@ -34,7 +34,10 @@ def default_quality_dir(db_path: Path) -> Path:
 
 
 def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
-                   confirmations: Path = CONFIRMATIONS_FILE) -> ValidateOutcome:
+                   confirmations: Path = CONFIRMATIONS_FILE, docs: bool = True) -> ValidateOutcome:
+    """Check, record the findings, publish the years without a blocking one, write the quality
+    outputs; with `docs`, GX's Data Docs among them (else the quality folder has none, rather
+    than those of an earlier validation)."""
     from expectations.validate import validate
     from reports.qualite import write_quality_outputs
 
@@ -60,7 +63,7 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
                 con.execute("BEGIN TRANSACTION")
                 try:
                     chrono = Chrono("validate")
-                    result = validate(con, docs_dir=tmp / "gx", confirmations=confirmations)
+                    result = validate(con, docs_dir=tmp / "gx" if docs else None, confirmations=confirmations)
                     chrono.tour("contrôles Great Expectations")
                     gates = publish(con)
                     chrono.tour("publication")
@@ -79,7 +82,7 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
         finally:
             con.close()
     return ValidateOutcome(gates=gates, counts=counts, rules_failed=result.rules_failed,
-                           pages=[out_dir / p.relative_to(tmp) for p in pages], data_docs=out_dir / "gx" / "index.html")
+                           pages=[out_dir / p.relative_to(tmp) for p in pages], data_docs=out_dir / "gx" / "index.html" if docs else None)
 
 
 def _check_ours(out_dir: Path) -> None:

@@ -68,3 +68,14 @@ def test_run_demo_chains_every_stage(tmp_path):
     assert f"Site interne : " in result.output
     assert not re.search(r"\w\(s\)", result.output), result.output     # real plurals, not "avertissement(s)"
     assert re.search(r"Constats : \d+ bloquants?, \d+ avertissements?, \d+ informations?\.", result.output)
+    assert (tmp_path / "entrepot" / "qualite" / "gx" / "index.html").exists()
+    # the public site alone: neither the dbt docs nor GX's Data Docs (none left from the run before)
+    docs = tmp_path / "entrepot" / "dbt" / "target" / "index.html"
+    docs_before = docs.stat().st_mtime_ns
+    proc = subprocess.run([sys.executable, "-m", "observatoire", "--entrepot", str(db), "run", "--demo",
+                           "--public-seulement"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Data Docs Great Expectations : non produites avec --public-seulement" in proc.stdout
+    assert not (tmp_path / "entrepot" / "qualite" / "gx").exists()
+    assert (tmp_path / "entrepot" / "qualite" / "2022.html").exists() and docs.stat().st_mtime_ns == docs_before
+    assert "Site public : " in proc.stdout and "Site interne : " not in proc.stdout
