@@ -224,7 +224,7 @@ RULES: list[Rule] = [
       for name, values in _enum_columns().items() if name != "type_structure"],
     Rule("non_repondant_sans_mesure", "reponses", "avertissement", "repondant",
          "aucune mesure pour une structure non répondante",
-         "%s est non répondante mais déclare {mesures_non_repondant} mesure(s) : répondante mal "
+         "%s est non répondante mais déclare {mesures_non_repondant} mesure{mesures_non_repondant__s} : répondante mal "
          "cochée ?" % WHO, _between("mesures_non_repondant", 0, 0), "Aucune mesure pour une non-répondante"),
     # ---- every measure: sign, own history, peers (int_controles__mesures); of these, one finding per
     # value, the gravest (the history first: its message says more)
@@ -296,12 +296,12 @@ RULES: list[Rule] = [
     *_ratio_rules(),
     # ---- published indicators, per indicator x year x level -----------------------------------------
     Rule("part_entre_0_et_1", "parts", "bloquant", "valeur", "une part entre 0 et 1",
-         "Indicateur {indicateur} ({niveau}, {annee}) : {n_hors_bornes} valeur(s) hors de [0, 1], de "
+         "Indicateur {indicateur} ({niveau}, {annee}) : {n_hors_bornes} valeur{n_hors_bornes__s} hors de [0, 1], de "
          "{valeur_min} ({code_min}) à {valeur_max} ({code_max}).", _between("n_hors_bornes", 0, 0),
          "Part entre 0 et 1",
          conseil="Cherchez la structure en cause dans les constats de l'année (numérateur > dénominateur)."),
     Rule("somme_positive", "sommes", "bloquant", "valeur", "une valeur positive ou nulle",
-         "Indicateur {indicateur} ({niveau}, {annee}) : {n_hors_bornes} valeur(s) négative(s), la plus "
+         "Indicateur {indicateur} ({niveau}, {annee}) : {n_hors_bornes} valeur{n_hors_bornes__s} négative{n_hors_bornes__s}, la plus "
          "basse {valeur_min} ({code_min}).", _between("n_hors_bornes", 0, 0), "Indicateur positif",
          conseil="Cherchez la valeur négative déclarée dans les constats de l'année (règle « Valeur négative »)."),
     Rule("indicateur_present", "presence", "bloquant", "indicateur",

@@ -66,7 +66,7 @@ def _read(rules, expectations) -> set[str]:
     names = set(IDENTIFIERS_COLUMNS)
     for rule, exp in zip(rules, expectations):
         for template in (rule.message, rule.attendu, rule.colonne):
-            names |= {f for _, f, _, _ in string.Formatter().parse(template) if f}
+            names |= {f.removesuffix("__s") for _, f, _, _ in string.Formatter().parse(template) if f}
         for attr in ("column", "column_A", "column_B", "column_list"):
             value = getattr(exp, attr, None)
             names |= set(value) if isinstance(value, list) else {value} if value else set()
@@ -80,7 +80,20 @@ IDENTIFIERS_COLUMNS = ("annee_enquete", "annee_donnees", "code_structure", "lign
 
 
 class _Row(dict):
+    """A failing row's values as its message shows them; `{name__s}` is « s » when the number
+    `name` is 2 or more (« 1 valeur », « 3 valeurs »)."""
+
+    def __init__(self, shown: dict, record: dict):
+        super().__init__(shown)
+        self.record = record
+
     def __missing__(self, key):
+        if key.endswith("__s"):
+            n = self.record.get(key[:-3])
+            try:
+                return "s" if n is not None and abs(float(n)) >= 2 else ""
+            except (TypeError, ValueError):
+                return ""
         return "?"
 
 
@@ -177,7 +190,7 @@ def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
         frame = frames[rule.frame]
         for record in frame.loc[indices].to_dict("records"):
             values = _Row({k: (_identifier(v) if k.startswith(IDENTIFIERS) else fr_number(v))
-                           for k, v in record.items()})
+                           for k, v in record.items()}, record)
             column = rule.colonne.format_map(values)
             raw = record.get("valeur") if rule.colonne == "{colonne}" else record.get(column)
             message, severite = rule.message.format_map(values), rule.severite

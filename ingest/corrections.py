@@ -61,7 +61,8 @@ def read_corrections(path: Path, columns: list[str] = COLUMNS) -> pd.DataFrame:
     frame.columns = [fold(c) for c in frame.columns]      # « Année enquête » is annee_enquete
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ObservatoireError(f"{path} : colonne(s) absente(s) : {', '.join(missing)} "
+        raise ObservatoireError(f"{path} : {'colonne absente' if len(missing) == 1 else 'colonnes absentes'} : "
+                                f"{', '.join(missing)} "
                                 f"(attendu : {';'.join(columns)})")
     frame = frame[columns].apply(lambda s: s.str.strip())
     frame["ligne_fichier"] = range(2, len(frame) + 2)

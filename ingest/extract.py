@@ -14,8 +14,8 @@ import pandas as pd
 from . import values as V
 from .config import Config, Column
 from .errors import ExtractError
-from .readers import (PREVIEW_CHARS, XLSX_UNREADABLE, Issue, NoHeaderError, RawTable, check_content, fr_int,
-                      read_csv, read_xlsx)
+from .readers import (PREVIEW_CHARS, XLSX_UNREADABLE, Issue, NoHeaderError, RawTable, check_content, fr_count,
+                      fr_int, read_csv, read_xlsx)
 from .reference import ProjectCodes, project_codes
 
 FILE_NAME = re.compile(r"^(senacs|activites)_(\d{4})$")
@@ -213,7 +213,8 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     mapping, extra_headers, unknown, unnamed = _map_header(table, kind, year, config)
     missing = [c for c in required if c not in mapping.values()]
     if missing:
-        raise ExtractError("colonne(s) obligatoire(s) absente(s) : " + ", ".join(missing)
+        raise ExtractError(("colonne obligatoire absente : " if len(missing) == 1 else
+                            "colonnes obligatoires absentes : ") + ", ".join(missing)
                            + f" (en-tête lu à la ligne {table.header_line})")
 
     width = len(table.header)
@@ -369,10 +370,10 @@ def _field_counts(table: RawTable, width: int, mapping: dict[int, str]) -> list[
         if short:
             out.append(_findings(
                 [ln for ln, _ in short], None, None, [mapping.get(n, table.header[n]) for _, n in short],
-                [f"{n} champs" for _, n in short],
+                [fr_count(n, "champ", "champs") for _, n in short],
                 f"{width} champs", "champs_manquants", "avertissement",
-                [f"Ligne {ln} : {n} valeur(s) pour {width} colonnes d'en-tête ; les colonnes à partir de "
-                 f"« {table.header[n]} » sont laissées vides. Un séparateur manque-t-il, ou la ligne "
+                [f"Ligne {ln} : {fr_count(n, 'valeur', 'valeurs')} pour {width} colonnes d'en-tête ; les colonnes "
+                 f"à partir de « {table.header[n]} » sont laissées vides. Un séparateur manque-t-il, ou la ligne "
                  "est-elle coupée ?" for ln, n in short]))
     return out
 
@@ -449,7 +450,8 @@ def _check_survey_year(annee: pd.Series, year: int, path: Path) -> None:
     other, count = declared.value_counts().index[0], int(declared.value_counts().iloc[0])
     if other != year and count > len(annee) / 2:
         raise ExtractError(
-            f"{fr_int(count)} ligne(s) sur {fr_int(len(annee))} sont de l'enquête {other}, alors que le nom du fichier "
+            f"{fr_count(count, 'ligne', 'lignes')} sur {fr_int(len(annee))} {'est' if count < 2 else 'sont'} "
+            f"de l'enquête {other}, alors que le nom du fichier "
             f"dit {year} : le charger remplacerait les réponses de l'enquête {year}. S'il s'agit de l'enquête {other}, "
             f"renommez-le senacs_{other}{path.suffix.lower()} ; sinon corrigez la colonne annee_enquete.")
 
@@ -506,7 +508,9 @@ def _activity_checks(typed: pd.DataFrame, year: int, codes: ProjectCodes) -> lis
         value = typed[column]
         flag(value > participants, column, _shown(value), "au plus nb_participants",
              "superieur_aux_participants", "avertissement",
-             _shown(value) + " pour " + _shown(participants) + " participant(s) en tout : "
+             _shown(value) + " pour " + _shown(participants)
+             + pd.Series(np.where(participants >= 2, " participants", " participant"), index=participants.index,
+                         dtype="string") + " en tout : "
              "ce sous-total ne peut pas dépasser le nombre de participants. Vérifiez les deux chiffres.")
     day = pd.to_datetime(typed["date"])
     text = day.dt.strftime("%d/%m/%Y").astype("string")

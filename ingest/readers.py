@@ -82,6 +82,11 @@ def fr_int(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
+def fr_count(n: int, one: str, many: str) -> str:
+    """« 1 avertissement », « 3 avertissements », « 0 bloquant » (French takes 0 as singular)."""
+    return f"{fr_int(n)} {one if n in (0, 1) else many}"
+
+
 def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({fr_int(len(text))} caractères)"
 
@@ -282,8 +287,9 @@ def _quote_issue(line: int, stray: int | None, written: str, unclosed: bool, eat
         return Issue(line, stray, preview(written), "des guillemets qui s'ouvrent et se ferment dans la cellule",
                      "guillemet_non_ferme", "avertissement",
                      "guillemet ouvert et jamais fermé : le guillemet est ignoré et la ligne lue seule"
-                     + (f" (sans cela, les {fr_int(eaten)} ligne(s) suivante(s) auraient disparu dans cette "
-                        "cellule)" if eaten > 0 else "") + "." + check)
+                     + (" (sans cela, la ligne suivante aurait disparu dans cette cellule)" if eaten == 1 else
+                        f" (sans cela, les {fr_int(eaten)} lignes suivantes auraient disparu dans cette cellule)"
+                        if eaten > 1 else "") + "." + check)
     return Issue(line, stray, preview(written), "des guillemets qui s'ouvrent et se ferment dans la cellule",
                  "guillemets_mal_places", "avertissement",
                  "guillemets mal placés (du texte suit le guillemet fermant) : la cellule est gardée telle "
@@ -314,8 +320,10 @@ def _clean_lines(lines: list[str], sep: str, issues: list[Issue]) -> list[str]:
             line = _CONTROL.sub("", line)
             issues.append(Issue(number, column, ", ".join(found), "du texte", "caracteres_de_controle",
                                 "avertissement",
-                                f"caractère(s) de contrôle ({', '.join(found)}) retiré(s) : octets "
-                                "parasites, ou fichier abîmé. Vérifiez cette ligne dans le fichier d'origine."))
+                                ("caractère de contrôle ({}) retiré" if len(found) == 1 else
+                                 "caractères de contrôle ({}) retirés").format(", ".join(found))
+                                + " : octets parasites, ou fichier abîmé. Vérifiez cette ligne dans le fichier "
+                                "d'origine."))
         out.append(line)
     return out
 

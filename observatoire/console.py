@@ -7,6 +7,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ingest.readers import fr_count, fr_int  # noqa: F401  (the CLI writes its numbers as ingest does)
+
 def _console(stderr: bool) -> Console:
     console = Console(stderr=stderr, highlight=False)
     if not console.is_terminal:          # logs and CI: do not squeeze tables into 80 columns
@@ -34,13 +36,6 @@ class ProgressReporter:
         self.console.print(f"  lu : {path.name}")
 
 
-def fr_int(n: int) -> str:
-    return f"{n:,}".replace(",", "\u202f")
-
-
-def fr_count(n: int, one: str, many: str) -> str:
-    """« 1 avertissement », « 3 avertissements », « 0 bloquant » (French takes 0 as singular)."""
-    return f"{fr_int(n)} {one if n in (0, 1) else many}"
 
 
 def ingest_summary(result) -> Table:

@@ -105,6 +105,7 @@ def test_every_rule_catches_a_seeded_fault(regle, clean_frames):
     if "code_structure" in broken:
         assert row["code_structure"] in set(found["code_structure"])
     assert found["message"].str.len().gt(20).all() and not found["message"].str.contains("{").any()
+    assert not found["message"].str.contains(r"\w\(s\)").any()       # « 1 valeur », « 2 valeurs »
 
 
 def test_every_rule_has_a_french_label_and_its_messages_fill_in():
