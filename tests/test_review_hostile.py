@@ -154,3 +154,15 @@ def test_a_correction_to_empty_and_one_of_a_structure_that_did_not_answer(answer
     table, _ = corrected(answers, tmp_path / "b", HEADER + "2022;EVS92-0001;repondant;oui;A répondu par courrier;A. Martin;2024-06-03\n"
                          "2022;EVS92-0001;salaries;4;Chiffre reçu par courriel;A. Martin;2024-06-03\n")
     assert table["statut"].tolist() == ["appliquee", "appliquee"]
+
+
+def test_two_files_of_one_name_from_two_folders_are_told_apart_in_the_summary(tmp_path, cli_run):
+    """Last year's folder and this year's both hold a senacs_2022.csv: the summary names each by
+    its folder, not twice « senacs_2022.csv »."""
+    write_csv(tmp_path / "envoi-mars" / "senacs_2022.csv", BASE_HEADER, survey_rows(2022))
+    write_csv(tmp_path / "envoi-avril" / "senacs_2022.csv", BASE_HEADER,
+              survey_rows(2022, [{"salaries": "31"}]))
+    result = cli_run("ingest", tmp_path / "envoi-mars", tmp_path / "envoi-avril")
+    rows = [line for line in result.output.splitlines() if "senacs_2022.csv" in line and "│" in line]
+    assert len(rows) == 2, result.output
+    assert "envoi-mars/senacs_2022.csv" in rows[0] and "envoi-avril/senacs_2022.csv" in rows[1]
