@@ -53,8 +53,8 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
                WHERE NOT EXISTS (SELECT 1 FROM publie.pub_unites AS u
                                  WHERE u.annee = i.annee AND u.niveau = i.niveau AND u.code = i.code
                                    AND u.niveau = 'commune' AND coalesce(u.nb_indicateurs_publies, 0) = 0)"""
-    con.execute(f"""COPY (SELECT {columns} {shown} ORDER BY indicateur, annee, niveau, code)
-                    TO '{target}' (FORMAT csv, DELIMITER ';', HEADER true)""")
+    written = con.execute(f"""COPY (SELECT {columns} {shown} ORDER BY indicateur, annee, niveau, code)
+                              TO '{target}' (FORMAT csv, DELIMITER ';', HEADER true)""").fetchall()[0][0]
     with (folder / "indicateurs.csv").open("wb") as out, body.open("rb") as src:
         out.write("\ufeff".encode("utf-8"))      # UTF-8 with BOM, as every CSV of the project
         shutil.copyfileobj(src, out, 1 << 20)
@@ -75,4 +75,4 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
     units = [[u.annee, u.niveau, u.code, u.libelle, u.niveau_parent, u.code_parent, u.nb_structures, u.nb_cs,
               u.nb_evs, u.nb_publies] for a in sorted(data.unites) for u in data.unites[a].values()]
     (folder / "unites.csv").write_text(csv_text(UNIT_COLUMNS, units), encoding="utf-8")
-    return con.execute(f"SELECT count(*) {shown}").fetchall()[0][0]
+    return written          # COPY answers with the number of rows it wrote

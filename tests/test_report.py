@@ -325,6 +325,8 @@ def test_open_data_has_its_licence_date_precision_and_dictionary(site):
         assert not [c for c in ("valeur", "numerateur", "denominateur") if re.fullmatch(r"-?\d+\.0+", r[c])], r
     page = text_of(donnees / "index.html")
     assert "Licence Ouverte 2.0" in page and "Date de production" in page
+    from reports.formatting import nombre
+    assert f"indicateurs.csv : {nombre(len(rows))} lignes".replace("\u202f", " ") in page.replace("\u202f", " ")
     published = query(db, "SELECT max(publie_le) FROM publications WHERE statut = 'publiee'")[0][0]
     from reports.formatting import date_longue
     assert date_longue(published) in page
