@@ -449,6 +449,12 @@ def _table_sheet(workbook, is_header) -> tuple[int, list[Issue]]:
                             f"la première feuille ne contient pas le tableau : lu dans la feuille « {sheet.title} ».")]
 
 
+def _without_empty_tail(cells: list) -> list:
+    while cells and (cells[-1] is None or (isinstance(cells[-1], str) and not cells[-1].strip())):
+        cells.pop()
+    return cells
+
+
 def _fill_merged(records, ranges: list[str], header_line: int, width: int, issues: list[Issue]) -> None:
     """A merged cell of the data shows its value on each row it spans; openpyxl gives it to the
     first cell only. Read as the spreadsheet shows it, each filled cell with a finding, within the
@@ -496,7 +502,9 @@ def read_xlsx(data: bytes, is_header) -> RawTable:
                 index, issues = _table_sheet(workbook, is_header)
                 sheet = workbook.worksheets[index]
                 sheet_path = getattr(sheet, "_worksheet_path", None)
-                records = [(i, [_cell_to_text(v) for v in row])
+                # rows come padded to the sheet's declared width (A1:XFD5 after a merge across a
+                # whole row: 16 384 cells each); the empty cells at their end are dropped, as in a CSV
+                records = [(i, _without_empty_tail([_cell_to_text(v) for v in row]))
                            for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
             finally:
                 workbook.close()

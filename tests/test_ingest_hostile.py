@@ -168,6 +168,10 @@ def merged_cells(ws):
     ws.merge_cells("I2:I3")            # etp_total of CS92-0001 (17,5) spans CS92-0002's row
 
 
+def merged_to_the_end_of_the_row(ws):
+    ws.merge_cells("I2:XFD2")          # etp_total of CS92-0001 merged to the sheet's last column (XFD)
+
+
 def xlsx_with_binary_noise(year) -> bytes:
     """Excel writes a formula's result with all 17 digits (openpyxl would round it on save):
     salaries of CS92-0001 is 22.999999999999996, shown as 23."""
@@ -435,6 +439,10 @@ CASES = [
     Case("xlsx_merged_cells_read_as_shown", lambda y: xlsx_survey(y, edit=merged_cells), suffix=".xlsx",
          findings={(3, "etp_total", "cellule_fusionnee", W)},
          values={("CS92-0001", "etp_total"): 17.5, ("CS92-0002", "etp_total"): 17.5}),
+    # the sheet then declares 16 384 columns: read within the header's, as the spreadsheet shows them
+    Case("xlsx_merged_to_the_last_column", lambda y: xlsx_survey(y, edit=merged_to_the_end_of_the_row),
+         suffix=".xlsx", findings={(2, "charges_total", "cellule_fusionnee", W)},
+         values={("CS92-0001", "etp_total"): 17.5, ("CS92-0001", "charges_total"): 17.5}),
     Case("xlsx_binary_noise_of_a_formula", xlsx_with_binary_noise, suffix=".xlsx",
          values={("CS92-0001", "salaries"): 23}),
     Case("xlsx_table_on_the_second_sheet", lambda y: xlsx_survey(y, edit=readme_sheet_first(y)), suffix=".xlsx",
