@@ -383,3 +383,31 @@ def test_structure_page_with_a_hostile_name_runs_no_script(tab, urls):
     expect(tab.locator(".js-plotly-plot")).to_have_count(1)
     assert "Budget moyen" not in tab.locator("main").inner_text()
     assert dialogs == []
+
+
+def test_no_page_scrolls_sideways_from_a_phone_to_a_wide_screen(browser, urls):
+    """From 360 to 1400 px, the tablet widths just above the phone's stacked cards (641 to 700 px)
+    most finely: no table sticks out of the page. They did by 3 to 88 px: a quality finding's long
+    file path and column names, a comparison's headers kept on one line."""
+    base, root, _ = urls
+    interne = root / "interne"
+    pages = [p for p in sorted((interne / "qualite").glob("*.html"))] + \
+        [interne / "2017" / "index.html", interne / "2022" / "index.html", interne / "methodologie.html",
+         interne / "2022" / "territoires" / "200057990.html", interne / "indicateurs" / "taux_reponse.html"] + \
+        [p for p in sorted((interne / "structures").glob("*.html")) if "Constats de" in p.read_text(encoding="utf-8")][:4]
+    widths = sorted({*range(360, 1401, 40), *range(641, 701, 4), 700})
+    context, page = watched_page(browser, viewport={"width": 1400, "height": 900})
+    page.route("**/plotly.min.js", lambda route: route.fulfill(body="", content_type="text/javascript"))
+    wide = []
+    try:
+        for file in pages:
+            rel = file.relative_to(root).as_posix()
+            assert page.goto(f"{base}/{rel}").status == 200
+            for width in widths:
+                page.set_viewport_size({"width": width, "height": 900})
+                over = page.evaluate("document.documentElement.scrollWidth") - width
+                if over > 0:
+                    wide.append((rel, width, over))
+    finally:
+        context.close()
+    assert len(pages) >= 10 and wide == [], wide[:10]

@@ -509,3 +509,19 @@ def test_the_first_year_published_has_no_column_of_missing_trends(site):
     assert "écrite au-dessus" not in report
     later = text_of(root / "public" / str(first + 1) / "territoires" / "200057966.html")
     assert "Évolution sur un an" in later and "Aucune évolution sur un an" not in later
+
+
+def test_quality_pages_separate_their_titles_as_the_rest_of_the_site(site):
+    """An em dash between a title's parts, as in « Rapport 2022 — Hauts-de-Seine », on the internal
+    site's quality pages and on the standalone ones of `validate` (they had an en dash)."""
+    db, root, _, _ = site
+    pages = sorted((root / "interne" / "qualite").glob("2*.html")) + sorted((db.parent / "qualite").glob("2*.html"))
+    assert len(pages) >= 2
+    sheets = 0
+    for page in pages:
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        h1 = re.sub(r"<[^>]+>", "", re.search(r"<h1>(.*?)</h1>", text, re.S).group(1))
+        assert re.fullmatch(r"Qualité des données — année \d{4}", h1), (page, h1)
+        assert not re.search(r"\) – <a href|</strong> – |\d{4} – ", text), page
+        sheets += len(re.findall(r"\) — <a href=\"[^\"]+\">fiche de retour", text))
+    assert sheets > 0                   # a structure to review, its feedback sheet after the dash
