@@ -318,8 +318,13 @@ class Site:
 
     def home(self, w: Writer) -> None:
         rows = select(self.spec, self.reg, (self.spec.section("accueil")).get("reperes"))
+        # a partner looks for a territory or a commune: the last report's list of sheets, from here
+        fiches = next((s for s in self.spec.section("rapport").get("sections", []) if s.get("type") == "fiches"), None)
+        sheets = self.sheets(self.last) if fiches and self.last else {}
+        lien = {"href": f"{self.last}/index.html#s-{fiches.get('id') or slug(fiches.get('titre', 'rubrique'))}",
+                "texte": fiches.get("titre") or "Fiches"} if sheets.get("liens") or sheets.get("petites") else None
         w.page("index.html", "accueil.html", titre="Accueil", page_id="accueil", date_page=self.date_site,
-               reperes=self.tiles(self.last, self.main, rows) if self.last else [],
+               fiches=lien, reperes=self.tiles(self.last, self.main, rows) if self.last else [],
                principal=self.main, rapports=[{"annee": a, "date": self.year_date(a)} for a in reversed(self.d.annees)])
 
     def yearly_report(self, w: Writer, annee: int) -> None:

@@ -411,3 +411,28 @@ def test_no_page_scrolls_sideways_from_a_phone_to_a_wide_screen(browser, urls):
     finally:
         context.close()
     assert len(pages) >= 10 and wide == [], wide[:10]
+
+
+def test_a_partner_finds_a_commune_without_a_sheet_from_the_home_page(phone, urls):
+    """On a phone, from the home page to a small commune's line in the last report, then by its
+    territory's name to the territory's sheet, which names it among its communes without one;
+    every step a link that resolves, never a dead end."""
+    base, _, _ = urls
+    phone.goto(f"{base}/public/index.html")
+    phone.get_by_role("link", name=re.compile(r"^Fiches territoires et communes 2022$")).click()
+    assert urlparse(phone.url).path == "/public/2022/index.html" and urlparse(phone.url).fragment == "s-fiches"
+    expect(phone.locator("#s-fiches")).to_be_in_viewport()
+    line = phone.locator("ul.petites-communes li").first
+    text = re.sub(r"\s+", " ", line.inner_text())
+    commune, territory = re.fullmatch(r"(.+?) : .+ ; ses chiffres sont comptés dans ceux de (.+)\.", text).groups()
+    line.get_by_role("link", name=territory).click()
+    assert re.fullmatch(r"/public/2022/territoires/[^/]+\.html", urlparse(phone.url).path), phone.url
+    expect(phone.locator("h1")).to_have_text(f"{territory} en 2022")
+    note = phone.locator("p.sans-fiche-note").inner_text()
+    assert "pas de fiche" in note and "ce territoire" in note
+    names = [re.split(r"\s:\s", li)[0] for li in phone.locator("ul.sans-fiche li").all_inner_texts()]
+    assert commune in names
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    # (the sheet's breadcrumb leads back to the report)
+    phone.locator("p.fil a").first.click()
+    assert urlparse(phone.url).path == "/public/2022/index.html"
