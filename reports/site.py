@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import re
 import shutil
+import unicodedata
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -142,6 +143,17 @@ def slug(code) -> str:
     return slugify(str(code)) or "x"
 
 
+def ordre(name) -> tuple[str, str]:
+    """A name's place in a French list: accents, case and ligatures aside, so that Châtenay-Malabry
+    and Châtillon come before Chaville, and Écouen among the E (not after Z)."""
+    text = str(name or "")
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return bare.casefold().replace("œ", "oe").replace("æ", "ae"), text
+
+
+WORDS = {2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 7: "sept", 8: "huit", 9: "neuf", 10: "dix"}
+
+
 def fichier(indicateur) -> str:
     """The page name of an indicator: its registry id, made safe for a file name and a URL."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", str(indicateur)) or "x"
@@ -159,6 +171,8 @@ class Site:
         self.main = data.principal(last) if last else None
         dates = [p["publie_le"] for a, p in data.publications.items() if a in data.annees and p.get("publie_le")]
         self.date_site = date_longue(max(dates)) if dates else ""
+        # the disclosure minimum: fewer respondents than this, and a cell is not published
+        self.n_min = min((r["n_min"] for r in self.reg.values() if r["n_min"] and r["n_min"] > 1), default=3)
 
     # ------------------------------------------------------------------ lookups and formatting
     def fmt(self, indicateur: str, value) -> str:
@@ -244,14 +258,33 @@ class Site:
             return f"{u.libelle} ({u.libelle_parent or u.code_parent})"
         return str(u.libelle or u.code)
 
-    def pointer(self, annee: int, u: Unit, with_name: bool = True) -> str:
-        """A commune too small to be shown: how many centres, and whose figures count them."""
+    def pointer(self, annee: int, u: Unit, href: str | None = None) -> Markup:
+        """A commune too small to be shown: how many centres, and whose figures count them (the
+        name of that unit a link to its sheet, `href`, when it has one)."""
         p = self.trees[annee]["parent"].get((u.niveau, u.code)) or self.trees[annee]["main"]
         # "de Vallée Sud-Grand Paris", but "du département (Moselle)": a département's name wants an article
-        where = "de son territoire" if p is None else \
-            f"du département ({p.libelle})" if p.niveau == "departement" else f"de {p.libelle}"
-        text = f"{structures(u.nb_cs, u.nb_evs)} ; ses chiffres sont comptés dans ceux {where}."
-        return f"{u.libelle} : {text}" if with_name else text
+        before, name, after = ("de son territoire", "", "") if p is None else \
+            ("du département (", p.libelle, ")") if p.niveau == "departement" else ("de ", p.libelle, "")
+        head = typo(f"{u.libelle} : {structures(u.nb_cs, u.nb_evs)} ; ses chiffres sont comptés dans ceux {before}")
+        where = Markup('<a href="{}">{}</a>').format(href, typo(name)) if href and name else typo(name)
+        return Markup("{}{}{}.").format(head, where, after)
+
+    def too_few(self, levels: set[str], communes: str = "Ces communes") -> str:
+        """Why some communes have no sheet, and whose figures count them (`levels`: of those units)."""
+        n = WORDS.get(self.n_min, str(self.n_min))
+        where = ("de leur territoire" if levels <= {"territoire"} else
+                 "du département" if "territoire" not in levels else "de leur territoire ou du département")
+        return typo(f"{communes} ont trop peu de structures répondantes pour publier leurs chiffres (il en faut au "
+                    f"moins {n}) : ils sont comptés dans ceux {where}.")
+
+    def without_sheet(self, n: int, niveau: str) -> str:
+        """On a unit's sheet, before the list of its `n` communes that have none."""
+        m = WORDS.get(self.n_min, str(self.n_min))
+        ce = "ce département" if niveau == "departement" else "ce territoire"
+        return typo(f"Une commune n'a pas de fiche : elle a trop peu de structures répondantes pour publier ses "
+                    f"chiffres (il en faut au moins {m}), qui sont comptés dans ceux de {ce}." if n == 1 else
+                    f"{nombre(n)} communes n'ont pas de fiche : elles ont trop peu de structures répondantes pour "
+                    f"publier leurs chiffres (il en faut au moins {m}), qui sont comptés dans ceux de {ce}.") if n else ""
 
     # ------------------------------------------------------------------ pages
     def build(self, w: Writer, on_progress: Callable[[str], None], interne: Writer | None = None) -> None:
@@ -285,8 +318,13 @@ class Site:
 
     def home(self, w: Writer) -> None:
         rows = select(self.spec, self.reg, (self.spec.section("accueil")).get("reperes"))
+        # a partner looks for a territory or a commune: the last report's list of sheets, from here
+        fiches = next((s for s in self.spec.section("rapport").get("sections", []) if s.get("type") == "fiches"), None)
+        sheets = self.sheets(self.last) if fiches and self.last else {}
+        lien = {"href": f"{self.last}/index.html#s-{fiches.get('id') or slug(fiches.get('titre', 'rubrique'))}",
+                "texte": fiches.get("titre") or "Fiches"} if sheets.get("liens") or sheets.get("petites") else None
         w.page("index.html", "accueil.html", titre="Accueil", page_id="accueil", date_page=self.date_site,
-               reperes=self.tiles(self.last, self.main, rows) if self.last else [],
+               fiches=lien, reperes=self.tiles(self.last, self.main, rows) if self.last else [],
                principal=self.main, rapports=[{"annee": a, "date": self.year_date(a)} for a in reversed(self.d.annees)])
 
     def yearly_report(self, w: Writer, annee: int) -> None:
@@ -336,6 +374,8 @@ class Site:
                 charts.append(chart)
         if s.get("communes") and main is not None and main.niveau != "national":   # France: on each département
             sec["communes"] = self.commune_table(annee)
+            small = {r["niveau_parent"] for r in sec["communes"] if r["sans_fiche"]}
+            sec["communes_note"] = self.too_few(small, "Les communes « sans fiche »") if small else ""
         return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes"))
 
     def table_row(self, annee: int, unit: Unit | None, r: dict) -> dict:
@@ -347,7 +387,7 @@ class Site:
         kind = g["type"]
         if kind == "unites":
             kids = [u for u in self.trees[annee]["children"].get((main.niveau, main.code), [])] if main else []
-            kids = sorted(kids, key=lambda u: (-(u.nb_structures or 0), str(u.libelle)))
+            kids = sorted(kids, key=lambda u: (-(u.nb_structures or 0), ordre(u.libelle)))
             if not 2 <= len(kids) <= 30 or kids[0].niveau == "commune":   # communes: their table follows
                 return None
             level = NIVEAUX_PLURIEL.get(kids[0].niveau, "unités")
@@ -381,30 +421,32 @@ class Site:
     def commune_table(self, annee: int) -> list[dict]:
         tree = self.trees[annee]
         rows = []
-        for (niveau, code), u in sorted(tree["units"].items(), key=lambda kv: str(kv[1].libelle)):
+        for (niveau, code), u in sorted(tree["units"].items(), key=lambda kv: ordre(kv[1].libelle)):
             if niveau != "commune":
                 continue
             p = tree["parent"].get((niveau, code))
             rows.append({"libelle": u.libelle, "parent": p.libelle if p else "", "href": tree["href"].get((niveau, code)),
-                         "structures": structures(u.nb_cs, u.nb_evs)})
+                         "parent_href": tree["href"].get((p.niveau, p.code)) if p else None,
+                         "niveau_parent": (p or tree["main"]).niveau if p or tree["main"] else "",
+                         "sans_fiche": (niveau, code) in tree["small"], "structures": structures(u.nb_cs, u.nb_evs)})
         return rows
 
     def sheets(self, annee: int) -> dict:
         tree = self.trees[annee]
-        links, small = [], []
+        links, small, levels = [], [], set()
         national = tree["main"] is not None and tree["main"].niveau == "national"
         for level in ("departement", "territoire") if national else ("territoire", "commune"):
-            for key, u in sorted(tree["units"].items(), key=lambda kv: str(kv[1].libelle)):
+            for key, u in sorted(tree["units"].items(), key=lambda kv: ordre(kv[1].libelle)):
                 if u.niveau != level or (key not in tree["href"] and key not in tree["small"]):
                     continue
-                if key in tree["small"]:        # no page: the link goes to the unit that counts it
-                    p = tree["parent"].get(key)
-                    small.append({"href": tree["href"].get((p.niveau, p.code)) if p else None,
-                                  "texte": self.pointer(annee, u)})
+                if key in tree["small"]:        # no page: the unit that counts it is a link to its own
+                    p = tree["parent"].get(key) or tree["main"]
+                    small.append(self.pointer(annee, u, tree["href"].get((p.niveau, p.code)) if p else None))
+                    levels.add(p.niveau if p else "")
                 else:
                     links.append({"href": tree["href"][key], "texte": self.unit_title(annee, u),
                                   "niveau": NIVEAUX[level]})
-        return {"liens": links, "petites": small}
+        return {"liens": links, "petites": small, "note": self.too_few(levels) if small else ""}
 
     def national_rows(self, annee: int) -> list[dict]:
         rows = []
@@ -486,13 +528,17 @@ class Site:
                                       self.reading(c, "un_an", annee)))
                 if lines:
                     blocks.append({"titre": titre_bloc, "lignes": lines})
-            kids = []
-            for k in sorted(tree["children"].get(key, []), key=lambda v: str(v.libelle)):
+            # its territories and communes with a sheet, then those without one: the reason given once,
+            # not in each of their lines (a département can list 80 of them)
+            kids, small = [], []
+            for k in sorted(tree["children"].get(key, []), key=lambda v: ordre(v.libelle)):
                 kkey = (k.niveau, k.code)
-                kids.append({"href": tree["href"].get(kkey), "libelle": self.unit_title(annee, k),
-                             "structures": structures(k.nb_cs, k.nb_evs),
-                             "pointeur": self.pointer(annee, k, False) if kkey in tree["small"] else ""})
-            w.page(f"{annee}/{rel}", "unite.html", titre=titre, versus=versus, blocs=blocks, enfants=kids, **common)
+                (small if kkey in tree["small"] else kids).append(
+                    {"href": tree["href"].get(kkey), "libelle": self.unit_title(annee, k),
+                     "structures": structures(k.nb_cs, k.nb_evs)})
+            w.page(f"{annee}/{rel}", "unite.html", titre=titre, versus=versus, blocs=blocks, enfants=kids,
+                   sans_fiche=small, sans_fiche_note=self.without_sheet(len(small), u.niveau),
+                   **common)
         return w.pages - before
 
     def scorecard(self, w: Writer) -> None:
@@ -557,7 +603,7 @@ class Site:
                date_page=self.date_site, groupes=[{"titre": k[1], "indicateurs": v} for k, v in sorted(groups.items())])
         main = self.main
         kids = sorted(self.trees[self.last]["children"].get((main.niveau, main.code), []),
-                      key=lambda u: str(u.libelle)) if main else []
+                      key=lambda u: ordre(u.libelle)) if main else []
         comparisons = defaultdict(list)
         for a in self.d.annees:
             for row in self.national_rows(a):
@@ -602,7 +648,7 @@ class Site:
                     "type": self.d.libelles.get("type_source", {}).get(r["type_source"], "")})
         absent = [{"titre": t, "annees": ", ".join(str(a) for a in years), "registre": not in_registry,
                    "toutes": len(years) == len(self.d.annees)} for (t, in_registry), years in self.absent.items()]
-        n_min = min((r["n_min"] for r in self.reg.values() if r["n_min"] and r["n_min"] > 1), default=3)
+        n_min = self.n_min
         w.page("methodologie.html", "methodologie.html", titre="Méthodologie", page_id="methodologie",
                date_page=self.date_site, completude=completude, publications=pubs, sources=list(sources.values()),
                absentes=absent, n_min=n_min, principal=self.main)
@@ -620,7 +666,7 @@ class Site:
                                  not in self.reg)
         history = spec.get("historique") if spec.get("historique") in self.reg else None
         listing = []
-        for s in sorted(self.d.structures, key=lambda s: (str(s["nom_structure"] or s["code_structure"]).lower())):
+        for s in sorted(self.d.structures, key=lambda s: ordre(s["nom_structure"] or s["code_structure"])):
             code = s["code_structure"]
             name = s["nom_structure"] or f"Structure {code}"
             href = f"{slug(code)}.html"

@@ -383,3 +383,56 @@ def test_structure_page_with_a_hostile_name_runs_no_script(tab, urls):
     expect(tab.locator(".js-plotly-plot")).to_have_count(1)
     assert "Budget moyen" not in tab.locator("main").inner_text()
     assert dialogs == []
+
+
+def test_no_page_scrolls_sideways_from_a_phone_to_a_wide_screen(browser, urls):
+    """From 360 to 1400 px, the tablet widths just above the phone's stacked cards (641 to 700 px)
+    most finely: no table sticks out of the page. They did by 3 to 88 px: a quality finding's long
+    file path and column names, a comparison's headers kept on one line."""
+    base, root, _ = urls
+    interne = root / "interne"
+    pages = [p for p in sorted((interne / "qualite").glob("*.html"))] + \
+        [interne / "2017" / "index.html", interne / "2022" / "index.html", interne / "methodologie.html",
+         interne / "2022" / "territoires" / "200057990.html", interne / "indicateurs" / "taux_reponse.html"] + \
+        [p for p in sorted((interne / "structures").glob("*.html")) if "Constats de" in p.read_text(encoding="utf-8")][:4]
+    widths = sorted({*range(360, 1401, 40), *range(641, 701, 4), 700})
+    context, page = watched_page(browser, viewport={"width": 1400, "height": 900})
+    page.route("**/plotly.min.js", lambda route: route.fulfill(body="", content_type="text/javascript"))
+    wide = []
+    try:
+        for file in pages:
+            rel = file.relative_to(root).as_posix()
+            assert page.goto(f"{base}/{rel}").status == 200
+            for width in widths:
+                page.set_viewport_size({"width": width, "height": 900})
+                over = page.evaluate("document.documentElement.scrollWidth") - width
+                if over > 0:
+                    wide.append((rel, width, over))
+    finally:
+        context.close()
+    assert len(pages) >= 10 and wide == [], wide[:10]
+
+
+def test_a_partner_finds_a_commune_without_a_sheet_from_the_home_page(phone, urls):
+    """On a phone, from the home page to a small commune's line in the last report, then by its
+    territory's name to the territory's sheet, which names it among its communes without one;
+    every step a link that resolves, never a dead end."""
+    base, _, _ = urls
+    phone.goto(f"{base}/public/index.html")
+    phone.get_by_role("link", name=re.compile(r"^Fiches territoires et communes 2022$")).click()
+    assert urlparse(phone.url).path == "/public/2022/index.html" and urlparse(phone.url).fragment == "s-fiches"
+    expect(phone.locator("#s-fiches")).to_be_in_viewport()
+    line = phone.locator("ul.petites-communes li").first
+    text = re.sub(r"\s+", " ", line.inner_text())
+    commune, territory = re.fullmatch(r"(.+?) : .+ ; ses chiffres sont comptés dans ceux de (.+)\.", text).groups()
+    line.get_by_role("link", name=territory).click()
+    assert re.fullmatch(r"/public/2022/territoires/[^/]+\.html", urlparse(phone.url).path), phone.url
+    expect(phone.locator("h1")).to_have_text(f"{territory} en 2022")
+    note = phone.locator("p.sans-fiche-note").inner_text()
+    assert "pas de fiche" in note and "ce territoire" in note
+    names = [re.split(r"\s:\s", li)[0] for li in phone.locator("ul.sans-fiche li").all_inner_texts()]
+    assert commune in names
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    # (the sheet's breadcrumb leads back to the report)
+    phone.locator("p.fil a").first.click()
+    assert urlparse(phone.url).path == "/public/2022/index.html"

@@ -278,13 +278,77 @@ def test_a_small_commune_points_to_its_territory(site):
     listed = re.search(r'<ul class="petites-communes">(.*?)</ul>', report.read_text(encoding="utf-8"), re.S).group(1)
     for u in small.to_dict("records"):
         sentence = f"{u['libelle']} : 1 centre social ; ses chiffres sont comptés dans ceux de {u['libelle_parent']}."
-        # no page of its own (it would only repeat that sentence): its territory's sheet and the
-        # year's report say it, the report's line leading to the territory's sheet
+        # no page of its own (it would only repeat that sentence): the year's report says it, the
+        # territory's name a link to its sheet, which lists the commune among those without one
         assert not (root / "public" / "2022" / "communes" / f"{u['code']}.html").exists()
-        assert sentence in text_of(root / "public" / "2022" / "territoires" / f"{u['code_parent']}.html")
         line = [li for li in re.findall(r"<li>(.*?)</li>", listed, re.S)
                 if html.unescape(re.sub(r"<[^>]+>|\s+", " ", li)).strip().startswith(u["libelle"] + " :")]
-        assert len(line) == 1 and f'href="territoires/{u["code_parent"]}.html"' in line[0]
+        assert len(line) == 1 and sentence in text_of_html(line[0])
+        assert re.search(rf'<a href="territoires/{u["code_parent"]}.html">{re.escape(html.escape(u["libelle_parent"]))}</a>',
+                         line[0]), line[0]
+        sheet = (root / "public" / "2022" / "territoires" / f"{u['code_parent']}.html").read_text(encoding="utf-8")
+        without = re.search(r'<p class="sans-fiche-note">(.*?)</p>\s*<ul class="sans-fiche">(.*?)</ul>', sheet, re.S)
+        assert f"{u['libelle']} : 1 centre social" in [text_of_html(li) for li in re.findall(r"<li>(.*?)</li>",
+                                                                                             without.group(2))]
+        assert re.search(r"\bn'ont pas de fiche : .* ce territoire\.$|^Une commune n'a pas de fiche",
+                         text_of_html(without.group(1)))
+    # the reason, said once on the report's list, not in the sheet's lines
+    note = text_of_html(re.search(r'<p class="fiches-note">(.*?)</p>', report.read_text(encoding="utf-8"), re.S).group(1))
+    assert note.startswith("Ces communes ont trop peu de structures répondantes") and "moins de trois" not in note
+
+
+def test_the_commune_table_says_which_communes_have_no_sheet(site):
+    """In the year's report, a commune with a sheet is a link to it; one without says so, its
+    territory's name leading to that territory's sheet; a note below the table says why."""
+    db, root, _, _ = site
+    units = frame(db, "SELECT code, libelle, nb_indicateurs_publies FROM publie.pub_unites "
+                      "WHERE annee = 2022 AND niveau = 'commune'")
+    report = root / "public" / "2022" / "index.html"
+    page = report.read_text(encoding="utf-8")
+    table = re.search(r"<caption>Structures par commune, 2022</caption>(.*?)</table>\s*(<p[^>]*>.*?</p>)?", page, re.S)
+    rows = {text_of_html(re.search(r'<th scope="row">(.*?)</th>', tr, re.S).group(1)).replace(" sans fiche", ""): tr
+            for tr in re.findall(r"<tr><th scope=\"row\">.*?</tr>", table.group(1), re.S)}
+    assert len(rows) == len(units) and (units["nb_indicateurs_publies"] == 0).sum() > 0
+    for u in units.to_dict("records"):
+        tr = rows[u["libelle"]]
+        head = re.search(r'<th scope="row">(.*?)</th>', tr, re.S).group(1)
+        if u["nb_indicateurs_publies"]:
+            assert f'href="communes/{u["code"]}.html"' in head and "sans fiche" not in head
+        else:
+            assert "<a " not in head and '<span class="niveau">sans fiche</span>' in head, head
+            assert re.search(r'<td data-label="Territoire"><a href="territoires/\d+\.html">', tr), tr
+        for href in re.findall(r'href="([^"]+)"', tr):
+            assert (report.parent / href).exists(), href
+    assert text_of_html(table.group(2)).startswith("Les communes « sans fiche » ont trop peu de structures répondantes")
+
+
+def test_communes_are_listed_in_french_alphabetical_order(site):
+    """Accents and case aside: Châtenay-Malabry and Châtillon before Chaville, as a reader looks
+    for them (code-point order put every « Châ » after « Cha »)."""
+    import unicodedata
+    _, root, _, _ = site
+    bare = lambda name: "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)).casefold()
+    page = (root / "public" / "2022" / "index.html").read_text(encoding="utf-8")
+    table = re.search(r"<caption>Structures par commune, 2022</caption>(.*?)</table>", page, re.S).group(1)
+    lists = {
+        "table": [text_of_html(re.sub(r'<span class="niveau">.*?</span>', "", th))
+                  for th in re.findall(r'<th scope="row">(.*?)</th>', table, re.S)],
+        "report": [text_of_html(li).split(" : ")[0] for li in
+                   re.findall(r"<li>(.*?)</li>", re.search(r'<ul class="petites-communes">(.*?)</ul>', page, re.S).group(1))],
+    }
+    for sheet in sorted((root / "public" / "2022" / "territoires").glob("*.html")):
+        found = re.search(r'<ul class="sans-fiche">(.*?)</ul>', sheet.read_text(encoding="utf-8"), re.S)
+        if found:
+            lists[sheet.name] = [text_of_html(li).split(" : ")[0] for li in re.findall(r"<li>(.*?)</li>", found.group(1))]
+    accented = 0
+    for where, names in lists.items():
+        assert names == sorted(names, key=bare), (where, names)
+        accented += names != sorted(names)            # an order that code points alone would not give
+    assert accented >= 2, lists
+
+
+def text_of_html(fragment: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", fragment))).strip()
 
 
 def text_of(page: Path) -> str:
@@ -511,3 +575,19 @@ def test_the_first_year_published_has_no_column_of_missing_trends(site):
     assert "écrite au-dessus" not in report
     later = text_of(root / "public" / str(first + 1) / "territoires" / "200057966.html")
     assert "Évolution sur un an" in later and "Aucune évolution sur un an" not in later
+
+
+def test_quality_pages_separate_their_titles_as_the_rest_of_the_site(site):
+    """An em dash between a title's parts, as in « Rapport 2022 — Hauts-de-Seine », on the internal
+    site's quality pages and on the standalone ones of `validate` (they had an en dash)."""
+    db, root, _, _ = site
+    pages = sorted((root / "interne" / "qualite").glob("2*.html")) + sorted((db.parent / "qualite").glob("2*.html"))
+    assert len(pages) >= 2
+    sheets = 0
+    for page in pages:
+        text = html.unescape(page.read_text(encoding="utf-8"))
+        h1 = re.sub(r"<[^>]+>", "", re.search(r"<h1>(.*?)</h1>", text, re.S).group(1))
+        assert re.fullmatch(r"Qualité des données — année \d{4}", h1), (page, h1)
+        assert not re.search(r"\) – <a href|</strong> – |\d{4} – ", text), page
+        sheets += len(re.findall(r"\) — <a href=\"[^\"]+\">fiche de retour", text))
+    assert sheets > 0                   # a structure to review, its feedback sheet after the dash
