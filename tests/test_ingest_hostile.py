@@ -452,6 +452,12 @@ CASES = [
     reject("survey_saved_under_another_year", misnamed_survey, "renommez"),
     reject("activities_header_only", lambda y: (";".join(ACTIVITY_HEADER) + "\n").encode(),
            "aucune ligne de données", kind="activites"),
+    # ---- review 3: French spellings, DOS end of file, old headers
+    Case("windows_1252_ending_with_ctrl_z", lambda y: csv_bytes(
+        y, [{"nom_structure": "Centre social Le Cœur d’Antony", "charges_total": "633 817 €"}],
+        eol="\r\n", encoding="cp1252") + b"\x1a", encoding="cp1252",
+         values={("CS92-0001", "nom_structure"): "Centre social Le Cœur d’Antony",
+                 ("CS92-0001", "charges_total"): 633817, ("EVS92-0001", "repondant"): False}),
 ]
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES)
