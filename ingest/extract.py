@@ -30,7 +30,7 @@ EXPECTED = {
     "int": "un nombre entier (ex. 1 234)",
     "decimal": "un nombre (ex. 1 234,5)",
     "bool": "oui ou non",
-    "date": "une date (AAAA-MM-JJ, JJ/MM/AAAA ou date Excel)",
+    "date": "une date (AAAA-MM-JJ, JJ/MM/AAAA, 31 mars 2019 ou date Excel)",
     "annee": "une année sur 4 chiffres",
     "code_structure": "un code de 4 à 20 caractères (A-Z, 0-9, -)",
     "siret": "un SIRET de 14 chiffres",
@@ -111,7 +111,7 @@ def _findings(lines, annee, code, column, raw, expected, rule, severity, message
         "regle": col(rule), "severite": col(severity), "message": col(message)})
 
 
-_PARSERS = {"int": V.parse_int, "annee": V.parse_year, "decimal": V.parse_number, "bool": V.parse_bool,
+_PARSERS = {"int": V.parse_int, "annee": V.parse_year, "decimal": V.parse_number, "bool": V.parse_answer,
             "date": V.parse_date, "code_structure": V.parse_code_structure, "siret": V.parse_siret}
 
 
@@ -271,7 +271,17 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 "valeur_obligatoire_manquante", "bloquant",
                 ("Ligne " + lines[absent].astype(str) + ", colonne « " + name
                  + " » : valeur obligatoire manquante (" + expected + ").").to_numpy()))
-        if repaired is not None and repaired.any():
+        if repaired is not None and repaired.any() and columns[name].type == "bool":
+            before = raw_col[repaired].astype(str).str.strip()
+            after = pd.Series(np.where(typed.loc[repaired, name].to_numpy(dtype=bool), "oui", "non"),
+                              index=before.index)
+            findings.append(_findings(
+                lines[repaired].to_numpy(), key_year[repaired].to_numpy(), key_code[repaired].to_numpy(),
+                name, _preview(before).to_numpy(), after.to_numpy(), "reponse_avec_precision", "info",
+                ("Ligne " + lines[repaired].astype(str) + ", colonne « " + name + " » : « " + _preview(before)
+                 + " » lu « " + after + " » ; la précision qui suit n'est pas gardée dans cette colonne, "
+                 "seulement dans ce constat.").to_numpy()))
+        elif repaired is not None and repaired.any():
             before = raw_col[repaired].astype(str)
             after = typed.loc[repaired, name].astype(str)
             findings.append(_findings(

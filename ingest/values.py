@@ -29,9 +29,15 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 # (str.isspace), the no-break and narrow no-break spaces among them.
 _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())     # the last one is U+3000
 _SPACES = f"[{_WHITESPACE}]+"
-_UNIT_SUFFIX = "(?:€|[Ee][Uu][Rr][Oo]?[Ss]?|%)$"
+# a unit typed after the number: euros, a percentage, full-time equivalents (0,5 ETP)
+_UNIT_SUFFIX = "(?:€|[Ee][Uu][Rr][Oo]?[Ss]?|%|[Ee][Tt][Pp])$"
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}[:h]\d{2}(?::\d{2})?)?$")
+# « 31 mars 2019 », « 1er avril 2019 », « 31-mars-2019 », « 3 févr. 2019 » (matched on the folded text)
+_MONTHS = {"janvier": 1, "janv": 1, "jan": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "mar": 3,
+           "avril": 4, "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9,
+           "sept": 9, "sep": 9, "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12}
+_WORD_DATE = re.compile(r"^(\d{1,2})(?:_?er)?_([a-z]+)_(\d{4})$")
 # Excel day numbers as text: 5 digits (from 1927 on). Four digits are a year written alone
 # ("2019" would otherwise be read as 11 July 1905): unreadable, with a finding.
 _EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.0+)?$")
@@ -129,14 +135,34 @@ def parse_year(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values.mask(outside), failed | outside
 
 
+# « oui. », « Non ! »: the punctuation closing a typed answer says nothing more.
+_CLOSING_PUNCTUATION = r"[\s.!;:,…]+$"
+# « Oui (partiellement) », « oui, en partie », « Non - fermé l'été »: an answer with a remark.
+_QUALIFIED = re.compile(r"^\s*(oui|non|yes|no|vrai|faux)\b\s*(?:\((.*)\)|[,;:/\u2013\u2014-]\s*(.+))\s*[.!]*\s*$",
+                        re.IGNORECASE | re.DOTALL)
+
+
 def parse_bool(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    return parse_answer(raw)[:2]
+
+
+def parse_answer(raw: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """A yes / no answer: (values, failed, qualified). `qualified` marks an answer followed by a
+    remark (« Oui (partiellement) »): read as its yes or no, the remark named in a finding."""
     missing = is_missing(raw)
-    token = raw.astype("string").str.strip().str.lower()
+    token = raw.astype("string").str.strip().str.lower().str.replace(_CLOSING_PUNCTUATION, "", regex=True)
     result = pd.Series(pd.NA, index=raw.index, dtype="boolean")
     result[token.isin(TRUE_TOKENS).fillna(False).to_numpy(dtype=bool)] = True
     result[token.isin(FALSE_TOKENS).fillna(False).to_numpy(dtype=bool)] = False
     failed = ~missing & result.isna().to_numpy(dtype=bool)
-    return result, failed
+    qualified = np.zeros(len(raw), dtype=bool)
+    if failed.any():                      # the rarer spelling, on the few cells left unread only
+        for i in np.flatnonzero(failed):
+            if m := _QUALIFIED.match(str(raw.iloc[i])):
+                result.iloc[i] = m[1].lower() in TRUE_TOKENS
+                qualified[i] = True
+        failed &= ~qualified
+    return result, failed, qualified
 
 
 def checkbox_column(raw: pd.Series) -> bool:
@@ -155,6 +181,8 @@ def _one_date(text: str) -> date | None:
             day = date(int(m[1]), int(m[2]), int(m[3]))
         elif m := _FR_DATE.match(text):
             day = date(int(m[3]), int(m[2]), int(m[1]))
+        elif (m := _WORD_DATE.match(fold(text))) and m[2] in _MONTHS:
+            day = date(int(m[3]), _MONTHS[m[2]], int(m[1]))
         elif _EXCEL_SERIAL.match(text):
             day = _EXCEL_EPOCH + timedelta(days=int(float(text)))
         else:

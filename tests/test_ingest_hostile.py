@@ -458,6 +458,19 @@ CASES = [
         eol="\r\n", encoding="cp1252") + b"\x1a", encoding="cp1252",
          values={("CS92-0001", "nom_structure"): "Centre social Le Cœur d’Antony",
                  ("CS92-0001", "charges_total"): 633817, ("EVS92-0001", "repondant"): False}),
+    Case("french_spellings_of_dates_units_and_answers", lambda y: csv_bytes(
+        y, [{"date_premier_agrement": "31 mars 2019", "etp_total": "0,5 ETP", "theme_numerique": "oui."},
+            {"date_premier_agrement": "1er avril 2018", "theme_numerique": "Oui (partiellement)",
+             "repondant": "Oui, en partie"},
+            {"date_premier_agrement": "3 févr. 2017", "theme_numerique": "Non."}],
+        header=BASE_HEADER + ["date_premier_agrement", "theme_numerique"]),
+         findings={(3, "theme_numerique", "reponse_avec_precision", "info"),
+                   (3, "repondant", "reponse_avec_precision", "info")},
+         values={("CS92-0001", "date_premier_agrement"): date(2019, 3, 31), ("CS92-0001", "etp_total"): 0.5,
+                 ("CS92-0001", "theme_numerique"): True, ("CS92-0002", "date_premier_agrement"): date(2018, 4, 1),
+                 ("CS92-0002", "theme_numerique"): True, ("CS92-0002", "repondant"): True,
+                 ("EVS92-0001", "date_premier_agrement"): date(2017, 2, 3),
+                 ("EVS92-0001", "theme_numerique"): False}),
 ]
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES)

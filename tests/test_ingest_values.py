@@ -137,3 +137,45 @@ def test_codes_wrapped_by_a_spreadsheet_and_spaces_inside_a_structure_code():
     codes, failed = V.parse_code_structure(pd.Series(["CS92 0001", " cs92-0001 ", '="EVS92-0002"']))
     assert failed.tolist() == [True, False, False]
     assert codes.tolist()[1:] == ["CS92-0001", "EVS92-0002"]
+
+
+@pytest.mark.parametrize("raw", ["31 mars 2019", "31 MARS 2019", "31-mars-2019", "31.03.2019", "31/03/2019 00:00",
+                                 "31 Mars 2019 "])
+def test_dates_typed_as_french_text(raw):
+    values, failed = V.parse_date(pd.Series([raw]))
+    assert values[0] == pd.Timestamp("2019-03-31") and not failed[0]
+
+
+@pytest.mark.parametrize("raw, expected", [("1er avril 2019", "2019-04-01"), ("3 févr. 2019", "2019-02-03"),
+                                           ("15 août 2020", "2020-08-15"), ("2 décembre 2018", "2018-12-02")])
+def test_french_month_names_and_their_abbreviations(raw, expected):
+    values, failed = V.parse_date(pd.Series([raw]))
+    assert values[0] == pd.Timestamp(expected) and not failed[0]
+
+
+@pytest.mark.parametrize("raw", ["29 février 2019", "31 avril 2019", "2 machin 2019", "mars 2019", "31/03/19"])
+def test_a_french_text_date_that_is_no_day_fails(raw):
+    values, failed = V.parse_date(pd.Series([raw]))
+    assert failed[0] and pd.isna(values[0])
+
+
+@pytest.mark.parametrize("raw, expected", [("0,5 ETP", 0.5), ("1,5etp", 1.5), ("12,5 %", 12.5)])
+def test_full_time_equivalents_written_with_their_unit(raw, expected):
+    values, failed = V.parse_number(pd.Series([raw]))
+    assert values[0] == expected and not failed[0]
+
+
+@pytest.mark.parametrize("raw, expected, qualified", [
+    ("oui.", True, False), ("Non.", False, False), ("non !", False, False), ("x.", True, False),
+    ("Oui (partiellement)", True, True), ("oui, en partie", True, True), ("Non - fermé l'été", False, True),
+])
+def test_answers_with_closing_punctuation_or_a_remark(raw, expected, qualified):
+    values, failed, remark = V.parse_answer(pd.Series([raw]))
+    assert values[0] == expected and not failed[0]
+    assert remark[0] == qualified
+
+
+@pytest.mark.parametrize("raw", ["Nonobstant", "ouioui", "oui (", "non concerné"])
+def test_a_word_that_only_starts_like_an_answer_stays_unreadable(raw):
+    values, failed, remark = V.parse_answer(pd.Series([raw]))
+    assert failed[0] and pd.isna(values[0]) and not remark[0]
