@@ -213,9 +213,12 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     mapping, extra_headers, unknown, unnamed = _map_header(table, kind, year, config)
     missing = [c for c in required if c not in mapping.values()]
     if missing:
+        hints = [_old_name_hint(header, alias, year) for header in unknown
+                 if (alias := config.alias_of_other_years(kind, header, year)) and alias.column in missing]
         raise ExtractError(("colonne obligatoire absente : " if len(missing) == 1 else
                             "colonnes obligatoires absentes : ") + ", ".join(missing)
-                           + f" (en-tête lu à la ligne {table.header_line})")
+                           + f" (en-tête lu à la ligne {table.header_line})"
+                           + "".join(f" ; {hint}" for hint in hints))
 
     width = len(table.header)
     raw = pd.DataFrame([r[:width] + [None] * (width - len(r)) for r in table.rows],
@@ -300,12 +303,14 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 f"elles sont conservées à part (table raw_cellules_hors_schema, question « {label} »). Donnez-lui "
                 "son en-tête dans le fichier (ou un alias dans data/config/alias_colonnes.yaml) puis rechargez-le."))
     for header in unknown:
+        alias = config.alias_of_other_years(kind, header, year)
+        advice = (_old_name_hint(header, alias, year) + "." if alias else
+                  "Ajoutez un alias dans data/config/alias_colonnes.yaml si elle correspond à une colonne canonique.")
         findings.append(_findings(
             [table.header_line], None, None, header, header, "une colonne connue ou un alias",
             "colonne_inconnue", "avertissement",
             f"Colonne « {header} » inconnue : ses valeurs sont conservées à part (table "
-            "raw_cellules_hors_schema). Ajoutez un alias dans data/config/alias_colonnes.yaml "
-            "si elle correspond à une colonne canonique."))
+            f"raw_cellules_hors_schema). {advice}"))
 
     typed.insert(0, "_ligne", lines.to_numpy())
     typed, extra, dup_findings = _collapse_duplicates(typed, extra, raw[list(extra_headers)], kind, columns)
@@ -412,6 +417,15 @@ def _map_header(table: RawTable, kind: str, year: int, config: Config):
             extra_headers[i] = (header, False)
             unknown.append(header)
     return mapping, extra_headers, unknown, unnamed
+
+
+def _old_name_hint(header: str, alias, year: int) -> str:
+    """Advice for a header that data/config/alias_colonnes.yaml maps in other surveys only."""
+    years = (str(alias.first_year) if alias.last_year in (None, alias.first_year)
+             else f"{alias.first_year} à {alias.last_year}")
+    return (f"« {header} » est l'ancien nom de « {alias.column} », admis dans data/config/alias_colonnes.yaml "
+            f"pour les enquêtes {years} seulement : si l'export {year} l'emploie encore, étendez les années "
+            "de cet alias, puis rechargez le fichier")
 
 
 def _long_extra(raw: pd.DataFrame, lines: pd.Series, extra_headers) -> pd.DataFrame:

@@ -471,6 +471,10 @@ CASES = [
                  ("CS92-0002", "theme_numerique"): True, ("CS92-0002", "repondant"): True,
                  ("EVS92-0001", "date_premier_agrement"): date(2017, 2, 3),
                  ("EVS92-0001", "theme_numerique"): False}),
+    reject("old_header_outside_its_survey_years",
+           lambda y: csv_bytes(y, header=[h.replace("code_commune", "code_insee") for h in BASE_HEADER]),
+           "« code_insee » est l'ancien nom de « code_commune », admis dans data/config/alias_colonnes.yaml "
+           "pour les enquêtes 2018 seulement"),
 ]
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES)
