@@ -264,7 +264,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 lines[failed].to_numpy(), key_year[failed].to_numpy(), key_code[failed].to_numpy(),
                 name, bad_raw.to_numpy(), expected, "valeur_illisible", rule_sev,
                 ("Ligne " + lines[failed].astype(str) + ", colonne « " + name + " » : valeur « "
-                 + bad_raw.to_numpy() + " » illisible, " + expected + " attendu ; cellule laissée vide.").to_numpy()))
+                 + bad_raw.to_numpy() + " » illisible (attendu : " + expected + ") ; cellule laissée vide.").to_numpy()))
         absent = (columns[name].required & ~failed
                   & typed[name].isna().to_numpy(dtype=bool)) if len(typed) else failed
         if absent.any():

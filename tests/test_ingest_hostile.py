@@ -530,6 +530,7 @@ def test_hostile_variant(batch, case):
     for message in found["message"]:        # French, shows no Python repr
         assert "Traceback" not in message and "<NA>" not in message and "None" not in message
         assert not re.search(r"\w\(s\)", message), message      # real plurals, not « valeur(s) »
+        assert " attendu ;" not in message, message     # « (attendu : une date…) », never « une date… attendu »
     rows = loaded_rows(db, case.kind, year)
     if case.rejected:
         assert rows.empty
