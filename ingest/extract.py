@@ -274,10 +274,11 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 "valeur_obligatoire_manquante", "bloquant",
                 ("Ligne " + lines[absent].astype(str) + ", colonne « " + name
                  + " » : valeur obligatoire manquante (" + expected + ").").to_numpy()))
-        if repaired is not None and repaired.any() and columns[name].type == "bool":
+        if repaired is not None and repaired.any() and columns[name].type in ("bool", "enum"):
             before = raw_col[repaired].astype(str).str.strip()
-            after = pd.Series(np.where(typed.loc[repaired, name].to_numpy(dtype=bool), "oui", "non"),
-                              index=before.index)
+            after = (pd.Series(np.where(typed.loc[repaired, name].to_numpy(dtype=bool), "oui", "non"),
+                               index=before.index) if columns[name].type == "bool"
+                     else typed.loc[repaired, name].astype(str))
             findings.append(_findings(
                 lines[repaired].to_numpy(), key_year[repaired].to_numpy(), key_code[repaired].to_numpy(),
                 name, _preview(before).to_numpy(), after.to_numpy(), "reponse_avec_precision", "info",

@@ -91,9 +91,17 @@ _COMMA_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3}){2,}(?:\.\d+)?|[+-]?\d{1,3
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
+# A duration typed the French way: 2h30, 1 h, 2 heures, 1h30min, 45 min (read in hours).
+_DURATION = re.compile(r"(?:(\d+(?:[.,]\d+)?)h(?:eures?)?(?:(\d{1,2})(?:min)?)?|(\d+)min(?:utes?)?)", re.IGNORECASE)
+
+
 def _one_number(text: str) -> float | None:
-    """1.234,5 (dot thousands), 1,234.5 and 1,234,567 (English), a unicode minus."""
+    """1.234,5 (dot thousands), 1,234.5 and 1,234,567 (English), a unicode minus, 2h30."""
     text = _UNIT_RE.sub("", _SPACES_RE.sub("", text.strip().translate(_MINUS_SIGNS)))
+    if (m := _DURATION.fullmatch(text)) and int(m[2] or 0) < 60:
+        if m[3]:
+            return int(m[3]) / 60
+        return float(m[1].replace(",", ".")) + (int(m[2]) / 60 if m[2] else 0)
     if _DOT_THOUSANDS.fullmatch(text):
         text = text.replace(".", "").replace(",", ".")
     elif _COMMA_THOUSANDS.fullmatch(text):
@@ -202,15 +210,35 @@ def parse_date(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return result, failed
 
 
-def parse_enum(raw: pd.Series, spellings: dict[str, str]) -> tuple[pd.Series, np.ndarray]:
-    """spellings maps a folded spelling to its canonical value."""
+def _enum_parts(text: str, spellings: dict[str, str]) -> tuple[str | None, bool]:
+    """(value, with a remark) of a label the folded spellings miss: dotted initials (« E.V.S. »),
+    or a label and its code (« Centre social (CS) », « CS - Centre social »), all of its parts
+    that are spellings naming one value; a further part is a remark (« Associatif (loi 1901) »)."""
+    folded = fold(text)
+    words = folded.split("_")
+    if len(words) > 1 and all(len(w) == 1 for w in words) and "".join(words) in spellings:
+        return spellings["".join(words)], False
+    parts = [fold(p) for p in re.split(r"[()\[\]/]|\s[-\u2013\u2014:]\s", text) if fold(p)]
+    if len(parts) < 2 or parts[0] not in spellings:
+        return None, False
+    values = {spellings[p] for p in parts if p in spellings}
+    if len(values) != 1:
+        return None, False
+    return values.pop(), any(p not in spellings for p in parts)
+
+
+def parse_enum(raw: pd.Series, spellings: dict[str, str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """spellings maps a folded spelling to its canonical value. Returns (values, failed, with a
+    remark): a label followed by a remark is read, the remark named in a finding."""
     missing = is_missing(raw)
     texts = raw.astype("string")
-    uniques = {t: spellings.get(fold(t)) for t in texts[~missing].unique()}
-    result = pd.Series([None if m else uniques[t] for t, m in zip(texts, missing)],
+    uniques = {t: (spellings.get(fold(t)), False) for t in texts[~missing].unique()}
+    uniques.update({t: _enum_parts(t, spellings) for t, (v, _) in uniques.items() if v is None})
+    result = pd.Series([None if m else uniques[t][0] for t, m in zip(texts, missing)],
                        index=raw.index, dtype="string")
     failed = ~missing & result.isna().to_numpy(dtype=bool)
-    return result, failed
+    remark = np.array([not m and uniques[t][1] for t, m in zip(texts, missing)], dtype=bool)
+    return result, failed, remark
 
 
 def parse_text(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -253,12 +281,20 @@ def parse_siret(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return parse_pattern(raw, re.compile(r"^\d{14}$"))
 
 
+def _compact_code(folded: str) -> str:
+    """a_1_1 and a01_1 as a1_1: no separator between a letter and a digit, no leading zero."""
+    return re.sub(r"(?<![0-9])0+(?=[0-9])", "", re.sub(r"(?<=[a-z])_(?=[0-9])", "", folded))
+
+
 def parse_reference_code(raw: pd.Series, known: dict[str, str]) -> tuple[pd.Series, np.ndarray]:
     """A code of a reference list (`known` maps a folded spelling to the code: a2-3, A2.3 and
     « a2 3 » are all A2.3). An unknown code is kept as written and flagged, never dropped."""
     missing = is_missing(raw)
     texts = raw.astype("string").str.strip()
     uniques = {t: known.get(fold(t)) for t in texts[~missing].unique()}
+    if any(code is None for code in uniques.values()):     # « A 1.1 », « A01.1 »: spaced or zero-padded
+        compact = {_compact_code(k): v for k, v in known.items()}
+        uniques = {t: code or compact.get(_compact_code(fold(t))) for t, code in uniques.items()}
     result = pd.Series([None if m else (uniques[t] or t) for t, m in zip(texts, missing)],
                        index=raw.index, dtype="string")
     unknown = np.array([not m and uniques[t] is None for t, m in zip(texts, missing)], dtype=bool)

@@ -179,3 +179,50 @@ def test_answers_with_closing_punctuation_or_a_remark(raw, expected, qualified):
 def test_a_word_that_only_starts_like_an_answer_stays_unreadable(raw):
     values, failed, remark = V.parse_answer(pd.Series([raw]))
     assert failed[0] and pd.isna(values[0]) and not remark[0]
+
+
+def _spellings(column):
+    from ingest.config import Config
+    return Config().columns["senacs"][column].spellings
+
+
+@pytest.mark.parametrize("raw, expected, remark", [
+    ("Centre social (CS)", "CS", False), ("CS - Centre social", "CS", False), ("E.V.S.", "EVS", False),
+    ("Espace de vie sociale (EVS)", "EVS", False), ("C.S.", "CS", False),
+])
+def test_a_label_with_its_code_or_in_initials_is_read(raw, expected, remark):
+    values, failed, remarks = V.parse_enum(pd.Series([raw]), _spellings("type_structure"))
+    assert values[0] == expected and not failed[0] and remarks[0] == remark
+
+
+@pytest.mark.parametrize("raw", ["CS (EVS)", "CS/EVS", "X.Y.", "Centre (EVS)"])
+def test_a_label_naming_two_values_or_none_stays_unreadable(raw):
+    values, failed, remarks = V.parse_enum(pd.Series([raw]), _spellings("type_structure"))
+    assert failed[0] and pd.isna(values[0]) and not remarks[0]
+
+
+def test_a_label_with_a_remark_is_read_and_marked():
+    values, failed, remarks = V.parse_enum(pd.Series(["Associatif (loi 1901)", "Non (en QPV ?)"]),
+                                           _spellings("mode_gestion") | _spellings("qpv"))
+    assert list(values.fillna("")) == ["associatif", ""] and list(failed) == [False, True]
+    assert list(remarks) == [True, False]
+
+
+@pytest.mark.parametrize("raw, expected", [("2h30", 2.5), ("1 h", 1), ("2 heures", 2), ("45 min", 0.75),
+                                           ("1h30min", 1.5), ("1,5 h", 1.5)])
+def test_durations_in_hours_and_minutes(raw, expected):
+    values, failed = V.parse_number(pd.Series([raw]))
+    assert values[0] == expected and not failed[0]
+
+
+@pytest.mark.parametrize("raw", ["2h75", "h", "2 h 30 h"])
+def test_a_duration_that_is_no_time_stays_unreadable(raw):
+    values, failed = V.parse_number(pd.Series([raw]))
+    assert failed[0] and pd.isna(values[0])
+
+
+def test_spaced_or_zero_padded_action_codes_are_known():
+    known = {"a1_1": "A1.1", "a1_2": "A1.2"}
+    values, unknown = V.parse_reference_code(pd.Series(["A 1.1", "A01.2", "a1-1", "A1.10", "A 9.9"]), known)
+    assert list(values) == ["A1.1", "A1.2", "A1.1", "A1.10", "A 9.9"]
+    assert list(unknown) == [False, False, False, True, True]
