@@ -226,6 +226,8 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     lines = pd.Series(table.line_numbers, dtype="int64")
     findings: list[pd.DataFrame] = []
     findings.extend(_field_counts(table, width, mapping))
+    raw, lines, totals = _without_total_rows(raw, lines, {c: i for i, c in mapping.items()}, required)
+    findings.extend(totals)
 
     typed = {}
     pending: list[tuple[str, pd.Series, np.ndarray, np.ndarray | None, str]] = []
@@ -418,6 +420,34 @@ def _map_header(table: RawTable, kind: str, year: int, config: Config):
             extra_headers[i] = (header, False)
             unknown.append(header)
     return mapping, extra_headers, unknown, unnamed
+
+
+# What a spreadsheet's total row says in its first cell: « Total », « TOTAL : », « Sous-total »…
+_TOTAL_WORD = re.compile(r"^(?:sous_)?(?:total|totaux)(?:_general|_generaux)?(?:_\d{4})?$|^somme$|^ensemble$")
+
+
+def _without_total_rows(raw: pd.DataFrame, lines: pd.Series, index_of: dict[str, int], required: list[str]):
+    """A total (or sub-total) row added under the table by hand is no structure and no activity:
+    its first cell says « Total » and its first required column (annee_enquete, date) is empty, or
+    it is that cell. It is left out, with a warning naming the line: counted, it would double
+    every sum of the year."""
+    key = raw[index_of[required[0]]]
+    first = raw.bfill(axis=1).iloc[:, 0] if len(raw.columns) else pd.Series(dtype="object")
+    folded = first.map(lambda v: V.fold(v) if isinstance(v, str) else "")
+    total = (folded.str.match(_TOTAL_WORD) & (V.is_missing(key) | (key == first))).to_numpy(dtype=bool)
+    if not total.any():
+        return raw, lines, []
+    if total.all():
+        raise ExtractError("le fichier ne contient que des lignes de total, aucune ligne de structure ou "
+                           "d'activité : est-ce le bon export ?")
+    shown = first[total].astype(str).str.strip()
+    finding = _findings(
+        lines[total].to_numpy(), None, None, None, shown.to_numpy(), None, "ligne_de_total", "avertissement",
+        ("Ligne " + lines[total].astype(str) + " : ligne de total (« " + shown + " ») ignorée : ce n'est ni une "
+         "structure ni une activité, et la compter doublerait les sommes de l'année. Si c'en est une, "
+         f"renseignez sa colonne {required[0]} puis rechargez le fichier.").to_numpy())
+    keep = ~total
+    return raw[keep].reset_index(drop=True), lines[keep].reset_index(drop=True), [finding]
 
 
 def _old_name_hint(header: str, alias, year: int) -> str:

@@ -16,7 +16,8 @@ import pandas as pd
 
 # "No answer" spellings (compared after strip + lower-case).
 NA_TOKENS = frozenset({"", "nc", "n.c.", "nr", "n.r.", "n/a", "na", "-", "\u2013", "\u2014", "?", "ne sait pas", "nsp",
-                       "non renseigné", "non renseigne"})
+                       "non renseigné", "non renseigne", "non communiqué", "non communique", "non disponible",
+                       "nd", "n.d.", "sans objet", "so", "s.o.", "s/o"})
 TRUE_TOKENS = frozenset({"oui", "o", "1", "vrai", "yes", "y", "true", "x"})
 FALSE_TOKENS = frozenset({"non", "n", "0", "faux", "no", "false"})
 # What a spreadsheet writes in a cell whose formula failed: never a value.

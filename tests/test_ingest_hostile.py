@@ -491,6 +491,17 @@ CASES = [
          values={(2, "action_code"): "A1.1", (2, "duree_heures"): 2.5, (3, "action_code"): "A1.1",
                  (3, "groupe_travail"): "COMM", (3, "duree_heures"): 0.75, (4, "action_code"): "A1.2",
                  (4, "duree_heures"): 1, (5, "action_code"): "A 9.9", (5, "duree_heures"): None}),
+    Case("total_row_under_the_table_and_no_answer_in_words", lambda y: csv_bytes(
+        y, [{"charges_total": "Non communiqué"}, {"salaries": "Sans objet", "etp_total": "S.O."}],
+        extra_rows=[{"code_structure": "TOTAL", "salaries": "42", "etp_total": "25,5", "charges_total": "943 817"}, {}],
+        raw_lines={6: "Sous-total : ;;;;;;;42;25,5;943 817"}) + b"Total g\xc3\xa9n\xc3\xa9ral;;;;;;;84;51;1 887 634\n",
+         findings={(5, None, "ligne_de_total", W), (6, None, "ligne_de_total", W), (7, None, "ligne_de_total", W)},
+         values={("CS92-0001", "charges_total"): None, ("CS92-0002", "salaries"): None,
+                 ("CS92-0002", "etp_total"): None, ("CS92-0002", "charges_total"): 310000.5}),
+    Case("activities_total_row", kind="activites", rows=2, build=lambda y: activity_bytes(y, [
+        activity(y), activity(y, nb_participants="45"),
+        {"date": "", "action_code": "", "intitule": "TOTAL", "nb_participants": "52"}]),
+         findings={(4, None, "ligne_de_total", W)}, values={(3, "nb_participants"): 45}),
     reject("old_header_outside_its_survey_years",
            lambda y: csv_bytes(y, header=[h.replace("code_commune", "code_insee") for h in BASE_HEADER]),
            "« code_insee » est l'ancien nom de « code_commune », admis dans data/config/alias_colonnes.yaml "
@@ -542,7 +553,7 @@ def test_hostile_variant(batch, case):
     assert len(loaded_rows(db, "activites", GOOD_YEAR)) == 1
     found = frame(db, "SELECT * FROM constats_qualite WHERE etape = 'ingest' AND type_extrait = ? "
                       "AND annee_fichier = ?", [case.kind, year])
-    got = {(None if f.isna(f.ligne) else int(f.ligne), f.colonne, f.regle, f.severite)
+    got = {(None if f.isna(f.ligne) else int(f.ligne), None if f.isna(f.colonne) else f.colonne, f.regle, f.severite)
            for f in [_Row(r) for r in found.to_dict("records")]}
     assert got == case.findings, found[["ligne", "colonne", "regle", "message"]].to_string()
     name = f"{case.kind}_{year}{case.suffix}"
@@ -557,7 +568,7 @@ def test_hostile_variant(batch, case):
         assert case.rejected in found["message"].iloc[0]
         return
     assert len(rows) == case.rows
-    for line in found.loc[found["ligne"].notna() & (~found["regle"].isin(["doublon_exact", "entete_repete", "colonne_sans_entete"])), "ligne"]:
+    for line in found.loc[found["ligne"].notna() & (~found["regle"].isin(["doublon_exact", "entete_repete", "colonne_sans_entete", "ligne_de_total"])), "ligne"]:
         assert int(line) in set(rows["_ligne"])      # each finding points at a loaded line
     if case.encoding:
         assert query(db, "SELECT encodage FROM fichiers_sources WHERE nom_fichier = ?", [name]) == [(case.encoding,)]

@@ -226,3 +226,11 @@ def test_spaced_or_zero_padded_action_codes_are_known():
     values, unknown = V.parse_reference_code(pd.Series(["A 1.1", "A01.2", "a1-1", "A1.10", "A 9.9"]), known)
     assert list(values) == ["A1.1", "A1.2", "A1.1", "A1.10", "A 9.9"]
     assert list(unknown) == [False, False, False, True, True]
+
+
+@pytest.mark.parametrize("raw", ["Non communiqué", "NON COMMUNIQUE", "Sans objet", "S.O.", "s/o", "ND", "n.d.",
+                                 "Non disponible"])
+def test_more_no_answer_spellings(raw):
+    for parse in (V.parse_number, V.parse_bool, V.parse_date):
+        values, failed = parse(pd.Series([raw]))
+        assert pd.isna(values[0]) and not failed[0]
