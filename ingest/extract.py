@@ -432,9 +432,18 @@ def _without_total_rows(raw: pd.DataFrame, lines: pd.Series, index_of: dict[str,
     it is that cell. It is left out, with a warning naming the line: counted, it would double
     every sum of the year."""
     key = raw[index_of[required[0]]]
-    first = raw.bfill(axis=1).iloc[:, 0] if len(raw.columns) else pd.Series(dtype="object")
+    # candidates first (a key cell missing or spelling a total): the first cell of every row of a
+    # large extract is never looked for
+    words = [v for v in key.dropna().unique() if isinstance(v, str) and _TOTAL_WORD.match(V.fold(v))]
+    spelled = key.isin(words).to_numpy(dtype=bool)
+    candidates = V.is_missing(key) | spelled
+    if not candidates.any():
+        return raw, lines, []
+    first = pd.Series(None, index=raw.index, dtype="object")
+    first[candidates] = raw[candidates].bfill(axis=1).iloc[:, 0]
     folded = first.map(lambda v: V.fold(v) if isinstance(v, str) else "")
-    total = (folded.str.match(_TOTAL_WORD) & (V.is_missing(key) | (key == first))).to_numpy(dtype=bool)
+    total = (folded.str.match(_TOTAL_WORD).to_numpy(dtype=bool)
+             & (V.is_missing(key) | (key == first).to_numpy(dtype=bool)))
     if not total.any():
         return raw, lines, []
     if total.all():
