@@ -28,6 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import BASE_HEADER, ROOT, frame, query, survey_rows
+from expectations.rules import OTHER_LABELS
 from ingest.load import ingest_paths
 from observatoire.cli import cli
 
@@ -556,6 +557,7 @@ def test_hostile_variant(batch, case):
     got = {(None if f.isna(f.ligne) else int(f.ligne), None if f.isna(f.colonne) else f.colonne, f.regle, f.severite)
            for f in [_Row(r) for r in found.to_dict("records")]}
     assert got == case.findings, found[["ligne", "colonne", "regle", "message"]].to_string()
+    assert set(found["regle"]) <= set(OTHER_LABELS), "a finding the quality pages would show by its raw id"
     name = f"{case.kind}_{year}{case.suffix}"
     assert set(found["fichier"]) <= {name}
     for message in found["message"]:        # French, shows no Python repr
