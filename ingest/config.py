@@ -116,5 +116,11 @@ class Config:
                 return alias.column
         return None
 
+    def alias_of_other_years(self, kind: str, header: str, year: int | None) -> Alias | None:
+        """The alias a header that stands for nothing this year is in other surveys (an old name
+        still used by this year's export), or None."""
+        folded = fold(header)
+        return next((a for a in self.aliases[kind] if a.header == folded and not a.applies(year)), None)
+
     def required(self, kind: str) -> list[str]:
         return [c.name for c in self.columns[kind].values() if c.required]

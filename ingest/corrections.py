@@ -122,7 +122,7 @@ def _check(con, row: dict, value: str, table: str, columns,
     parsed, failed, _, expected = _parse_column(
         columns[column], pd.Series([row[value] or None], dtype="object"), known_communes())
     if failed[0]:
-        return f"valeur « {row[value]} » illisible : {expected} attendu", current, None, annee_donnees
+        return f"valeur « {row[value]} » illisible (attendu : {expected})", current, None, annee_donnees
     return None, current, _canonical_text(parsed.iloc[0]), annee_donnees
 
 

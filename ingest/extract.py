@@ -30,7 +30,7 @@ EXPECTED = {
     "int": "un nombre entier (ex. 1 234)",
     "decimal": "un nombre (ex. 1 234,5)",
     "bool": "oui ou non",
-    "date": "une date (AAAA-MM-JJ, JJ/MM/AAAA ou date Excel)",
+    "date": "une date (AAAA-MM-JJ, JJ/MM/AAAA, 31 mars 2019 ou date Excel)",
     "annee": "une année sur 4 chiffres",
     "code_structure": "un code de 4 à 20 caractères (A-Z, 0-9, -)",
     "siret": "un SIRET de 14 chiffres",
@@ -111,7 +111,7 @@ def _findings(lines, annee, code, column, raw, expected, rule, severity, message
         "regle": col(rule), "severite": col(severity), "message": col(message)})
 
 
-_PARSERS = {"int": V.parse_int, "annee": V.parse_year, "decimal": V.parse_number, "bool": V.parse_bool,
+_PARSERS = {"int": V.parse_int, "annee": V.parse_year, "decimal": V.parse_number, "bool": V.parse_answer,
             "date": V.parse_date, "code_structure": V.parse_code_structure, "siret": V.parse_siret}
 
 
@@ -213,9 +213,12 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     mapping, extra_headers, unknown, unnamed = _map_header(table, kind, year, config)
     missing = [c for c in required if c not in mapping.values()]
     if missing:
+        hints = [_old_name_hint(header, alias, year) for header in unknown
+                 if (alias := config.alias_of_other_years(kind, header, year)) and alias.column in missing]
         raise ExtractError(("colonne obligatoire absente : " if len(missing) == 1 else
                             "colonnes obligatoires absentes : ") + ", ".join(missing)
-                           + f" (en-tête lu à la ligne {table.header_line})")
+                           + f" (en-tête lu à la ligne {table.header_line})"
+                           + "".join(f" ; {hint}" for hint in hints))
 
     width = len(table.header)
     raw = pd.DataFrame([r[:width] + [None] * (width - len(r)) for r in table.rows],
@@ -223,6 +226,8 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     lines = pd.Series(table.line_numbers, dtype="int64")
     findings: list[pd.DataFrame] = []
     findings.extend(_field_counts(table, width, mapping))
+    raw, lines, totals = _without_total_rows(raw, lines, {c: i for i, c in mapping.items()}, required)
+    findings.extend(totals)
 
     typed = {}
     pending: list[tuple[str, pd.Series, np.ndarray, np.ndarray | None, str]] = []
@@ -261,7 +266,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 lines[failed].to_numpy(), key_year[failed].to_numpy(), key_code[failed].to_numpy(),
                 name, bad_raw.to_numpy(), expected, "valeur_illisible", rule_sev,
                 ("Ligne " + lines[failed].astype(str) + ", colonne « " + name + " » : valeur « "
-                 + bad_raw.to_numpy() + " » illisible, " + expected + " attendu ; cellule laissée vide.").to_numpy()))
+                 + bad_raw.to_numpy() + " » illisible (attendu : " + expected + ") ; cellule laissée vide.").to_numpy()))
         absent = (columns[name].required & ~failed
                   & typed[name].isna().to_numpy(dtype=bool)) if len(typed) else failed
         if absent.any():
@@ -271,7 +276,18 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 "valeur_obligatoire_manquante", "bloquant",
                 ("Ligne " + lines[absent].astype(str) + ", colonne « " + name
                  + " » : valeur obligatoire manquante (" + expected + ").").to_numpy()))
-        if repaired is not None and repaired.any():
+        if repaired is not None and repaired.any() and columns[name].type in ("bool", "enum"):
+            before = raw_col[repaired].astype(str).str.strip()
+            after = (pd.Series(np.where(typed.loc[repaired, name].to_numpy(dtype=bool), "oui", "non"),
+                               index=before.index) if columns[name].type == "bool"
+                     else typed.loc[repaired, name].astype(str))
+            findings.append(_findings(
+                lines[repaired].to_numpy(), key_year[repaired].to_numpy(), key_code[repaired].to_numpy(),
+                name, _preview(before).to_numpy(), after.to_numpy(), "reponse_avec_precision", "info",
+                ("Ligne " + lines[repaired].astype(str) + ", colonne « " + name + " » : « " + _preview(before)
+                 + " » lu « " + after + " » ; la précision qui suit n'est pas gardée dans cette colonne, "
+                 "seulement dans ce constat.").to_numpy()))
+        elif repaired is not None and repaired.any():
             before = raw_col[repaired].astype(str)
             after = typed.loc[repaired, name].astype(str)
             findings.append(_findings(
@@ -290,12 +306,14 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 f"elles sont conservées à part (table raw_cellules_hors_schema, question « {label} »). Donnez-lui "
                 "son en-tête dans le fichier (ou un alias dans data/config/alias_colonnes.yaml) puis rechargez-le."))
     for header in unknown:
+        alias = config.alias_of_other_years(kind, header, year)
+        advice = (_old_name_hint(header, alias, year) + "." if alias else
+                  "Ajoutez un alias dans data/config/alias_colonnes.yaml si elle correspond à une colonne canonique.")
         findings.append(_findings(
             [table.header_line], None, None, header, header, "une colonne connue ou un alias",
             "colonne_inconnue", "avertissement",
             f"Colonne « {header} » inconnue : ses valeurs sont conservées à part (table "
-            "raw_cellules_hors_schema). Ajoutez un alias dans data/config/alias_colonnes.yaml "
-            "si elle correspond à une colonne canonique."))
+            f"raw_cellules_hors_schema). {advice}"))
 
     typed.insert(0, "_ligne", lines.to_numpy())
     typed, extra, dup_findings = _collapse_duplicates(typed, extra, raw[list(extra_headers)], kind, columns)
@@ -402,6 +420,52 @@ def _map_header(table: RawTable, kind: str, year: int, config: Config):
             extra_headers[i] = (header, False)
             unknown.append(header)
     return mapping, extra_headers, unknown, unnamed
+
+
+# What a spreadsheet's total row says in its first cell: « Total », « TOTAL : », « Sous-total »…
+_TOTAL_WORD = re.compile(r"^(?:sous_)?(?:total|totaux)(?:_general|_generaux)?(?:_\d{4})?$|^somme$|^ensemble$")
+
+
+def _without_total_rows(raw: pd.DataFrame, lines: pd.Series, index_of: dict[str, int], required: list[str]):
+    """A total (or sub-total) row added under the table by hand is no structure and no activity:
+    its first cell says « Total » and its first required column (annee_enquete, date) is empty, or
+    it is that cell. It is left out, with a warning naming the line: counted, it would double
+    every sum of the year."""
+    key = raw[index_of[required[0]]]
+    # candidates first (a key cell missing or spelling a total): the first cell of every row of a
+    # large extract is never looked for
+    words = [v for v in key.dropna().unique() if isinstance(v, str) and _TOTAL_WORD.match(V.fold(v))]
+    spelled = key.isin(words).to_numpy(dtype=bool)
+    candidates = V.is_missing(key) | spelled
+    if not candidates.any():
+        return raw, lines, []
+    first = pd.Series(None, index=raw.index, dtype="object")
+    first[candidates] = raw[candidates].bfill(axis=1).iloc[:, 0]
+    folded = first.map(lambda v: V.fold(v) if isinstance(v, str) else "")
+    total = (folded.str.match(_TOTAL_WORD).to_numpy(dtype=bool)
+             & (V.is_missing(key) | (key == first).to_numpy(dtype=bool)))
+    if not total.any():
+        return raw, lines, []
+    if total.all():
+        raise ExtractError("le fichier ne contient que des lignes de total, aucune ligne de structure ou "
+                           "d'activité : est-ce le bon export ?")
+    shown = first[total].astype(str).str.strip()
+    finding = _findings(
+        lines[total].to_numpy(), None, None, None, shown.to_numpy(), None, "ligne_de_total", "avertissement",
+        ("Ligne " + lines[total].astype(str) + " : ligne de total (« " + shown + " ») ignorée : ce n'est ni une "
+         "structure ni une activité, et la compter doublerait les sommes de l'année. Si c'en est une, "
+         f"renseignez sa colonne {required[0]} puis rechargez le fichier.").to_numpy())
+    keep = ~total
+    return raw[keep].reset_index(drop=True), lines[keep].reset_index(drop=True), [finding]
+
+
+def _old_name_hint(header: str, alias, year: int) -> str:
+    """Advice for a header that data/config/alias_colonnes.yaml maps in other surveys only."""
+    years = (str(alias.first_year) if alias.last_year in (None, alias.first_year)
+             else f"{alias.first_year} à {alias.last_year}")
+    return (f"« {header} » est l'ancien nom de « {alias.column} », admis dans data/config/alias_colonnes.yaml "
+            f"pour les enquêtes {years} seulement : si l'export {year} l'emploie encore, étendez les années "
+            "de cet alias, puis rechargez le fichier")
 
 
 def _long_extra(raw: pd.DataFrame, lines: pd.Series, extra_headers) -> pd.DataFrame:

@@ -39,6 +39,8 @@ _INVISIBLE = re.compile("[\u200b\u2060\ufeff]")
 ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
 SEPARATOR_NAMES = {";": "point-virgule", ",": "virgule", "\t": "tabulation"}
 _SEP_LINE = re.compile(r"^\s*sep=(.)\s*$", re.IGNORECASE)   # Excel's "sep=;" first line
+# Ctrl-Z: the end-of-file mark of old DOS / Windows programs, after the last line. Not a line.
+_EOF_MARK = re.compile(r"\x1a+[\r\n]*\Z")
 
 
 XLSX_UNREADABLE = ("classeur XLSX illisible : le fichier n'est pas un classeur Excel valide (fichier abîmé "
@@ -339,6 +341,7 @@ def read_csv(path: Path, data: bytes, is_header) -> RawTable:
 
 def _read_csv(data: bytes, is_header) -> RawTable:
     text, encoding, foreign = decode_lines(data)
+    text = _EOF_MARK.sub("", text)
     sample = text[:65536]
     if sample and len(_CONTROL.findall(sample)) > 0.05 * len(sample):
         raise ExtractError("le fichier ne contient pas du texte (fichier binaire renommé en .csv ?) : "

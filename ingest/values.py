@@ -16,7 +16,8 @@ import pandas as pd
 
 # "No answer" spellings (compared after strip + lower-case).
 NA_TOKENS = frozenset({"", "nc", "n.c.", "nr", "n.r.", "n/a", "na", "-", "\u2013", "\u2014", "?", "ne sait pas", "nsp",
-                       "non renseigné", "non renseigne"})
+                       "non renseigné", "non renseigne", "non communiqué", "non communique", "non disponible",
+                       "nd", "n.d.", "sans objet", "so", "s.o.", "s/o"})
 TRUE_TOKENS = frozenset({"oui", "o", "1", "vrai", "yes", "y", "true", "x"})
 FALSE_TOKENS = frozenset({"non", "n", "0", "faux", "no", "false"})
 # What a spreadsheet writes in a cell whose formula failed: never a value.
@@ -29,9 +30,15 @@ EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#N
 # (str.isspace), the no-break and narrow no-break spaces among them.
 _WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())     # the last one is U+3000
 _SPACES = f"[{_WHITESPACE}]+"
-_UNIT_SUFFIX = "(?:€|[Ee][Uu][Rr][Oo]?[Ss]?|%)$"
+# a unit typed after the number: euros, a percentage, full-time equivalents (0,5 ETP)
+_UNIT_SUFFIX = "(?:€|[Ee][Uu][Rr][Oo]?[Ss]?|%|[Ee][Tt][Pp])$"
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
-_FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+_FR_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}[:h]\d{2}(?::\d{2})?)?$")
+# « 31 mars 2019 », « 1er avril 2019 », « 31-mars-2019 », « 3 févr. 2019 » (matched on the folded text)
+_MONTHS = {"janvier": 1, "janv": 1, "jan": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "mar": 3,
+           "avril": 4, "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9,
+           "sept": 9, "sep": 9, "octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12}
+_WORD_DATE = re.compile(r"^(\d{1,2})(?:_?er)?_([a-z]+)_(\d{4})$")
 # Excel day numbers as text: 5 digits (from 1927 on). Four digits are a year written alone
 # ("2019" would otherwise be read as 11 July 1905): unreadable, with a finding.
 _EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.0+)?$")
@@ -85,9 +92,17 @@ _COMMA_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3}){2,}(?:\.\d+)?|[+-]?\d{1,3
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
+# A duration typed the French way: 2h30, 1 h, 2 heures, 1h30min, 45 min (read in hours).
+_DURATION = re.compile(r"(?:(\d+(?:[.,]\d+)?)h(?:eures?)?(?:(\d{1,2})(?:min)?)?|(\d+)min(?:utes?)?)", re.IGNORECASE)
+
+
 def _one_number(text: str) -> float | None:
-    """1.234,5 (dot thousands), 1,234.5 and 1,234,567 (English), a unicode minus."""
+    """1.234,5 (dot thousands), 1,234.5 and 1,234,567 (English), a unicode minus, 2h30."""
     text = _UNIT_RE.sub("", _SPACES_RE.sub("", text.strip().translate(_MINUS_SIGNS)))
+    if (m := _DURATION.fullmatch(text)) and int(m[2] or 0) < 60:
+        if m[3]:
+            return int(m[3]) / 60
+        return float(m[1].replace(",", ".")) + (int(m[2]) / 60 if m[2] else 0)
     if _DOT_THOUSANDS.fullmatch(text):
         text = text.replace(".", "").replace(",", ".")
     elif _COMMA_THOUSANDS.fullmatch(text):
@@ -129,14 +144,34 @@ def parse_year(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values.mask(outside), failed | outside
 
 
+# « oui. », « Non ! »: the punctuation closing a typed answer says nothing more.
+_CLOSING_PUNCTUATION = r"[\s.!;:,…]+$"
+# « Oui (partiellement) », « oui, en partie », « Non - fermé l'été »: an answer with a remark.
+_QUALIFIED = re.compile(r"^\s*(oui|non|yes|no|vrai|faux)\b\s*(?:\((.*)\)|[,;:/\u2013\u2014-]\s*(.+))\s*[.!]*\s*$",
+                        re.IGNORECASE | re.DOTALL)
+
+
 def parse_bool(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    return parse_answer(raw)[:2]
+
+
+def parse_answer(raw: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """A yes / no answer: (values, failed, qualified). `qualified` marks an answer followed by a
+    remark (« Oui (partiellement) »): read as its yes or no, the remark named in a finding."""
     missing = is_missing(raw)
-    token = raw.astype("string").str.strip().str.lower()
+    token = raw.astype("string").str.strip().str.lower().str.replace(_CLOSING_PUNCTUATION, "", regex=True)
     result = pd.Series(pd.NA, index=raw.index, dtype="boolean")
     result[token.isin(TRUE_TOKENS).fillna(False).to_numpy(dtype=bool)] = True
     result[token.isin(FALSE_TOKENS).fillna(False).to_numpy(dtype=bool)] = False
     failed = ~missing & result.isna().to_numpy(dtype=bool)
-    return result, failed
+    qualified = np.zeros(len(raw), dtype=bool)
+    if failed.any():                      # the rarer spelling, on the few cells left unread only
+        for i in np.flatnonzero(failed):
+            if m := _QUALIFIED.match(str(raw.iloc[i])):
+                result.iloc[i] = m[1].lower() in TRUE_TOKENS
+                qualified[i] = True
+        failed &= ~qualified
+    return result, failed, qualified
 
 
 def checkbox_column(raw: pd.Series) -> bool:
@@ -155,6 +190,8 @@ def _one_date(text: str) -> date | None:
             day = date(int(m[1]), int(m[2]), int(m[3]))
         elif m := _FR_DATE.match(text):
             day = date(int(m[3]), int(m[2]), int(m[1]))
+        elif (m := _WORD_DATE.match(fold(text))) and m[2] in _MONTHS:
+            day = date(int(m[3]), _MONTHS[m[2]], int(m[1]))
         elif _EXCEL_SERIAL.match(text):
             day = _EXCEL_EPOCH + timedelta(days=int(float(text)))
         else:
@@ -174,15 +211,35 @@ def parse_date(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return result, failed
 
 
-def parse_enum(raw: pd.Series, spellings: dict[str, str]) -> tuple[pd.Series, np.ndarray]:
-    """spellings maps a folded spelling to its canonical value."""
+def _enum_parts(text: str, spellings: dict[str, str]) -> tuple[str | None, bool]:
+    """(value, with a remark) of a label the folded spellings miss: dotted initials (« E.V.S. »),
+    or a label and its code (« Centre social (CS) », « CS - Centre social »), all of its parts
+    that are spellings naming one value; a further part is a remark (« Associatif (loi 1901) »)."""
+    folded = fold(text)
+    words = folded.split("_")
+    if len(words) > 1 and all(len(w) == 1 for w in words) and "".join(words) in spellings:
+        return spellings["".join(words)], False
+    parts = [fold(p) for p in re.split(r"[()\[\]/]|\s[-\u2013\u2014:]\s", text) if fold(p)]
+    if len(parts) < 2 or parts[0] not in spellings:
+        return None, False
+    values = {spellings[p] for p in parts if p in spellings}
+    if len(values) != 1:
+        return None, False
+    return values.pop(), any(p not in spellings for p in parts)
+
+
+def parse_enum(raw: pd.Series, spellings: dict[str, str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """spellings maps a folded spelling to its canonical value. Returns (values, failed, with a
+    remark): a label followed by a remark is read, the remark named in a finding."""
     missing = is_missing(raw)
     texts = raw.astype("string")
-    uniques = {t: spellings.get(fold(t)) for t in texts[~missing].unique()}
-    result = pd.Series([None if m else uniques[t] for t, m in zip(texts, missing)],
+    uniques = {t: (spellings.get(fold(t)), False) for t in texts[~missing].unique()}
+    uniques.update({t: _enum_parts(t, spellings) for t, (v, _) in uniques.items() if v is None})
+    result = pd.Series([None if m else uniques[t][0] for t, m in zip(texts, missing)],
                        index=raw.index, dtype="string")
     failed = ~missing & result.isna().to_numpy(dtype=bool)
-    return result, failed
+    remark = np.array([not m and uniques[t][1] for t, m in zip(texts, missing)], dtype=bool)
+    return result, failed, remark
 
 
 def parse_text(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -225,12 +282,20 @@ def parse_siret(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return parse_pattern(raw, re.compile(r"^\d{14}$"))
 
 
+def _compact_code(folded: str) -> str:
+    """a_1_1 and a01_1 as a1_1: no separator between a letter and a digit, no leading zero."""
+    return re.sub(r"(?<![0-9])0+(?=[0-9])", "", re.sub(r"(?<=[a-z])_(?=[0-9])", "", folded))
+
+
 def parse_reference_code(raw: pd.Series, known: dict[str, str]) -> tuple[pd.Series, np.ndarray]:
     """A code of a reference list (`known` maps a folded spelling to the code: a2-3, A2.3 and
     « a2 3 » are all A2.3). An unknown code is kept as written and flagged, never dropped."""
     missing = is_missing(raw)
     texts = raw.astype("string").str.strip()
     uniques = {t: known.get(fold(t)) for t in texts[~missing].unique()}
+    if any(code is None for code in uniques.values()):     # « A 1.1 », « A01.1 »: spaced or zero-padded
+        compact = {_compact_code(k): v for k, v in known.items()}
+        uniques = {t: code or compact.get(_compact_code(fold(t))) for t, code in uniques.items()}
     result = pd.Series([None if m else (uniques[t] or t) for t, m in zip(texts, missing)],
                        index=raw.index, dtype="string")
     unknown = np.array([not m and uniques[t] is None for t, m in zip(texts, missing)], dtype=bool)

@@ -28,6 +28,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import BASE_HEADER, ROOT, frame, query, survey_rows
+from expectations.rules import OTHER_LABELS
 from ingest.load import ingest_paths
 from observatoire.cli import cli
 
@@ -452,6 +453,60 @@ CASES = [
     reject("survey_saved_under_another_year", misnamed_survey, "renommez"),
     reject("activities_header_only", lambda y: (";".join(ACTIVITY_HEADER) + "\n").encode(),
            "aucune ligne de données", kind="activites"),
+    # ---- review 3: French spellings, DOS end of file, old headers
+    Case("windows_1252_ending_with_ctrl_z", lambda y: csv_bytes(
+        y, [{"nom_structure": "Centre social Le Cœur d’Antony", "charges_total": "633 817 €"}],
+        eol="\r\n", encoding="cp1252") + b"\x1a", encoding="cp1252",
+         values={("CS92-0001", "nom_structure"): "Centre social Le Cœur d’Antony",
+                 ("CS92-0001", "charges_total"): 633817, ("EVS92-0001", "repondant"): False}),
+    Case("french_spellings_of_dates_units_and_answers", lambda y: csv_bytes(
+        y, [{"date_premier_agrement": "31 mars 2019", "etp_total": "0,5 ETP", "theme_numerique": "oui."},
+            {"date_premier_agrement": "1er avril 2018", "theme_numerique": "Oui (partiellement)",
+             "repondant": "Oui, en partie"},
+            {"date_premier_agrement": "3 févr. 2017", "theme_numerique": "Non."}],
+        header=BASE_HEADER + ["date_premier_agrement", "theme_numerique"]),
+         findings={(3, "theme_numerique", "reponse_avec_precision", "info"),
+                   (3, "repondant", "reponse_avec_precision", "info")},
+         values={("CS92-0001", "date_premier_agrement"): date(2019, 3, 31), ("CS92-0001", "etp_total"): 0.5,
+                 ("CS92-0001", "theme_numerique"): True, ("CS92-0002", "date_premier_agrement"): date(2018, 4, 1),
+                 ("CS92-0002", "theme_numerique"): True, ("CS92-0002", "repondant"): True,
+                 ("EVS92-0001", "date_premier_agrement"): date(2017, 2, 3),
+                 ("EVS92-0001", "theme_numerique"): False}),
+    Case("platform_labels_of_enumerations", lambda y: csv_bytes(
+        y, [{"type_structure": "Centre social (CS)", "mode_gestion": "Associatif (loi 1901)"},
+            {"type_structure": "CS - Centre social", "mode_gestion": "Gestion CAF"},
+            {"type_structure": "E.V.S.", "mode_gestion": "CS (EVS)"}],
+        header=BASE_HEADER + ["mode_gestion"]),
+         findings={(2, "mode_gestion", "reponse_avec_precision", "info"),
+                   (4, "mode_gestion", "valeur_illisible", W)},
+         values={("CS92-0001", "type_structure"): "CS", ("CS92-0001", "mode_gestion"): "associatif",
+                 ("CS92-0002", "type_structure"): "CS", ("CS92-0002", "mode_gestion"): "caf",
+                 ("EVS92-0001", "type_structure"): "EVS", ("EVS92-0001", "mode_gestion"): None}),
+    Case("activities_spaced_codes_and_durations_in_hours_and_minutes", kind="activites", rows=4,
+         build=lambda y: activity_bytes(y, [
+             activity(y, action_code="a1.1", duree_heures="2h30"),
+             activity(y, action_code="A 1.1", groupe_travail="Comm ", duree_heures="45 min"),
+             activity(y, action_code="A01.2", duree_heures="1 h"),
+             activity(y, action_code="A 9.9", duree_heures="2h75")]),
+         findings={(5, "action_code", "action_inconnue", W), (5, "duree_heures", "valeur_illisible", W)},
+         values={(2, "action_code"): "A1.1", (2, "duree_heures"): 2.5, (3, "action_code"): "A1.1",
+                 (3, "groupe_travail"): "COMM", (3, "duree_heures"): 0.75, (4, "action_code"): "A1.2",
+                 (4, "duree_heures"): 1, (5, "action_code"): "A 9.9", (5, "duree_heures"): None}),
+    Case("total_row_under_the_table_and_no_answer_in_words", lambda y: csv_bytes(
+        y, [{"charges_total": "Non communiqué"}, {"salaries": "Sans objet", "etp_total": "S.O."}],
+        extra_rows=[{"code_structure": "TOTAL", "salaries": "42", "etp_total": "25,5", "charges_total": "943 817"}, {}],
+        raw_lines={6: "Sous-total : ;;;;;;;42;25,5;943 817"}) + b"Total g\xc3\xa9n\xc3\xa9ral;;;;;;;84;51;1 887 634\n",
+         findings={(5, None, "ligne_de_total", W), (6, None, "ligne_de_total", W), (7, None, "ligne_de_total", W)},
+         values={("CS92-0001", "charges_total"): None, ("CS92-0002", "salaries"): None,
+                 ("CS92-0002", "etp_total"): None, ("CS92-0002", "charges_total"): 310000.5}),
+    Case("activities_total_row", kind="activites", rows=2, build=lambda y: activity_bytes(y, [
+        activity(y), activity(y, nb_participants="45"),
+        {"date": "", "action_code": "", "intitule": "TOTAL", "nb_participants": "52"}]),
+         findings={(4, None, "ligne_de_total", W)}, values={(3, "nb_participants"): 45}),
+    reject("old_header_outside_its_survey_years",
+           lambda y: csv_bytes(y, header=[h.replace("code_commune", "code_insee") for h in BASE_HEADER]),
+           "« code_insee » est l'ancien nom de « code_commune », admis dans data/config/alias_colonnes.yaml "
+           "pour les enquêtes 2018 seulement"),
 ]
 BY_NAME = {c.name: c for c in CASES}
 assert len(BY_NAME) == len(CASES)
@@ -499,21 +554,23 @@ def test_hostile_variant(batch, case):
     assert len(loaded_rows(db, "activites", GOOD_YEAR)) == 1
     found = frame(db, "SELECT * FROM constats_qualite WHERE etape = 'ingest' AND type_extrait = ? "
                       "AND annee_fichier = ?", [case.kind, year])
-    got = {(None if f.isna(f.ligne) else int(f.ligne), f.colonne, f.regle, f.severite)
+    got = {(None if f.isna(f.ligne) else int(f.ligne), None if f.isna(f.colonne) else f.colonne, f.regle, f.severite)
            for f in [_Row(r) for r in found.to_dict("records")]}
     assert got == case.findings, found[["ligne", "colonne", "regle", "message"]].to_string()
+    assert set(found["regle"]) <= set(OTHER_LABELS), "a finding the quality pages would show by its raw id"
     name = f"{case.kind}_{year}{case.suffix}"
     assert set(found["fichier"]) <= {name}
     for message in found["message"]:        # French, shows no Python repr
         assert "Traceback" not in message and "<NA>" not in message and "None" not in message
         assert not re.search(r"\w\(s\)", message), message      # real plurals, not « valeur(s) »
+        assert " attendu ;" not in message, message     # « (attendu : une date…) », never « une date… attendu »
     rows = loaded_rows(db, case.kind, year)
     if case.rejected:
         assert rows.empty
         assert case.rejected in found["message"].iloc[0]
         return
     assert len(rows) == case.rows
-    for line in found.loc[found["ligne"].notna() & (~found["regle"].isin(["doublon_exact", "entete_repete", "colonne_sans_entete"])), "ligne"]:
+    for line in found.loc[found["ligne"].notna() & (~found["regle"].isin(["doublon_exact", "entete_repete", "colonne_sans_entete", "ligne_de_total"])), "ligne"]:
         assert int(line) in set(rows["_ligne"])      # each finding points at a loaded line
     if case.encoding:
         assert query(db, "SELECT encodage FROM fichiers_sources WHERE nom_fichier = ?", [name]) == [(case.encoding,)]

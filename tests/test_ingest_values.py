@@ -137,3 +137,100 @@ def test_codes_wrapped_by_a_spreadsheet_and_spaces_inside_a_structure_code():
     codes, failed = V.parse_code_structure(pd.Series(["CS92 0001", " cs92-0001 ", '="EVS92-0002"']))
     assert failed.tolist() == [True, False, False]
     assert codes.tolist()[1:] == ["CS92-0001", "EVS92-0002"]
+
+
+@pytest.mark.parametrize("raw", ["31 mars 2019", "31 MARS 2019", "31-mars-2019", "31.03.2019", "31/03/2019 00:00",
+                                 "31 Mars 2019 "])
+def test_dates_typed_as_french_text(raw):
+    values, failed = V.parse_date(pd.Series([raw]))
+    assert values[0] == pd.Timestamp("2019-03-31") and not failed[0]
+
+
+@pytest.mark.parametrize("raw, expected", [("1er avril 2019", "2019-04-01"), ("3 févr. 2019", "2019-02-03"),
+                                           ("15 août 2020", "2020-08-15"), ("2 décembre 2018", "2018-12-02")])
+def test_french_month_names_and_their_abbreviations(raw, expected):
+    values, failed = V.parse_date(pd.Series([raw]))
+    assert values[0] == pd.Timestamp(expected) and not failed[0]
+
+
+@pytest.mark.parametrize("raw", ["29 février 2019", "31 avril 2019", "2 machin 2019", "mars 2019", "31/03/19"])
+def test_a_french_text_date_that_is_no_day_fails(raw):
+    values, failed = V.parse_date(pd.Series([raw]))
+    assert failed[0] and pd.isna(values[0])
+
+
+@pytest.mark.parametrize("raw, expected", [("0,5 ETP", 0.5), ("1,5etp", 1.5), ("12,5 %", 12.5)])
+def test_full_time_equivalents_written_with_their_unit(raw, expected):
+    values, failed = V.parse_number(pd.Series([raw]))
+    assert values[0] == expected and not failed[0]
+
+
+@pytest.mark.parametrize("raw, expected, qualified", [
+    ("oui.", True, False), ("Non.", False, False), ("non !", False, False), ("x.", True, False),
+    ("Oui (partiellement)", True, True), ("oui, en partie", True, True), ("Non - fermé l'été", False, True),
+])
+def test_answers_with_closing_punctuation_or_a_remark(raw, expected, qualified):
+    values, failed, remark = V.parse_answer(pd.Series([raw]))
+    assert values[0] == expected and not failed[0]
+    assert remark[0] == qualified
+
+
+@pytest.mark.parametrize("raw", ["Nonobstant", "ouioui", "oui (", "non concerné"])
+def test_a_word_that_only_starts_like_an_answer_stays_unreadable(raw):
+    values, failed, remark = V.parse_answer(pd.Series([raw]))
+    assert failed[0] and pd.isna(values[0]) and not remark[0]
+
+
+def _spellings(column):
+    from ingest.config import Config
+    return Config().columns["senacs"][column].spellings
+
+
+@pytest.mark.parametrize("raw, expected, remark", [
+    ("Centre social (CS)", "CS", False), ("CS - Centre social", "CS", False), ("E.V.S.", "EVS", False),
+    ("Espace de vie sociale (EVS)", "EVS", False), ("C.S.", "CS", False),
+])
+def test_a_label_with_its_code_or_in_initials_is_read(raw, expected, remark):
+    values, failed, remarks = V.parse_enum(pd.Series([raw]), _spellings("type_structure"))
+    assert values[0] == expected and not failed[0] and remarks[0] == remark
+
+
+@pytest.mark.parametrize("raw", ["CS (EVS)", "CS/EVS", "X.Y.", "Centre (EVS)"])
+def test_a_label_naming_two_values_or_none_stays_unreadable(raw):
+    values, failed, remarks = V.parse_enum(pd.Series([raw]), _spellings("type_structure"))
+    assert failed[0] and pd.isna(values[0]) and not remarks[0]
+
+
+def test_a_label_with_a_remark_is_read_and_marked():
+    values, failed, remarks = V.parse_enum(pd.Series(["Associatif (loi 1901)", "Non (en QPV ?)"]),
+                                           _spellings("mode_gestion") | _spellings("qpv"))
+    assert list(values.fillna("")) == ["associatif", ""] and list(failed) == [False, True]
+    assert list(remarks) == [True, False]
+
+
+@pytest.mark.parametrize("raw, expected", [("2h30", 2.5), ("1 h", 1), ("2 heures", 2), ("45 min", 0.75),
+                                           ("1h30min", 1.5), ("1,5 h", 1.5)])
+def test_durations_in_hours_and_minutes(raw, expected):
+    values, failed = V.parse_number(pd.Series([raw]))
+    assert values[0] == expected and not failed[0]
+
+
+@pytest.mark.parametrize("raw", ["2h75", "h", "2 h 30 h"])
+def test_a_duration_that_is_no_time_stays_unreadable(raw):
+    values, failed = V.parse_number(pd.Series([raw]))
+    assert failed[0] and pd.isna(values[0])
+
+
+def test_spaced_or_zero_padded_action_codes_are_known():
+    known = {"a1_1": "A1.1", "a1_2": "A1.2"}
+    values, unknown = V.parse_reference_code(pd.Series(["A 1.1", "A01.2", "a1-1", "A1.10", "A 9.9"]), known)
+    assert list(values) == ["A1.1", "A1.2", "A1.1", "A1.10", "A 9.9"]
+    assert list(unknown) == [False, False, False, True, True]
+
+
+@pytest.mark.parametrize("raw", ["Non communiqué", "NON COMMUNIQUE", "Sans objet", "S.O.", "s/o", "ND", "n.d.",
+                                 "Non disponible"])
+def test_more_no_answer_spellings(raw):
+    for parse in (V.parse_number, V.parse_bool, V.parse_date):
+        values, failed = parse(pd.Series([raw]))
+        assert pd.isna(values[0]) and not failed[0]
