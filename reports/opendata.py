@@ -38,27 +38,40 @@ _NEUTRAL = ("CASE WHEN regexp_matches({c}, '^[=+@\\t\\r-]') AND TRY_CAST(replace
 _WHOLE = "CASE WHEN {c} = trunc({c}) THEN CAST(CAST({c} AS HUGEINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END AS {c}"
 
 
+def _copy_csv(con, select: str, path: Path) -> int:
+    """`select` written by DuckDB into `path` as a CSV of the project (';', UTF-8 with BOM);
+    returns its number of rows (COPY's answer)."""
+    body = path.with_name(f".{path.name}")
+    target = str(body).replace("'", "''")
+    written = con.execute(f"COPY ({select}) TO '{target}' (FORMAT csv, DELIMITER ';', HEADER true)").fetchall()[0][0]
+    with path.open("wb") as out, body.open("rb") as src:
+        out.write("\ufeff".encode("utf-8"))      # UTF-8 with BOM, as every CSV of the project
+        shutil.copyfileobj(src, out, 1 << 20)
+    body.unlink()
+    return written
+
+
 def write_open_data(data: SiteData, folder: Path, con) -> int:
-    """Writes indicateurs.csv (DuckDB writes it: hundreds of thousands of rows at national scale),
-    dictionnaire.csv, registre.csv and LICENCE.txt; returns the number of rows of indicateurs.csv."""
+    """Writes indicateurs.csv and unites.csv (DuckDB writes them: hundreds of thousands of rows at
+    national scale), dictionnaire.csv, registre.csv and LICENCE.txt; returns the number of rows of
+    indicateurs.csv."""
     folder.mkdir(parents=True, exist_ok=True)
-    body = folder / ".indicateurs.csv"
     columns = ", ".join(_NEUTRAL.format(c=c) if c in ("code", "libelle_unite") else
                         _WHOLE.format(c=c) if c in ("valeur", "numerateur", "denominateur") else c
                         for c in OPEN_DATA_COLUMNS)
-    target = str(body).replace("'", "''")
     # a commune with no figure of its own (too few structures) has no rows: its count of structures
     # is in unites.csv and its figures are counted in its territory's
     shown = """FROM publie.pub_indicateurs AS i
                WHERE NOT EXISTS (SELECT 1 FROM publie.pub_unites AS u
                                  WHERE u.annee = i.annee AND u.niveau = i.niveau AND u.code = i.code
                                    AND u.niveau = 'commune' AND coalesce(u.nb_indicateurs_publies, 0) = 0)"""
-    written = con.execute(f"""COPY (SELECT {columns} {shown} ORDER BY indicateur, annee, niveau, code)
-                              TO '{target}' (FORMAT csv, DELIMITER ';', HEADER true)""").fetchall()[0][0]
-    with (folder / "indicateurs.csv").open("wb") as out, body.open("rb") as src:
-        out.write("\ufeff".encode("utf-8"))      # UTF-8 with BOM, as every CSV of the project
-        shutil.copyfileobj(src, out, 1 << 20)
-    body.unlink()
+    written = _copy_csv(con, f"SELECT {columns} {shown} ORDER BY indicateur, annee, niveau, code",
+                        folder / "indicateurs.csv")
+    units = ", ".join(_NEUTRAL.format(c=c) if c in ("code", "libelle", "code_parent") else
+                      "coalesce(nb_indicateurs_publies, 0) AS nb_indicateurs_publies" if c == "nb_indicateurs_publies"
+                      else c for c in UNIT_COLUMNS)
+    _copy_csv(con, f"SELECT {units} FROM publie.pub_unites AS u ORDER BY u.annee, u.niveau, u.libelle, u.code",
+              folder / "unites.csv")
     (folder / "dictionnaire.csv").write_text(csv_text(["colonne", "description"], DICTIONARY), encoding="utf-8")
     (folder / "registre.csv").write_text(csv_text(REGISTRY_COLUMNS, [[r.get(c) for c in REGISTRY_COLUMNS]
                                                                       for r in data.registre.values()]),
@@ -72,7 +85,4 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
         + (f"Date de production : {date_longue(max(dates))}\n" if dates else "")
         + "Source : enquête SENACS (déclarations des structures) et journal d'activités de la fédération.\n",
         encoding="utf-8")
-    units = [[u.annee, u.niveau, u.code, u.libelle, u.niveau_parent, u.code_parent, u.nb_structures, u.nb_cs,
-              u.nb_evs, u.nb_publies] for a in sorted(data.unites) for u in data.unites[a].values()]
-    (folder / "unites.csv").write_text(csv_text(UNIT_COLUMNS, units), encoding="utf-8")
     return written          # COPY answers with the number of rows it wrote

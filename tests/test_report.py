@@ -372,6 +372,26 @@ def test_titles_are_their_own_and_pages_show_no_code(site):
         assert 'class="statut nan"' not in html and 'class="statut None"' not in html
 
 
+def test_open_data_lists_every_unit_with_its_structures(site):
+    """unites.csv: every published unit of every year, the communes without figures of their own
+    too (their count of centres is public), in the project's CSV dialect."""
+    from reports.opendata import UNIT_COLUMNS
+    db, root, _, _ = site
+    raw = (root / "public" / "donnees" / "unites.csv").read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines(), delimiter=";"))
+    assert list(rows[0]) == UNIT_COLUMNS
+    expected = frame(db, "SELECT * FROM publie.pub_unites")
+    assert len(rows) == len(expected)
+    small = [r for r in rows if r["niveau"] == "commune" and r["nb_indicateurs_publies"] == "0"]
+    assert small and all(int(r["nb_structures"]) >= 1 and r["code_parent"] for r in small)
+    assert [(int(r["annee"]), r["niveau"]) for r in rows] == sorted((int(r["annee"]), r["niveau"]) for r in rows)
+    by_key = expected.set_index(["annee", "niveau", "code"])
+    for r in rows[:: max(1, len(rows) // 50)]:
+        e = by_key.loc[(int(r["annee"]), r["niveau"], r["code"])]
+        assert r["libelle"] == e["libelle"] and int(r["nb_structures"]) == e["nb_structures"]
+
+
 def test_open_data_has_its_licence_date_precision_and_dictionary(site):
     db, root, _, _ = site
     donnees = root / "public" / "donnees"
