@@ -7,7 +7,8 @@
 Every command runs as its own process. Wall time and peak memory are measured from outside:
 the peak is the max RSS that wait4 reports for the process and the children it waited for
 (`run` runs each step in a child process). Phases inside each step come from the lines the
-steps append to OBSERVATOIRE_PROFIL (ingest/profil.py). Targets come from the issues.
+steps append to OBSERVATOIRE_PROFIL (ingest/profil.py). Targets come from the issues. The demo
+run, a few seconds long, is measured three times and its median kept (with the range).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLI = [sys.executable, "-m", "observatoire"]
 SIZES = (0.25, 0.5, 1, 2)
+DEMO_RUNS = 3
 
 
 def measure(args: list[str], profile: Path | None = None, ok=(0,)) -> dict:
@@ -114,7 +116,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="observatoire-mesures-") as tmp:
         tmp = Path(tmp)
         print("démo 92…", flush=True)
-        demo = run_pipeline(tmp, "demo", ["--demo"], ok=(0,))
+        # a run of a few seconds on a shared machine varies by a second or more from one try to
+        # the next (a busy disk): the median of DEMO_RUNS tries is kept, their range shown
+        tries = sorted((run_pipeline(tmp, "demo", ["--demo"], ok=(0,)) for _ in range(DEMO_RUNS)),
+                       key=lambda r: r["s"])
+        demo = tries[len(tries) // 2]
+        demo_range = f"{fr(tries[0]['s'])} à {fr(tries[-1]['s'])} s"
+        demo_peak = max(r["mio"] for r in tries)
         national, responses = generate(tmp, 1)
         print("national, étape par étape…", flush=True)
         alone = steps_alone(tmp, "etapes", [str(national)])
@@ -131,8 +139,8 @@ def main() -> None:
              f"Dernière mesure : {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cœurs, Python "
              f"{platform.python_version()} ; jeu national : {fr(responses, 0)} réponses sur 10 enquêtes.", "",
              "| mesure | objectif | mesuré | atteint |", "|---|---|---|---|",
-             f"| `run --demo` (deux sites) | ≤ 10 s | {fr(demo['s'])} s, {fr(demo['mio'], 0)} Mio | "
-             f"{met(demo['s'] <= 10)} |",
+             f"| `run --demo` (deux sites), médiane de {DEMO_RUNS} essais | ≤ 10 s | {fr(demo['s'])} s "
+             f"({demo_range}), {fr(demo_peak, 0)} Mio | {met(demo['s'] <= 10)} |",
              f"| `run` national (deux sites) | ≤ 60 s, ≤ 1,5 Gio | {fr(full['s'])} s, {fr(full['mio'], 0)} Mio | "
              f"{met(full['s'] <= 60 and full['mio'] <= 1536)} |",
              f"| `run --public-seulement` national | ≤ 30 s | {fr(public['s'])} s, {fr(public['mio'], 0)} Mio | "
