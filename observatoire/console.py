@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import contextmanager
-from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -45,13 +44,13 @@ def ingest_summary(result) -> Table:
     for col in ("Fichier", "Type", "Année", "Statut", "Lignes", "Doublons fusionnés", "Bloquants",
                 "Avertissements", "Infos"):
         table.add_column(col, justify="right" if col not in ("Fichier", "Type", "Statut") else "left")
+    # two files of one name (from two folders) are told apart by their folder, or else their path
     names = Counter(f.path.name for f in result.files)
+    in_folder = Counter(f"{f.path.parent.name}/{f.path.name}" for f in result.files)
     for f in result.files:
         c = f.counts
-        # two files of one name (from two folders) are told apart by their folder
-        shown = f.path.name if names[f.path.name] == 1 else str(Path(f.path.parent.name) / f.path.name)
-        if names[f.path.name] > 1 and sum(1 for g in result.files if str(Path(g.path.parent.name) / g.path.name)
-                                          == shown) > 1:
+        shown = f.path.name if names[f.path.name] == 1 else f"{f.path.parent.name}/{f.path.name}"
+        if in_folder[shown] > 1:
             shown = str(f.path)
         table.add_row(shown, f.kind or "?", str(f.year or "?"), f.status, fr_int(f.rows),
                       fr_int(f.duplicates), fr_int(c.get("bloquant", 0)), fr_int(c.get("avertissement", 0)),

@@ -271,20 +271,22 @@ class Site:
 
     def too_few(self, levels: set[str], communes: str = "Ces communes") -> str:
         """Why some communes have no sheet, and whose figures count them (`levels`: of those units)."""
-        n = WORDS.get(self.n_min, str(self.n_min))
         where = ("de leur territoire" if levels <= {"territoire"} else
                  "du département" if "territoire" not in levels else "de leur territoire ou du département")
-        return typo(f"{communes} ont trop peu de structures répondantes pour publier leurs chiffres (il en faut au "
-                    f"moins {n}) : ils sont comptés dans ceux {where}.")
+        return typo(f"{communes} ont trop peu de structures répondantes pour publier leurs chiffres "
+                    f"({self.minimum()}) : ils sont comptés dans ceux {where}.")
+
+    def minimum(self) -> str:
+        """« il en faut au moins trois »: the disclosure minimum, in words."""
+        return f"il en faut au moins {WORDS.get(self.n_min, str(self.n_min))}"
 
     def without_sheet(self, n: int, niveau: str) -> str:
         """On a unit's sheet, before the list of its `n` communes that have none."""
-        m = WORDS.get(self.n_min, str(self.n_min))
         ce = "ce département" if niveau == "departement" else "ce territoire"
         return typo(f"Une commune n'a pas de fiche : elle a trop peu de structures répondantes pour publier ses "
-                    f"chiffres (il en faut au moins {m}), qui sont comptés dans ceux de {ce}." if n == 1 else
+                    f"chiffres ({self.minimum()}), qui sont comptés dans ceux de {ce}." if n == 1 else
                     f"{nombre(n)} communes n'ont pas de fiche : elles ont trop peu de structures répondantes pour "
-                    f"publier leurs chiffres (il en faut au moins {m}), qui sont comptés dans ceux de {ce}.") if n else ""
+                    f"publier leurs chiffres ({self.minimum()}), qui sont comptés dans ceux de {ce}.") if n else ""
 
     # ------------------------------------------------------------------ pages
     def build(self, w: Writer, on_progress: Callable[[str], None], interne: Writer | None = None) -> None:

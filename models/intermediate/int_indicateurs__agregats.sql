@@ -5,9 +5,6 @@
 -- Sums, counts and maxima are computed once per commune and rolled up the levels (each
 -- structure sits in one commune); only medians go back to the structures of each unit.
 with registre as (select * from {{ ref('registre_indicateurs') }}),
-plusieurs_departements as (
-    select count(distinct code_departement) > 1 as oui from {{ ref('int_structures_annees') }}
-),
 mesures as (
     select m.indicateur, m.annee, m.code_structure, m.inclus, m.contributeur, m.numerateur, m.denominateur,
            s.code_commune
@@ -54,7 +51,7 @@ niveaux as (
     from par_commune where code_departement is not null group by indicateur, annee, code_departement
     union all
     select indicateur, annee, 'national', 'FR', {{ totaux }}
-    from par_commune, plusieurs_departements where plusieurs_departements.oui group by indicateur, annee
+    from par_commune where {{ plusieurs_departements() }} group by indicateur, annee
     union all
     -- the activity log is the federation's own: it is published for its département
     select m.indicateur, m.annee, 'departement', p.federation_departement,

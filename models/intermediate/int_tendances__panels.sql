@@ -41,9 +41,6 @@ communes_lues as (
     -- a commune's trend is read only where its figure is published
     select indicateur, annee, code from {{ ref('fct_indicateurs') }} where niveau = 'commune' and statut = 'publie'
 ),
-plusieurs_departements as (
-    select count(distinct code_departement) > 1 as oui from {{ ref('int_structures_annees') }}
-),
 {%- set sommes = "count(*) as n_panel, sum(num) as s, sum(den) as d, sum(num_c) as s_c, sum(den_c) as d_c,
                   median(num) filter (where mediane) as m, median(num_c) filter (where mediane) as m_c" %}
 totaux_panels as (
@@ -69,7 +66,7 @@ totaux_panels as (
     )
     group by grouping sets ((indicateur, annee, comparaison, code_departement), (indicateur, annee, comparaison))
     having (grouping(code_departement) = 0 and code_departement is not null)
-        or (grouping(code_departement) = 1 and (select oui from plusieurs_departements))
+        or (grouping(code_departement) = 1 and {{ plusieurs_departements() }})
 ),
 panels as (
     select t.indicateur, t.annee, t.comparaison, t.niveau, t.code, t.n_panel,

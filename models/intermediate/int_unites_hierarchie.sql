@@ -5,9 +5,6 @@ with s as (
     select distinct annee, code_commune, code_territoire, code_departement
     from {{ ref('int_structures_annees') }}
     where code_commune is not null and code_departement is not null
-),
-plusieurs_departements as (
-    select count(distinct code_departement) > 1 as oui from s
 )
 select distinct annee, 'commune' as niveau, code_commune as code, 'territoire' as niveau_parent,
        code_territoire as code_parent
@@ -16,5 +13,5 @@ union all
 select distinct annee, 'territoire', code_territoire, 'departement', code_departement from s
 union all
 select distinct annee, 'departement', code_departement, 'national', 'FR'
-from s, plusieurs_departements
-where plusieurs_departements.oui
+from s
+where {{ plusieurs_departements() }}

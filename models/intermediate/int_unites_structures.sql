@@ -4,9 +4,6 @@
 with s as (
     select annee, code_structure, code_commune, code_territoire, code_departement
     from {{ ref('int_structures_annees') }}
-),
-plusieurs_departements as (
-    select count(distinct code_departement) > 1 as oui from s
 )
 select annee, code_structure, 'structure' as niveau, code_structure as code from s
 union all
@@ -16,4 +13,4 @@ select annee, code_structure, 'territoire', code_territoire from s where code_te
 union all
 select annee, code_structure, 'departement', code_departement from s where code_departement is not null
 union all
-select annee, code_structure, 'national', 'FR' from s, plusieurs_departements where plusieurs_departements.oui
+select annee, code_structure, 'national', 'FR' from s where {{ plusieurs_departements() }}
