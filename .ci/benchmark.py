@@ -7,7 +7,7 @@
 Every command runs as its own process. Wall time and peak memory are measured from outside:
 the peak is the max RSS that wait4 reports for the process and the children it waited for
 (`run` runs each step in a child process). Phases inside each step come from the lines the
-steps append to OBSERVATOIRE_PROFIL (ingest/profil.py). Targets come from the issues. The demo
+steps append to OBSERVATOIRE_PROFIL (common/timing.py). Targets come from the issues. The demo
 run, a few seconds long, is measured three times and its median kept (with the range).
 """
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from common.french import fr_number
 from ingest import warehouse as W
 from ingest.corrections import CONFIRMATIONS_FILE, record_confirmations
 
@@ -29,18 +30,6 @@ class ValidationResult:
     rules_run: int = 0
     rules_failed: list[str] = field(default_factory=list)
     data_docs: Path | None = None
-
-
-def fr_number(value) -> str:
-    """1 234 567,5 — for messages."""
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "vide"
-    if isinstance(value, (bool,)):
-        return "oui" if value else "non"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        text = f"{value:,.2f}".rstrip("0").rstrip(".") if float(value) != int(value) else f"{int(value):,}"
-        return text.replace(",", "\u202f").replace(".", ",")
-    return str(value)
 
 
 IDENTIFIERS = ("annee", "code", "ligne", "indicateur", "niveau")

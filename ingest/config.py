@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ObservatoireError
+from common.errors import ObservatoireError
 from .values import fold
 
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from .config import PROJECT_DIR, Config
-from .errors import ObservatoireError
+from common.errors import ObservatoireError
 from .extract import _parse_column
 from .readers import decode, sniff_separator
 from .reference import known_communes

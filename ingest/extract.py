@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import values as V
 from .config import Config, Column
-from .errors import ExtractError
+from common.errors import ExtractError
 from .readers import (PREVIEW_CHARS, XLSX_UNREADABLE, Issue, NoHeaderError, RawTable, check_content, fr_count,
                       fr_int, read_csv, read_xlsx)
 from .reference import ProjectCodes, project_codes

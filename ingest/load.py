@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from observatoire.children import die_with_parent
+from common.processes import die_with_parent
 
 from .config import REFERENCE_DIR, Config
-from .errors import ExtractError, ObservatoireError
+from common.errors import ExtractError, ObservatoireError
 from .extract import CSV_SUFFIXES, XLSX_SUFFIXES, ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
 from .reference import known_communes, load_reference, project_codes
 from . import warehouse as W
-from .profil import Chrono
+from common.timing import Chrono
 from .values import fold
 
 SPREADSHEET_SUFFIXES = CSV_SUFFIXES | XLSX_SUFFIXES | {".xls", ".ods"}

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
-from .errors import ExtractError
+from common.errors import ExtractError
+from common.french import fr_count, fr_int  # noqa: F401  (re-exported for ingest's modules)
 from .values import fold
 
 CANDIDATE_SEPARATORS = (";", ",", "\t")
@@ -77,16 +78,6 @@ class RawTable:
     issues: list[Issue] = field(default_factory=list)
     counted_fields: bool = False     # CSV: a row's number of fields is meaningful
     header_fields: int = 0           # fields of the header line, trailing empty ones included
-
-
-def fr_int(n: int) -> str:
-    """1 048 576, with French narrow no-break spaces."""
-    return f"{n:,}".replace(",", "\u202f")
-
-
-def fr_count(n: int, one: str, many: str) -> str:
-    """« 1 avertissement », « 3 avertissements », « 0 bloquant » (French takes 0 as singular)."""
-    return f"{fr_int(n)} {one if n in (0, 1) else many}"
 
 
 def preview(text: str, limit: int = PREVIEW_CHARS) -> str:

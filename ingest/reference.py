@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from .config import REFERENCE_DIR
-from .errors import ObservatoireError
+from common.errors import ObservatoireError
 from .values import fold
 
 

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 
 from .config import Config
-from .errors import LockedError, ObservatoireError
+from common.errors import LockedError, ObservatoireError
 from .extract import FINDING_COLUMNS, ParsedExtract
 
 LINEAGE = {"_fichier_sha256": "VARCHAR", "_annee_fichier": "INTEGER", "_ligne": "INTEGER",

@@ -11,8 +11,8 @@ from typing import Callable
 from ingest import warehouse as W
 from ingest.config import PROJECT_DIR, SCHEMA_FILE, Config
 from ingest.corrections import CORRECTIONS_FILE, apply_corrections
-from ingest.errors import ObservatoireError
-from ingest.profil import Chrono
+from common.errors import ObservatoireError
+from common.timing import Chrono
 
 from .console import fr_count
 

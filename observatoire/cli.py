@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ingest.config import PROJECT_DIR
-from ingest.errors import LockedError, ObservatoireError
+from common.errors import LockedError, ObservatoireError
 
 from . import click_fr
 from .console import ProgressReporter, err, fr_count, fr_int, ingest_summary, out
@@ -39,7 +39,7 @@ def exit_code_of(exc: BaseException) -> int:
         err.print("Interrompu : l'entrepôt est resté dans son état précédent.")
         return 130
     if isinstance(exc, Exception):      # a folder turned read-only, a full disk… : a file fault, said in French
-        from .fichiers import describe
+        from common.files import describe
 
         message = describe(exc)
         if message is not None:
@@ -327,7 +327,7 @@ class _Step:
 def _step_child(function, args, modules, receive, parent) -> None:
     import importlib
 
-    from observatoire.children import die_with_parent
+    from common.processes import die_with_parent
 
     die_with_parent(parent)
 

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ingest.readers import fr_count, fr_int  # noqa: F401  (the CLI writes its numbers as ingest does)
+from common.french import fr_count, fr_int  # noqa: F401  (the CLI writes its numbers as ingest does)
 
 def _console(stderr: bool) -> Console:
     console = Console(stderr=stderr, highlight=False)

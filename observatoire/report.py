@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest import warehouse as W
-from ingest.errors import ObservatoireError
+from common.errors import ObservatoireError
 
-from . import fichiers
+from common import files as fichiers
 from .build import dbt_dirs, require_complete_build
 from .validation import default_quality_dir
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from ingest import warehouse as W
 from ingest.corrections import CONFIRMATIONS_FILE
-from ingest.errors import ObservatoireError
-from ingest.profil import Chrono
+from common.errors import ObservatoireError
+from common.timing import Chrono
 
-from . import fichiers
+from common import files as fichiers
 from .build import require_complete_build
-from .publication import YearGate, publish
+from expectations.publication import YearGate, publish
 
 MARKER = ".observatoire-qualite"
 MARKER_TEXT = "Dossier écrit par « observatoire validate » : il est remplacé en entier à chaque contrôle.\n"

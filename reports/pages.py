@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from ingest.config import PROJECT_DIR
-from ingest.errors import ObservatoireError
+from common.errors import ObservatoireError
 
 PAGES_FILE = PROJECT_DIR / "data" / "config" / "pages.yaml"
 CRITERIA = ("rubrique", "axe", "action", "source", "maillon", "unite", "sens")

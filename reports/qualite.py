@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from slugify import slugify
 
 from expectations.rules import libelle
-from observatoire.publication import DATA_YEAR
+from expectations.publication import DATA_YEAR
 
 from .formatting import csv_text, nombre, pourcentage, typo
 

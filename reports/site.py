@@ -31,9 +31,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from slugify import slugify
 
-from ingest.profil import Chrono
-from observatoire import fichiers
-from observatoire.children import die_with_parent
+from common.timing import Chrono
+from common import files as fichiers
+from common.processes import die_with_parent
 
 from . import charts as C
 from .data import Cell, SiteData, Unit, load
@@ -832,7 +832,7 @@ def internal_extras(writer: Writer, tmp: Path, dbt_docs: Path | None, site: Site
     """The quality pages of every data year, inside the site's navigation, with the feedback
     sheets of the structures, and the dbt docs as one self-contained page. (The GX Data Docs, which
     load their styles from the internet, stay in the quality folder beside the warehouse.)"""
-    from observatoire.publication import year_gates
+    from expectations.publication import year_gates
 
     from .qualite import quality_records, write_fiches
 

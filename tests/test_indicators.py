@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import DEMO_DIR, ROOT, frame, query
-from ingest.errors import ObservatoireError
+from common.errors import ObservatoireError
 from ingest.load import ingest_paths
 from observatoire.build import build
 from observatoire.demo import build_truth

@@ -135,7 +135,7 @@ def test_alias_added_by_the_analyst_in_config(tmp_path, warehouse, monkeypatch):
 
 def test_bad_alias_file_is_a_clear_error(tmp_path, warehouse):
     from ingest.config import Config
-    from ingest.errors import ObservatoireError
+    from common.errors import ObservatoireError
 
     aliases = tmp_path / "alias.yaml"
     aliases.write_text("senacs:\n  - {entete: effectif, colonne: effectifs}\n", encoding="utf-8")

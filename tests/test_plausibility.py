@@ -13,7 +13,7 @@ from markupsafe import escape
 
 from conftest import CONFIRMATIONS_HEADER, CORRECTIONS_HEADER, build_and_validate, frame, query, write_year_files
 from expectations.rules import BY_ID, RULES
-from ingest.errors import ObservatoireError
+from common.errors import ObservatoireError
 from ingest.load import ingest_paths
 from observatoire.build import build
 from observatoire.demo import build_truth

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.errors import ObservatoireError
+from common.errors import ObservatoireError
 
 OLD = "ancien"
 REASONS = {errno.EACCES: "droits insuffisants", errno.EPERM: "droits insuffisants",
