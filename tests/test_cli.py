@@ -5,6 +5,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from observatoire.cli import cli
+import pytest
 
 
 def test_every_command_is_documented_in_the_readme_and_back():
@@ -18,7 +19,7 @@ def test_readme_options_match_help():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     runner = CliRunner()
     for name, command in cli.commands.items():
-        section = readme.split(f"### `observatoire {name}")[1].split("\n### ")[0]
+        section = re.split(r"\n##+ ", readme.split(f"### `observatoire {name}")[1])[0]
         help_text = runner.invoke(cli, [name, "--help"]).output
         options = {o for p in command.params for o in p.opts if o.startswith("--")} - {"--help"}
         for option in options:
@@ -46,6 +47,7 @@ def test_module_entry_point():
     assert out.returncode == 0 and out.stdout.startswith("observatoire ")
 
 
+@pytest.mark.lent
 def test_run_demo_chains_every_stage(tmp_path):
     """The README's main command, on its own warehouse, as a real process (each step runs in
     a child process of its own, writing to the same console)."""

@@ -20,6 +20,8 @@ from observatoire.validation import run_validation
 from reports.site import build_site
 from test_report import html_files, parse
 
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
+
 RENAMED = {"part_outils_numeriques": "part_outils_partages", "part_demarche_impact": "part_evaluation_impact",
            "part_theme_sante": "part_theme_sante_bien_etre", "budget_moyen": "budget_moyen_centre",
            "administrateurs_formes": "administrateurs_en_formation"}
