@@ -55,7 +55,7 @@ XLSX_UNREADABLE = ("classeur XLSX illisible : le fichier n'est pas un classeur E
 # before a byte is inflated (zipfile stops every part at its declared size).
 MAX_XLSX_UNZIPPED = 400 * 2**20
 MAX_XLSX_RATIO = 100                 # for a part of more than RATIO_FROM bytes once unzipped
-RATIO_FROM = 8 * 2**20
+RATIO_FROM = 2 * 2**20
 # Cells walked through in a sheet, the empty ones a row is padded with included: beyond, reading
 # would take minutes and gigabytes (a national extract has about a million).
 MAX_XLSX_CELLS = 20_000_000
@@ -410,11 +410,6 @@ def check_archive(data: bytes) -> None:
             parts = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise ExtractError(f"{XLSX_UNREADABLE} (détail technique : {type(exc).__name__})") from exc
-    total = sum(p.file_size for p in parts)
-    if total > MAX_XLSX_UNZIPPED:
-        raise ExtractError(f"classeur trop volumineux une fois décompressé ({fr_int(total // 2**20)} Mio, au plus "
-                           f"{fr_int(MAX_XLSX_UNZIPPED // 2**20)} Mio) : bien plus qu'un extrait. Vérifiez qu'il "
-                           "s'agit du bon fichier ; s'il l'est, enregistrez-le en CSV depuis le tableur.")
     for part in parts:
         if part.file_size > RATIO_FROM and part.file_size > MAX_XLSX_RATIO * max(part.compress_size, 1):
             raise ExtractError(
@@ -422,6 +417,11 @@ def check_archive(data: bytes) -> None:
                 f"à {fr_int(part.file_size // 2**20)} Mio une fois décompressée (plus de {fr_int(MAX_XLSX_RATIO)} fois, "
                 "ce qu'aucun tableur ne produit : « bombe de décompression » ?). Le fichier n'est pas lu ; "
                 "réenregistrez l'extrait depuis le tableur ou demandez l'export CSV.")
+    total = sum(p.file_size for p in parts)
+    if total > MAX_XLSX_UNZIPPED:
+        raise ExtractError(f"classeur trop volumineux une fois décompressé ({fr_int(total // 2**20)} Mio, au plus "
+                           f"{fr_int(MAX_XLSX_UNZIPPED // 2**20)} Mio) : bien plus qu'un extrait. Vérifiez qu'il "
+                           "s'agit du bon fichier ; s'il l'est, enregistrez-le en CSV depuis le tableur.")
 
 
 def _too_many_cells(bound: int = MAX_XLSX_CELLS) -> ExtractError:

@@ -23,9 +23,8 @@ def workbook(rows: list[list]) -> bytes:
 
 def rewrite_sheet(data: bytes, before_end: bytes = b"", repeat: int = 0, chunk: bytes = b"",
                   dimension: str | None = None) -> bytes:
-    """`data` with its first sheet's XML given `before_end` (written `repeat` times when `chunk`
-    is empty, else `chunk` written `repeat` times) just before </sheetData>, and its declared
-    dimension replaced."""
+    """`data` with its first sheet's XML given `before_end`, then `chunk` written `repeat` times,
+    just before </sheetData>, and its declared dimension replaced."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -39,13 +38,12 @@ def rewrite_sheet(data: bytes, before_end: bytes = b"", repeat: int = 0, chunk: 
             part_info = zipfile.ZipInfo(SHEET)
             part_info.compress_type = zipfile.ZIP_DEFLATED
             with dst.open(part_info, "w", force_zip64=True) as part:
-                part.write(head)
-                piece = chunk or before_end
-                block = piece * max(1, (1 << 20) // max(len(piece), 1))
-                left = repeat
+                part.write(head + before_end)
+                per_block = max(1, (1 << 20) // max(len(chunk), 1))
+                left = repeat if chunk else 0
                 while left > 0:
-                    n = min(left, (1 << 20) // max(len(piece), 1) or 1)
-                    part.write(block if n * len(piece) == len(block) else piece * n)
+                    n = min(left, per_block)
+                    part.write(chunk * n)
                     left -= n
                 part.write(b"</sheetData>" + tail)
     return out.getvalue()
