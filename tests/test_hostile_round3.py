@@ -182,3 +182,70 @@ def test_a_workbook_too_large_once_unzipped_is_refused(tmp_path, monkeypatch):
     assert status["senacs_1949.xlsx"][0] == "rejeté"
     assert "trop volumineux une fois décompressé" in status["senacs_1949.xlsx"][1]
     assert status["senacs_1948.csv"][0] == "chargé"
+
+
+# ------------------------------------------------------------------ whole chain, awkward names
+ODD_FOLDER = "l'été \"x\" $HOME ${y}"
+ODD_WAREHOUSE = "l'observatoire.duckdb"
+
+
+@pytest.fixture(scope="module")
+def odd_run(tmp_path_factory):
+    """The demo, four of its centres given codes that differ only by dashes, run by the real CLI
+    (`run`, each step a process) in a folder and a warehouse with quotes, accents and dollars."""
+    base = tmp_path_factory.mktemp("odd") / ODD_FOLDER
+    truth = build_truth("92")
+    last = {s: d for s, d, _ in truth.per_year}[2023]
+    usable = last[last["repondant"] & last["pers_info_droits"].notna()]["code_structure"].tolist()
+    root = usable[0]
+    codes = {usable[0]: root, usable[1]: root + "-", usable[2]: "-" + root, usable[3]: root.replace("-", "--")}
+    names = {new: f"Centre témoin n° {i}" for i, new in enumerate(codes.values())}
+    changes = {}
+    for survey, df, _ in truth.per_year:
+        df = df.copy()
+        for old, new in codes.items():
+            mask = df["code_structure"] == old
+            df.loc[mask, "nom_structure"] = names[new]
+            if survey == 2023 and mask.any():      # a warning for each, so that each gets a feedback sheet
+                i = df.index[mask][0]
+                df.loc[i, "pers_accomp_droits"] = df.loc[i, "pers_info_droits"] + 50
+        df["code_structure"] = df["code_structure"].replace(codes)
+        changes[survey] = df
+    write_year_files(truth, base / "extraits", changes)
+    db = base / "entrepôt d'essai" / ODD_WAREHOUSE        # the site goes beside its folder, quality inside
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "observatoire", "--entrepot", str(db), "run", str(base / "extraits")],
+                          cwd=base, env=env, capture_output=True, text=True, timeout=900)
+    return base, db, done, names
+
+
+pipeline = pytest.mark.lent
+
+
+@pipeline
+def test_a_warehouse_named_with_a_quote_builds_and_publishes(odd_run):
+    base, db, done, _ = odd_run
+    assert done.returncode in (0, 4), done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    published = query(db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'publie'")[0][0]
+    assert published > 0
+    assert (base / "site" / "public" / "index.html").is_file()
+    assert (db.parent / "qualite" / "gx" / "index.html").is_file()      # GX wrote where it was told ($HOME kept)
+
+
+@pipeline
+def test_codes_differing_by_punctuation_keep_a_page_and_a_sheet_each(odd_run):
+    base, db, done, names = odd_run
+    assert done.returncode in (0, 4), done.stdout[-3000:]
+    pages = base / "site" / "interne" / "structures"
+    sheets = sorted((db.parent / "qualite" / "fiches_retour").rglob("*.csv"))
+    for code, name in names.items():
+        page = (pages / f"{file_stem(code)}.html").read_text(encoding="utf-8")
+        assert name in page
+        assert not [other for other in names.values() if other != name and other in page]
+        mine = [s for s in sheets if s.name == f"{file_stem(code)}.csv"]
+        assert mine, f"pas de fiche de retour pour {code}"
+        for sheet in mine:
+            rows = list(csv.reader(io.StringIO(sheet.read_text(encoding="utf-8-sig")), delimiter=";"))
+            assert rows[1:] and {r[1].removeprefix("'") for r in rows[1:]} == {code}   # csv_cell: '-CS…
+            assert {r[2] for r in rows[1:]} == {name}
