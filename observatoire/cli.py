@@ -284,6 +284,26 @@ WARM_UP = {"build": ("dbt.cli.main", "dbt.adapters.duckdb", "observatoire.build"
            "report": ("reports.site", "observatoire.report")}
 
 
+STEP_NAMES = {"_ingest": "chargement des extraits", "_build": "calcul des indicateurs",
+              "_validate": "contrôle qualité", "_report": "production du site"}
+
+
+def killed_step(name: str, exitcode: int | None) -> str:
+    """What to say when a step's process was stopped by a signal (exit code -N) from outside."""
+    import signal
+
+    try:
+        which = signal.Signals(-exitcode).name if exitcode else "inconnu"
+    except ValueError:
+        which = f"n° {-exitcode}"
+    cause = ("le plus souvent le système, faute de mémoire, ou une commande kill" if which == "SIGKILL" else
+             "une commande kill, l'arrêt de la session ou de la machine")
+    return (f"l'étape « {name} » a été arrêtée de l'extérieur (signal {which} : {cause}). Ce qu'elle "
+            "écrivait n'a pas été mis en place : l'entrepôt et les sorties sont ceux de la dernière étape "
+            "terminée. Relancez la commande ; si l'arrêt se reproduit, libérez de la mémoire (fermez d'autres "
+            "programmes) ou lancez les étapes une à une (ingest, build, validate, report).")
+
+
 class _Step:
     """One step of `run` in a forked child process, so that what it holds (dbt, Great
     Expectations, DataFrames, DuckDB's buffers) goes back to the system before the next step.
@@ -298,6 +318,7 @@ class _Step:
 
         context = multiprocessing.get_context("fork")
         self.receive, self.send = context.Pipe(duplex=False)
+        self.name = STEP_NAMES.get(function.__name__, function.__name__.strip("_"))
         self.child = context.Process(target=_step_child, args=(function, args, modules, self.receive, os.getpid()))
         self.child.start()
         _Step._waiting.append(self)
@@ -313,6 +334,8 @@ class _Step:
             raise
         if self.child.exitcode not in (0, _FALSE):
             _Step.cancel_all()
+            if self.child.exitcode is None or self.child.exitcode < 0:
+                err.print(f"[bold red]Erreur[/] : {killed_step(self.name, self.child.exitcode)}")
             sys.exit(self.child.exitcode if self.child.exitcode and self.child.exitcode > 0 else 1)
         return self.child.exitcode == 0
 
@@ -348,6 +371,10 @@ def _step_child(function, args, modules, receive, parent) -> None:
 
 
 def main() -> None:
+    # multiprocessing's resource tracker warns in English about the semaphores of a process pool
+    # when a worker or step was killed: the kill is said in French already (the option passes on
+    # to the tracker, started later with this interpreter's -W options).
+    sys.warnoptions.append("ignore:resource_tracker:UserWarning")
     cli(prog_name="observatoire")
 
 

@@ -249,3 +249,49 @@ def test_codes_differing_by_punctuation_keep_a_page_and_a_sheet_each(odd_run):
             rows = list(csv.reader(io.StringIO(sheet.read_text(encoding="utf-8-sig")), delimiter=";"))
             assert rows[1:] and {r[1].removeprefix("'") for r in rows[1:]} == {code}   # csv_cell: '-CS…
             assert {r[2] for r in rows[1:]} == {name}
+
+
+# ------------------------------------------------------------------ a step killed from outside
+def _children(pid: int) -> list[int]:
+    try:
+        return sorted(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+    except OSError:
+        return []
+
+
+@pipeline
+@pytest.mark.parametrize("step, sig, name", [
+    ("ingest", 9, "chargement des extraits"),
+    ("build", 9, "calcul des indicateurs"),
+    ("build", 15, "calcul des indicateurs"),
+])
+def test_a_step_killed_from_outside_is_said_in_french(tmp_path, step, sig, name):
+    """`run` forks its steps in this order: build (waiting), ingest (working), validate, report.
+    The working step's process is killed as the out-of-memory killer does."""
+    import signal
+    import time
+
+    db = tmp_path / "entrepot" / "o.duckdb"
+    proc = subprocess.Popen([sys.executable, "-m", "observatoire", "--entrepot", str(db), "run",
+                             str(ROOT / "data" / "demo" / "92")], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 120
+    first: list[int] = []
+    while proc.poll() is None and time.monotonic() < deadline:
+        children = _children(proc.pid)
+        if len(children) >= 2 and not first:
+            first = children[:2]                     # build, ingest
+        if first and step == "ingest":
+            time.sleep(0.5)
+            os.kill(first[1], sig)
+            break
+        if first and step == "build" and first[1] not in children and first[0] in children:
+            time.sleep(1.0)                          # dbt at work
+            os.kill(first[0], sig)
+            break
+        time.sleep(0.01)
+    out, errors = proc.communicate(timeout=300)
+    said = " ".join((out + errors).split())
+    assert proc.returncode == 1, said[-2000:]
+    assert f"l'étape « {name} » a été arrêtée de l'extérieur (signal {signal.Signals(sig).name}" in said
+    assert "Traceback" not in said and "leaked" not in said and "resource_tracker" not in said
