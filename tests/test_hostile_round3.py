@@ -295,3 +295,22 @@ def test_a_step_killed_from_outside_is_said_in_french(tmp_path, step, sig, name)
     assert proc.returncode == 1, said[-2000:]
     assert f"l'étape « {name} » a été arrêtée de l'extérieur (signal {signal.Signals(sig).name}" in said
     assert "Traceback" not in said and "leaked" not in said and "resource_tracker" not in said
+
+
+# ------------------------------------------------------------------ names printed to the console
+@pytest.mark.parametrize("folder, name", [
+    ("d\x1b[2Jossier", "senacs_1949 (copie).csv"),
+    ("dossier", "senacs_1949\x1b]0;titre\x07.csv"),
+    ("dos\rsier [red]", "senacs_1949 (2).csv"),
+    ("[bold]dossier", "activites_1949\u202e.csv"),
+])
+def test_names_printed_to_the_console_are_cleaned(tmp_path, folder, name):
+    (tmp_path / folder).mkdir()
+    write_csv(tmp_path / folder / name, BASE_HEADER, survey_rows(1949))
+    write_csv(tmp_path / folder / "senacs_1948.csv", BASE_HEADER, survey_rows(1948))
+    result = CliRunner().invoke(cli, ["--entrepot", str(tmp_path / "e" / "o.duckdb"), "ingest", str(tmp_path / folder)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    printed = result.output
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", printed)
+    assert "rejeté" in printed or "Rejeté" in printed
+    assert "[red]" in printed or "[bold]" in printed or "\\x1b" in printed or "\\u202e" in printed or "\\x0d" in printed
