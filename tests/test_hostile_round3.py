@@ -152,7 +152,7 @@ def test_a_declared_dimension_at_the_limits_is_read(batch):
 @pytest.mark.parametrize("name", ["senacs_1955.csv", "senacs_1956.csv", "senacs_1957.csv"])
 def test_a_link_leading_out_of_the_folder_is_refused_unread(batch, name):
     db, output, _ = batch
-    assert "lien symbolique vers un fichier situé hors du dossier des extraits" in _rejection(db, name)
+    assert OUTSIDE_LINK in _rejection(db, name)
     assert query(db, "SELECT count(*) FROM constats_qualite WHERE fichier = ? AND regle <> 'fichier_rejete'",
                  [name])[0][0] == 0
 
