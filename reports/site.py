@@ -298,7 +298,8 @@ class Site:
             self.yearly_report(w, annee)
         on_progress("fiches des territoires et des communes")
         with self.unit_pages_in_background(w):     # the other pages meanwhile, in this process
-            self.scorecard(w)
+            if self.d.axes:             # no federal project declared: no board page, no menu entry
+                self.scorecard(w)
             self.indicator_pages(w)
             self.methodology(w)
             self.open_data(w)
@@ -808,7 +809,8 @@ def common_context(data: SiteData, site: Site, audience: str) -> dict:
     return {"site_nom": name, "federation": f, "audience": audience, "logo": "logo" if f.get("logo") else "",
             "logo_fichier": _logo_name(f.get("logo")),
             "contact_href": contact if "://" in contact else (f"mailto:{contact}" if "@" in contact else ""),
-            "journal": any(r["source"] == "activites" for r in data.registre.values())}
+            "journal": any(r["source"] == "activites" for r in data.registre.values()),
+            "projet_federal": bool(data.axes)}
 
 
 def _logo_name(uri) -> str:
