@@ -1,0 +1,94 @@
+"""Issue 15's "done when", as a new federation's analyst does it with the command line only: the
+demo tried first in the folder, then `init`, extracts copied into extraits/ (a département
+outside the Métropole, its own mix of file dialects: booleans written x / empty among them), and
+`observatoire run` with no argument. Its site names that federation and no other, shows no federal
+project it did not declare and no territory level repeating the département, and its figures are
+those the extracts declare."""
+import csv
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.config import Config
+from observatoire import demo
+from observatoire.demo import Dialect, build_truth, write_survey
+
+pytestmark = pytest.mark.lent
+
+NAME = "Fédération des centres sociaux des Alpes-Maritimes"
+DIALECTS = [Dialect(encoding="cp1252", sep=";", date="fr", lost_zero=True, true="x", false="", na="NC"),
+            Dialect(fmt="xlsx", header="title", title_rows=2, true="Oui", false="Non", na="Sans objet"),
+            Dialect(encoding="utf-8-sig", sep=",", true="O", false="N", thousands="\u00a0", checkbox=True)]
+
+
+def observatoire(*args, cwd: Path, tmp: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    env.pop("OBSERVATOIRE_DOSSIER", None)
+    env.pop("OBSERVATOIRE_ENTREPOT", None)
+    return subprocess.run([sys.executable, "-m", "observatoire", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env=env, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def alpes_maritimes(tmp_path_factory):
+    base = tmp_path_factory.mktemp("am")
+    tmp = base / "tmp"
+    tmp.mkdir()
+    made = observatoire("init", "am", "--federation", NAME, "--departement", "06", cwd=base, tmp=tmp)
+    assert made.returncode == 0, made.stderr
+    folder = base / "am"
+    # the demo, tried first inside the federation's folder, works elsewhere
+    tried = observatoire("run", "--demo", "--public-seulement", cwd=folder, tmp=tmp)
+    assert tried.returncode == 0, tried.stdout + tried.stderr
+    assert not (folder / "sortie").exists()
+    assert any(tmp.glob("observatoire-demo-*/site/public/index.html"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(demo.SCALES, "06", {"departements": ["06"], "cs": 18, "evs": 9, "surveys": [2021, 2022, 2023],
+                                       "activities": [2022]})
+        truth = build_truth("06", seed=6)
+    for (survey, df, blocs), dialect in zip(truth.per_year, DIALECTS):
+        suffix = ".xlsx" if dialect.fmt == "xlsx" else ".csv"
+        write_survey(folder / "extraits" / f"senacs_{survey}{suffix}", survey, df, blocs, dialect, Config())
+    done = observatoire("run", cwd=folder, tmp=tmp)
+    return folder, truth, done
+
+
+def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
+    folder, truth, done = alpes_maritimes
+    assert done.returncode == 0, done.stdout + done.stderr
+    site = folder / "sortie" / "site" / "public"
+    for year in (2020, 2021, 2022):                  # every clean year is published
+        assert (site / str(year) / "index.html").is_file(), year
+    everything = "\n".join(p.read_text(encoding="utf-8") for p in site.rglob("*")
+                           if p.suffix in (".html", ".csv", ".txt"))
+    assert NAME in everything and "Hauts-de-Seine" not in everything
+    # no federal project it did not declare: no board, no menu entry, no axis of the 92's project
+    assert not (site / "tableau-de-bord.html").exists() and "tableau-de-bord" not in everything
+    assert "Projet fédéral" not in everything
+    with (site / "donnees" / "registre.csv").open(encoding="utf-8-sig") as f:
+        registry = list(csv.DictReader(f, delimiter=";"))
+    assert registry and {r["axe"] for r in registry} <= {"socle", ""}
+    assert not any(r.get("cible") for r in registry)
+    # no territory level repeating the département
+    with (site / "donnees" / "indicateurs.csv").open(encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    assert {r["niveau"] for r in rows} == {"commune", "departement"}
+    with (site / "donnees" / "unites.csv").open(encoding="utf-8-sig") as f:
+        assert "territoire" not in {r["niveau"] for r in csv.DictReader(f, delimiter=";")}
+    method = (site / "methodologie.html").read_text(encoding="utf-8")
+    assert "établissement public territorial" not in method
+    report = (site / "2022" / "index.html").read_text(encoding="utf-8")
+    assert "Fiches des communes" in report and "Fiches territoires" not in report
+    # its figures are those the extracts declare (respondents, x / empty included)
+    declared = truth.reponses.groupby("annee_donnees")["repondant"].sum()
+    published = {int(r["annee"]): r["valeur"] for r in rows
+                 if r["indicateur"] == "nb_repondants" and r["niveau"] == "departement"}
+    for year, count in declared.items():
+        assert published[int(year)] == str(int(count)), (year, published)
+    # where everything went: inside the folder
+    assert (folder / "sortie" / "entrepot" / "observatoire.duckdb").is_file()
+    assert re.search(r"Site public : \d+ pages", done.stdout)
