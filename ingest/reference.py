@@ -158,12 +158,57 @@ def load_reference(con, reference_dir: Path = REFERENCE_DIR, config=None, observ
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, header=true, "
                     f"columns={types!r}, delim=',', quote='\"')", [path])
     tables = federal_project_tables(reference_dir, observatory)
+    tables["ref_territoires"] = declared_territories(observatory.territories_file if observatory else None,
+                                                    reference_dir)
     if config is not None:
         tables["ref_schema_colonnes"] = schema_columns(config)
     for table, frame in tables.items():
         con.register("_ref_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
+
+
+TERRITORY_COLUMNS = ["code_commune", "code_territoire", "nom_territoire"]
+
+
+def declared_territories(path: Path | None, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
+    """The folder's territories (config/territoires.csv: commune -> territory, e.g. its EPCI),
+    checked line by line; empty without a declaration (the EPT in the Métropole du Grand Paris,
+    elsewhere no territory level)."""
+    if path is None:
+        return pd.DataFrame(columns=TERRITORY_COLUMNS, dtype="string")
+    from .readers import decode, sniff_separator
+
+    try:
+        text, _ = decode(path.read_bytes())
+    except OSError as exc:
+        raise ObservatoireError(f"{path} est illisible : {exc.strerror or exc}.") from None
+    rows = list(csv.reader(text.splitlines(), delimiter=sniff_separator(text)))
+    header = [fold(h) for h in (rows[0] if rows else [])]
+    missing = [c for c in TERRITORY_COLUMNS if c not in header]
+    if missing:
+        raise ObservatoireError(f"{path} : {'colonne absente' if len(missing) == 1 else 'colonnes absentes'} : "
+                                f"{', '.join(missing)} (attendu : {';'.join(TERRITORY_COLUMNS)}, une ligne par commune).")
+    index = [header.index(c) for c in TERRITORY_COLUMNS]
+    communes = known_communes(reference_dir)
+    out, seen = [], {}
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [row[i].strip() if i < len(row) else "" for i in index]
+        commune, code, name = cells
+        commune = commune.zfill(5) if commune.isdigit() else commune.upper()
+        if commune not in communes:
+            raise ObservatoireError(f"{path}, ligne {n} : « {cells[0]} » n'est pas un code commune INSEE connu "
+                                    "(5 caractères, ex. 06088).")
+        if not code:
+            raise ObservatoireError(f"{path}, ligne {n} : code_territoire vide pour la commune {commune}.")
+        if commune in seen:
+            raise ObservatoireError(f"{path}, ligne {n} : la commune {commune} est déjà rattachée à un territoire "
+                                    f"(ligne {seen[commune]}) ; une commune n'a qu'un territoire.")
+        seen[commune] = n
+        out.append({"code_commune": commune, "code_territoire": code, "nom_territoire": name or code})
+    return pd.DataFrame(out, columns=TERRITORY_COLUMNS, dtype="string")
 
 
 @dataclass(frozen=True)

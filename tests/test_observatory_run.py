@@ -92,3 +92,36 @@ def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
     # where everything went: inside the folder
     assert (folder / "sortie" / "entrepot" / "observatoire.duckdb").is_file()
     assert re.search(r"Site public : \d+ pages", done.stdout)
+
+
+def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_path):
+    """Outside the Métropole, config/territoires.csv (commune -> territory, here two EPCI) gives the
+    federation its territory level: in the open data, with the names it declared."""
+    import shutil
+
+    source, truth, done = alpes_maritimes
+    assert done.returncode == 0
+    folder = tmp_path / "am"
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("sortie"))
+    communes = sorted(truth.reponses["code_commune"].dropna().unique())
+    half = len(communes) // 2
+    lines = ["code_commune;code_territoire;nom_territoire"]
+    lines += [f"{c};200039915;CA Sophia Antipolis" for c in communes[:half]]
+    lines += [f"{c};200030195;Métropole Nice Côte d'Azur" for c in communes[half:]]
+    (folder / "config" / "territoires.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = observatoire("run", "--public-seulement", cwd=folder, tmp=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    site = folder / "sortie" / "site" / "public"
+    with (site / "donnees" / "unites.csv").open(encoding="utf-8-sig") as f:
+        units = {(r["niveau"], r["code"]): r["libelle"] for r in csv.DictReader(f, delimiter=";")}
+    assert units[("territoire", "200039915")] == "CA Sophia Antipolis"
+    assert units[("territoire", "200030195")] == "Métropole Nice Côte d'Azur"
+    with (site / "donnees" / "indicateurs.csv").open(encoding="utf-8-sig") as f:
+        levels = {r["niveau"] for r in csv.DictReader(f, delimiter=";")}
+    assert levels == {"commune", "territoire", "departement"}
+    assert "Fiches territoires et communes" in (site / "2022" / "index.html").read_text(encoding="utf-8")
+    # a commune that is not one is refused, naming the file and the line
+    (folder / "config" / "territoires.csv").write_text("code_commune;code_territoire;nom_territoire\n99999;X;Y\n",
+                                                     encoding="utf-8")
+    bad = observatoire("ingest", "extraits", cwd=folder, tmp=tmp_path)
+    assert bad.returncode == 1 and "territoires.csv, ligne 2" in bad.stderr and "Traceback" not in bad.stderr
