@@ -206,8 +206,16 @@ def _build(obs: Observatory, docs: bool, attendre: float) -> None:
     from .build import build as run_build
 
     entrepot = obs.warehouse
-    err.print("Calcul des indicateurs (dbt)…")
-    result = run_build(entrepot, docs=docs, wait=attendre, on_event=lambda m: err.print(f"  {m}"), observatory=obs)
+    # progress on the console; each dbt model and test in the log file, beside the warehouse
+    with _journal(obs, "build") as note, err.status("Calcul des indicateurs (dbt)…") as status:
+        def on_event(message: str) -> None:
+            note(message)
+            status.update(f"Calcul des indicateurs (dbt) : {message}")
+
+        if not err.is_terminal:
+            err.print("Calcul des indicateurs (dbt)…")
+        result = run_build(entrepot, docs=docs, wait=attendre, on_event=on_event, observatory=obs)
+    err.print(f"  détail de chaque modèle et test : {_shown(obs.log_file)}")
     applied, refused = result.corrections
     if applied or refused:
         err.print(f"Corrections : {fr_count(applied, 'appliquée', 'appliquées')}, "
@@ -250,11 +258,11 @@ def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> b
                                                      "la méthodologie)" if gate.avertissements else ""))
         else:
             kept = " ; la publication précédente reste en place" if gate.deja_publie else ""
-            err.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(len(gate.bloquants), 'constat bloquant', 'constats bloquants')}{kept} :")
+            out.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(len(gate.bloquants), 'constat bloquant', 'constats bloquants')}{kept} :")
             for message in gate.bloquants["message"].head(15):
-                err.print(f"    - {message}")
+                out.print(f"    - {message}")
             if len(gate.bloquants) > 15:
-                err.print(f"    … et {fr_count(len(gate.bloquants) - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
+                out.print(f"    … et {fr_count(len(gate.bloquants) - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
     if outcome.pages:
         out.print(f"Pages qualité : {outcome.pages[0].parent}")
     if outcome.data_docs is not None:
@@ -350,12 +358,77 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
         report = _Step(_report, (obs, None, public_seulement, attendre), WARM_UP["report"])
         published = validate.go()
         report.go()
+    _run_summary(obs, ok, public_seulement)
     if not ok:
-        err.print("[bold red]Au moins un fichier a été rejeté ou un dossier n'a pu être lu[/] : les indicateurs "
-                  "ont été calculés sans eux.")
         sys.exit(EXIT_REJECTED)
     if not published:
         sys.exit(EXIT_BLOCKED)
+
+
+def _shown(path: Path) -> str:
+    """A path as the analyst typed it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+class _journal:
+    """The run's log file beside the warehouse (journal.log): what the console summarises."""
+
+    def __init__(self, obs: Observatory, step: str):
+        self.path, self.step = obs.log_file, step
+
+    def __enter__(self):
+        from datetime import datetime
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = self.path.open("a", encoding="utf-8")
+        self.file.write(f"\n== {self.step} — {datetime.now():%d/%m/%Y %H:%M:%S}\n")
+        return lambda message: self.file.write(message + "\n")
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+
+def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
+    """What the run published, what it held back and why, and what to do next: on stdout."""
+    from ingest import warehouse as W
+    from .report import default_site_dir
+    from .validation import default_quality_dir
+
+    con = W.connect(obs.warehouse, read_only=True, wait=5)
+    try:
+        years = con.execute("SELECT annee, statut, nb_bloquants, publie_le FROM publications ORDER BY annee").fetchall()
+    finally:
+        con.close()
+    quality, site = default_quality_dir(obs.warehouse), default_site_dir(obs.warehouse)
+    published = [y for y in years if y[1] == "publiee"]
+    held = [y for y in years if y[1] != "publiee"]
+    out.print("")
+    out.print("[bold]Bilan[/]")
+    if published:
+        out.print("  Publiées : " + ", ".join(f"{a} (publiée le {d:%d/%m/%Y})" for a, _, _, d in published) + ".")
+    for annee, _, n, previous in held:
+        kept = f" ; sa publication du {previous:%d/%m/%Y} reste en ligne" if previous else ""
+        out.print(f"  Retenue : {annee}, {fr_count(n, 'constat bloquant', 'constats bloquants')}{kept} "
+                  f"(page qualité : {_shown(quality / f'{annee}.html')}).")
+    if not ok:
+        out.print("  Au moins un fichier a été rejeté ou un dossier n'a pu être lu : les indicateurs ont été "
+                  "calculés sans eux (voir plus haut).")
+    out.print("[bold]Ensuite[/]")
+    corrections, confirmations = _shown(obs.corrections), _shown(obs.confirmations)
+    if held:
+        out.print(f"  1. Lisez la page qualité de chaque année retenue ({_shown(quality)}/) : ce qui bloque, par structure.")
+        out.print(f"  2. Envoyez aux centres concernés leur fiche de retour ({_shown(quality / 'fiches_retour')}/<année>/).")
+        out.print(f"  3. Inscrivez ce qu'ils corrigent dans {corrections}, ce qu'ils confirment dans {confirmations}, "
+                  "puis relancez « observatoire run ».")
+    elif not ok:
+        out.print("  Corrigez ou retirez les fichiers rejetés, puis relancez « observatoire run ».")
+    else:
+        out.print(f"  Le site public est prêt : copiez le dossier {_shown(site / 'public')}/ tel quel sur un serveur web.")
+        if not public_seulement:
+            out.print(f"  Le site interne ({_shown(site / 'interne')}/) reste à la fédération : pages des structures et qualité.")
 
 
 _FALSE = 10     # a step's child process ended well, and its step answered False

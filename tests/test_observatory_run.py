@@ -92,6 +92,13 @@ def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
     # where everything went: inside the folder
     assert (folder / "sortie" / "entrepot" / "observatoire.duckdb").is_file()
     assert re.search(r"Site public : \d+ pages", done.stdout)
+    # the run ends by saying, on stdout, what is published and what comes next; dbt's nodes are in
+    # the log file, not on the console
+    summary = done.stdout.split("Bilan\n")[-1]
+    assert "Publiées : 2020" in summary and "2022" in summary and "Ensuite" in summary
+    assert "sortie/site/public/" in summary
+    assert "modèle stg_" not in done.stderr and "journal.log" in done.stderr
+    assert "modèle stg_senacs__reponses : ok" in (folder / "sortie" / "entrepot" / "journal.log").read_text(encoding="utf-8")
 
 
 def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_path):
