@@ -132,11 +132,11 @@ def init(dossier, nom, departements, national):
 
     path = create(dossier, nom, departements, national)
     out.print(f"Dossier d'observatoire créé : {path}")
-    out.print(f"  observatoire.yaml  réglages (nom, départements, licence, contact, logo)")
-    out.print(f"  extraits/          déposez-y les extraits reçus (senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx)")
-    out.print(f"  corrections.csv    corrections convenues avec les centres")
-    out.print(f"  confirmations.csv  valeurs signalées que les centres confirment")
-    out.print(f"  config/            facultatif : projet fédéral, pages, alias d'en-têtes, territoires")
+    out.print("  observatoire.yaml  réglages (nom, départements, licence, contact, logo)")
+    out.print("  extraits/          déposez-y les extraits reçus (senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx)")
+    out.print("  corrections.csv    corrections convenues avec les centres")
+    out.print("  confirmations.csv  valeurs signalées que les centres confirment")
+    out.print("  config/            facultatif : projet fédéral, pages, alias d'en-têtes, territoires")
     out.print(f"Ensuite : cd {dossier} && observatoire run")
 
 

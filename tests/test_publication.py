@@ -10,7 +10,6 @@ from observatoire.build import build
 from observatoire.demo import build_truth
 from observatoire.report import run_report
 from observatoire.validation import run_validation
-import pytest
 
 pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
 
