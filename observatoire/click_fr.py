@@ -42,6 +42,7 @@ FRENCH = {
     "default: {default}": "défaut : {default}",
     "env var: {var}": "variable : {var}",
     "Aborted!": "Interrompu.",
+    "required": "obligatoire",
 }
 
 
