@@ -177,7 +177,8 @@ def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
                 err.print(f"  - {shown(line)}")
             more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - 10
             if more > 0:
-                err.print(f"  … et {fr_count(more, 'autre', 'autres')} : voir la table constats_qualite.")
+                err.print(f"  … et {fr_count(more, 'autre', 'autres')} : voir la page qualité de l'année dans "
+                          f"{_shown(entrepot.resolve().parent / 'qualite')}/ (après « observatoire run »).")
     if result.conflicts:
         err.print(f"[yellow]{fr_count(result.conflicts, 'ligne', 'lignes')} en doublon conflictuel[/] "
                   "(même structure, même enquête, valeurs différentes) exclues de « reponses ».")

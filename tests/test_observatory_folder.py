@@ -179,3 +179,21 @@ def test_the_federal_project_file_is_checked(runner, tmp_path):
                                                  "actions": [{"code": "X1.1", "libelle": "Une action"}]}]}),
                        encoding="utf-8")
     assert invoke(runner, "ingest", "extraits", cwd=folder).exit_code == 0
+
+
+def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
+    """A federation that declared no project: its log's actions are named as such, pointing to its own
+    config/projet_federal.yaml, never to the product's file; the 11th finding on sends to the quality page."""
+    folder = init(runner, tmp_path)
+    header = "date;action_code;groupe_travail;type_activite;intitule;nb_participants;nb_centres"
+    rows = [f"{10 + i}/03/2022;A1.{i % 3 + 1};;rencontre;Rencontre n° {i};20;4" for i in range(12)]
+    (folder / "extraits" / "activites_2022.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = invoke(runner, "ingest", "extraits", cwd=folder)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "aucun projet fédéral n'est déclaré (config/projet_federal.yaml du dossier" in flat, flat
+    assert "data/reference" not in flat and "constats_qualite" not in flat
+    assert f"voir la page qualité de l'année dans {os.path.join('sortie', 'entrepot', 'qualite')}/" in flat
+    stored = query(folder / "sortie" / "entrepot" / "observatoire.duckdb",
+                   "SELECT DISTINCT valeur_attendue FROM constats_qualite WHERE regle = 'action_inconnue'")
+    assert stored == [("un projet fédéral déclaré",)]
