@@ -297,8 +297,10 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
                 detail = fr_count(node_result.failures, "ligne en défaut", "lignes en défaut")
             failures.append(f"{what} « {node.name} » a échoué : {detail}")
         elif status == "warn":
-            result.warnings.append(f"Avertissement du test « {node.name} » : "
-                                   + fr_count(node_result.failures, "ligne", "lignes"))
+            # a test's description says in French what it checks; its generated name is dbt's
+            what = (getattr(node, "description", "") or "").strip().rstrip(".") or f"test « {node.name} »"
+            result.warnings.append(f"Avertissement : {what} ("
+                                   + fr_count(node_result.failures, "ligne", "lignes") + ").")
     if failures or not res.success:
         raise ObservatoireError("La construction des indicateurs a échoué.\n  - " + "\n  - ".join(
             failures or ["dbt a signalé un échec sans préciser lequel : voir les journaux dbt."]))
