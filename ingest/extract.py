@@ -312,11 +312,13 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 [table.header_line], None, None, label, None, "un en-tête", "colonne_sans_entete", "avertissement",
                 f"Ligne {table.header_line} : la colonne n° {i + 1} n'a pas d'en-tête mais contient des valeurs : "
                 f"elles sont conservées à part (table raw_cellules_hors_schema, question « {label} »). Donnez-lui "
-                "son en-tête dans le fichier (ou un alias dans data/config/alias_colonnes.yaml) puis rechargez-le."))
+                "son en-tête dans le fichier (ou un alias dans config/alias_colonnes.yaml du dossier de l'observatoire) "
+                "puis rechargez-le."))
     for header in unknown:
         alias = config.alias_of_other_years(kind, header, year)
         advice = (_old_name_hint(header, alias, year) + "." if alias else
-                  "Ajoutez un alias dans data/config/alias_colonnes.yaml si elle correspond à une colonne canonique.")
+                  "Ajoutez un alias dans config/alias_colonnes.yaml (dossier de l'observatoire) si elle correspond à une "
+                  "colonne canonique.")
         findings.append(_findings(
             [table.header_line], None, None, header, header, "une colonne connue ou un alias",
             "colonne_inconnue", "avertissement",
@@ -471,7 +473,7 @@ def _old_name_hint(header: str, alias, year: int) -> str:
     """Advice for a header that data/config/alias_colonnes.yaml maps in other surveys only."""
     years = (str(alias.first_year) if alias.last_year in (None, alias.first_year)
              else f"{alias.first_year} à {alias.last_year}")
-    return (f"« {header} » est l'ancien nom de « {alias.column} », admis dans data/config/alias_colonnes.yaml "
+    return (f"« {header} » est l'ancien nom de « {alias.column} », admis dans alias_colonnes.yaml "
             f"pour les enquêtes {years} seulement : si l'export {year} l'emploie encore, étendez les années "
             "de cet alias, puis rechargez le fichier")
 

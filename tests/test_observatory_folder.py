@@ -197,3 +197,23 @@ def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
     stored = query(folder / "sortie" / "entrepot" / "observatoire.duckdb",
                    "SELECT DISTINCT valeur_attendue FROM constats_qualite WHERE regle = 'action_inconnue'")
     assert stored == [("un projet fédéral déclaré",)]
+
+
+def test_advice_names_the_folders_files_not_the_products():
+    """What a finding or the quality page tells the analyst to edit lives in the observatory folder
+    (corrections.csv, confirmations.csv, config/…), never in the product's source tree (data/…)."""
+    from expectations.rules import RULES
+
+    for rule in RULES:
+        for text in (rule.message, rule.conseil, rule.attendu, rule.libelle):
+            assert "data/" not in text, (rule.regle, text)
+    root = Path(__file__).resolve().parents[1]
+    for path in [root / "ingest" / "corrections.py", root / "ingest" / "extract.py",
+                 *sorted((root / "reports" / "templates").rglob("*.html"))]:
+        text = path.read_text(encoding="utf-8")
+        for quoted in ("data/corrections/", "data/config/alias", "data/reference/projet_federal.yaml)"):
+            lines = [line for line in text.splitlines() if quoted in line and not line.lstrip().startswith(('#', '"""'))
+                     and ('"' in line or "<" in line)]
+            assert not lines, (path.name, lines)
+    quality = (root / "reports" / "templates" / "site" / "_qualite_corps.html").read_text(encoding="utf-8")
+    assert "observatoire run" in quality and "observatoire validate" not in quality
