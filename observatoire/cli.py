@@ -220,7 +220,7 @@ def _build(obs: Observatory, docs: bool, attendre: float) -> None:
     applied, refused = result.corrections
     if applied or refused:
         err.print(f"Corrections : {fr_count(applied, 'appliquée', 'appliquées')}, "
-                  f"{fr_count(refused, 'refusée', 'refusées')} (voir constats_qualite).")
+                  f"{fr_count(refused, 'refusée', 'refusées')} (détail dans la page qualité de l'année).")
     for warning in result.warnings:
         err.print(f"[yellow]{warning}[/]")
     out.print(f"Indicateurs calculés : {result.models} modèles, {result.tests} tests dbt réussis. "
