@@ -217,3 +217,15 @@ def test_advice_names_the_folders_files_not_the_products():
             assert not lines, (path.name, lines)
     quality = (root / "reports" / "templates" / "site" / "_qualite_corps.html").read_text(encoding="utf-8")
     assert "observatoire run" in quality and "observatoire validate" not in quality
+
+
+def test_quality_page_counts_warnings_outside_any_structure_as_such():
+    """Warnings raised on a file or the activity log (no structure) are not « sur 0 structure »."""
+    from reports.qualite import environment
+
+    body = environment().get_template("site/_qualite_corps.html")
+    flat = lambda html: " ".join(html.split())  # noqa: E731
+    alone = flat(body.render(publie=True, n_avertissements=12, n_structures_averties=0))
+    assert "12 avertissements hors structure" in alone and "0 structure" not in alone
+    some = flat(body.render(publie=True, n_avertissements=3, n_structures_averties=2))
+    assert "3 avertissements sur 2 structures" in some
