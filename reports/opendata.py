@@ -25,6 +25,34 @@ DICTIONARY = [
     ("statut", "publie ; secret (trop peu de structures, une structure prépondérante, ou valeur retenue pour "
                "qu'aucune autre ne puisse être retrouvée par soustraction) ; non_disponible (rien à calculer)"),
 ]
+# the levels a dictionary names: only those the published units have (no territory level outside the
+# Métropole unless the folder declares territories; France only over several départements)
+_LEVEL_WORDS = {"commune": ("commune", "code INSEE de la commune", "de la commune"),
+                "territoire": ("territoire", "code du territoire (SIREN de l'EPT, de l'EPCI ou code déclaré)",
+                               "du territoire"),
+                "departement": ("departement", "code du département", "du département"),
+                "national": ("national", "FR", "")}
+
+
+def dictionary(levels) -> list[tuple[str, str]]:
+    """DICTIONARY, its level columns naming only `levels` (those of the published units)."""
+    words = [w for k, w in _LEVEL_WORDS.items() if k in set(levels)] or list(_LEVEL_WORDS.values())
+
+    def enum(items):
+        items = [i for i in items if i]
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " ou " + items[-1]
+    out = dict(DICTIONARY)
+    out["niveau"] = enum([w[0] for w in words])
+    out["code"] = enum([w[1] for w in words])
+    out["code"] = out["code"][:1].upper() + out["code"][1:]
+    out["libelle_unite"] = "Nom " + enum([w[2] for w in words]) if any(w[2] for w in words) else "France"
+    return list(out.items())
+
+
+def published_levels(data: SiteData) -> set[str]:
+    return {u.niveau for units in data.unites.values() for u in units.values() if not u.confondu}
+
+
 UNIT_COLUMNS = ["annee", "niveau", "code", "libelle", "niveau_parent", "code_parent", "nb_structures", "nb_cs",
                 "nb_evs", "nb_indicateurs_publies"]
 REGISTRY_COLUMNS = ["indicateur", "libelle", "definition", "calcul", "champ", "rubrique", "axe", "libelle_axe",
@@ -74,7 +102,7 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
     _copy_csv(con, f"SELECT {units} FROM publie.pub_unites AS u WHERE NOT coalesce(u.confondu_avec_parent, false) "
                    "ORDER BY u.annee, u.niveau, u.libelle, u.code",
               folder / "unites.csv")
-    (folder / "dictionnaire.csv").write_text(csv_text(["colonne", "description"], DICTIONARY), encoding="utf-8")
+    (folder / "dictionnaire.csv").write_text(csv_text(["colonne", "description"], dictionary(published_levels(data))), encoding="utf-8")
     (folder / "registre.csv").write_text(csv_text(REGISTRY_COLUMNS, [[r.get(c) for c in REGISTRY_COLUMNS]
                                                                       for r in data.registre.values()]),
                                          encoding="utf-8")
