@@ -160,6 +160,10 @@ def test_the_gironde_runs_its_five_years_from_five_dialects(tmp_path):
     done = observatoire("run", "--public-seulement", cwd=folder, tmp=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and "data/reference" not in done.stderr
+    # the log's actions without a project: said in French, once by dbt, never by a test's generated name
+    flat = " ".join(done.stderr.split())
+    assert "aucun projet fédéral n'est déclaré" in flat and "Avertissement : activités du journal" in flat
+    assert "relationships_" not in flat and "absents du registre" not in flat
     site = folder / "sortie" / "site" / "public"
     for survey in SURVEYS:                               # every clean year published
         assert (site / str(survey - 1) / "index.html").is_file(), survey
