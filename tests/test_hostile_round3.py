@@ -369,3 +369,31 @@ def test_a_name_that_is_not_utf8_loads_with_a_readable_name(odd_batch):
     rows = query(db, "SELECT nom_fichier, chemin_source FROM fichiers_sources WHERE annee_fichier = 1961")
     assert rows and rows[0][0] == "senacs_1961\\xff.csv" and rows[0][1].endswith("senacs_1961\\xff.csv")
     assert {1949, 1961, 1964, 1966, 1969} <= loaded_years(db)
+
+
+# ------------------------------------------------------------------ two warehouses in one folder
+def test_two_warehouses_of_one_folder_never_touch_each_others_temporary_folders(tmp_path):
+    """Two warehouses of one folder share the parent of their output folders (qualite/, site/):
+    a command of one, starting while the other builds, must leave the other's temporary folders
+    alone, and still clean its own leftovers and those of an earlier version."""
+    from common import files
+
+    a, b = files.owner_tag(tmp_path / "a.duckdb"), files.owner_tag(tmp_path / "l'observatoire.duckdb")
+    assert a != b and files.owner_tag(tmp_path / "x" / ".." / "a.duckdb") == a
+    for target in (tmp_path / "qualite", tmp_path / "site" / "public", tmp_path / "site" / "interne"):
+        target.mkdir(parents=True)
+        (target / "index.html").write_text("en place", encoding="utf-8")
+        building = files.staging(target, a)                      # warehouse a builds…
+        (building / "page.html").write_text("a", encoding="utf-8")
+        left_by_b = target.parent / f".{target.name}-{b}-k3x9q2ab"   # …b's killed run left this…
+        left_by_b.mkdir()
+        older = target.parent / f".{target.name}-a1b2c3d4"       # …and an earlier version this
+        older.mkdir()
+        mine = files.staging(target, b)                          # b starts: cleans its own only
+        assert building.is_dir() and (building / "page.html").exists()
+        assert not left_by_b.exists() and not older.exists()
+        assert mine.name.startswith(f".{target.name}-{b}-") and building.name.startswith(f".{target.name}-{a}-")
+        files.swap(building, target, a)                          # a finishes: b's folder untouched
+        assert mine.is_dir() and (target / "page.html").exists()
+        files.swap(mine, target, b)
+        assert sorted(p.name for p in target.parent.iterdir() if p.name.startswith(f".{target.name}")) == []
