@@ -483,3 +483,40 @@ def test_quality_outputs_never_replace_a_folder_holding_other_files(db, tmp_path
     assert done.returncode == 1, said(done)
     assert "contient d'autres fichiers que les sorties qualité (budget.xlsx)" in said(done)
     assert [p.name for p in mine.iterdir()] == ["budget.xlsx"] and not leftovers(tmp_path)
+
+
+def test_an_unreadable_cache_in_an_inherited_home_does_not_prevent_a_build(owned, nobody):
+    """`sudo -E` or `su` without `-`: the user runs with the HOME of another (root), whose cache
+    folder it may not even look into. The dbt parse cache is then skipped (a full parse), in
+    silence: the build succeeds, with no English noise."""
+    base, _ = owned
+    prefix, python, env = nobody
+    # dbt runs child interpreters (multiprocessing's resource tracker): the user must be able to
+    # start one, which a Python installed under /root does not allow
+    probe = subprocess.run(prefix + [python, "-c", "import subprocess, sys; subprocess.run([sys.executable, '-c', '0'], "
+                                               "check=True)"], env=env, capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("l'interpréteur Python n'est pas exécutable par un utilisateur sans privilège (installé sous "
+                    "/root ?) : dbt ne peut pas y lancer ses processus")
+    home = Path(tempfile.mkdtemp(prefix="observatoire-home-de-root-"))
+    try:
+        cache = home / ".cache" / "observatoire"
+        cache.mkdir(parents=True)
+        for name in ("dbt-0123456789abcdef.msgpack", "partial_parse.msgpack"):
+            (cache / name).write_bytes(b"\x00" * 64)
+        for variant in (0o700, 0o711, 0o755):      # home unreadable, cache unlistable, cache file unreadable
+            home.chmod(variant)
+            (home / ".cache").chmod(0o700 if variant == 0o711 else 0o755)
+            for found in cache.iterdir():
+                found.chmod(0o600)
+            # no parse kept beside the warehouse: the build looks for the shared one in HOME
+            shutil.rmtree(base / "entrepot" / "dbt" / "target", ignore_errors=True)
+            run_env = {k: v for k, v in env.items() if k != "XDG_CACHE_HOME"} | {"HOME": str(home)}
+            done = subprocess.run(prefix + command(base / "entrepot" / "o.duckdb", "build", "--sans-docs",
+                                                   python=python),
+                                  capture_output=True, text=True, cwd=base, env=run_env, timeout=600)
+            printed = done.stdout + done.stderr
+            assert done.returncode == 0, said(done)
+            assert "Traceback" not in printed and "Permission denied" not in printed and "Errno" not in printed
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
