@@ -70,7 +70,13 @@ def clean(target: Path, owner: str = "") -> None:
 
 def staging(target: Path, owner: str = "") -> Path:
     """A new empty folder beside `target`, to build its replacement in (named after `owner`,
-    the warehouse's tag)."""
+    the warehouse's tag). A `target` made read-only is a wish not to have it replaced: refused
+    in French, before anything is touched."""
+    if target.is_dir() and not target.is_symlink() and not os.access(target, os.W_OK):
+        raise ObservatoireError(
+            f"Le dossier {target} est en lecture seule pour l'utilisateur qui lance la commande : il n'est pas "
+            "remplacé, rien n'est modifié. Rendez-le modifiable (chmod u+w), ou choisissez un autre dossier avec "
+            "--sortie, puis relancez.")
     clean(target, owner)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

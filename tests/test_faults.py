@@ -461,12 +461,20 @@ def test_read_only_site_folders(owned):
         assert f"le dossier {site} n'est pas accessible en écriture" in said(done) and "--sortie" in said(done)
     finally:
         site.chmod(0o755)
-    # site/public read-only, with what the previous version left: a read-only .public-ancien and a
-    # temporary folder of a killed report; both are removed and every report succeeds
+    # site/public read-only (the README: exit 1, a French message, nothing modified), then with
+    # what a killed report left: a read-only .public-ancien and a temporary folder; once public is
+    # writable again, both are removed and every report succeeds
+    (site / "public").chmod(0o555)
+    before = {p: p.stat().st_mtime_ns for p in site.rglob("*")}
+    done = as_nobody("report")
+    assert done.returncode == 1, said(done)
+    assert f"Le dossier {site / 'public'} est en lecture seule" in said(done) and "rien n'est modifié" in said(done)
+    assert {p: p.stat().st_mtime_ns for p in site.rglob("*")} == before
+    (site / "public").chmod(0o755)
     shutil.copytree(site / "public", site / ".public-ancien")
     shutil.copytree(site / "interne" / "assets", site / ".interne-a1b2c3d4" / "assets")
     give(site)
-    for path in (site / "public", site / ".public-ancien", site / ".public-ancien" / "assets"):
+    for path in (site / ".public-ancien", site / ".public-ancien" / "assets"):
         path.chmod(0o555)
     for _ in range(2):
         done = as_nobody("report")
