@@ -115,13 +115,15 @@ NoProgress = Callable[..., None]
 
 def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None = None,
                  reference_dir: Path = REFERENCE_DIR, archive_dir: Path | None = None,
-                 wait: float = 0, reporter=None) -> IngestResult:
+                 wait: float = 0, reporter=None, observatory=None) -> IngestResult:
     """Load every extract under `paths` into the warehouse at `db_path`.
 
     All writes happen in one transaction: a crash leaves the warehouse as it was.
     A file that cannot be read is rejected (and recorded); the others still load.
     """
-    config = config or Config()
+    if observatory is not None:
+        reference_dir = observatory.reference_dir
+    config = config or (Config(alias_file=observatory.alias_file) if observatory is not None else Config())
     archive_dir = archive_dir or W.default_archive_dir(db_path)
     refused: dict[Path, str] = {}
     files, ignored, unreadable = discover(paths, refused)
@@ -129,7 +131,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
         raise ObservatoireError("Aucun extrait trouvé (fichiers attendus : senacs_AAAA.csv|.xlsx, "
                                 "activites_AAAA.csv|.xlsx).")
     communes = known_communes(reference_dir)
-    codes = project_codes(reference_dir)
+    codes = project_codes(reference_dir, observatory)
     reporter = reporter or _SilentReporter()
     results: list[FileResult] = []
     with W.warehouse_lock(db_path, wait):
@@ -153,9 +155,11 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                         _reject(r, f"plusieurs fichiers pour {kind} {year} dans ce lot ({names}) : "
                                    "n'en gardez qu'un")
             chrono.tour("lecture des extraits")
+            if observatory is not None and observatory.identity is not None:
+                check_departements(observatory, parsed_by_key)      # before anything is written
             con.execute("BEGIN TRANSACTION")
             try:
-                load_reference(con, reference_dir, config)
+                load_reference(con, reference_dir, config, observatory)
                 W.clear_undated_findings(con)
                 for (kind, year), entries in parsed_by_key.items():
                     if any(result.status == "rejeté" for result, _ in entries):
@@ -186,6 +190,40 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
         finally:
             con.close()
     return IngestResult(files=results, ignored=ignored, conflicts=conflicts, unreadable=unreadable)
+
+
+def departement_of(commune: str) -> str:
+    """The département of an INSEE commune code (2A004 -> 2A, 97411 -> 974, 06088 -> 06)."""
+    return commune[:3] if commune.startswith("97") else commune[:2]
+
+
+def check_departements(observatory, parsed_by_key) -> None:
+    """Extracts whose structures lie outside the départements the settings declare are refused
+    whole, before anything is written: another federation's data never mixes with this one's."""
+    identity = observatory.identity
+    if identity.national:
+        return
+    outside: dict[str, dict[str, set[str]]] = {}
+    for entries in parsed_by_key.values():
+        for result, parsed in entries:
+            if parsed is None or result.status == "rejeté" or "code_commune" not in parsed.rows.columns:
+                continue
+            rows = parsed.rows.dropna(subset=["code_commune"])
+            for commune, structure in zip(rows["code_commune"].astype(str), rows.get("code_structure", rows["code_commune"])):
+                dep = departement_of(commune)
+                if not identity.covers(dep):
+                    outside.setdefault(result.path.name, {}).setdefault(dep, set()).add(str(structure))
+    if outside:
+        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d}"
+                                              for d, s in sorted(deps.items()))
+                 for name, deps in sorted(outside.items())]
+        settings = (observatory.root / "observatoire.yaml") if observatory.root else "observatoire.yaml"
+        declared = ", ".join(identity.departements)
+        raise ObservatoireError(
+            f"Extraits refusés, rien n'a été chargé : des structures sont hors des départements de "
+            f"{identity.nom} ({declared}).\n" + "\n".join(lines) + "\n"
+            f"S'il s'agit bien de vos structures, ajoutez ces départements à la clé « departements » de {settings} "
+            "(ou « national: true ») ; sinon retirez ces fichiers du dossier des extraits.")
 
 
 def _reject(result: FileResult, message: str) -> None:

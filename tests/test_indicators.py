@@ -201,7 +201,7 @@ def test_national_comparison_carries_its_source(built):
 
 def copy_project(dest):
     dest.mkdir(parents=True)
-    for name in ("dbt_project.yml", "models", "data/seeds"):
+    for name in ("dbt_project.yml", "models", "macros", "tests/dbt", "data/seeds"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
     return dest
