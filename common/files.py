@@ -68,15 +68,35 @@ def clean(target: Path, owner: str = "") -> None:
         remove(path)
 
 
+def check_replaceable(target: Path) -> None:
+    """The French error `staging` would give for `target`, raised before any work: the folder is
+    read-only, or the folder it is to be made in cannot be written. `run` checks its outputs so,
+    before publishing anything: the warehouse never records a year as published that the site,
+    which could not be written, does not show."""
+    if target.is_dir() and not target.is_symlink() and not os.access(target, os.W_OK):
+        raise _read_only(target)
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ObservatoireError(
+            f"Impossible d'écrire {target} : le dossier {parent} n'est pas accessible en écriture pour l'utilisateur "
+            "qui lance la commande. Donnez-lui ce droit, ou choisissez un autre dossier avec --sortie.")
+
+
+def _read_only(target: Path) -> ObservatoireError:
+    return ObservatoireError(
+        f"Le dossier {target} est en lecture seule pour l'utilisateur qui lance la commande : il n'est pas "
+        "remplacé, rien n'est modifié. Rendez-le modifiable (chmod u+w), ou choisissez un autre dossier avec "
+        "--sortie, puis relancez.")
+
+
 def staging(target: Path, owner: str = "") -> Path:
     """A new empty folder beside `target`, to build its replacement in (named after `owner`,
     the warehouse's tag). A `target` made read-only is a wish not to have it replaced: refused
     in French, before anything is touched."""
     if target.is_dir() and not target.is_symlink() and not os.access(target, os.W_OK):
-        raise ObservatoireError(
-            f"Le dossier {target} est en lecture seule pour l'utilisateur qui lance la commande : il n'est pas "
-            "remplacé, rien n'est modifié. Rendez-le modifiable (chmod u+w), ou choisissez un autre dossier avec "
-            "--sortie, puis relancez.")
+        raise _read_only(target)
     clean(target, owner)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -528,3 +528,26 @@ def test_an_unreadable_cache_in_an_inherited_home_does_not_prevent_a_build(owned
             assert "Traceback" not in printed and "Permission denied" not in printed and "Errno" not in printed
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.parametrize("read_only", ["site", "site/public", "site/interne", "entrepot/qualite"])
+def test_a_run_whose_site_cannot_be_written_publishes_nothing(owned, read_only):
+    """The whole site (or one of its folders, or the quality outputs) read-only: `run` stops
+    before ingest, in French, and the warehouse's publication record does not move: it never
+    says a year is published that the site does not show."""
+    base, as_nobody = owned
+    db = base / "entrepot" / "o.duckdb"
+
+    def record():
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("SELECT * FROM publications ORDER BY ALL").fetchall()
+    before, warehouse = record(), db.read_bytes()
+    folder = base / read_only
+    folder.chmod(0o555)
+    try:
+        done = as_nobody("run", DEMO_DIR)
+    finally:
+        folder.chmod(0o755)
+    assert done.returncode == 1, said(done)
+    assert str(folder) in said(done) and ("lecture seule" in said(done) or "pas accessible en écriture" in said(done))
+    assert "Chargement" not in done.stdout and record() == before and db.read_bytes() == warehouse
