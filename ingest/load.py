@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -53,8 +54,15 @@ class IngestResult:
 def looks_like_an_extract(path: Path) -> bool:
     """« senacs_2022 (1).csv », « Copie de activites_2021.xlsx »: an extract saved under another
     name (a browser's second download, a copy). Named and rejected, never passed over in silence."""
-    folded = fold(path.stem)
-    return path.suffix.lower() in SPREADSHEET_SUFFIXES and ("senacs" in folded or "activites" in folded)
+    folded = fold(path.name)
+    return bool(_SPREADSHEET_END.search(path.name)) and ("senacs" in folded or "activites" in folded)
+
+
+# A spreadsheet's extension, then possibly what a careless copy or an odd system leaves after it
+# (« senacs_2021.csv. », « senacs_2021.csv  », « senacs_2021.csv\u200f »): such a file is named and
+# rejected, never passed over.
+_SPREADSHEET_END = re.compile(r"\.(?:" + "|".join(s[1:] for s in sorted(SPREADSHEET_SUFFIXES)) + r")[\W_]*$",
+                              re.IGNORECASE)
 
 
 OUTSIDE_LINK = ("lien symbolique vers un fichier situé hors du dossier des extraits : il n'est pas lu. Copiez "

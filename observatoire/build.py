@@ -165,6 +165,16 @@ def _parse_cache(args: list[str]) -> tuple[Path, Path | None]:
     return target / "partial_parse.msgpack", Path(base) / "observatoire" / f"dbt-{key[:16]}.msgpack"
 
 
+def cache_readable(path: Path) -> bool:
+    """Whether the shared parse cache can be read. A HOME inherited from another user (`sudo -E`,
+    `su` without `-`) holds a cache folder this user may not even look into: Path.exists() then
+    raises PermissionError; the build goes on without the cache (a full parse), in silence."""
+    try:
+        return path.is_file() and os.access(path, os.R_OK)
+    except OSError:
+        return False
+
+
 def _copy_quietly(source: Path, dest: Path) -> None:
     """A cache is a convenience: an unwritable folder only costs a full parse."""
     try:
@@ -255,7 +265,7 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
 
     runner = dbtRunner(callbacks=[callback])
     saved, shared = _parse_cache(args)
-    if not saved.exists() and shared.exists():
+    if not saved.exists() and cache_readable(shared):
         _copy_quietly(shared, saved)
     cwd = os.getcwd()
     try:

@@ -349,6 +349,7 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
 
     entrepot = obs.warehouse
     entrepot.parent.mkdir(parents=True, exist_ok=True)
+    _check_outputs(entrepot, public_seulement)
     with warehouse_lock(entrepot, attendre):
         # each step's child starts while the previous step works, and imports its libraries then
         build = _Step(_build, (obs, not public_seulement, attendre), WARM_UP["build"])   # docs: internal site
@@ -363,6 +364,18 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
         sys.exit(EXIT_REJECTED)
     if not published:
         sys.exit(EXIT_BLOCKED)
+
+
+def _check_outputs(entrepot: Path, public_seulement: bool) -> None:
+    """The site and quality folders `run` will replace can be: checked before ingest, so that a
+    read-only site stops the run before validate publishes a year the site would not show."""
+    from common.files import check_replaceable
+    from .report import default_site_dir
+    from .validation import default_quality_dir
+
+    site = default_site_dir(entrepot)
+    for target in [default_quality_dir(entrepot), site / "public"] + ([] if public_seulement else [site / "interne"]):
+        check_replaceable(target)
 
 
 def _shown(path: Path) -> str:
