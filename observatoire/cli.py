@@ -177,7 +177,8 @@ def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
                 err.print(f"  - {line}")
             more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - 10
             if more > 0:
-                err.print(f"  … et {fr_count(more, 'autre', 'autres')} : voir la table constats_qualite.")
+                err.print(f"  … et {fr_count(more, 'autre', 'autres')} : la page qualité de l'année les liste tous "
+                          "(« observatoire run » l'écrit).")
     if result.conflicts:
         err.print(f"[yellow]{fr_count(result.conflicts, 'ligne', 'lignes')} en doublon conflictuel[/] "
                   "(même structure, même enquête, valeurs différentes) exclues de « reponses ».")
@@ -219,7 +220,7 @@ def _build(obs: Observatory, docs: bool, attendre: float) -> None:
     applied, refused = result.corrections
     if applied or refused:
         err.print(f"Corrections : {fr_count(applied, 'appliquée', 'appliquées')}, "
-                  f"{fr_count(refused, 'refusée', 'refusées')} (voir constats_qualite).")
+                  f"{fr_count(refused, 'refusée', 'refusées')} (voir la page qualité de l'année).")
     for warning in result.warnings:
         err.print(f"[yellow]{warning}[/]")
     out.print(f"Indicateurs calculés : {result.models} modèles, {result.tests} tests dbt réussis. "

@@ -179,3 +179,17 @@ def test_the_federal_project_file_is_checked(runner, tmp_path):
                                                  "actions": [{"code": "X1.1", "libelle": "Une action"}]}]}),
                        encoding="utf-8")
     assert invoke(runner, "ingest", "extraits", cwd=folder).exit_code == 0
+
+
+def test_the_demo_never_writes_into_a_federations_warehouse(runner, tmp_path):
+    folder = init(runner, tmp_path)
+    inside = folder / "sortie" / "entrepot" / "observatoire.duckdb"
+    result = invoke(runner, "run", "--demo", "--entrepot", inside, cwd=tmp_path)
+    assert result.exit_code == 1 and "la démonstration n'y écrit jamais" in " ".join(result.output.split())
+    assert not (folder / "sortie").exists()
+
+
+def test_help_says_required_in_french(runner, tmp_path):
+    for command in ("demo", "init"):
+        text = invoke(runner, command, "--help", cwd=tmp_path).output
+        assert "[required]" not in text and "obligatoire" in text, command
