@@ -192,6 +192,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
             names = {config.canonical_name(kind, str(c), year) for c in record if c}
             return len(names & required) >= min(2, len(required))
         is_header.expected = ", ".join(config.required(kind)[:3])     # named when no header is found
+        is_header.knows = lambda cell: config.canonical_name(kind, cell, year) is not None
         return is_header
 
     try:

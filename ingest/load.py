@@ -57,11 +57,27 @@ def looks_like_an_extract(path: Path) -> bool:
     return path.suffix.lower() in SPREADSHEET_SUFFIXES and ("senacs" in folded or "activites" in folded)
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
+OUTSIDE_LINK = ("lien symbolique vers un fichier situé hors du dossier des extraits : il n'est pas lu. Copiez "
+                "le fichier lui-même dans le dossier des extraits, ou donnez son chemin en argument de la commande")
+
+
+def _outside(child: Path, root: Path) -> bool:
+    """Whether the link `child`, found under the folder `root`, leads out of it (or nowhere)."""
+    try:
+        return not child.resolve(strict=True).is_relative_to(root)
+    except (OSError, RuntimeError):       # a broken link or a loop: read as such later, never followed out
+        return False
+
+
+def discover(paths: Iterable[Path], refused: dict[Path, str] | None = None
+             ) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
     """Extract files under the given files or folders (and files named almost like one, to be
     rejected with their name), the files passed over, and the folders that could not be read
-    (with the reason, in French)."""
+    (with the reason, in French). A file found in a folder is read only if it lies in that folder:
+    a symbolic link leading out of it is listed among the files, and in `refused` (with why), to
+    be rejected without a byte of it read. A file named on the command line is read wherever it is."""
     found, ignored, unreadable = [], [], []
+    refused = {} if refused is None else refused
 
     def on_error(exc: OSError) -> None:
         unreadable.append((Path(exc.filename), os_error_fr(exc)))
@@ -72,12 +88,15 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[tuple[
         if not path.is_dir():
             found.append(path)
             continue
+        root = path.resolve()
         for folder, dirs, names in os.walk(path, onerror=on_error):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(names):
                 if name.startswith((".", "~$")):
                     continue
                 child = Path(folder) / name
+                if child.is_symlink() and _outside(child, root):
+                    refused[child.absolute()] = OUTSIDE_LINK
                 (found if classify(child) or looks_like_an_extract(child) else ignored).append(child)
     unique = list(dict.fromkeys(p.absolute() if p.is_symlink() else p.resolve() for p in found))
     return unique, ignored, unreadable
@@ -98,7 +117,8 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
         reference_dir = observatory.reference_dir
     config = config or (Config(alias_file=observatory.alias_file) if observatory is not None else Config())
     archive_dir = archive_dir or W.default_archive_dir(db_path)
-    files, ignored, unreadable = discover(paths)
+    refused: dict[Path, str] = {}
+    files, ignored, unreadable = discover(paths, refused)
     if not files and not unreadable:
         raise ObservatoireError("Aucun extrait trouvé (fichiers attendus : senacs_AAAA.csv|.xlsx, "
                                 "activites_AAAA.csv|.xlsx).")
@@ -116,7 +136,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
             for path in files:
                 result = FileResult(path=path)
                 results.append(result)
-                jobs.append(_prepare(path, result, con))
+                jobs.append(_prepare(path, result, con, refused.get(path)))
             for result, parsed in zip(results, _parse_all(jobs, results, config, communes, codes, reporter)):
                 if result.kind:
                     parsed_by_key.setdefault((result.kind, result.year), []).append((result, parsed))
@@ -205,12 +225,15 @@ def _reject(result: FileResult, message: str) -> None:
     result.counts, result.details = {}, []
 
 
-def _prepare(path, result: FileResult, con) -> tuple | None:
+def _prepare(path, result: FileResult, con, refusal: str | None = None) -> tuple | None:
     """Read and identify one file: (path, kind, year, sha256, bytes) when it is to be parsed, None
-    when it is rejected already or unchanged since it was loaded."""
+    when it is rejected already (`refusal`: without reading it) or unchanged since it was loaded."""
     kind_year = classify(path)
     if kind_year:            # from the name alone: a rejection is tied to its kind and year
         result.kind, result.year = kind_year
+    if refusal:
+        _reject(result, refusal)
+        return None
     try:
         sha, data = sha256_of(path)
     except ExtractError as exc:

@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from .config import REFERENCE_DIR
 from common.errors import ObservatoireError

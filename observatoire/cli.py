@@ -11,7 +11,7 @@ from common.errors import LockedError, ObservatoireError
 from common.observatory import PRODUCT_DIR, Observatory
 
 from . import click_fr
-from .console import ProgressReporter, err, fr_count, fr_int, ingest_summary, out
+from .console import ProgressReporter, err, fr_count, fr_int, ingest_summary, out, shown
 
 click_fr.install()
 
@@ -29,10 +29,10 @@ attendre_option = click.option("--attendre", type=float, default=0, metavar="SEC
 def exit_code_of(exc: BaseException) -> int:
     """An expected failure said in French on the console; its exit code. Re-raises the others."""
     if isinstance(exc, LockedError):
-        err.print(f"[bold red]Entrepôt occupé[/] : {exc}")
+        err.print(f"[bold red]Entrepôt occupé[/] : {shown(exc, lines=True)}")
         return EXIT_LOCKED
     if isinstance(exc, ObservatoireError):
-        err.print(f"[bold red]Erreur[/] : {exc}")
+        err.print(f"[bold red]Erreur[/] : {shown(exc, lines=True)}")
         return 1
     if isinstance(exc, KeyboardInterrupt):
         err.print("Interrompu : l'entrepôt est resté dans son état précédent.")
@@ -42,7 +42,7 @@ def exit_code_of(exc: BaseException) -> int:
 
         message = describe(exc)
         if message is not None:
-            err.print(f"[bold red]Erreur[/] : {message}")
+            err.print(f"[bold red]Erreur[/] : {shown(message, lines=True)}")
             return 1
     raise exc
 
@@ -132,11 +132,11 @@ def init(dossier, nom, departements, national):
 
     path = create(dossier, nom, departements, national)
     out.print(f"Dossier d'observatoire créé : {path}")
-    out.print(f"  observatoire.yaml  réglages (nom, départements, licence, contact, logo)")
-    out.print(f"  extraits/          déposez-y les extraits reçus (senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx)")
-    out.print(f"  corrections.csv    corrections convenues avec les centres")
-    out.print(f"  confirmations.csv  valeurs signalées que les centres confirment")
-    out.print(f"  config/            facultatif : projet fédéral, pages, alias d'en-têtes, territoires")
+    out.print("  observatoire.yaml  réglages (nom, départements, licence, contact, logo)")
+    out.print("  extraits/          déposez-y les extraits reçus (senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx)")
+    out.print("  corrections.csv    corrections convenues avec les centres")
+    out.print("  confirmations.csv  valeurs signalées que les centres confirment")
+    out.print("  config/            facultatif : projet fédéral, pages, alias d'en-têtes, territoires")
     out.print(f"Ensuite : cd {dossier} && observatoire run")
 
 
@@ -164,17 +164,17 @@ def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
     result = ingest_paths([Path(c) for c in chemins], entrepot, wait=attendre, reporter=ProgressReporter(),
                           observatory=obs)
     for folder, reason in result.unreadable:
-        err.print(f"[bold yellow]Dossier illisible[/] {folder} : {reason} ; les extraits qu'il contient "
+        err.print(f"[bold yellow]Dossier illisible[/] {shown(folder)} : {reason} ; les extraits qu'il contient "
                   "éventuellement n'ont pas été chargés.")
     for f in result.files:
         if f.status == "rejeté":
-            err.print(f"[bold red]Rejeté[/] {f.path} : {f.message}")
+            err.print(f"[bold red]Rejeté[/] {shown(f.path)} : {shown(f.message)}")
         elif f.lifted:
-            err.print(f"{f.path.name} : {f.message}.")
+            err.print(f"{shown(f.path.name)} : {shown(f.message)}.")
         elif f.counts.get("bloquant") or f.counts.get("avertissement"):
-            err.print(f"[yellow]Constats[/] {f.path.name} :")
+            err.print(f"[yellow]Constats[/] {shown(f.path.name)} :")
             for line in f.details[:10]:
-                err.print(f"  - {line}")
+                err.print(f"  - {shown(line)}")
             more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - 10
             if more > 0:
                 err.print(f"  … et {fr_count(more, 'autre', 'autres')} : la page qualité de l'année les liste tous "
@@ -185,7 +185,7 @@ def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
     if result.ignored:
         err.print(fr_count(len(result.ignored), "fichier sans nom d'extrait ignoré.", "fichiers sans nom d'extrait ignorés."))
     out.print(ingest_summary(result))
-    out.print(f"Entrepôt : {entrepot.resolve()}")
+    out.print(f"Entrepôt : {shown(entrepot.resolve())}")
     return not result.rejected and not result.unreadable
 
 
@@ -261,13 +261,13 @@ def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> b
             kept = " ; la publication précédente reste en place" if gate.deja_publie else ""
             out.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(len(gate.bloquants), 'constat bloquant', 'constats bloquants')}{kept} :")
             for message in gate.bloquants["message"].head(15):
-                out.print(f"    - {message}")
+                out.print(f"    - {shown(message)}")
             if len(gate.bloquants) > 15:
                 out.print(f"    … et {fr_count(len(gate.bloquants) - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
     if outcome.pages:
-        out.print(f"Pages qualité : {outcome.pages[0].parent}")
+        out.print(f"Pages qualité : {shown(outcome.pages[0].parent)}")
     if outcome.data_docs is not None:
-        out.print(f"Data Docs Great Expectations : {outcome.data_docs}")
+        out.print(f"Data Docs Great Expectations : {shown(outcome.data_docs)}")
     else:
         out.print("Data Docs Great Expectations : non produites avec --public-seulement "
                   "(« observatoire validate » les produit).")
@@ -299,7 +299,7 @@ def _report(obs: Observatory, sortie, public_seulement: bool, attendre: float) -
     results = run_report(obs.warehouse, sortie, audiences, attendre, on_progress=lambda m: err.print(f"  {m}"),
                          observatory=obs)
     for r in results:
-        out.print(f"Site {r.audience} : {fr_int(r.pages)} pages dans {r.path / 'index.html'}")
+        out.print(f"Site {r.audience} : {fr_int(r.pages)} pages dans {shown(r.path / 'index.html')}")
 
 
 @cli.command()
@@ -440,6 +440,26 @@ WARM_UP = {"build": ("dbt.cli.main", "dbt.adapters.duckdb", "observatoire.build"
            "report": ("reports.site", "observatoire.report")}
 
 
+STEP_NAMES = {"_ingest": "chargement des extraits", "_build": "calcul des indicateurs",
+              "_validate": "contrôle qualité", "_report": "production du site"}
+
+
+def killed_step(name: str, exitcode: int | None) -> str:
+    """What to say when a step's process was stopped by a signal (exit code -N) from outside."""
+    import signal
+
+    try:
+        which = signal.Signals(-exitcode).name if exitcode else "inconnu"
+    except ValueError:
+        which = f"n° {-exitcode}"
+    cause = ("le plus souvent le système, faute de mémoire, ou une commande kill" if which == "SIGKILL" else
+             "une commande kill, l'arrêt de la session ou de la machine")
+    return (f"l'étape « {name} » a été arrêtée de l'extérieur (signal {which} : {cause}). Ce qu'elle "
+            "écrivait n'a pas été mis en place : l'entrepôt et les sorties sont ceux de la dernière étape "
+            "terminée. Relancez la commande ; si l'arrêt se reproduit, libérez de la mémoire (fermez d'autres "
+            "programmes) ou lancez les étapes une à une (ingest, build, validate, report).")
+
+
 class _Step:
     """One step of `run` in a forked child process, so that what it holds (dbt, Great
     Expectations, DataFrames, DuckDB's buffers) goes back to the system before the next step.
@@ -454,6 +474,7 @@ class _Step:
 
         context = multiprocessing.get_context("fork")
         self.receive, self.send = context.Pipe(duplex=False)
+        self.name = STEP_NAMES.get(function.__name__, function.__name__.strip("_"))
         self.child = context.Process(target=_step_child, args=(function, args, modules, self.receive, os.getpid()))
         self.child.start()
         _Step._waiting.append(self)
@@ -469,6 +490,8 @@ class _Step:
             raise
         if self.child.exitcode not in (0, _FALSE):
             _Step.cancel_all()
+            if self.child.exitcode is None or self.child.exitcode < 0:
+                err.print(f"[bold red]Erreur[/] : {killed_step(self.name, self.child.exitcode)}")
             sys.exit(self.child.exitcode if self.child.exitcode and self.child.exitcode > 0 else 1)
         return self.child.exitcode == 0
 
@@ -504,6 +527,10 @@ def _step_child(function, args, modules, receive, parent) -> None:
 
 
 def main() -> None:
+    # multiprocessing's resource tracker warns in English about the semaphores of a process pool
+    # when a worker or step was killed: the kill is said in French already (the option passes on
+    # to the tracker, started later with this interpreter's -W options).
+    sys.warnoptions.append("ignore:resource_tracker:UserWarning")
     cli(prog_name="observatoire")
 
 

@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from slugify import slugify
 
+from common.names import file_stem
 from common.timing import Chrono
 from common import files as fichiers
 from common.processes import die_with_parent
@@ -247,7 +248,7 @@ class Site:
             if p is not None:
                 children[(p.niveau, p.code)].append(u)
             if key not in small:
-                href[key] = f"{FOLDERS[u.niveau]}/{slug(u.code)}.html"
+                href[key] = f"{FOLDERS[u.niveau]}/{file_stem(u.code)}.html"
         return {"units": units, "main": main, "href": href, "parent": parents, "children": children,
                 "small": small, "homonymes": {k for k, n in names.items() if n > 1}}
 
@@ -679,7 +680,7 @@ class Site:
         for s in sorted(self.d.structures, key=lambda s: ordre(s["nom_structure"] or s["code_structure"])):
             code = s["code_structure"]
             name = s["nom_structure"] or f"Structure {code}"
-            href = f"{slug(code)}.html"
+            href = f"{file_stem(code)}.html"
             commune = s["nom_commune"] or s["code_commune"] or "commune inconnue"
             listing.append({"href": href, "nom": name, "type": s["type_structure"] or "–", "commune": commune,
                             "code": code})

@@ -11,6 +11,8 @@ from observatoire.demo import build_truth
 from observatoire.report import run_report
 from observatoire.validation import run_validation
 
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
+
 
 def digest(folder):
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
