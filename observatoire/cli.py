@@ -142,19 +142,31 @@ def init(dossier, nom, departements, national):
 
 @cli.command()
 @global_options
-@click.argument("chemins", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
+@click.argument("chemins", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @attendre_option
 @click.pass_context
 def ingest(ctx, chemins, attendre):
-    """Charge les extraits (fichiers ou dossiers) dans l'entrepôt.
+    """Charge les extraits (fichiers ou dossiers ; par défaut le dossier extraits/ de
+    l'observatoire) dans l'entrepôt.
 
     Fichiers reconnus : senacs_AAAA.csv|.xlsx et activites_AAAA.csv|.xlsx, à
     n'importe quelle profondeur. Un fichier déjà chargé à l'identique est ignoré ;
     une nouvelle version d'une année remplace l'ancienne en entier.
     """
-    if not _ingest(observatory_of(ctx), chemins, attendre):
+    obs = observatory_of(ctx)
+    chemins = chemins or _folder_extracts(obs)
+    if not _ingest(obs, chemins, attendre):
         sys.exit(EXIT_REJECTED)
+
+
+def _folder_extracts(obs: Observatory, usage: str = "indiquez des fichiers ou dossiers d'extraits.") -> tuple:
+    """The folder's extraits/, when no path is given."""
+    if obs.extraits is None:
+        raise click.UsageError(usage)
+    if not obs.extraits.is_dir() or not any(obs.extraits.iterdir()):
+        raise ObservatoireError(f"Le dossier des extraits {obs.extraits} est vide : déposez-y les extraits reçus "
+                                "(senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx), puis relancez « observatoire run ».")
+    return (obs.extraits,)
 
 
 def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
@@ -338,13 +350,7 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
     obs = observatory_of(ctx, demo=use_demo)
     if use_demo:
         chemins = (DEMO_DIR,)
-    if not chemins and obs.extraits is not None:
-        if not obs.extraits.is_dir() or not any(obs.extraits.iterdir()):
-            raise ObservatoireError(f"Le dossier des extraits {obs.extraits} est vide : déposez-y les extraits reçus "
-                                    "(senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx), puis relancez « observatoire run ».")
-        chemins = (obs.extraits,)
-    if not chemins:
-        raise click.UsageError("indiquez des fichiers ou dossiers d'extraits, ou --demo.")
+    chemins = chemins or _folder_extracts(obs, "indiquez des fichiers ou dossiers d'extraits, ou --demo.")
     from ingest import load  # noqa: F401  (pandas, DuckDB: imported once, shared by the steps)
     from ingest.warehouse import warehouse_lock
 

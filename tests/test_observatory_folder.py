@@ -135,7 +135,7 @@ def survey_of(path: Path, department: str) -> Path:
 def test_extracts_of_another_departement_are_refused_with_nothing_changed(runner, tmp_path):
     folder = init(runner, tmp_path)
     survey_of(folder / "extraits" / "senacs_2021.csv", "06")
-    first = invoke(runner, "ingest", "extraits", cwd=folder)
+    first = invoke(runner, "ingest", cwd=folder)        # the folder's extraits/ by default
     assert first.exit_code == 0, first.output
     db = folder / "sortie" / "entrepot" / "observatoire.duckdb"
     loaded = "SELECT annee_enquete, count(*) FROM reponses GROUP BY 1 ORDER BY 1"
@@ -193,3 +193,31 @@ def test_help_says_required_in_french(runner, tmp_path):
     for command in ("demo", "init"):
         text = invoke(runner, command, "--help", cwd=tmp_path).output
         assert "[required]" not in text and "obligatoire" in text, command
+
+
+@pytest.mark.parametrize("text, says", [
+    ("rapport: [a, b]\n", "page « rapport »"),
+    ("rapport:\n  sections: [titre]\n", "clé « sections »"),
+    ("rapport:\n  sections:\n    - {id: x, titre: X, graphiques: [barres]}\n", "clé « graphiques »"),
+    ("rapport:\n  sections:\n", None),
+    ("", None),
+])
+def test_a_page_spec_with_a_missing_or_odd_section_is_never_a_traceback(tmp_path, text, says):
+    from reports.pages import load_spec
+
+    path = tmp_path / "pages.yaml"
+    path.write_text(text, encoding="utf-8")
+    if says is None:
+        assert load_spec(path).section("rapport") == {} or load_spec(path).section("rapport").get("sections") is None
+    else:
+        with pytest.raises(ObservatoireError, match=says):
+            load_spec(path)
+
+
+def test_an_empty_extracts_folder_says_what_to_do(runner, tmp_path):
+    folder = init(runner, tmp_path)
+    for command in ("ingest", "run"):
+        result = invoke(runner, command, cwd=folder)
+        assert result.exit_code == 1 and "est vide : déposez-y les extraits reçus" in " ".join(result.output.split())
+    outside = invoke(runner, "ingest", "--entrepot", tmp_path / "e.duckdb", cwd=tmp_path)
+    assert outside.exit_code == 2 and "indiquez des fichiers ou dossiers" in outside.output
