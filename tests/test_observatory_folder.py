@@ -221,3 +221,18 @@ def test_an_empty_extracts_folder_says_what_to_do(runner, tmp_path):
         assert result.exit_code == 1 and "est vide : déposez-y les extraits reçus" in " ".join(result.output.split())
     outside = invoke(runner, "ingest", "--entrepot", tmp_path / "e.duckdb", cwd=tmp_path)
     assert outside.exit_code == 2 and "indiquez des fichiers ou dossiers" in outside.output
+
+
+def test_a_warehouse_holding_another_departement_is_not_mixed_with(runner, tmp_path):
+    """The demo's warehouse (the 92), named with --entrepot from the Alpes-Maritimes' folder:
+    refused, nothing changed; the folder's own warehouse is the way."""
+    foreign = tmp_path / "autre" / "o.duckdb"
+    survey_of(tmp_path / "recu92" / "senacs_2021.csv", "92")
+    assert invoke(runner, "--entrepot", foreign, "ingest", tmp_path / "recu92", cwd=tmp_path).exit_code == 0
+    folder = init(runner, tmp_path)
+    survey_of(folder / "extraits" / "senacs_2022.csv", "06")
+    mixed = invoke(runner, "ingest", "--entrepot", foreign, cwd=folder)
+    assert mixed.exit_code == 1 and "contient déjà des enquêtes d'un autre département (92)" in " ".join(
+        mixed.output.split())
+    assert query(foreign, "SELECT DISTINCT annee_enquete FROM reponses") == [(2021,)]
+    assert invoke(runner, "ingest", cwd=folder).exit_code == 0
