@@ -236,3 +236,35 @@ def test_a_warehouse_holding_another_departement_is_not_mixed_with(runner, tmp_p
         mixed.output.split())
     assert query(foreign, "SELECT DISTINCT annee_enquete FROM reponses") == [(2021,)]
     assert invoke(runner, "ingest", cwd=folder).exit_code == 0
+
+
+def test_the_run_ends_with_what_is_held_back_and_what_to_do_next(runner, tmp_path, capsys):
+    """The closing summary of `run`, on stdout: a held-back year with its blocking findings and its
+    quality page, the previous publication kept online, and the three next steps naming the
+    folder's own files."""
+    import duckdb
+
+    from observatoire.cli import _run_summary
+
+    folder = init(runner, tmp_path)
+    obs = load(folder)
+    obs.warehouse.parent.mkdir(parents=True)
+    con = duckdb.connect(str(obs.warehouse))
+    con.execute("CREATE TABLE publications (annee INTEGER, statut VARCHAR, publie_le TIMESTAMP, verifie_le TIMESTAMP, "
+                "nb_bloquants INTEGER, nb_avertissements INTEGER)")
+    con.execute("INSERT INTO publications VALUES (2021, 'publiee', '2024-05-02 10:00', now(), 0, 1), "
+                "(2022, 'bloquee', '2024-05-02 10:00', now(), 3, 0), (2023, 'bloquee', NULL, now(), 1, 0)")
+    con.close()
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        capsys.readouterr()
+        _run_summary(obs, True, False)
+    finally:
+        os.chdir(old)
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Publiées : 2021 (publiée le 02/05/2024)" in said
+    assert "Retenue : 2022, 3 constats bloquants ; sa publication du 02/05/2024 reste en ligne" in said
+    assert "Retenue : 2023, 1 constat bloquant (page qualité : sortie/entrepot/qualite/2023.html)" in said
+    assert "sortie/entrepot/qualite/fiches_retour/<année>/" in said
+    assert "corrections.csv" in said and "confirmations.csv" in said and "relancez « observatoire run »" in said
