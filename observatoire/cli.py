@@ -365,7 +365,7 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
         report = _Step(_report, (obs, None, public_seulement, attendre), WARM_UP["report"])
         published = validate.go()
         report.go()
-    _run_summary(obs, ok, public_seulement)
+        _run_summary(obs, ok, public_seulement)      # under the lock: no other run has changed it yet
     if not ok:
         sys.exit(EXIT_REJECTED)
     if not published:
@@ -404,11 +404,16 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
     from .report import default_site_dir
     from .validation import default_quality_dir
 
-    con = W.connect(obs.warehouse, read_only=True, wait=5)
     try:
-        years = con.execute("SELECT annee, statut, nb_bloquants, publie_le FROM publications ORDER BY annee").fetchall()
-    finally:
-        con.close()
+        con = W.connect(obs.warehouse, read_only=True, wait=5)
+        try:
+            years = con.execute("SELECT annee, statut, nb_bloquants, publie_le FROM publications "
+                                "ORDER BY annee").fetchall()
+        finally:
+            con.close()
+    except Exception as exc:           # the summary only repeats what the steps said: never fail the run
+        err.print(f"(bilan indisponible : {exc})")
+        return
     quality, site = default_quality_dir(obs.warehouse), default_site_dir(obs.warehouse)
     published = [y for y in years if y[1] == "publiee"]
     held = [y for y in years if y[1] != "publiee"]
