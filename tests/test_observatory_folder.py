@@ -169,7 +169,8 @@ def test_the_federal_project_file_is_checked(runner, tmp_path):
                        ("axes: [{code: X1, libelle: Un}]\n", "la section « projet » est absente ou vide"),
                        ("projet: {titre: P, annee_cible: deux-mille}\naxes: [{code: X1, libelle: Un}]\n",
                         "clé « annee_cible »"),
-                       ("projet: {titre: P}\naxes: [{code: X1}]\n", "axe n° 1")]:
+                       ("projet: {titre: P}\naxes: [{code: X1}]\n", "axe n° 1"),
+                       ("projet: {titre: P}\naxes: [{code: X1, libelle: Un}]\naxe: []\n", "section inconnue « axe »")]:
         project.write_text(text, encoding="utf-8")
         result = invoke(runner, "ingest", "extraits", cwd=folder)
         flat = " ".join(result.output.split())
