@@ -330,7 +330,7 @@ class Site:
     def home(self, w: Writer) -> None:
         rows = select(self.spec, self.reg, (self.spec.section("accueil")).get("reperes"))
         # a partner looks for a territory or a commune: the last report's list of sheets, from here
-        fiches = next((s for s in self.spec.section("rapport").get("sections", []) if s.get("type") == "fiches"), None)
+        fiches = next((s for s in self.spec.section("rapport").get("sections") or [] if s.get("type") == "fiches"), None)
         sheets = self.sheets(self.last) if fiches and self.last else {}
         lien = {"href": f"{self.last}/index.html#s-{fiches.get('id') or slug(fiches.get('titre', 'rubrique'))}",
                 "texte": self.title(fiches) or "Fiches"} if sheets.get("liens") or sheets.get("petites") else None
@@ -342,7 +342,7 @@ class Site:
         tree = self.trees[annee]
         main = tree["main"]
         sections, charts = [], []
-        for s in (self.spec.section("rapport")).get("sections", []):
+        for s in (self.spec.section("rapport")).get("sections") or []:
             kind = s.get("type", "rubrique")
             sec = {"id": s.get("id") or slug(s.get("titre", "rubrique")), "titre": self.title(s),
                    "texte": s.get("texte", ""), "type": kind}
@@ -505,7 +505,7 @@ class Site:
         before = w.pages
         tree = self.trees[annee]
         sections = [(s.get("titre", ""), select(self.spec, self.reg, s)) for s in
-                    (self.spec.section("unite")).get("sections", [])]
+                    (self.spec.section("unite")).get("sections") or []]
         links = {i: Markup('<a href="../../indicateurs/{}.html">{}</a>').format(fichier(i), r["libelle"])
                  for i, r in self.reg.items()}
         versus_values: dict[tuple, dict[str, str]] = {}
