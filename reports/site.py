@@ -39,7 +39,7 @@ from . import charts as C
 from .data import Cell, SiteData, Unit, load
 from .formatting import (csv_text, css_string, date_longue, lecture, missing, nombre, pluriel, pourcentage, structures,
                          typo, valeur)
-from .opendata import DICTIONARY, write_open_data
+from .opendata import DICTIONARY_TABLE, TABLES, XLSX_NAME, write_open_data
 from .pages import PageSpec, load_spec, select
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
@@ -659,7 +659,8 @@ class Site:
         n = write_open_data(self.d, w.root / "donnees", self.con)
         w.copy_to_mirrors("donnees")
         w.page("donnees/index.html", "donnees.html", titre="Données ouvertes", page_id="donnees",
-               date_page=self.date_site, n_lignes=nombre(n), dictionnaire=DICTIONARY)
+               date_page=self.date_site, n_lignes=nombre(n), tables=[*TABLES, DICTIONARY_TABLE], classeur=XLSX_NAME,
+               types={"string": "texte", "integer": "entier", "number": "nombre"})
 
     def structure_pages(self, w: Writer) -> None:
         spec = self.spec.section("structure")

@@ -148,6 +148,10 @@ def test_the_open_data_file_resists_the_subtraction_attack(site):
         assert leaks.empty, leaks.head(10).to_string()
         checked += len(groups)
     assert checked > 500
+    # nor through a linked indicator of the same unit and year
+    relations = frame(db, "SELECT * FROM relations_indicateurs")
+    leaks = relation_leaks(cells[["indicateur", "annee", "niveau", "code", "statut"]], relations)
+    assert leaks.empty, leaks.head(10).to_string()
 
 
 def relation_leaks(cells: pd.DataFrame, relations: pd.DataFrame) -> pd.DataFrame:
