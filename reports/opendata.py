@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -173,7 +175,7 @@ TABLES = [
     Table(
         "verdicts", "Verdicts du tableau de bord",
         "Chaque année, pour chaque indicateur qui a une cible, à l'unité principale : la valeur, la valeur attendue "
-        "sur la trajectoire de la référence à la cible, et le verdict.",
+        "sur la trajectoire de la référence à la cible, le verdict, la part du chemin parcouru et l'écart à la cible.",
         "publie.pub_tableau_de_bord WHERE cible IS NOT NULL", "indicateur, annee",
         [Field("indicateur", "string", "Indicateur", "Identifiant de l'indicateur (voir registre.csv)"),
          Field("annee", "integer", "Année de données", "Année de données"),
@@ -182,10 +184,22 @@ TABLES = [
          Field("valeur", "number", "Valeur", "Valeur de l'indicateur (vide si secrète)"),
          Field("valeur_attendue", "number", "Valeur attendue",
                "Valeur attendue cette année sur la trajectoire linéaire de la référence à la cible"),
-         Field("statut_cible", "string", "Verdict",
+         Field("statut_cible", "string", "Statut sur la trajectoire",
                "en_bonne_voie (au moins la valeur attendue), en_retard (en progrès depuis la référence, sous la "
-               "valeur attendue), hors_trajectoire (pas de progrès depuis la référence) ; vide sans verdict",
-               enum=["en_bonne_voie", "en_retard", "hors_trajectoire"])],
+               "valeur attendue), hors_trajectoire (pas de progrès depuis la référence) ; vide sans statut",
+               enum=["en_bonne_voie", "en_retard", "hors_trajectoire"]),
+         Field("verdict", "string", "Verdict du tableau de bord",
+               "atteinte ; non_atteinte (la dernière année du projet) ; en_bonne_voie, en_retard, hors_trajectoire "
+               "(les années précédentes) ; non_calculable (valeur ou référence non publiée, ou année de référence)",
+               enum=["atteinte", "non_atteinte", "en_bonne_voie", "en_retard", "hors_trajectoire",
+                     "non_calculable"]),
+         Field("part_chemin", "number", "Part du chemin parcouru",
+               "(valeur − valeur de référence) ÷ (cible − valeur de référence) : 0 au départ, 1 à la cible"),
+         Field("ecart_cible", "number", "Écart à la cible", "Valeur moins cible"),
+         Field("annee_atteinte", "integer", "Année où la cible a été atteinte",
+               "Première année, jusqu'à celle de la ligne, où la valeur a atteint la cible"),
+         Field("rang_attention", "integer", "Ordre d'attention",
+               "Ordre de lecture du tableau de bord dans l'année : ce qui demande l'attention d'abord")],
         ["indicateur", "annee", "niveau", "code"],
         [_INDICATOR_KEY, _unit_key("unites")]),
     Table(
@@ -313,7 +327,24 @@ def datapackage(data: SiteData, produced: str | None) -> dict:
     return package
 
 
-def _xlsx(con, path: Path) -> None:
+def _stable_zip(path: Path, stamp: str | None) -> None:
+    """The workbook byte for byte the same for the same data: openpyxl writes the time of the
+    save into the document's properties and its zip entries; the production date replaces it."""
+    moment = f"{stamp or '2000-01-01'}T00:00:00Z"
+    tmp = path.with_name(f".{path.name}.stable")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)", rb"\g<1>" + moment.encode() + rb"\2",
+                              data)
+            info = zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            out.writestr(info, data)
+    tmp.replace(path)
+
+
+def _xlsx(con, path: Path, stamp: str | None = None) -> None:
     """The same tables in one workbook, one sheet each (a table past a sheet's rows goes on
     to a next sheet), numbers as numbers, text as text (never a formula)."""
     wb = Workbook(write_only=True)
@@ -352,6 +383,7 @@ def _xlsx(con, path: Path) -> None:
         ws.append([text(ws, v) for v in row])
     tmp = path.with_name(f".{path.name}")
     wb.save(tmp)
+    _stable_zip(tmp, stamp)
     tmp.replace(path)
 
 
@@ -366,10 +398,10 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
         written = written or n          # the first table: indicateurs.csv
     (folder / "dictionnaire.csv").write_bytes(
         _csv_text([f.name for f in DICTIONARY_TABLE.fields], _dictionary_rows()).encode("utf-8"))
-    _xlsx(con, folder / XLSX_NAME)
     f = data.federation
     dates = [p["publie_le"] for a, p in data.publications.items() if a in data.annees and p.get("publie_le")]
     produced = str(max(dates))[:10] if dates else None
+    _xlsx(con, folder / XLSX_NAME, produced)
     (folder / "datapackage.json").write_bytes(
         (json.dumps(datapackage(data, produced), ensure_ascii=False, indent=2) + NEWLINE).encode("utf-8"))
     (folder / "LICENCE.txt").write_bytes((

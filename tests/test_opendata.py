@@ -114,11 +114,16 @@ def test_every_value_comes_from_the_published_marts(donnees):
         else:
             assert mart["valeur"] != mart["valeur"] or mart["valeur"] is None
     verdicts = _read(folder / "verdicts.csv")
-    board = frame(db, "SELECT indicateur, annee, statut_cible FROM publie.pub_tableau_de_bord WHERE cible IS NOT NULL")
+    board = frame(db, "SELECT indicateur, annee, statut_cible, verdict, part_chemin FROM publie.pub_tableau_de_bord "
+                      "WHERE cible IS NOT NULL")
     assert len(verdicts) == len(board) > 0
-    assert {(v["indicateur"], int(v["annee"]), v["statut_cible"] or None) for v in verdicts} == {
-        (b["indicateur"], b["annee"], b["statut_cible"] if isinstance(b["statut_cible"], str) else None)
-        for b in board.to_dict("records")}
+    text = lambda v: v if isinstance(v, str) else None
+    assert {(v["indicateur"], int(v["annee"]), v["statut_cible"] or None, v["verdict"]) for v in verdicts} == {
+        (b["indicateur"], b["annee"], text(b["statut_cible"]), b["verdict"]) for b in board.to_dict("records")}
+    shares = {(b["indicateur"], b["annee"]): b["part_chemin"] for b in board.to_dict("records")}
+    for v in verdicts:
+        if v["part_chemin"]:
+            assert float(v["part_chemin"]) == pytest.approx(shares[(v["indicateur"], int(v["annee"]))])
     national = _read(folder / "references_nationales.csv")
     seeds = frame(db, "SELECT DISTINCT indicateur, annee_nationale, valeur_nationale FROM publie.pub_comparaison_nationale "
                       "WHERE valeur_nationale IS NOT NULL")
