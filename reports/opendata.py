@@ -53,6 +53,8 @@ class Table:
     fields: list[Field]
     primary_key: list[str] = field(default_factory=list)
     foreign_keys: list[dict] = field(default_factory=list)
+    mart: str | None = None         # the publie table its plain columns come from (a snapshot frozen before
+                                    # a column existed lacks it: the column is then left empty)
 
 
 _STATUTS = ["publie", "secret", "non_disponible"]
@@ -125,7 +127,7 @@ TABLES = [
          Field("nb_indicateurs_publies", "integer", "Indicateurs publiés",
                "Nombre d'indicateurs publiés pour l'unité cette année-là",
                "coalesce(nb_indicateurs_publies, 0)")],
-        ["annee", "niveau", "code"]),
+        ["annee", "niveau", "code"], mart="pub_unites"),
     Table(
         "registre", "Registre des indicateurs",
         "La définition, le calcul, le champ, l'unité et la cible de chaque indicateur.",
@@ -150,7 +152,7 @@ TABLES = [
          Field("decimales", "integer", "Décimales", "Précision de publication de la valeur"),
          Field("annee_reference", "integer", "Année de référence", "Année de référence (point de départ du projet)"),
          Field("cible", "number", "Cible", "Cible du projet fédéral (vide : pas de cible)")],
-        ["indicateur"]),
+        ["indicateur"], mart="pub_registre"),
     Table(
         "cibles", "Cibles du projet fédéral",
         "Pour chaque indicateur qui a une cible, à l'unité principale de l'observatoire : l'année et la valeur de "
@@ -171,7 +173,7 @@ TABLES = [
          Field("cible", "number", "Cible", "Valeur à atteindre"),
          Field("annee_cible", "integer", "Année de la cible", "Année où la cible doit être atteinte")],
         ["indicateur"],
-        [_INDICATOR_KEY]),
+        [_INDICATOR_KEY], mart="pub_tableau_de_bord"),
     Table(
         "verdicts", "Verdicts du tableau de bord",
         "Chaque année, pour chaque indicateur qui a une cible, à l'unité principale : la valeur, la valeur attendue "
@@ -201,7 +203,7 @@ TABLES = [
          Field("rang_attention", "integer", "Ordre d'attention",
                "Ordre de lecture du tableau de bord dans l'année : ce qui demande l'attention d'abord")],
         ["indicateur", "annee", "niveau", "code"],
-        [_INDICATOR_KEY, _unit_key("unites")]),
+        [_INDICATOR_KEY, _unit_key("unites")], mart="pub_tableau_de_bord"),
     Table(
         "references_nationales", "Références nationales",
         "Les chiffres nationaux SENACS publiés auxquels l'observatoire compare ses valeurs, avec leur source.",
@@ -242,10 +244,19 @@ _NEUTRAL = ("CASE WHEN regexp_matches({c}, '^[=+@\\t\\r-]') AND TRY_CAST(replace
 _WHOLE = "CASE WHEN {c} = trunc({c}) THEN CAST(CAST({c} AS HUGEINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END"
 
 
-def _select(table: Table, *, for_csv: bool) -> str:
+def _present(con, table: Table) -> set[str] | None:
+    if not table.mart:
+        return None
+    return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                                      "'publie' AND table_name = ?", [table.mart]).fetchall()}
+
+
+def _select(table: Table, *, for_csv: bool, present: set[str] | None = None) -> str:
     columns = []
     for f in table.fields:
         e = f.expression
+        if present is not None and f.sql is None and f.name not in present:
+            e = "NULL"
         if for_csv and f.type == "string":
             e = _NEUTRAL.format(c=f"CAST({e} AS VARCHAR)")
         elif for_csv and f.type == "number":
@@ -369,7 +380,7 @@ def _xlsx(con, path: Path, stamp: str | None = None) -> None:
 
     for t in TABLES:
         header = [f.name for f in t.fields]
-        cursor = con.execute(_select(t, for_csv=False))
+        cursor = con.execute(_select(t, for_csv=False, present=_present(con, t)))
         ws, n, part = new_sheet(t.name, header), 0, 1
         while batch := cursor.fetchmany(10_000):
             for row in batch:
@@ -394,7 +405,7 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
     for t in TABLES:
-        n = _copy_csv(con, _select(t, for_csv=True), folder / f"{t.name}.csv")
+        n = _copy_csv(con, _select(t, for_csv=True, present=_present(con, t)), folder / f"{t.name}.csv")
         written = written or n          # the first table: indicateurs.csv
     (folder / "dictionnaire.csv").write_bytes(
         _csv_text([f.name for f in DICTIONARY_TABLE.fields], _dictionary_rows()).encode("utf-8"))

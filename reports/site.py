@@ -575,7 +575,7 @@ class Site:
             if plain:
                 untargeted.append({"code": axe["code"], "libelle": axe["libelle"], "lignes": plain})
         summary = sorted((self.summary_row(last[i], labels) for i in targeted if last[i]["annee"] == annee),
-                         key=lambda r: r["rang"])
+                         key=lambda r: (r["rang"] is None, r["rang"] or 0, r["indicateur"]))
         references = sorted({r["annee_reference"] for r in last.values() if not missing(r.get("annee_reference"))})
         f = self.d.federation
         w.page("tableau-de-bord.html", "tableau_de_bord.html", titre=f"{f.get('titre_projet') or 'Projet fédéral'} : "
@@ -613,14 +613,14 @@ class Site:
         reg = self.reg[i]
         part = r.get("part_chemin")
         return {"indicateur": i, "ancre": f"i-{slug(i)}", "libelle": reg["libelle_court"] or reg["libelle"],
-                "axe": r["axe"], "action": r["action"] or r["axe"], "rang": r["rang_attention"],
-                "verdict": r["verdict"], "verdict_libelle": labels.get(r["verdict"], ""),
+                "axe": r["axe"], "action": r["action"] or r["axe"], "rang": r.get("rang_attention"),
+                "verdict": r.get("verdict") or "", "verdict_libelle": labels.get(r.get("verdict"), ""),
                 "depart": f"{self.fmt(i, r.get('valeur_reference'))} ({r['annee_reference']})",
                 "valeur": self.fmt(i, r.get("valeur")), "cible": self.fmt(i, r.get("cible")),
                 "chemin": pourcentage(part, 0) if not missing(part) else "–",
                 "barre": 0 if missing(part) else round(max(0.0, min(float(part), 1.0)) * 100),
                 "ecart": self.gap(i, r.get("ecart_cible")),
-                "atteinte": r.get("annee_atteinte") if r["verdict"] == "atteinte" else None}
+                "atteinte": r.get("annee_atteinte") if r.get("verdict") == "atteinte" else None}
 
     def follow_row(self, i: str, r: dict, action: dict, labels: dict) -> dict:
         reg = self.reg[i]

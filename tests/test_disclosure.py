@@ -156,13 +156,13 @@ def test_the_open_data_file_resists_the_subtraction_attack(site):
 
 def relation_leaks(cells: pd.DataFrame, relations: pd.DataFrame) -> pd.DataFrame:
     """The attack through linked indicators: in one unit and year, a declared relation whose
-    members are all published but one gives that one back. `cells` holds indicateur, annee,
+    members are all known (published, or nothing to compute) but one gives that one back. `cells` holds indicateur, annee,
     niveau, code and statut."""
     members = relations[["relation", "indicateur"]].drop_duplicates()
     sizes = members.groupby("relation").size().rename("n_membres").reset_index()
     linked = cells.merge(members, on="indicateur")
     linked["masque"] = linked["statut"] == "secret"
-    linked["publie"] = linked["statut"] == "publie"
+    linked["publie"] = linked["statut"].isin(["publie", "non_disponible"])    # nothing to compute adds 0
     per_cell = linked.groupby(["relation", "annee", "niveau", "code"]).agg(
         masques=("masque", "sum"), publies=("publie", "sum")).reset_index().merge(sizes, on="relation")
     return per_cell[(per_cell["masques"] == 1) & (per_cell["publies"] == per_cell["n_membres"] - 1)]
