@@ -113,7 +113,8 @@ TABLES = [
         "unites", "Unités territoriales",
         "Chaque commune, territoire et département, chaque année, avec son nombre de structures (centres sociaux, "
         "espaces de vie sociale) et son nombre d'indicateurs publiés.",
-        "publie.pub_unites AS u", "u.annee, u.niveau, u.libelle, u.code",
+        # a territory that is its département (dbt's flag) is not a unit of its own
+        "publie.pub_unites AS u WHERE NOT coalesce(u.confondu_avec_parent, false)", "u.annee, u.niveau, u.libelle, u.code",
         [Field("annee", "integer", "Année de données", "Année de données"),
          Field("niveau", "string", "Niveau", "commune, territoire, departement ou national", enum=_NIVEAUX),
          Field("code", "string", "Code de l'unité",

@@ -20,7 +20,7 @@ national as (
 {{ secret_etape('departement', 'national') }},
 {{ secret_etape('territoire', 'departement') }},
 {{ secret_etape('commune', 'territoire') }},
-{{ secret_groupes_lies(ref('relations_indicateurs')) }},
+{{ secret_groupes_lies(ref('relations_indicateurs'), 'cellules') }},
 finales as (
     select *, 'national' as niveau from national
     union all by name select *, 'departement' as niveau from departement

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- The board's scorecard: every indicator of the federal project's axes at the observatory's
 -- main unit, year by year, with its reference, target, changes and status; and the board's own
 -- reading of it: the verdict of the year (in the project's last year, reached or not), the share

@@ -90,10 +90,12 @@
 {#- Linked indicators (seed relations_indicateurs): the groups of indicators tied, directly or
     through a chain of declared linear relations, to one another. Defines the CTEs
     `liens_membres` and `groupes_lies` (indicateur, groupe): one group per connected set, named
-    after its smallest indicator. -#}
-{% macro secret_groupes_lies(relations) %}
+    after its smallest indicator. Only the members among `indicateurs` (a relation) count: a
+    member the registry does not hold (an axis a federation does not declare) has no cell. -#}
+{% macro secret_groupes_lies(relations, indicateurs) %}
 liens_membres as (
-    select distinct relation, indicateur from {{ relations }} where indicateur is not null
+    select distinct relation, indicateur from {{ relations }}
+    where indicateur in (select indicateur from {{ indicateurs }})
 ),
 liens_aretes as (
     select a.indicateur as de, b.indicateur as vers
