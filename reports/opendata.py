@@ -339,6 +339,15 @@ def datapackage(data: SiteData, produced: str | None) -> dict:
     return package
 
 
+def _cell(ws, value):
+    """A value for a write-only sheet: numbers as numbers, text as text, "=…" never a formula."""
+    if not (isinstance(value, str) and value.startswith("=")):
+        return value                      # a plain value: the cheapest way to write millions of cells
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"                  # openpyxl would take it for a formula
+    return cell
+
+
 def _stable_zip(path: Path, stamp: str | None) -> None:
     """The workbook byte for byte the same for the same data: openpyxl writes the time of the
     save into the document's properties and its zip entries; the production date replaces it."""
@@ -362,12 +371,6 @@ def _xlsx(con, path: Path, stamp: str | None = None) -> None:
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
 
-    def text(ws, value):
-        cell = WriteOnlyCell(ws, value=value)
-        if isinstance(value, str):
-            cell.data_type = "s"          # "=…" stays text: openpyxl would take it for a formula
-        return cell
-
     def new_sheet(title: str, header: list[str]):
         ws = wb.create_sheet(title=title[:31])
         ws.freeze_panes = "A2"
@@ -388,11 +391,11 @@ def _xlsx(con, path: Path, stamp: str | None = None) -> None:
                 if n == XLSX_MAX_ROWS:
                     part += 1
                     ws, n = new_sheet(f"{t.name} ({part})", header), 0
-                ws.append([text(ws, v) for v in row])
+                ws.append([_cell(ws, v) for v in row])
                 n += 1
     ws = new_sheet("dictionnaire", [f.name for f in DICTIONARY_TABLE.fields])
     for row in _dictionary_rows():
-        ws.append([text(ws, v) for v in row])
+        ws.append([_cell(ws, v) for v in row])
     tmp = path.with_name(f".{path.name}")
     wb.save(tmp)
     _stable_zip(tmp, stamp)
