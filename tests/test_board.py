@@ -10,7 +10,19 @@ import pytest
 from conftest import frame
 from reports.formatting import pourcentage
 
-pytestmark = pytest.mark.lent
+
+def test_a_project_without_any_target_says_so():
+    """Fast: the page's template alone, for a federation whose project sets no target: no empty
+    summary table, a plain sentence, and its indicators apart, each saying "pas de cible"."""
+    from reports.site import environment
+    row = {"indicateur": "activites_x", "libelle": "Activités X", "action": "X.1", "reference": "3",
+           "annee_reference": 2019, "valeur": "5", "annee": 2022, "ecart": "+2", "cible": "pas de cible"}
+    page = environment().get_template("tableau_de_bord.html").render(
+        titre="Projet : tableau de bord", racine="", federation={"nom": "Fédération test"}, projet={},
+        entete="", pied="", graphiques=[], csv_nom="", annee=2022, synthese=[], axes=[], annees_reference=[2019],
+        sans_cible=[{"code": "X", "libelle": "Axe X", "lignes": [row]}], n_sans_cible=1, derniere=True)
+    assert 'table class="synthese' not in page and "0 cible" not in page
+    assert "ne fixe de cible chiffrée à aucun" in page and '<td data-label="Cible">pas de cible</td>' in page
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +33,7 @@ def board(site):
     return db, root, rows
 
 
+@pytest.mark.lent
 def test_verdicts_add_up_with_the_published_values(board):
     _, _, rows = board
     last_year = int(rows["annee_cible"].max())
@@ -53,6 +66,7 @@ def test_verdicts_add_up_with_the_published_values(board):
     assert set(earlier["verdict"]) & {"en_bonne_voie", "en_retard", "hors_trajectoire"}
 
 
+@pytest.mark.lent
 def test_what_needs_attention_comes_first(board):
     _, _, rows = board
     for _, year in rows.groupby("annee"):
@@ -63,6 +77,7 @@ def test_what_needs_attention_comes_first(board):
                 year.loc[year["cible"].notna(), "rang_attention"].max())
 
 
+@pytest.mark.lent
 def test_the_summary_shows_the_mart_in_its_order(board):
     db, root, rows = board
     page = (root / "public" / "tableau-de-bord.html").read_text(encoding="utf-8")
