@@ -38,10 +38,10 @@ from common.processes import die_with_parent
 
 from . import charts as C
 from .data import Cell, SiteData, Unit, load
-from .formatting import (csv_text, css_string, date_longue, lecture, missing, nombre, pluriel, pourcentage, structures,
-                         typo, valeur)
-from .opendata import dictionary, published_levels, write_open_data
-from .pages import PAGES_FILE, PageSpec, load_spec, select
+from .formatting import (NNBSP, csv_text, css_string, date_longue, evolution, lecture, missing, nombre, pluriel,
+                         pourcentage, signe, structures, typo, valeur)
+from .opendata import DICTIONARY_TABLE, TABLES, XLSX_NAME, write_open_data
+from .pages import PageSpec, load_spec, select
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -553,54 +553,118 @@ class Site:
         return w.pages - before
 
     def scorecard(self, w: Writer) -> None:
+        """The board's page: a summary first (every target, what needs attention first, as
+        pub_tableau_de_bord orders them), then a card per indicator with a target, grouped by axis
+        and action, then the indicators without a target, apart, in one table."""
         spec = self.spec.section("tableau_de_bord")
         wanted = {r["indicateur"] for r in select(self.spec, self.reg, spec.get("indicateurs") or {"sauf": []})}
         by_ind: dict[str, list[dict]] = defaultdict(list)
         for r in self.d.tableau:
             if r["indicateur"] in wanted and r["indicateur"] in self.reg:
                 by_ind[r["indicateur"]].append(r)
-        axes, charts = [], []
+        last = {i: rows[-1] for i, rows in by_ind.items()}
+        annee = max((r["annee"] for r in last.values()), default=None)
+        labels = self.d.libelles.get("verdict_cible", {})
+        targeted = {i for i, r in last.items() if not missing(r.get("cible"))}
+        axes, untargeted, charts = [], [], []
         for axe in self.d.axes:
-            groups = []
+            groups, plain = [], []
             actions = axe["actions"] + [{"code": None, "libelle": "Autres indicateurs de l'axe"}]
+            codes = {a["code"] for a in axe["actions"]}
             for action in actions:
-                cards = []
-                for i, rows in by_ind.items():
-                    r0 = self.reg[i]
-                    if r0["axe"] != axe["code"] or r0["action"] != action["code"] and not (
-                            action["code"] is None and r0["action"] not in {a["code"] for a in axe["actions"]}):
-                        continue
-                    cards.append(self.card(i, rows, charts))
+                members = [i for i in by_ind if self.reg[i]["axe"] == axe["code"] and (
+                    self.reg[i]["action"] == action["code"] or action["code"] is None
+                    and self.reg[i]["action"] not in codes)]
+                cards = [self.card(i, by_ind[i], charts, labels) for i in members if i in targeted]
+                plain += [self.follow_row(i, last[i], action, labels) for i in members if i not in targeted]
                 if cards:
                     groups.append({"code": action["code"], "libelle": action["libelle"], "cartes": cards})
             if groups:
                 axes.append({"code": axe["code"], "libelle": axe["libelle"], "groupes": groups})
+            if plain:
+                untargeted.append({"code": axe["code"], "libelle": axe["libelle"], "lignes": plain})
+        summary = sorted((self.summary_row(last[i], labels) for i in targeted if last[i]["annee"] == annee),
+                         key=lambda r: (r["rang"] is None, r["rang"] or 0, r["indicateur"]))
+        references = sorted({r["annee_reference"] for r in last.values() if not missing(r.get("annee_reference"))})
         f = self.d.federation
         w.page("tableau-de-bord.html", "tableau_de_bord.html", titre=f"{f.get('titre_projet') or 'Projet fédéral'} : "
                "tableau de bord", page_id="tableau", date_page=self.date_site, axes=axes, graphiques=charts,
-               principal=self.main, projet=f)
+               principal=self.main, projet=f, annee=annee, synthese=summary, sans_cible=untargeted,
+               n_sans_cible=sum(len(a["lignes"]) for a in untargeted), annees_reference=references,
+               derniere=annee is not None and not missing(f.get("annee_cible")) and annee >= f["annee_cible"])
 
-    def card(self, i: str, rows: list[dict], charts: list) -> dict:
+    def gap(self, i: str, value) -> str:
+        """A difference of two values of indicator i: points for a share, its unit otherwise."""
+        r = self.reg[i]
+        if missing(value):
+            return "–"
+        if r["unite"] == "ratio":
+            return evolution(value * 100, "points")
+        text = signe(value, r["decimales"] or 0)
+        return f"{text}{NNBSP}€" if r["unite"] == "euros" else text
+
+    def path_text(self, i: str, r: dict) -> str:
+        """Where the indicator stands on its way to the target, in words (figures from the mart)."""
+        if r.get("verdict") == "atteinte" and not missing(r.get("annee_atteinte")):
+            text = f"Cible atteinte en {r['annee_atteinte']}"
+            if not missing(r.get("depassement")):
+                text += f" et dépassée\u00a0: {pourcentage(r['part_chemin'], 0)} du chemin parcouru"
+            return text + "."
+        if not missing(r.get("part_chemin")):
+            return (f"{pourcentage(r['part_chemin'], 0)} du chemin parcouru\u00a0; "
+                    f"écart à la cible\u00a0: {self.gap(i, r.get('ecart_cible'))}.")
+        if not missing(r.get("ecart_cible")):
+            return f"Écart à la cible\u00a0: {self.gap(i, r.get('ecart_cible'))}."
+        return ""
+
+    def summary_row(self, r: dict, labels: dict) -> dict:
+        i = r["indicateur"]
+        reg = self.reg[i]
+        part = r.get("part_chemin")
+        return {"indicateur": i, "ancre": f"i-{slug(i)}", "libelle": reg["libelle_court"] or reg["libelle"],
+                "axe": r["axe"], "action": r["action"] or r["axe"], "rang": r.get("rang_attention"),
+                "verdict": r.get("verdict") or "", "verdict_libelle": labels.get(r.get("verdict"), ""),
+                "depart": f"{self.fmt(i, r.get('valeur_reference'))} ({r['annee_reference']})",
+                "valeur": self.fmt(i, r.get("valeur")), "cible": self.fmt(i, r.get("cible")),
+                "chemin": pourcentage(part, 0) if not missing(part) else "–",
+                "barre": 0 if missing(part) else round(max(0.0, min(float(part), 1.0)) * 100),
+                "ecart": self.gap(i, r.get("ecart_cible")),
+                "atteinte": r.get("annee_atteinte") if r.get("verdict") == "atteinte" else None}
+
+    def follow_row(self, i: str, r: dict, action: dict, labels: dict) -> dict:
+        reg = self.reg[i]
+        return {"indicateur": i, "libelle": reg["libelle"], "action": action["code"] or "",
+                "reference": self.fmt(i, r.get("valeur_reference")), "annee_reference": r.get("annee_reference"),
+                "valeur": self.fmt(i, r.get("valeur")), "annee": r["annee"],
+                "ecart": self.gap(i, r.get("ecart_reference")), "cible": labels.get("pas_de_cible", "")}
+
+    def card(self, i: str, rows: list[dict], charts: list, labels: dict | None = None) -> dict:
         r = self.reg[i]
         last = rows[-1]
         years = [x["annee"] for x in rows if x["valeur"] is not None]
         values = [x["valeur"] for x in rows if x["valeur"] is not None]
         target = (last["annee_cible"], last["cible"]) if last.get("cible") is not None and \
             last.get("annee_cible") is not None and last["cible"] == last["cible"] else None
+        start = (last["annee_reference"], last["valeur_reference"]) if target and not missing(
+            last.get("valeur_reference")) and not missing(last.get("annee_reference")) else None
         chart = None
         if years:
             chart = C.lines(f"i-{slug(i)}", r["libelle"], f"{measure(r)}, par année de données"
-                            + (", avec la cible" if target else "") + ".", "",
+                            + (", avec la trajectoire de la référence à la cible" if start else
+                               ", avec la cible" if target else "") + ".", "",
                             {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"],
-                            cible=target, petit=True)
+                            cible=target, depart=start, petit=True)
             charts.append(chart)
-        statut = last.get("statut_cible")
-        return {"indicateur": i, "libelle": r["libelle"], "graphique": chart,
+        verdict = last.get("verdict")
+        labels = labels or {}
+        return {"indicateur": i, "ancre": f"i-{slug(i)}", "libelle": r["libelle"], "graphique": chart,
                 "reference": self.fmt(i, last.get("valeur_reference")), "annee_reference": last.get("annee_reference"),
                 "valeur": self.fmt(i, last.get("valeur")), "annee": last["annee"],
                 "cible": self.fmt(i, target[1]) if target else "", "annee_cible": target[0] if target else None,
-                "statut": statut if statut in self.d.libelles.get("statut_cible", {}) else None,
-                "statut_libelle": self.d.libelles.get("statut_cible", {}).get(statut, ""),
+                "statut": verdict if verdict in labels and verdict not in ("pas_de_cible", "non_calculable") else None,
+                "statut_libelle": labels.get(verdict, ""),
+                "ecart_reference": self.gap(i, last.get("ecart_reference")),
+                "chemin": self.path_text(i, last),
                 "depuis": lecture(last, "reference", last["annee"], r["decimales"], self.verdicts, r["n_min"],
                                   "activités" if r["source"] == "activites" else "structures"),
                 "un_an": lecture(last, "un_an", last["annee"], r["decimales"], self.verdicts, r["n_min"],
@@ -668,7 +732,8 @@ class Site:
         n = write_open_data(self.d, w.root / "donnees", self.con)
         w.copy_to_mirrors("donnees")
         w.page("donnees/index.html", "donnees.html", titre="Données ouvertes", page_id="donnees",
-               date_page=self.date_site, n_lignes=nombre(n), dictionnaire=dictionary(published_levels(self.d)))
+               date_page=self.date_site, n_lignes=nombre(n), tables=[*TABLES, DICTIONARY_TABLE], classeur=XLSX_NAME,
+               types={"string": "texte", "integer": "entier", "number": "nombre"})
 
     def structure_pages(self, w: Writer) -> None:
         spec = self.spec.section("structure")
@@ -775,9 +840,7 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
         first = writers[audiences[0]]
         first.mirrors = [writers[a] for a in audiences[1:]]
         site.build(first, on_progress, writers.get("interne"))
-        # the product's own page spec names indicators a folder's registry may leave out (an axis of a
-        # federal project it did not declare): only a federation's own spec is its analyst's to fix
-        if spec.unknown and pages is not None and Path(pages).resolve() != PAGES_FILE.resolve():
+        if spec.unknown:
             on_progress("indicateurs nommés dans la description des pages mais absents du registre (ignorés) : "
                         + ", ".join(sorted(spec.unknown)))
         results = []
