@@ -41,7 +41,7 @@ from .data import Cell, SiteData, Unit, load
 from .formatting import (NNBSP, csv_text, css_string, date_longue, evolution, lecture, missing, nombre, pluriel,
                          pourcentage, signe, structures, typo, valeur)
 from .opendata import DICTIONARY_TABLE, TABLES, XLSX_NAME, write_open_data
-from .pages import PageSpec, load_spec, select
+from .pages import PAGES_FILE, PageSpec, load_spec, select
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -840,7 +840,9 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
         first = writers[audiences[0]]
         first.mirrors = [writers[a] for a in audiences[1:]]
         site.build(first, on_progress, writers.get("interne"))
-        if spec.unknown:
+        # the product's own page spec names indicators a folder's registry may leave out (an axis of a
+        # federal project it did not declare): only a federation's own spec is its analyst's to fix
+        if spec.unknown and pages is not None and Path(pages).resolve() != PAGES_FILE.resolve():
             on_progress("indicateurs nommés dans la description des pages mais absents du registre (ignorés) : "
                         + ", ".join(sorted(spec.unknown)))
         results = []

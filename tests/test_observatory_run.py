@@ -82,9 +82,6 @@ def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
     # nor as the parent of a commune (a level the open data would name but not list)
     assert "territoire" not in {r["niveau"] for r in units} | {r["niveau_parent"] for r in units}
     assert {r["niveau_parent"] for r in units if r["niveau"] == "commune"} == {"departement"}
-    with (site / "donnees" / "dictionnaire.csv").open(encoding="utf-8-sig") as f:
-        described = {r["colonne"]: r["description"] for r in csv.DictReader(f, delimiter=";")}
-    assert "territoire" not in described["niveau"] + described["code"] + described["libelle_unite"]
     method = (site / "methodologie.html").read_text(encoding="utf-8")
     assert "établissement public territorial" not in method
     report = (site / "2022" / "index.html").read_text(encoding="utf-8")
@@ -134,7 +131,6 @@ def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_pa
     with (site / "donnees" / "indicateurs.csv").open(encoding="utf-8-sig") as f:
         levels = {r["niveau"] for r in csv.DictReader(f, delimiter=";")}
     assert levels == {"commune", "territoire", "departement"}
-    assert "territoire" in (site / "donnees" / "dictionnaire.csv").read_text(encoding="utf-8-sig")
     assert "Fiches territoires et communes" in (site / "2022" / "index.html").read_text(encoding="utf-8")
     # a commune that is not one is refused, naming the file and the line
     (folder / "config" / "territoires.csv").write_text("code_commune;code_territoire;nom_territoire\n99999;X;Y\n",
