@@ -37,8 +37,8 @@ from common.processes import die_with_parent
 
 from . import charts as C
 from .data import Cell, SiteData, Unit, load
-from .formatting import (csv_text, css_string, date_longue, lecture, missing, nombre, pluriel, pourcentage, structures,
-                         typo, valeur)
+from .formatting import (csv_text, css_string, date_longue, lecture, message, missing, nombre, pluriel, pourcentage,
+                         structures, typo, valeur)
 from .opendata import DICTIONARY, write_open_data
 from .pages import PageSpec, load_spec, select
 
@@ -191,6 +191,13 @@ class Site:
         return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"],
                        "activités" if r["source"] == "activites" else "structures")
 
+    def messages(self, annee: int | None, unit: Unit | None) -> list[str]:
+        """A unit's key messages of a year, chosen by dbt (pub_messages), in their sentences."""
+        if unit is None or annee is None:
+            return []
+        rows = self.d.messages.get((annee, unit.niveau, unit.code), [])
+        return [t for t in (message(m, self.reg, self.verdicts) for m in rows) if t]
+
     def year_date(self, annee: int) -> str:
         p = self.d.publications.get(annee) or {}
         return date_longue(p.get("publie_le"))
@@ -327,6 +334,7 @@ class Site:
                 "texte": fiches.get("titre") or "Fiches"} if sheets.get("liens") or sheets.get("petites") else None
         w.page("index.html", "accueil.html", titre="Accueil", page_id="accueil", date_page=self.date_site,
                fiches=lien, reperes=self.tiles(self.last, self.main, rows) if self.last else [],
+               messages=self.messages(self.last, self.main),
                principal=self.main, rapports=[{"annee": a, "date": self.year_date(a)} for a in reversed(self.d.annees)])
 
     def yearly_report(self, w: Writer, annee: int) -> None:
@@ -353,7 +361,7 @@ class Site:
             sections.append(sec)
         w.page(f"{annee}/index.html", "rapport.html", titre=f"Rapport {annee} — {main.libelle if main else ''}",
                page_id="rapport", date_page=self.year_date(annee), annee=annee, principal=main,
-               sections=sections, graphiques=charts, annee_page=annee)
+               messages=self.messages(annee, main), sections=sections, graphiques=charts, annee_page=annee)
 
     def fill_section(self, sec: dict, s: dict, annee: int, main: Unit | None, charts: list) -> bool:
         tiles = select(self.spec, self.reg, s.get("tuiles"))
@@ -539,6 +547,7 @@ class Site:
                     {"href": tree["href"].get(kkey), "libelle": self.unit_title(annee, k),
                      "structures": structures(k.nb_cs, k.nb_evs)})
             w.page(f"{annee}/{rel}", "unite.html", titre=titre, versus=versus, blocs=blocks, enfants=kids,
+                   messages=self.messages(annee, u),
                    sans_fiche=small, sans_fiche_note=self.without_sheet(len(small), u.niveau),
                    **common)
         return w.pages - before
