@@ -36,6 +36,7 @@ from common import files as fichiers
 from common.processes import die_with_parent
 
 from . import charts as C
+from . import maps as M
 from .data import Cell, SiteData, Unit, load
 from .formatting import (csv_text, css_string, date_longue, lecture, message, missing, nombre, pluriel, pourcentage,
                          structures, typo, valeur)
@@ -382,11 +383,29 @@ class Site:
             if chart is not None:
                 sec["graphiques"].append(chart)
                 charts.append(chart)
+        if s.get("carte") and main is not None:
+            sec["carte"] = self.section_map(f"carte-{sec['id']}", annee, main, s["carte"])
         if s.get("communes") and main is not None and main.niveau != "national":   # France: on each département
             sec["communes"] = self.commune_table(annee)
             small = {r["niveau_parent"] for r in sec["communes"] if r["sans_fiche"]}
             sec["communes_note"] = self.too_few(small, "Les communes « sans fiche »") if small else ""
-        return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes"))
+        return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes") or sec.get("carte"))
+
+    def section_map(self, id: str, annee: int, main: Unit, spec: dict) -> M.Carte | None:
+        """The communes of the département (the départements of France), shaded by their structures."""
+        if main.niveau == "national":
+            level, file, bounds = "departement", "departements", spec.get("classes_departements") or [1, 25, 50, 100]
+            area, areas = "département", "départements"
+        elif main.niveau == "departement":
+            level, file, bounds = "commune", f"communes-{main.code}", spec.get("classes") or [1, 2, 3, 5]
+            area, areas = "commune", "communes"
+        else:
+            return None
+        units = [{"code": u.code, "libelle": u.libelle, "n": u.nb_structures, "detail": structures(u.nb_cs, u.nb_evs)}
+                 for u in sorted(self.trees[annee]["units"].values(), key=lambda u: ordre(u.libelle))
+                 if u.niveau == level]
+        titre = f"{spec.get('titre') or 'Structures'} par {area}, {main.libelle}, {annee}"
+        return M.choropleth(id, titre, file, units, [int(b) for b in bounds], area=area, areas=areas)
 
     def table_row(self, annee: int, unit: Unit | None, r: dict) -> dict:
         c = self.cell(annee, unit, r["indicateur"])
