@@ -39,6 +39,7 @@ class Carte:
     sans_contour: list[str] = field(default_factory=list)   # drawn nowhere: named here
     regroupes: list[str] = field(default_factory=list)      # drawn within another outline (arrondissements)
     raison: str = ""                                        # why those have no outline
+    lecture: str = ""                                       # the description, without the title
     source: str = "Contours : IGN — Admin Express COG 2018, simplifiés (Licence Ouverte)."
 
 
@@ -171,5 +172,6 @@ def choropleth(id: str, titre: str, file: str, units: list[dict], bounds: list[i
     svg = _svg(id, titre, description, drawn)
     reason = ("communes créées après 2018, absentes des contours IGN de 2018" if area == "commune" else
               f"{areas} sans contour dans le référentiel (outre-mer)")
+    reading = description[len(titre) + 2:] if description.startswith(titre + ". ") else description
     return Carte(id, titre, description, svg, legend, [area[:1].upper() + area[1:], word[1].capitalize(), "Détail"],
-                 lines, missing_names, grouped, reason)
+                 lines, missing_names, grouped, reason, reading)
