@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from slugify import slugify
 
+from common.names import file_stem
 from expectations.rules import libelle
 from expectations.publication import DATA_YEAR
 
@@ -61,7 +61,7 @@ def _by_structure(rows: list[dict], names: dict[str, str], year) -> list[dict]:
     out = []
     for code, found in groups.items():
         found = sorted(found, key=lambda r: (SEVERITY_ORDER.get(r["severite"], 3), r["colonne"], r["controle"]))
-        name = f"{slugify(str(code)) or 'structure'}.csv"
+        name = f"{file_stem(code)}.csv"
         out.append({"code": code, "nom": names.get(code) or code, "fiche": f"fiches_retour/{year}/{name}",
                     "fichier": name, "constats": found,
                     "n_bloquants": sum(r["severite"] == "bloquant" for r in found),

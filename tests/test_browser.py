@@ -2,13 +2,14 @@
 every public page on a 390 px phone, charts drawn in French without toolbar, the printed A4
 report, the dbt docs offline. Screenshots and the PDF are kept in test-artifacts/."""
 import re
-from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 
 from conftest import ROOT, serve
+
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
 
 ARTIFACTS = ROOT / "test-artifacts"
 ENGLISH = re.compile(r"\b(Download|Autoscale|Reset|Zoom|Pan|Produced with|Toggle|Compare data|Show closest|"

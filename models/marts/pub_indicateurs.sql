@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- What the public site and the open data may show of every indicator: public levels only, the
 -- final disclosure status, withheld values, numerators, denominators and counts left empty,
 -- values rounded to their published precision (registry `decimales`).
@@ -13,3 +14,6 @@ from {{ ref('fct_indicateurs') }} as i
 join {{ ref('registre_indicateurs') }} as r using (indicateur)
 left join {{ ref('pub_unites') }} as u using (annee, niveau, code)
 where i.niveau in ('commune', 'territoire', 'departement', 'national')
+  -- a territory that is its département (outside the Métropole du Grand Paris, with no declared
+  -- territories) is not a level of its own: its figures are the département's
+  and not coalesce(u.confondu_avec_parent, false)

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- The trends the public site may show: each public unit's value by year with the reading of
 -- its change on one year and since the reference year (verdict, size of the constant panel,
 -- whether the respondents changed), and its path to the target. Nothing of a withheld cell,
@@ -36,3 +37,6 @@ select
     t.statut_cible
 from {{ ref('fct_tendances') }} as t
 join r using (indicateur)
+-- a territory that is its département is not a level of its own (see pub_indicateurs)
+anti join (select annee, niveau, code from {{ ref('pub_unites') }} where confondu_avec_parent) as c
+    on c.annee = t.annee and c.niveau = t.niveau and c.code = t.code
