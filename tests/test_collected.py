@@ -10,7 +10,9 @@ from conftest import ROOT, query
 
 NEW = ["publics_0_5", "publics_6_11", "publics_12_17", "publics_18_25", "publics_adultes", "publics_seniors",
        "familles_touchees", "departs_vacances", "projets_habitants", "jeunes_benevoles", "assoc_hebergees",
-       "etp_referent_familles", "caf_ps_agc", "caf_ps_acf", "part_agrement_acf"]
+       "etp_referent_familles", "caf_ps_agc", "caf_ps_acf", "part_agrement_acf",
+       "habitants_touches_cs", "habitants_touches_evs", "benevoles_total_cs", "benevoles_total_evs",
+       "etp_total_cs", "etp_total_evs", "budget_moyen_cs", "budget_moyen_evs"]
 
 
 def test_the_collected_indicators_are_in_the_registry_with_their_definition():
@@ -58,3 +60,22 @@ def test_every_action_code_shown_carries_its_name(site):
     for code in shown:
         assert f"l'action {code} — {actions[code]}".replace(" :", "\u00a0:") in text or \
             f"l'action {code} — {actions[code]}" in text, code
+
+
+@pytest.mark.lent
+def test_the_key_figures_are_split_between_centres_sociaux_and_evs(site):
+    db, root = site[0], site[1] / "public"
+    annee = query(db, "SELECT max(annee) FROM publie.publications")[0][0]
+    main = query(db, "SELECT niveau, code FROM publie.pub_unites WHERE est_principal AND annee = ?", [annee])[0]
+    cells = {i: (v, s) for i, v, s in query(db, """SELECT indicateur, valeur, statut FROM publie.pub_indicateurs
+                                                   WHERE annee = ? AND niveau = ? AND code = ?""", [annee, *main])}
+    for kind in ("CS", "EVS"):
+        declared = query(db, """SELECT sum(habitants_touches) FROM reponses
+                                WHERE repondant AND type_structure = ? AND annee_donnees = ?""", [kind, annee])[0][0]
+        value, status = cells[f"habitants_touches_{kind.lower()}"]
+        if status == "publie":
+            assert value == pytest.approx(float(declared)), kind
+    report = (root / str(annee) / "index.html").read_text(encoding="utf-8")
+    assert "Centres sociaux et espaces de vie sociale" in report and "Habitants touchés — centres sociaux" in report
+    opendata = (root / "donnees" / "indicateurs.csv").read_text(encoding="utf-8-sig")
+    assert "habitants_touches_cs;" in opendata and "habitants_touches_evs;" in opendata
