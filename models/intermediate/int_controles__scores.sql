@@ -1,0 +1,141 @@
+{{ config(materialized='view') }}  {#- read once, by validate, which keeps only the values that stand out -#}
+-- depends_on: {{ ref('stg_senacs__colonnes') }}
+-- Selective (significance) editing: for every measure of int_controles__mesures, the effect the
+-- value could have on each published figure it enters, as statistical offices score their
+-- suspicious values:
+--     score = |declared - anticipated| / published estimate
+-- * anticipated: the structure's previous value times its peers' median change over the same
+--   years, or its peers' median when it has no history (int_controles__mesures);
+-- * published estimate: the total of that measure over the respondents of the cell (a sum: the
+--   indicators of a share or a mean move by about as much, relative to their value), for the
+--   cells that clear the disclosure minimum: the structure's commune, territory, département
+--   and France when several départements are loaded. The federal project's indicators of the
+--   survey are computed from the same measures at the département level, which this covers.
+-- Only the answer that the published figures read for a structure and data year gets a score
+-- (a survey replaced by a later one of the same data year enters nothing). The thresholds are
+-- settings (data/config/selection.yaml), applied by the validation rules.
+{%- set mesures = [] -%}
+{%- if execute -%}
+  {%- set mesures = run_query("select colonne from " ~ ref('stg_senacs__colonnes')
+                              ~ " where bloc <> 'identite' and type_colonne in ('int', 'decimal')"
+                              ~ " order by ordre").columns[0].values() -%}
+{%- endif %}
+with retenues as (
+    select
+        annee, annee_enquete, code_structure, code_commune, code_territoire, code_departement,
+        {{ plusieurs_departements() }} as avec_national
+        {%- for c in mesures %}, "{{ c }}"::double as "{{ c }}"{% endfor %}
+    from {{ ref('int_structures_annees') }}
+    where est_repondant
+),
+cellules as (
+    select annee, code_structure, 'commune' as niveau, code_commune as code from retenues where code_commune is not null
+    union all
+    select annee, code_structure, 'territoire', code_territoire from retenues where code_territoire is not null
+    union all
+    select annee, code_structure, 'departement', code_departement from retenues where code_departement is not null
+    union all
+    select annee, code_structure, 'national', 'FR' from retenues where avec_national
+),
+valeurs as (
+    {%- if mesures %}
+    select annee, code_structure, colonne, valeur
+    from retenues
+    unpivot ((valeur) for colonne in ({% for c in mesures %}"{{ c }}"{{ ", " if not loop.last }}{% endfor %}))
+    {%- else %}
+    select null::integer as annee, null::varchar as code_structure, null::varchar as colonne, null::double as valeur
+    where false
+    {%- endif %}
+),
+totaux as (
+    -- a published figure: the measure's total over the respondents of a cell that clears the
+    -- disclosure minimum
+    select c.annee, c.niveau, c.code, v.colonne, sum(v.valeur) as total
+    from valeurs as v
+    join cellules as c using (annee, code_structure)
+    where v.valeur is not null
+    group by all
+    having count(*) >= {{ var('secret_n_min') }}
+),
+anticipees as (
+    select
+        m.*,
+        case when m.valeur_reference is not null and m.evolution_mediane is not null
+             then m.valeur_reference * m.evolution_mediane else m.mediane_pairs end as valeur_anticipee
+    from {{ ref('int_controles__mesures') }} as m
+),
+scores as (
+    select
+        a.annee_enquete, a.code_structure, a.colonne, c.niveau, c.code, t.total,
+        abs(a.valeur - a.valeur_anticipee) / nullif(abs(t.total), 0) as score
+    from anticipees as a
+    join retenues as r
+      on r.code_structure = a.code_structure and r.annee = a.annee_donnees and r.annee_enquete = a.annee_enquete
+    join cellules as c on c.code_structure = a.code_structure and c.annee = a.annee_donnees
+    join totaux as t on t.annee = c.annee and t.niveau = c.niveau and t.code = c.code and t.colonne = a.colonne
+),
+par_valeur as (
+    select
+        annee_enquete, code_structure, colonne,
+        max(score) filter (where niveau = 'commune') as score_commune,
+        max(score) filter (where niveau = 'territoire') as score_territoire,
+        max(score) filter (where niveau = 'departement') as score_departement,
+        max(score) filter (where niveau = 'national') as score_national,
+        -- the figure the value moves most, relative to its value
+        arg_max(niveau, score) as niveau_score,
+        arg_max(code, score) as code_score,
+        arg_max(total, score) as total_score
+    from scores
+    group by all
+)
+select
+    a.*,
+    abs(a.valeur - a.valeur_anticipee) as ecart_anticipe,
+    p.score_commune, p.score_territoire, p.score_departement, p.score_national,
+    greatest(p.score_commune, p.score_territoire, p.score_departement, p.score_national) as score,
+    p.niveau_score, p.code_score, p.total_score,
+    q.nature,
+    u.facteur_unite,
+    -- what may have gone wrong, in words that fit the measure: a unit slip only for euros and
+    -- for a jump near 10, 100 or 1,000; a count gets the causes of a count
+    case
+        when q.nature = 'euros' and u.facteur_unite is not null
+            then 'un montant saisi dans une autre unité (rapport proche de ' || u.facteur_unite
+                 || ' : euros, k€ ou centimes) ?'
+        when q.nature = 'euros'
+            then 'un montant d''une autre ligne ou d''une autre année, une faute de frappe, ou un changement réel à confirmer ?'
+        when q.nature = 'etp'
+            then 'des salariés comptés au lieu d''ETP, une virgule mal placée, ou un changement réel à confirmer ?'
+        when q.nature = 'heures'
+            then 'des heures par semaine ou des jours au lieu d''heures dans l''année, une faute de frappe, '
+                 || 'ou un changement réel à confirmer ?'
+        when u.chiffre_en_trop
+            then 'un chiffre en trop ou en moins (faute de frappe), le chiffre d''une autre année ou d''un autre site, '
+                 || 'ou un changement réel à confirmer ?'
+        else 'le chiffre d''une autre année ou d''un autre site, une faute de frappe, ou un changement réel à confirmer ?'
+    end as causes,
+    -- the figure in words, for the quality page: « les familles touchées du département (Hauts-de-Seine) »
+    coalesce(q.libelle_court, a.colonne) || ' ' || case p.niveau_score
+        when 'commune' then 'de la commune de ' || coalesce(com.nom_commune, p.code_score)
+        when 'territoire' then 'du territoire ' || coalesce(ter.nom_ept, dep.nom_departement, p.code_score)
+        when 'departement' then 'du département (' || coalesce(dep.nom_departement, p.code_score) || ')'
+        when 'national' then 'de la France'
+    end as figure_score
+from anticipees as a
+left join par_valeur as p using (annee_enquete, code_structure, colonne)
+left join {{ ref('questions_enquete') }} as q on q.colonne = a.colonne
+cross join lateral (
+    -- the jump, against the structure's own history when known, else against its peers, as a
+    -- power of ten: within a factor of 1.4 of 10, 100 or 1,000 it may be a unit slip
+    select
+        log10(coalesce(a.facteur_evolution, a.facteur_pairs)) as puissance,
+        case when round(puissance) between 1 and 3 and abs(puissance - round(puissance)) <= 0.15
+             then (10 ^ round(puissance))::bigint end as facteur_unite,
+        round(puissance) = 1 and abs(puissance - 1) <= 0.15 as chiffre_en_trop
+) as u
+left join {{ ref('stg_referentiel__communes') }} as com
+  on p.niveau_score = 'commune' and com.code_insee = p.code_score
+left join (select distinct code_ept, nom_ept from {{ ref('stg_referentiel__communes') }} where code_ept is not null) as ter
+  on p.niveau_score = 'territoire' and ter.code_ept = p.code_score
+left join {{ ref('stg_referentiel__departements') }} as dep
+  on p.niveau_score in ('territoire', 'departement') and dep.code_departement = p.code_score
