@@ -47,11 +47,11 @@ def scenarios(tmp_path_factory):
     i = _pick(df, surveys[2019], "charges_total")
     df.loc[i, "charges_total"] = df.loc[i, "charges_total"] * 1000
     codes["influente"] = df.loc[i, "code_structure"]
-    # survey 2021 (data 2020): families reached fall fourfold at one centre (a little above the
+    # survey 2021 (data 2020): families reached fall tenfold at one centre (a little above the
     # median): odd, but it moves no published figure much
     df = surveys[2021]
     i = _pick(df, surveys[2020], "familles_touchees", times_median=1.5)
-    df.loc[i, "familles_touchees"] = round(df.loc[i, "familles_touchees"] / 4)
+    df.loc[i, "familles_touchees"] = round(df.loc[i, "familles_touchees"] / 10)
     codes["suspecte"] = df.loc[i, "code_structure"]
     # survey 2022 (data 2021): `repondant` left empty for a respondent
     df = surveys[2022]
