@@ -2,8 +2,7 @@
 every public page on a 390 px phone, charts drawn in French without toolbar, the printed A4
 report, the dbt docs offline. Screenshots and the PDF are kept in test-artifacts/."""
 import re
-from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect

@@ -65,7 +65,7 @@ def test_run_demo_chains_every_stage(tmp_path):
     assert (tmp_path / "entrepot" / "qualite" / "2022.html").exists()
     assert (tmp_path / "entrepot" / "dbt" / "target" / "index.html").exists()
     assert (tmp_path / "site" / "public" / "2022" / "index.html").exists()
-    assert f"Site interne : " in result.output
+    assert "Site interne : " in result.output
     assert not re.search(r"\w\(s\)", result.output), result.output     # real plurals, not "avertissement(s)"
     assert re.search(r"Constats : \d+ bloquants?, \d+ avertissements?, \d+ informations?\.", result.output)
     assert (tmp_path / "entrepot" / "qualite" / "gx" / "index.html").exists()

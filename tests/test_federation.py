@@ -75,7 +75,8 @@ def moselle(tmp_path_factory):
     project = base / "projet"
     project.mkdir()
     shutil.copy2(ROOT / "dbt_project.yml", project)
-    shutil.copytree(ROOT / "models", project / "models")
+    for folder in ("models", "macros", "tests/dbt"):
+        shutil.copytree(ROOT / folder, project / folder)
     shutil.copytree(ROOT / "data" / "seeds", project / "data" / "seeds")
     registry = project / "data" / "seeds" / "registre_indicateurs.csv"
     registry.write_text(moselle_registry(registry.read_text(encoding="utf-8")), encoding="utf-8")

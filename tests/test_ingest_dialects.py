@@ -257,3 +257,19 @@ def test_activity_log_dialects(tmp_path, cli_run, warehouse):
     assert got["duree_heures"].tolist() == [7.5, 3.0]
     assert got["intitule"].tolist()[0] == "Forum « Vivre ensemble »"
     assert [d.date() for d in got["date"]] == [date(2021, 3, 15), date(2021, 4, 14)]
+
+
+def test_xlsx_boolean_cells_read_as_typed(tmp_path, cli_run, warehouse):
+    """A spreadsheet's own TRUE and FALSE cells (not text) are yes and no, each of them."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(BASE_HEADER + ["theme_numerique"])
+    for code, respondent, theme in [("CS92-0001", True, False), ("CS92-0002", True, True),
+                                    ("EVS92-0001", False, None)]:
+        ws.append([2021, 2020, code, f"Structure {code}", code[:-7] or "CS", "92050", respondent,
+                   3 if respondent else None, None, None, theme])
+    wb.save(tmp_path / "senacs_2021.xlsx")
+    result = cli_run("ingest", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert query(warehouse, "SELECT code_structure, repondant, theme_numerique FROM reponses ORDER BY 1") == [
+        ("CS92-0001", True, False), ("CS92-0002", True, True), ("EVS92-0001", False, None)]

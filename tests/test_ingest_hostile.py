@@ -280,7 +280,7 @@ CASES = [
     reject("pipe_separated", lambda y: csv_bytes(y, sep="|"),
            "première ligne lue : « annee_enquete|annee_donnees|code_structure|nom_structure|"),
     reject("activity_log_saved_as_a_survey", lambda y: activity_bytes(y, [activity(y)]),
-           f"ce fichier ressemble à un journal d'activités : s'il en est un, renommez-le activites_"),
+           "ce fichier ressemble à un journal d'activités : s'il en est un, renommez-le activites_"),
     reject("survey_saved_as_an_activity_log", lambda y: csv_bytes(y), "ressemble à une enquête SENACS", kind="activites"),
     reject("duplicated_header", lambda y: csv_bytes(y, header=BASE_HEADER + ["Salariés"]),
            "correspondent toutes deux à « salaries »"),

@@ -19,7 +19,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import duckdb
 import openpyxl
 import pytest
 from click.testing import CliRunner

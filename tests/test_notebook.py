@@ -1,8 +1,6 @@
 """The analyst notebook runs end to end on a built warehouse, read-only."""
-import os
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 from conftest import DEMO_DIR, ROOT, query

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, frame, query
 from observatoire.report import run_report
 from reports.formatting import csv_cell
-from conftest import FORMULA_NAME, HOSTILE_NAME
+from conftest import FORMULA_NAME
 
 
 

@@ -4,7 +4,6 @@ real Great Expectations. Every line is loaded as declared or named in a finding,
 implausible figure blocks its year, and nothing wrong reaches the public site."""
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from conftest import BASE_HEADER, frame, query, survey_rows, write_csv

@@ -63,7 +63,7 @@ totaux_panels as (
         union all
         select indicateur, annee, 'reference', mediane, code_departement, num, den, num_c, den_c
         from paires_reference
-    )
+    ) as paires
     group by grouping sets ((indicateur, annee, comparaison, code_departement), (indicateur, annee, comparaison))
     having (grouping(code_departement) = 0 and code_departement is not null)
         or (grouping(code_departement) = 1 and {{ plusieurs_departements() }})

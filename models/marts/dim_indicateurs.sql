@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- The indicator registry, with the labels of its axis and action.
 select
     r.*,

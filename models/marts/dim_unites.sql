@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- Every unit an indicator is published for, with its label and its parent unit.
 with derniere as (
     select *

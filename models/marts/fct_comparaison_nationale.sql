@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- Local values next to the published national SENACS figures, like with like: the national
 -- figure of the same year when there is one, otherwise the nearest year (the earlier one on a
 -- tie), and the gap in years said with it. Between sources of the same year, a publication of

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Reporting rates (DHIS2-style): response rate per unit and year, and how complete the
 -- respondents' answers are in each questionnaire block.
 with population as (

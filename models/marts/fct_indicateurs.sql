@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Every indicator of the registry, for every data year and every public unit (commune, territory,
 -- département, France), with its final disclosure status: `secret` (primary or complementary
 -- suppression), `non_disponible` (nothing to compute), `publie`. A structure's own figures are

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- Each structure's own figure of every survey indicator, each data year (the registry's formula
 -- on one structure): never public, so `secret` for every indicator subject to secrecy. Read by
 -- the analysts' `indicateurs` and the internal structure pages; a view, computed when read.

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- Internal, never published: each structure's value of every survey indicator, each data year,
 -- beside the median of the structures of the same type (CS or EVS) in its département that year,
 -- for the internal structure pages.

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Per indicator and unit: value by year, change on the previous year and since the baseline
 -- (on all structures, and on the constant panel of structures counted both years), the reading
 -- of each change (verdict, panel size, whether the figure may be shown), and progress towards the

@@ -1,4 +1,3 @@
-{{ config(materialized="view") }}
 -- The analyst-facing table: one row per indicator x data year x level x unit, every level from
 -- the structure to France.
 select

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- Published local values (département, France) beside the national SENACS figures.
 with r as (select indicateur, coalesce(decimales, 0) as decimales from {{ ref('registre_indicateurs') }})
 select

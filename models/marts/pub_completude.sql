@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- Response rate and completeness of the answers by questionnaire block, for the département(s)
 -- and France, under the frequency rule (too few respondents: nothing shown but the count of
 -- structures invited).

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- Who publishes the observatory, as the sites and the open data name it: the federation, the
 -- départements it covers, the licence of its open data, its contact and logo, and its federal
 -- project's period (from data/reference/projet_federal.yaml, through ref_projet).

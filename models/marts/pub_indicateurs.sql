@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- What the public site and the open data may show of every indicator: public levels only, the
 -- final disclosure status, withheld values, numerators, denominators and counts left empty,
 -- values rounded to their published precision (registry `decimales`).

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- The federal project as the public site shows it: each axis with its actions and their working
 -- groups, in the project file's order (one row per action; an axis without action has one row).
 select

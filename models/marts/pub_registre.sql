@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- The indicator registry as the public reads it: labels, definitions, computation and scope in
 -- plain French, with the labels of its codes; no SQL.
 with libelles as (select * from {{ ref('libelles_codes') }}),

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- The board's scorecard: every indicator of the federal project's axes at the observatory's
 -- main unit, year by year, with its reference, target, changes and status.
 with principal as (

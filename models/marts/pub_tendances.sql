@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- The trends the public site may show: each public unit's value by year with the reading of
 -- its change on one year and since the reference year (verdict, size of the constant panel,
 -- whether the respondents changed), and its path to the target. Nothing of a withheld cell,

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- Every public unit of every data year: its name, its parent, how many structures it has (the
 -- existence of centres is public: their answers are not), how many of its indicators may be
 -- shown or withheld, whether it is the same unit as its parent (a territory outside the Métropole
