@@ -7,7 +7,6 @@ to contact lead the quality page, and each gets a sheet it can receive."""
 import re
 import shutil
 
-import pandas as pd
 import pytest
 
 from conftest import CONFIRMATIONS_HEADER, CORRECTIONS_HEADER, build_and_validate, frame, write_year_files
