@@ -31,32 +31,34 @@ with retenues as (
     from {{ ref('int_structures_annees') }}
     where est_repondant
 ),
-cellules as (
-    select annee, code_structure, 'commune' as niveau, code_commune as code from retenues where code_commune is not null
-    union all
-    select annee, code_structure, 'territoire', code_territoire from retenues where code_territoire is not null
-    union all
-    select annee, code_structure, 'departement', code_departement from retenues where code_departement is not null
-    union all
-    select annee, code_structure, 'national', 'FR' from retenues where avec_national
-),
 valeurs as (
     {%- if mesures %}
-    select annee, code_structure, colonne, valeur
+    select annee, annee_enquete, code_structure, code_commune, code_territoire, code_departement, avec_national,
+           colonne, valeur
     from retenues
     unpivot ((valeur) for colonne in ({% for c in mesures %}"{{ c }}"{{ ", " if not loop.last }}{% endfor %}))
     {%- else %}
-    select null::integer as annee, null::varchar as code_structure, null::varchar as colonne, null::double as valeur
+    select
+        null::integer as annee, null::integer as annee_enquete, null::varchar as code_structure,
+        null::varchar as code_commune, null::varchar as code_territoire, null::varchar as code_departement,
+        null::boolean as avec_national, null::varchar as colonne, null::double as valeur
     where false
     {%- endif %}
 ),
 totaux as (
     -- a published figure: the measure's total over the respondents of a cell that clears the
     -- disclosure minimum
-    select c.annee, c.niveau, c.code, v.colonne, sum(v.valeur) as total
-    from valeurs as v
-    join cellules as c using (annee, code_structure)
-    where v.valeur is not null
+    select annee, niveau, code, colonne, sum(valeur) as total
+    from (
+        select annee, 'commune' as niveau, code_commune as code, colonne, valeur from valeurs
+        union all
+        select annee, 'territoire', code_territoire, colonne, valeur from valeurs
+        union all
+        select annee, 'departement', code_departement, colonne, valeur from valeurs
+        union all
+        select annee, 'national', 'FR', colonne, valeur from valeurs where avec_national
+    ) as cellules
+    where valeur is not null and code is not null
     group by all
     having count(*) >= {{ var('secret_n_min') }}
 ),
@@ -67,36 +69,52 @@ anticipees as (
              then m.valeur_reference * m.evolution_mediane else m.mediane_pairs end as valeur_anticipee
     from {{ ref('int_controles__mesures') }} as m
 ),
+-- int_controles__mesures is read once: each value meets the totals of its cells in one pass
 scores as (
     select
-        a.annee_enquete, a.code_structure, a.colonne, c.niveau, c.code, t.total,
-        abs(a.valeur - a.valeur_anticipee) / nullif(abs(t.total), 0) as score
+        a.*,
+        abs(a.valeur - a.valeur_anticipee) as ecart_anticipe,
+        abs(a.valeur - a.valeur_anticipee) / nullif(abs(tc.total), 0) as score_commune,
+        abs(a.valeur - a.valeur_anticipee) / nullif(abs(tt.total), 0) as score_territoire,
+        abs(a.valeur - a.valeur_anticipee) / nullif(abs(td.total), 0) as score_departement,
+        abs(a.valeur - a.valeur_anticipee) / nullif(abs(tn.total), 0) as score_national,
+        r.code_commune, r.code_territoire, r.code_departement,
+        tc.total as total_commune, tt.total as total_territoire, td.total as total_departement,
+        tn.total as total_national
     from anticipees as a
-    join retenues as r
+    left join retenues as r
       on r.code_structure = a.code_structure and r.annee = a.annee_donnees and r.annee_enquete = a.annee_enquete
-    join cellules as c on c.code_structure = a.code_structure and c.annee = a.annee_donnees
-    join totaux as t on t.annee = c.annee and t.niveau = c.niveau and t.code = c.code and t.colonne = a.colonne
+    left join totaux as tc
+      on tc.niveau = 'commune' and tc.annee = r.annee and tc.code = r.code_commune and tc.colonne = a.colonne
+    left join totaux as tt
+      on tt.niveau = 'territoire' and tt.annee = r.annee and tt.code = r.code_territoire and tt.colonne = a.colonne
+    left join totaux as td
+      on td.niveau = 'departement' and td.annee = r.annee and td.code = r.code_departement and td.colonne = a.colonne
+    left join totaux as tn
+      on tn.niveau = 'national' and tn.annee = r.annee and r.avec_national and tn.colonne = a.colonne
 ),
 par_valeur as (
     select
-        annee_enquete, code_structure, colonne,
-        max(score) filter (where niveau = 'commune') as score_commune,
-        max(score) filter (where niveau = 'territoire') as score_territoire,
-        max(score) filter (where niveau = 'departement') as score_departement,
-        max(score) filter (where niveau = 'national') as score_national,
+        * exclude (code_commune, code_territoire, code_departement, total_commune, total_territoire,
+                   total_departement, total_national),
+        greatest(score_commune, score_territoire, score_departement, score_national) as score,
         -- the figure the value moves most, relative to its value
-        arg_max(niveau, score) as niveau_score,
-        arg_max(code, score) as code_score,
-        arg_max(total, score) as total_score
+        case greatest(score_commune, score_territoire, score_departement, score_national)
+            when score_commune then 'commune' when score_territoire then 'territoire'
+            when score_departement then 'departement' when score_national then 'national'
+        end as niveau_score,
+        case greatest(score_commune, score_territoire, score_departement, score_national)
+            when score_commune then code_commune when score_territoire then code_territoire
+            when score_departement then code_departement when score_national then 'FR'
+        end as code_score,
+        case greatest(score_commune, score_territoire, score_departement, score_national)
+            when score_commune then total_commune when score_territoire then total_territoire
+            when score_departement then total_departement when score_national then total_national
+        end as total_score
     from scores
-    group by all
 )
 select
-    a.*,
-    abs(a.valeur - a.valeur_anticipee) as ecart_anticipe,
-    p.score_commune, p.score_territoire, p.score_departement, p.score_national,
-    greatest(p.score_commune, p.score_territoire, p.score_departement, p.score_national) as score,
-    p.niveau_score, p.code_score, p.total_score,
+    p.*,
     q.nature,
     u.facteur_unite,
     -- what may have gone wrong, in words that fit the measure: a unit slip only for euros and
@@ -118,20 +136,19 @@ select
         else 'le chiffre d''une autre année ou d''un autre site, une faute de frappe, ou un changement réel à confirmer ?'
     end as causes,
     -- the figure in words, for the quality page: « les familles touchées du département (Hauts-de-Seine) »
-    coalesce(q.libelle_court, a.colonne) || ' ' || case p.niveau_score
+    coalesce(q.libelle_court, p.colonne) || ' ' || case p.niveau_score
         when 'commune' then 'de la commune de ' || coalesce(com.nom_commune, p.code_score)
         when 'territoire' then 'du territoire ' || coalesce(ter.nom_ept, dep.nom_departement, p.code_score)
         when 'departement' then 'du département (' || coalesce(dep.nom_departement, p.code_score) || ')'
         when 'national' then 'de la France'
     end as figure_score
-from anticipees as a
-left join par_valeur as p using (annee_enquete, code_structure, colonne)
-left join {{ ref('questions_enquete') }} as q on q.colonne = a.colonne
+from par_valeur as p
+left join {{ ref('questions_enquete') }} as q on q.colonne = p.colonne
 cross join lateral (
     -- the jump, against the structure's own history when known, else against its peers, as a
     -- power of ten: within a factor of 1.4 of 10, 100 or 1,000 it may be a unit slip
     select
-        log10(coalesce(a.facteur_evolution, a.facteur_pairs)) as puissance,
+        log10(coalesce(p.facteur_evolution, p.facteur_pairs)) as puissance,
         case when round(puissance) between 1 and 3 and abs(puissance - round(puissance)) <= 0.15
              then (10 ^ round(puissance))::bigint end as facteur_unite,
         round(puissance) = 1 and abs(puissance - 1) <= 0.15 as chiffre_en_trop
