@@ -15,6 +15,8 @@ from slugify import slugify
 from expectations.rules import libelle
 from expectations.publication import DATA_YEAR, effective_findings_sql
 
+from common.french import fr_number
+
 from .formatting import csv_text, nombre, pourcentage, typo
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -57,6 +59,17 @@ FEDERATION_ONLY = {"code_commune_zero_restaure", "ligne_de_total", "colonne_inco
                    "guillemet_non_ferme", "guillemets_mal_places", "cellule_trop_longue"}
 
 
+def _shown(text: str) -> str:
+    """A declared value as a person reads it: 592 154 160, 17,5 (text that is no number stays as is)."""
+    if not text or text.strip().lower() in ("nan", "inf", "-inf"):
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return fr_number(int(number) if number.is_integer() else number)
+
+
 def _score(value) -> float | None:
     return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else float(value)
 
@@ -81,7 +94,7 @@ def _finding(row: dict, questions: dict | None = None) -> dict:
             "controle": libelle(row.get("regle")), "colonne": _text(row.get("colonne")),
             "valeur": _text(row.get("valeur_brute")), "attendu": _text(row.get("valeur_attendue")),
             "message": _text(row.get("message")), "annee_enquete": _text(row.get("annee_enquete")),
-            "regle": _text(row.get("regle"))}
+            "regle": _text(row.get("regle")), "valeur_lue": _shown(_text(row.get("valeur_brute")))}
 
 
 def _by_structure(rows: list[dict], names: dict[str, str], year) -> list[dict]:
@@ -193,7 +206,7 @@ def write_quality_outputs(con, gates, out_dir: Path, contacts: dict | None = Non
     for record in quality_records(con, gates):
         if contacts is not None:
             contacts[record["annee"]] = [
-                (s["code"], s["nom"], [f"{c['libelle_question'] or c['colonne'] or c['controle']} ({c['valeur'] or 'vide'}"
+                (s["code"], s["nom"], [f"{c['libelle_question'] or c['colonne'] or c['controle']} ({c['valeur_lue'] or 'vide'}"
                                        + (f", {c['effet']}" if c["effet"] else f", {c['nature_libelle'].lower()}") + ")"
                                        for c in s["constats"] if c["severite"] == "bloquant"])
                 for s in record["a_contacter"]]

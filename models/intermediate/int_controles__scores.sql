@@ -1,73 +1,44 @@
 {{ config(materialized='view') }}  {#- read once, by validate, which keeps only the values that stand out -#}
--- depends_on: {{ ref('stg_senacs__colonnes') }}
--- Selective (significance) editing: for every measure of int_controles__mesures, the effect the
--- value could have on each published figure it enters, as statistical offices score their
--- suspicious values:
+-- Selective (significance) editing: for every measure of int_controles__mesures that stands
+-- out, the effect the value could have on each published figure it enters, as statistical
+-- offices score their suspicious values:
 --     score = |declared - anticipated| / published estimate
 -- * anticipated: the structure's previous value times its peers' median change over the same
 --   years, or its peers' median when it has no history (int_controles__mesures);
 -- * published estimate: the total of that measure over the respondents of the cell (a sum: the
 --   indicators of a share or a mean move by about as much, relative to their value), for the
 --   cells that clear the disclosure minimum: the structure's commune, territory, département
---   and France when several départements are loaded. The federal project's indicators of the
---   survey are computed from the same measures at the département level, which this covers.
+--   and France when several départements are loaded (int_controles__totaux, built once). The
+--   federal project's indicators of the survey are computed from the same measures at the
+--   département level, which this covers.
 -- Only the answer that the published figures read for a structure and data year gets a score
 -- (a survey replaced by a later one of the same data year enters nothing). The thresholds are
 -- settings (data/config/selection.yaml), applied by the validation rules.
-{%- set mesures = [] -%}
-{%- if execute -%}
-  {#- under a dbt unit test, ref() names the test's fixture: the measures are read from the built table -#}
-  {%- set colonnes = ref('stg_senacs__colonnes') | string -%}
-  {%- if '__dbt__cte__' in colonnes %}{% set colonnes = 'stg_senacs__colonnes' %}{% endif -%}
-  {%- set mesures = run_query("select colonne from " ~ colonnes
-                              ~ " where bloc <> 'identite' and type_colonne in ('int', 'decimal')"
-                              ~ " order by ordre").columns[0].values() -%}
-{%- endif %}
+
+{#- the jump, against the structure's own history when known, else against its peers, as a power
+    of ten: within a factor of 1.4 of 10, 100 or 1,000 it may be a unit slip (or a digit too many) -#}
+{%- set puissance = 'log10(coalesce(p.facteur_evolution, p.facteur_pairs))' -%}
+{%- set pres_de = '(round(P) Q and abs(P - round(P)) <= 0.15)' | replace('P', puissance) -%}
+{%- set unite_possible = pres_de | replace('Q', 'between 1 and 3') -%}
+{%- set chiffre_en_trop = pres_de | replace('Q', '= 1') %}
 with retenues as (
-    select
-        annee, annee_enquete, code_structure, code_commune, code_territoire, code_departement,
-        {{ plusieurs_departements() }} as avec_national
-        {%- for c in mesures %}, "{{ c }}"::double as "{{ c }}"{% endfor %}
+    select annee, annee_enquete, code_structure, code_commune, code_territoire, code_departement,
+           {{ plusieurs_departements() }} as avec_national
     from {{ ref('int_structures_annees') }}
     where est_repondant
 ),
-valeurs as (
-    {%- if mesures %}
-    select annee, annee_enquete, code_structure, code_commune, code_territoire, code_departement, avec_national,
-           colonne, valeur
-    from retenues
-    unpivot ((valeur) for colonne in ({% for c in mesures %}"{{ c }}"{{ ", " if not loop.last }}{% endfor %}))
-    {%- else %}
-    select
-        null::integer as annee, null::integer as annee_enquete, null::varchar as code_structure,
-        null::varchar as code_commune, null::varchar as code_territoire, null::varchar as code_departement,
-        null::boolean as avec_national, null::varchar as colonne, null::double as valeur
-    where false
-    {%- endif %}
-),
-totaux as (
-    -- a published figure: the measure's total over the respondents of a cell that clears the
-    -- disclosure minimum
-    select annee, niveau, code, colonne, sum(valeur) as total
-    from (
-        select annee, 'commune' as niveau, code_commune as code, colonne, valeur from valeurs
-        union all
-        select annee, 'territoire', code_territoire, colonne, valeur from valeurs
-        union all
-        select annee, 'departement', code_departement, colonne, valeur from valeurs
-        union all
-        select annee, 'national', 'FR', colonne, valeur from valeurs where avec_national
-    ) as cellules
-    where valeur is not null and code is not null
-    group by all
-    having count(*) >= {{ var('secret_n_min') }}
-),
+totaux as (select * from {{ ref('int_controles__totaux') }}),
 anticipees as (
     select
         m.*,
         case when m.valeur_reference is not null and m.evolution_mediane is not null
              then m.valeur_reference * m.evolution_mediane else m.mediane_pairs end as valeur_anticipee
     from {{ ref('int_controles__mesures') }} as m
+    -- only the values that stand out at all are scored (the validation rules look at nothing
+    -- below: their lowest z-score is 3.5); scoring 1.7 million values at national scale would
+    -- cost seconds and a gigabyte for nothing
+    where m.valeur < 0 or abs(m.z_pairs) >= {{ var('controle_z_min') }} or m.facteur_pairs >= 100
+       or abs(m.z_evolution) >= {{ var('controle_z_min') }}
 ),
 -- int_controles__mesures is read once: each value meets the totals of its cells in one pass
 scores as (
@@ -116,12 +87,12 @@ par_valeur as (
 select
     p.*,
     q.nature,
-    u.facteur_unite,
+    case when {{ unite_possible }} then (10 ^ round({{ puissance }}))::bigint end as facteur_unite,
     -- what may have gone wrong, in words that fit the measure: a unit slip only for euros and
     -- for a jump near 10, 100 or 1,000; a count gets the causes of a count
     case
-        when q.nature = 'euros' and u.facteur_unite is not null
-            then 'un montant saisi dans une autre unité (rapport proche de ' || u.facteur_unite
+        when q.nature = 'euros' and {{ unite_possible }}
+            then 'un montant saisi dans une autre unité (rapport proche de ' || (10 ^ round({{ puissance }}))::bigint
                  || ' : euros, k€ ou centimes) ?'
         when q.nature = 'euros'
             then 'un montant d''une autre ligne ou d''une autre année, une faute de frappe, ou un changement réel à confirmer ?'
@@ -130,7 +101,7 @@ select
         when q.nature = 'heures'
             then 'des heures par semaine ou des jours au lieu d''heures dans l''année, une faute de frappe, '
                  || 'ou un changement réel à confirmer ?'
-        when u.chiffre_en_trop
+        when {{ chiffre_en_trop }}
             then 'un chiffre en trop ou en moins (faute de frappe), le chiffre d''une autre année ou d''un autre site, '
                  || 'ou un changement réel à confirmer ?'
         else 'le chiffre d''une autre année ou d''un autre site, une faute de frappe, ou un changement réel à confirmer ?'
@@ -144,15 +115,6 @@ select
     end as figure_score
 from par_valeur as p
 left join {{ ref('questions_enquete') }} as q on q.colonne = p.colonne
-cross join lateral (
-    -- the jump, against the structure's own history when known, else against its peers, as a
-    -- power of ten: within a factor of 1.4 of 10, 100 or 1,000 it may be a unit slip
-    select
-        log10(coalesce(p.facteur_evolution, p.facteur_pairs)) as puissance,
-        case when round(puissance) between 1 and 3 and abs(puissance - round(puissance)) <= 0.15
-             then (10 ^ round(puissance))::bigint end as facteur_unite,
-        round(puissance) = 1 and abs(puissance - 1) <= 0.15 as chiffre_en_trop
-) as u
 left join {{ ref('stg_referentiel__communes') }} as com
   on p.niveau_score = 'commune' and com.code_insee = p.code_score
 left join (select distinct code_ept, nom_ept from {{ ref('stg_referentiel__communes') }} where code_ept is not null) as ter
