@@ -103,3 +103,15 @@ def test_the_noisier_demo_seeds_known_slips_into_the_answers():
         changed += int(((before - after).abs() > 0.011).to_numpy().sum())
         known += int((before > 0).to_numpy().sum())
     assert 0.01 < changed / known < 0.03
+
+
+def test_every_value_a_rule_can_flag_is_scored():
+    """int_controles__scores scores only the values whose z-score reaches the dbt var
+    controle_z_min: every rule on the measures must look at nothing below it."""
+    import yaml
+
+    from expectations.rules import Z_AVERTISSEMENT, Z_BLOQUANT, Z_HORS_NORME
+    from ingest.config import PROJECT_DIR
+
+    floor = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]["controle_z_min"]
+    assert floor <= min(Z_AVERTISSEMENT, Z_BLOQUANT, Z_HORS_NORME)
