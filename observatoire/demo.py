@@ -527,6 +527,7 @@ def add_noise(truth: Truth, seed: int = 92) -> pd.DataFrame:
                 new[i, j] = values[i, j] * 100 if kind == "centimes" else values[i, j] / 1000
             elif negative:
                 kind, new[i, j] = "negatif", -values[i, j]
+            else:
                 kind, new[i, j] = "chiffre_en_trop", values[i, j] * 10 + rng.integers(0, 10)
             tails[i, j] = True
             slips.append({"annee_enquete": survey, "code_structure": df["code_structure"].iat[i],
