@@ -52,13 +52,17 @@ def effective_findings_sql(con) -> str:
       active confirmation of that value (validation findings are re-run on the corrected answers
       and carry the confirmation themselves; the other steps' findings become `info` here);
     * one value is counted once: of the blocking findings of several steps on one value of one
-      answer (an empty `repondant` is seen by the reading and by the validation), the
-      validation's is kept."""
+      answer (an empty `repondant` is seen by the reading and by the validation; a budget typed
+      x1,000 by its history and by its ratio to the staff), the validation's is kept, and of
+      those the one that says its effect on the published figures (scored)."""
     cleared = []
     if _exists(con, "corrections"):
         cleared.append("SELECT annee_enquete, code_structure, colonne FROM corrections WHERE statut = 'appliquee'")
     if _exists(con, "confirmations"):
         cleared.append("SELECT annee_enquete, code_structure, colonne FROM confirmations WHERE statut = 'active'")
+    scored = "score IS NOT NULL" if con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'constats_qualite' "
+        "AND column_name = 'score'").fetchall()[0][0] else "false"
     levee = ("EXISTS (SELECT 1 FROM (" + " UNION ALL ".join(cleared) + ") l WHERE l.annee_enquete = c.annee_enquete "
              "AND l.code_structure = c.code_structure AND l.colonne = c.colonne)") if cleared else "false"
     return f"""
@@ -70,7 +74,7 @@ def effective_findings_sql(con) -> str:
         SELECT * FROM c
         QUALIFY severite <> 'bloquant' OR code_structure IS NULL OR colonne IS NULL OR annee_enquete IS NULL
              OR row_number() OVER (PARTITION BY annee_enquete, code_structure, colonne, severite
-                                   ORDER BY etape = 'validation' DESC, regle) = 1"""
+                                   ORDER BY etape = 'validation' DESC, {scored} DESC, regle) = 1"""
 
 
 def blocking_findings(con) -> pd.DataFrame:
