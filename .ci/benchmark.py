@@ -181,6 +181,23 @@ def phase_rows(results: dict[str, dict]) -> list[str]:
     return rows
 
 
+def zip_bomb(tmp: Path) -> dict:
+    """`ingest` of a folder holding a good extract and a workbook whose sheet expands to 1 GiB."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import BASE_HEADER, survey_rows, write_csv
+    from hostile_files import bomb, workbook
+
+    folder = tmp / "bombe" / "extraits"
+    folder.mkdir(parents=True)
+    write_csv(folder / "senacs_2021.csv", BASE_HEADER, survey_rows(2021))
+    rows = [BASE_HEADER] + [[r[k] for k in BASE_HEADER] for r in survey_rows(2022)]
+    (folder / "senacs_2022.xlsx").write_bytes(bomb(workbook(rows), 1024))
+    result = measure(["--entrepot", str(tmp / "bombe" / "o.duckdb"), "ingest", str(folder)], ok=(1,))
+    result["refused"] = "senacs_2022.xlsx" in result["out"] and "anormalement compressé" in result["out"]
+    result["xlsx"] = (folder / "senacs_2022.xlsx").stat().st_size / 2**20
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readme", action="store_true", help="écrire les résultats dans README.md")
@@ -202,6 +219,8 @@ def main() -> None:
         demo = tries[len(tries) // 2]
         demo_range = f"{fr(tries[0]['s'])} à {fr(tries[-1]['s'])} s"
         demo_peak = max(r["mio"] for r in tries)
+        print("classeur piégé (bombe de décompression)…", flush=True)
+        bomb_run = zip_bomb(tmp)
         national, responses = generate(tmp, 1)
         print("national, étape par étape…", flush=True)
         alone = steps_alone(tmp, "etapes", [str(national)])
@@ -230,6 +249,10 @@ def main() -> None:
         r = alone[step]
         lines.append(f"| `{step}` national seul | {f'≤ {target} s, ' if target else ''}≤ 1 Gio | "
                      f"{fr(r['s'])} s, {fr(r['mio'], 0)} Mio | {met((not target or r['s'] <= target) and r['mio'] <= 1024)} |")
+    lines.append(f"| `ingest` d'un XLSX de {fr(bomb_run['xlsx'], 1)} Mio décompressé en 1 Gio, à côté d'un bon "
+                 f"extrait | refusé, ≤ 5 s, ≤ 500 Mio | {'refusé' if bomb_run['refused'] else '**lu**'}, "
+                 f"{fr(bomb_run['s'])} s, {fr(bomb_run['mio'], 0)} Mio | "
+                 f"{met(bomb_run['refused'] and bomb_run['s'] <= 5 and bomb_run['mio'] <= 500)} |")
     public_pages = public["pages_site"].get("public", 0)
     report_public = next((p for p in public["phases"] if p["phase"] == "site public"), None)
     if report_public and public_pages:

@@ -147,22 +147,67 @@ def year_gates(con) -> list[YearGate]:
     return gates
 
 
+def changed_years(con, years: list[int]) -> set[int]:
+    """The years whose rows of some public mart differ from their last publication (or that were
+    never published): their "publié le" date moves; the others keep theirs."""
+    changed = set(years)
+    if not years:
+        return changed
+    frozen_dates = {r[0] for r in con.execute(f"SELECT annee FROM {SNAPSHOT_SCHEMA}.publications").fetchall()}
+    same = {y for y in years if y in frozen_dates}
+    for name, by_year in public_marts(con).items():
+        if not by_year or not same:
+            continue
+        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+                             "AND table_name = ?", [SNAPSHOT_SCHEMA, name]).fetchall()[0][0]
+        if not exists:
+            return changed
+        columns = [r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
+            "ORDER BY ordinal_position", [name]).fetchall()]
+        have = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ?",
+            [SNAPSHOT_SCHEMA, name]).fetchall()}
+        if not set(columns) <= have:
+            return changed
+        cols = ", ".join(f'"{c}"' for c in columns)
+        placeholders = ", ".join("?" * len(same))
+        differ = con.execute(f"""
+            SELECT DISTINCT annee FROM (
+                (SELECT {cols} FROM main.{name} WHERE annee IN ({placeholders})
+                 EXCEPT ALL SELECT {cols} FROM {SNAPSHOT_SCHEMA}.{name} WHERE annee IN ({placeholders}))
+                UNION ALL
+                (SELECT {cols} FROM {SNAPSHOT_SCHEMA}.{name} WHERE annee IN ({placeholders})
+                 EXCEPT ALL SELECT {cols} FROM main.{name} WHERE annee IN ({placeholders})))""",
+                             [*same] * 4).fetchall()
+        same -= {r[0] for r in differ}
+    return changed - same
+
+
 def publish(con) -> list[YearGate]:
-    """Apply the gate to every data year of `indicateurs` and freeze the years that pass.
-    Runs in the caller's transaction."""
+    """Apply the gate to every data year of `indicateurs` and freeze the years that pass. A year
+    whose published figures did not change keeps its publication date. Runs in the caller's
+    transaction."""
     for statement in DDL:
         con.execute(statement)
     gates = year_gates(con)
-    freeze(con, [g.annee for g in gates if g.publie])
+    passing = [g.annee for g in gates if g.publie]
+    moved = changed_years(con, passing)
+    freeze(con, passing)
     for gate in gates:
         if gate.publie:
+            kept = con.execute(f"SELECT publie_le FROM {SNAPSHOT_SCHEMA}.publications WHERE annee = ?",
+                               [gate.annee]).fetchall()
+            date = kept[0][0] if kept and gate.annee not in moved else None
             con.execute(f"DELETE FROM {SNAPSHOT_SCHEMA}.publications WHERE annee = ?", [gate.annee])
-            con.execute(f"INSERT INTO {SNAPSHOT_SCHEMA}.publications VALUES (?, now()::TIMESTAMP, ?)",
-                        [gate.annee, gate.avertissements])
+            con.execute(f"INSERT INTO {SNAPSHOT_SCHEMA}.publications VALUES (?, coalesce(?, now()::TIMESTAMP), ?)",
+                        [gate.annee, date, gate.avertissements])
         previous = con.execute("SELECT publie_le FROM publications WHERE annee = ?", [gate.annee]).fetchall()
         con.execute("DELETE FROM publications WHERE annee = ?", [gate.annee])
-        con.execute("""INSERT INTO publications VALUES (?, ?, CASE WHEN ? THEN now()::TIMESTAMP ELSE ? END,
+        # the date the year's published figures last changed (kept when they did not)
+        con.execute("""INSERT INTO publications VALUES (?, ?, CASE WHEN ? THEN coalesce(
+                           (SELECT publie_le FROM publie.publications WHERE annee = ?), now()::TIMESTAMP) ELSE ? END,
                        now()::TIMESTAMP, ?, ?)""",
-                    [gate.annee, "publiee" if gate.publie else "bloquee", gate.publie,
+                    [gate.annee, "publiee" if gate.publie else "bloquee", gate.publie, gate.annee,
                      previous[0][0] if previous else None, len(gate.bloquants), gate.avertissements])
     return gates

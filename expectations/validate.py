@@ -113,7 +113,7 @@ def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None, expectations
     if docs_dir is not None:
         context.add_data_docs_site(site_name="observatoire", site_config={
             "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": _gx_literal(str(docs_dir))},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
     source = context.data_sources.add_pandas("entrepot")
     failing: dict[str, list] = {}
@@ -139,6 +139,12 @@ def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None, expectations
     if docs_dir is not None:
         context.build_data_docs(site_names=["observatoire"])
     return failing
+
+
+def _gx_literal(text: str) -> str:
+    """A path as GX's configuration takes it literally: GX replaces $NAME and ${NAME} by variables
+    of the environment (a folder « $HOME » would be written elsewhere, « $y » fails), unless escaped."""
+    return text.replace("$", "\\$")
 
 
 def _exception(info) -> str | None:

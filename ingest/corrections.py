@@ -20,6 +20,7 @@ import pandas as pd
 
 from .config import PROJECT_DIR, Config
 from common.errors import ObservatoireError
+from common.observatory import CONFIRMATION_COLUMNS, CORRECTION_COLUMNS
 from .extract import _parse_column
 from .readers import decode, sniff_separator
 from .reference import known_communes
@@ -28,8 +29,7 @@ from . import warehouse as W
 
 CORRECTIONS_FILE = PROJECT_DIR / "data" / "corrections" / "corrections.csv"
 CONFIRMATIONS_FILE = PROJECT_DIR / "data" / "corrections" / "confirmations.csv"
-COLUMNS = ["annee_enquete", "code_structure", "colonne", "nouvelle_valeur", "motif", "auteur", "date"]
-CONFIRMATION_COLUMNS = ["annee_enquete", "code_structure", "colonne", "valeur_confirmee", "motif", "auteur", "date"]
+COLUMNS, CONFIRMATION_COLUMNS = CORRECTION_COLUMNS, CONFIRMATION_COLUMNS
 KEYS = {"annee_enquete", "code_structure"}
 HOW_TO = ("Corrigez la ligne dans le fichier des corrections (annee_enquete, code_structure, colonne, "
           "nouvelle_valeur, motif, auteur, date).")

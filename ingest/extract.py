@@ -192,6 +192,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
             names = {config.canonical_name(kind, str(c), year) for c in record if c}
             return len(names & required) >= min(2, len(required))
         is_header.expected = ", ".join(config.required(kind)[:3])     # named when no header is found
+        is_header.knows = lambda cell: config.canonical_name(kind, cell, year) is not None
         return is_header
 
     try:
@@ -245,11 +246,18 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
             progress()
     typed = pd.DataFrame(typed, index=raw.index)
 
-    # Check-box columns: an empty cell means "no" (for respondents only, in a survey).
+    # Check-box columns: an empty cell means "no" (for respondents only, in a survey). `repondant`
+    # first, on every row: a survey that ticks its respondents with 'x' leaves the others empty.
+    def checkbox(name, raw_col) -> bool:       # (one "no" rules a check box out: only its 'x' are answers)
+        return columns[name].type == "bool" and not results[name][0].eq(False).any() and V.checkbox_column(raw_col)
+
+    for name, raw_col, *_ in pending:
+        if name == "repondant" and checkbox(name, raw_col):
+            typed.loc[raw_col.isna().to_numpy(), name] = False
     answered = (typed["repondant"].fillna(False).to_numpy(dtype=bool) if "repondant" in typed
                 else np.ones(len(typed), dtype=bool))
-    for name, raw_col, *_ in pending:      # (one "no" rules a check box out: only its 'x' are answers)
-        if columns[name].type == "bool" and not results[name][0].eq(False).any() and V.checkbox_column(raw_col):
+    for name, raw_col, *_ in pending:
+        if name != "repondant" and checkbox(name, raw_col):
             typed.loc[raw_col.isna().to_numpy() & answered, name] = False
 
     if kind == "senacs":

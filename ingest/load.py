@@ -57,11 +57,27 @@ def looks_like_an_extract(path: Path) -> bool:
     return path.suffix.lower() in SPREADSHEET_SUFFIXES and ("senacs" in folded or "activites" in folded)
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
+OUTSIDE_LINK = ("lien symbolique vers un fichier situé hors du dossier des extraits : il n'est pas lu. Copiez "
+                "le fichier lui-même dans le dossier des extraits, ou donnez son chemin en argument de la commande")
+
+
+def _outside(child: Path, root: Path) -> bool:
+    """Whether the link `child`, found under the folder `root`, leads out of it (or nowhere)."""
+    try:
+        return not child.resolve(strict=True).is_relative_to(root)
+    except (OSError, RuntimeError):       # a broken link or a loop: read as such later, never followed out
+        return False
+
+
+def discover(paths: Iterable[Path], refused: dict[Path, str] | None = None
+             ) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
     """Extract files under the given files or folders (and files named almost like one, to be
     rejected with their name), the files passed over, and the folders that could not be read
-    (with the reason, in French)."""
+    (with the reason, in French). A file found in a folder is read only if it lies in that folder:
+    a symbolic link leading out of it is listed among the files, and in `refused` (with why), to
+    be rejected without a byte of it read. A file named on the command line is read wherever it is."""
     found, ignored, unreadable = [], [], []
+    refused = {} if refused is None else refused
 
     def on_error(exc: OSError) -> None:
         unreadable.append((Path(exc.filename), os_error_fr(exc)))
@@ -72,12 +88,15 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path], list[tuple[
         if not path.is_dir():
             found.append(path)
             continue
+        root = path.resolve()
         for folder, dirs, names in os.walk(path, onerror=on_error):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(names):
                 if name.startswith((".", "~$")):
                     continue
                 child = Path(folder) / name
+                if child.is_symlink() and _outside(child, root):
+                    refused[child.absolute()] = OUTSIDE_LINK
                 (found if classify(child) or looks_like_an_extract(child) else ignored).append(child)
     unique = list(dict.fromkeys(p.absolute() if p.is_symlink() else p.resolve() for p in found))
     return unique, ignored, unreadable
@@ -88,20 +107,23 @@ NoProgress = Callable[..., None]
 
 def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None = None,
                  reference_dir: Path = REFERENCE_DIR, archive_dir: Path | None = None,
-                 wait: float = 0, reporter=None) -> IngestResult:
+                 wait: float = 0, reporter=None, observatory=None) -> IngestResult:
     """Load every extract under `paths` into the warehouse at `db_path`.
 
     All writes happen in one transaction: a crash leaves the warehouse as it was.
     A file that cannot be read is rejected (and recorded); the others still load.
     """
-    config = config or Config()
+    if observatory is not None:
+        reference_dir = observatory.reference_dir
+    config = config or (Config(alias_file=observatory.alias_file) if observatory is not None else Config())
     archive_dir = archive_dir or W.default_archive_dir(db_path)
-    files, ignored, unreadable = discover(paths)
+    refused: dict[Path, str] = {}
+    files, ignored, unreadable = discover(paths, refused)
     if not files and not unreadable:
         raise ObservatoireError("Aucun extrait trouvé (fichiers attendus : senacs_AAAA.csv|.xlsx, "
                                 "activites_AAAA.csv|.xlsx).")
     communes = known_communes(reference_dir)
-    codes = project_codes(reference_dir)
+    codes = project_codes(reference_dir, observatory)
     reporter = reporter or _SilentReporter()
     results: list[FileResult] = []
     with W.warehouse_lock(db_path, wait):
@@ -114,7 +136,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
             for path in files:
                 result = FileResult(path=path)
                 results.append(result)
-                jobs.append(_prepare(path, result, con))
+                jobs.append(_prepare(path, result, con, refused.get(path)))
             for result, parsed in zip(results, _parse_all(jobs, results, config, communes, codes, reporter)):
                 if result.kind:
                     parsed_by_key.setdefault((result.kind, result.year), []).append((result, parsed))
@@ -125,9 +147,11 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                         _reject(r, f"plusieurs fichiers pour {kind} {year} dans ce lot ({names}) : "
                                    "n'en gardez qu'un")
             chrono.tour("lecture des extraits")
+            if observatory is not None and observatory.identity is not None:
+                check_departements(observatory, parsed_by_key)      # before anything is written
             con.execute("BEGIN TRANSACTION")
             try:
-                load_reference(con, reference_dir, config)
+                load_reference(con, reference_dir, config, observatory)
                 W.clear_undated_findings(con)
                 for (kind, year), entries in parsed_by_key.items():
                     if any(result.status == "rejeté" for result, _ in entries):
@@ -160,6 +184,40 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
     return IngestResult(files=results, ignored=ignored, conflicts=conflicts, unreadable=unreadable)
 
 
+def departement_of(commune: str) -> str:
+    """The département of an INSEE commune code (2A004 -> 2A, 97411 -> 974, 06088 -> 06)."""
+    return commune[:3] if commune.startswith("97") else commune[:2]
+
+
+def check_departements(observatory, parsed_by_key) -> None:
+    """Extracts whose structures lie outside the départements the settings declare are refused
+    whole, before anything is written: another federation's data never mixes with this one's."""
+    identity = observatory.identity
+    if identity.national:
+        return
+    outside: dict[str, dict[str, set[str]]] = {}
+    for entries in parsed_by_key.values():
+        for result, parsed in entries:
+            if parsed is None or result.status == "rejeté" or "code_commune" not in parsed.rows.columns:
+                continue
+            rows = parsed.rows.dropna(subset=["code_commune"])
+            for commune, structure in zip(rows["code_commune"].astype(str), rows.get("code_structure", rows["code_commune"])):
+                dep = departement_of(commune)
+                if not identity.covers(dep):
+                    outside.setdefault(result.path.name, {}).setdefault(dep, set()).add(str(structure))
+    if outside:
+        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d}"
+                                              for d, s in sorted(deps.items()))
+                 for name, deps in sorted(outside.items())]
+        settings = (observatory.root / "observatoire.yaml") if observatory.root else "observatoire.yaml"
+        declared = ", ".join(identity.departements)
+        raise ObservatoireError(
+            f"Extraits refusés, rien n'a été chargé : des structures sont hors des départements de "
+            f"{identity.nom} ({declared}).\n" + "\n".join(lines) + "\n"
+            f"S'il s'agit bien de vos structures, ajoutez ces départements à la clé « departements » de {settings} "
+            "(ou « national: true ») ; sinon retirez ces fichiers du dossier des extraits.")
+
+
 def _reject(result: FileResult, message: str) -> None:
     """Nothing of a rejected file is loaded: its read lines and findings are not shown as if."""
     result.status, result.message = "rejeté", message
@@ -167,12 +225,15 @@ def _reject(result: FileResult, message: str) -> None:
     result.counts, result.details = {}, []
 
 
-def _prepare(path, result: FileResult, con) -> tuple | None:
+def _prepare(path, result: FileResult, con, refusal: str | None = None) -> tuple | None:
     """Read and identify one file: (path, kind, year, sha256, bytes) when it is to be parsed, None
-    when it is rejected already or unchanged since it was loaded."""
+    when it is rejected already (`refusal`: without reading it) or unchanged since it was loaded."""
     kind_year = classify(path)
     if kind_year:            # from the name alone: a rejection is tied to its kind and year
         result.kind, result.year = kind_year
+    if refusal:
+        _reject(result, refusal)
+        return None
     try:
         sha, data = sha256_of(path)
     except ExtractError as exc:

@@ -49,6 +49,20 @@ XLSX_UNREADABLE = ("classeur XLSX illisible : le fichier n'est pas un classeur E
                    "ou en .csv")
 
 
+# What a workbook may hold once unzipped. A real extract's sheet is a few megabytes of XML; a
+# workbook's parts compress 5 to 20 times. Beyond these bounds it is a zip bomb (a small file whose
+# sheet expands to gigabytes) or far more than an extract: refused from the archive's directory,
+# before a byte is inflated (zipfile stops every part at its declared size).
+MAX_XLSX_UNZIPPED = 400 * 2**20
+MAX_XLSX_RATIO = 100                 # for a part of more than RATIO_FROM bytes once unzipped
+RATIO_FROM = 2 * 2**20
+# Cells walked through in a sheet, the empty ones a row is padded with included: beyond, reading
+# would take minutes and gigabytes (a national extract has about a million).
+MAX_XLSX_CELLS = 20_000_000
+MAX_XLSX_KEPT = 5_000_000            # cells kept in memory, up to the last filled one of each row
+_MARKUP_CHUNK = 1 << 20
+
+
 class NoHeaderError(ExtractError):
     """No header among the first rows: the file is of another kind, another separator, or no extract."""
 
@@ -388,15 +402,67 @@ _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 _MERGE_TAG = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
 
 
+def check_archive(data: bytes) -> None:
+    """Refuse a workbook whose parts, once unzipped, would be far larger than an extract's, or
+    compressed far more than a spreadsheet's are (a zip bomb), from the sizes its archive declares."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ExtractError(f"{XLSX_UNREADABLE} (détail technique : {type(exc).__name__})") from exc
+    for part in parts:
+        if part.file_size > RATIO_FROM and part.file_size > MAX_XLSX_RATIO * max(part.compress_size, 1):
+            raise ExtractError(
+                f"classeur anormalement compressé : une de ses parties passe de {fr_int(part.compress_size // 1024)} Kio "
+                f"à {fr_int(part.file_size // 2**20)} Mio une fois décompressée (plus de {fr_int(MAX_XLSX_RATIO)} fois, "
+                "ce qu'aucun tableur ne produit : « bombe de décompression » ?). Le fichier n'est pas lu ; "
+                "réenregistrez l'extrait depuis le tableur ou demandez l'export CSV.")
+    total = sum(p.file_size for p in parts)
+    if total > MAX_XLSX_UNZIPPED:
+        raise ExtractError(f"classeur trop volumineux une fois décompressé ({fr_int(total // 2**20)} Mio, au plus "
+                           f"{fr_int(MAX_XLSX_UNZIPPED // 2**20)} Mio) : bien plus qu'un extrait. Vérifiez qu'il "
+                           "s'agit du bon fichier ; s'il l'est, enregistrez-le en CSV depuis le tableur.")
+
+
+def _too_many_cells(bound: int = MAX_XLSX_CELLS) -> ExtractError:
+    return ExtractError(f"classeur trop grand : plus de {fr_int(bound)} cellules à parcourir (lignes ou "
+                        "colonnes étendues jusqu'aux limites du tableur ?), bien plus qu'un extrait. Supprimez les lignes "
+                        "et colonnes vides sous et à droite du tableau, ou enregistrez-le en CSV, puis rechargez.")
+
+
+def _bounded_rows(sheet, **kwargs):
+    """A read-only sheet's rows (tuples of values), its declared size ignored (a dimension of
+    A1:XFD1048576 would pad every row to 16 384 cells and add a million rows), the cells walked
+    through bounded by MAX_XLSX_CELLS."""
+    sheet.reset_dimensions()
+    seen = 0
+    for row in sheet.iter_rows(values_only=True, **kwargs):
+        seen += len(row) or 1
+        if seen > MAX_XLSX_CELLS:
+            raise _too_many_cells()
+        yield row
+
+
 def _sheet_markup(data: bytes, sheet_path: str | None) -> tuple[bool, list[str]]:
     """(whether the sheet holds formulas, its merged ranges), from the sheet's XML: openpyxl's
-    read-only mode, which keeps memory low on large workbooks, gives neither."""
+    read-only mode, which keeps memory low on large workbooks, gives neither. The XML is read
+    in chunks (a tag cut between two is found in the overlap)."""
+    formulas, merged = False, []
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = [sheet_path] if sheet_path in archive.namelist() else [
             n for n in archive.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
-        xml = [archive.read(n) for n in names]
-    return (any(_FORMULA_TAG.search(x) for x in xml),
-            [m.decode() for x in xml for m in _MERGE_TAG.findall(x)])
+        for name in names:
+            with archive.open(name) as part:
+                tail = b""
+                while chunk := part.read(_MARKUP_CHUNK):
+                    text = tail + chunk
+                    formulas = formulas or bool(_FORMULA_TAG.search(text))
+                    last = 0
+                    for m in _MERGE_TAG.finditer(text):
+                        merged.append(m[1].decode())
+                        last = m.end()
+                    tail = text[max(last, len(text) - 256):]
+    return formulas, merged
 
 
 def _formulas_without_value(data: bytes, records, sheet_index: int) -> list[Issue]:
@@ -409,7 +475,7 @@ def _formulas_without_value(data: bytes, records, sheet_index: int) -> list[Issu
     issues = []
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     try:
-        for row, cells in enumerate(workbook.worksheets[sheet_index].iter_rows(values_only=True), start=1):
+        for row, cells in enumerate(_bounded_rows(workbook.worksheets[sheet_index]), start=1):
             read = values.get(row, [])
             for col, value in enumerate(cells):
                 if _is_formula(value) and (col >= len(read) or read[col] is None):
@@ -430,7 +496,7 @@ def _table_sheet(workbook, is_header) -> tuple[int, list[Issue]]:
     sheet may come first). Two sheets holding one are ambiguous (respondents and the others,
     last year's and this year's): the file is rejected rather than half read."""
     found = [i for i, sheet in enumerate(workbook.worksheets)
-             if any(is_header(row) for row in sheet.iter_rows(max_row=MAX_TITLE_ROWS, values_only=True))]
+             if any(is_header(row) for row in _bounded_rows(sheet, max_row=MAX_TITLE_ROWS))]
     if len(found) > 1:
         names = ", ".join(f"« {workbook.worksheets[i].title} »" for i in found)
         raise ExtractError(f"plusieurs feuilles du classeur contiennent un tableau d'extrait ({names}) : une seule "
@@ -487,6 +553,7 @@ def read_xlsx(data: bytes, is_header) -> RawTable:
     a .csv name), as the spreadsheet shows it."""
     import openpyxl  # local import: only XLSX files pay for it
 
+    check_archive(data)
     issues: list[Issue] = []
     try:
         with warnings.catch_warnings():
@@ -498,8 +565,13 @@ def read_xlsx(data: bytes, is_header) -> RawTable:
                 sheet_path = getattr(sheet, "_worksheet_path", None)
                 # rows come padded to the sheet's declared width (A1:XFD5 after a merge across a
                 # whole row: 16 384 cells each); the empty cells at their end are dropped, as in a CSV
-                records = [(i, _without_empty_tail([_cell_to_text(v) for v in row]))
-                           for i, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+                records, kept = [], 0
+                for i, row in enumerate(_bounded_rows(sheet), start=1):
+                    cells = _without_empty_tail([_cell_to_text(v) for v in _without_empty_tail(list(row))])
+                    kept += len(cells)
+                    if kept > MAX_XLSX_KEPT:
+                        raise _too_many_cells(MAX_XLSX_KEPT)
+                    records.append((i, cells))
             finally:
                 workbook.close()
             formulas, merged = _sheet_markup(data, sheet_path)
@@ -542,11 +614,17 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
     if header_index is None:
         first = next((r for _, r in records if any(c is not None and str(c).strip() for c in r)), [])
         shown = "|".join("" if c is None else str(c).strip() for c in first).rstrip("|")
+        # The first line is quoted only when it names a column of an extract (a header under the
+        # wrong separator): the first line of a foreign file (a password file…) is never repeated.
+        knows = getattr(is_header, "knows", None)
+        words = [w for w in re.split(r"[^\w]+", shown) if w]
+        quoted = knows is not None and any(knows(w) for w in words)
         raise NoHeaderError(
             "aucune ligne d'en-tête reconnue dans les "
             f"{MAX_TITLE_ROWS} premières lignes (colonnes attendues : "
             f"{getattr(is_header, 'expected', 'annee_enquete, code_structure')}…) ; "
-            f"première ligne lue : « {preview(shown)} »")
+            + (f"première ligne lue : « {preview(shown)} »" if quoted else
+               "aucune colonne d'extrait n'y figure : est-ce bien un extrait SENACS ou un journal d'activités ?"))
     header_line, raw_header = records[header_index]
     header = _trim_header(raw_header)
     folded = [fold(h) for h in header]

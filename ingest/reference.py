@@ -8,10 +8,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from .config import REFERENCE_DIR
 from common.errors import ObservatoireError
+from common.observatory import read_yaml
 from .values import fold
 
 
@@ -21,9 +21,59 @@ def known_communes(reference_dir: Path = REFERENCE_DIR) -> frozenset[str]:
         return frozenset(row["code_insee"] for row in csv.DictReader(f))
 
 
-def federal_project_tables(reference_dir: Path = REFERENCE_DIR) -> dict[str, pd.DataFrame]:
-    """The federal project (axes, orientations, actions, working groups) as flat tables."""
-    project = yaml.safe_load((reference_dir / "projet_federal.yaml").read_text(encoding="utf-8"))
+NO_PROJECT = {"titre": None, "premiere_annee": None, "derniere_annee": None, "annee_reference": None,
+              "annee_cible": None}
+
+
+def read_project(path: Path | None) -> dict:
+    """A federal project file, checked: `projet` (title and years), `axes` (each with a code, a
+    label and its actions), optional `groupes_travail`. None: no federal project."""
+    if path is None:
+        return {"projet": NO_PROJECT, "axes": [], "groupes_travail": []}
+    project = read_yaml(path)
+    section = project.get("projet")
+    if not isinstance(section, dict) or not section:
+        raise ObservatoireError(f"{path} : la section « projet » est absente ou vide ; elle doit donner titre, "
+                                "premiere_annee, derniere_annee, annee_reference et annee_cible.")
+    for key in ("premiere_annee", "derniere_annee", "annee_reference", "annee_cible"):
+        value = section.get(key)
+        if value is not None and (isinstance(value, bool) or not str(value).strip().isdigit()
+                                  or not 1900 <= int(str(value).strip()) <= 2100):
+            raise ObservatoireError(f"{path}, section « projet », clé « {key} » : une année (ex. 2022) attendue, "
+                                    f"reçu « {value} ».")
+    axes = project.get("axes")
+    if not isinstance(axes, list) or not axes:
+        raise ObservatoireError(f"{path} : la section « axes » est absente ou vide ; chaque axe donne "
+                                "« code », « libelle » et ses « actions » (sans projet fédéral, retirez ce fichier).")
+    for i, axis in enumerate(axes, start=1):
+        if not isinstance(axis, dict) or not axis.get("code") or not axis.get("libelle"):
+            raise ObservatoireError(f"{path}, section « axes », axe n° {i} : « code » et « libelle » attendus, "
+                                    f"reçu {axis!r}.")
+        for j, action in enumerate(axis.get("actions") or [], start=1):
+            if not isinstance(action, dict) or not action.get("code") or not action.get("libelle"):
+                raise ObservatoireError(f"{path}, axe {axis['code']}, action n° {j} : « code » et « libelle » "
+                                        f"attendus, reçu {action!r}.")
+    for i, group in enumerate(project.get("groupes_travail") or [], start=1):
+        if not isinstance(group, dict) or not group.get("code") or not group.get("libelle"):
+            raise ObservatoireError(f"{path}, section « groupes_travail », groupe n° {i} : « code » et « libelle » "
+                                    f"attendus, reçu {group!r}.")
+    return project
+
+
+def _identity(project: dict, path: Path | None, reference_dir: Path, observatory) -> dict:
+    if observatory is not None and observatory.identity is not None:
+        i = observatory.identity
+        return {"nom": i.nom, "departement": i.departements[0] if i.departements else "",
+                "departements": ",".join(i.departements), "licence": i.licence, "licence_url": i.licence_url,
+                "contact": i.contact, "site": i.site, "logo": _logo_data(i.logo) if i.logo else ""}
+    return federation_identity(project["federation"], reference_dir)
+
+
+def federal_project_tables(reference_dir: Path = REFERENCE_DIR, observatory=None) -> dict[str, pd.DataFrame]:
+    """The federal project (axes, orientations, actions, working groups) as flat tables; with an
+    observatory, its own project file (or none) and the identity of its settings."""
+    path = observatory.project_file if observatory is not None else reference_dir / "projet_federal.yaml"
+    project = read_project(path)
     axes, orientations, actions, links = [], [], [], []
     for order, axis in enumerate(project["axes"], start=1):
         axes.append({"code_axe": axis["code"], "libelle_axe": axis["libelle"], "ordre": order})
@@ -34,8 +84,8 @@ def federal_project_tables(reference_dir: Path = REFERENCE_DIR) -> dict[str, pd.
             actions.append({"code_action": a["code"], "code_axe": axis["code"], "libelle_action": a["libelle"]})
             links.extend({"code_action": a["code"], "code_groupe": g} for g in a.get("groupes_travail", []))
     groups = [{"code_groupe": g["code"], "libelle_groupe": g["libelle"]} for g in project.get("groupes_travail") or []]
-    meta = {**project["projet"], **{f"federation_{k}": v for k, v in federation_identity(
-        project["federation"], reference_dir).items()}}
+    meta = {**{k: project["projet"].get(k) for k in NO_PROJECT},
+            **{f"federation_{k}": v for k, v in _identity(project, path, reference_dir, observatory).items()}}
     return {
         # explicit columns: a project without orientations or working groups still has their tables
         "ref_axes": pd.DataFrame(axes, columns=["code_axe", "libelle_axe", "ordre"]),
@@ -44,7 +94,7 @@ def federal_project_tables(reference_dir: Path = REFERENCE_DIR) -> dict[str, pd.
         "ref_actions": pd.DataFrame(actions, columns=["code_action", "code_axe", "libelle_action"], dtype=str),
         "ref_groupes_travail": pd.DataFrame(groups, columns=["code_groupe", "libelle_groupe"], dtype=str),
         "ref_actions_groupes": pd.DataFrame(links, columns=["code_action", "code_groupe"], dtype=str),
-        "ref_projet": pd.DataFrame([{k: str(v) for k, v in meta.items()}]),
+        "ref_projet": pd.DataFrame([{k: None if v is None else str(v) for k, v in meta.items()}], dtype="string"),
     }
 
 
@@ -65,7 +115,7 @@ def federation_identity(federation: dict, reference_dir: Path) -> dict:
         if kind is None or not path.is_file():
             raise ObservatoireError(f"Le logo de la fédération ({path}) est introuvable ou n'est pas une image "
                                     f"SVG, PNG, JPEG ou WebP : corrigez la clé « logo » de projet_federal.yaml.")
-        logo = f"data:{kind};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+        logo = _logo_data(path)
     return {
         "nom": federation["nom"],
         "departement": departements[0] if departements else "",
@@ -78,6 +128,10 @@ def federation_identity(federation: dict, reference_dir: Path) -> dict:
     }
 
 
+def _logo_data(path: Path) -> str:
+    return f"data:{LOGO_TYPES[path.suffix.lower()]};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
 def schema_columns(config) -> pd.DataFrame:
     """The canonical columns (type, questionnaire block, required) of both extracts."""
     return pd.DataFrame([{"type_extrait": kind, "colonne": c.name, "type_colonne": c.type,
@@ -86,7 +140,7 @@ def schema_columns(config) -> pd.DataFrame:
                          for i, c in enumerate(columns.values(), start=1)])
 
 
-def load_reference(con, reference_dir: Path = REFERENCE_DIR, config=None) -> None:
+def load_reference(con, reference_dir: Path = REFERENCE_DIR, config=None, observatory=None) -> None:
     """(Re)create the ref_* tables inside the caller's transaction."""
     csv_tables = {
         "ref_communes": ("communes.csv", {"code_insee": "VARCHAR", "nom_commune": "VARCHAR",
@@ -102,13 +156,58 @@ def load_reference(con, reference_dir: Path = REFERENCE_DIR, config=None) -> Non
         path = str(reference_dir / name)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_csv(?, header=true, "
                     f"columns={types!r}, delim=',', quote='\"')", [path])
-    tables = federal_project_tables(reference_dir)
+    tables = federal_project_tables(reference_dir, observatory)
+    tables["ref_territoires"] = declared_territories(observatory.territories_file if observatory else None,
+                                                    reference_dir)
     if config is not None:
         tables["ref_schema_colonnes"] = schema_columns(config)
     for table, frame in tables.items():
         con.register("_ref_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
+
+
+TERRITORY_COLUMNS = ["code_commune", "code_territoire", "nom_territoire"]
+
+
+def declared_territories(path: Path | None, reference_dir: Path = REFERENCE_DIR) -> pd.DataFrame:
+    """The folder's territories (config/territoires.csv: commune -> territory, e.g. its EPCI),
+    checked line by line; empty without a declaration (the EPT in the Métropole du Grand Paris,
+    elsewhere no territory level)."""
+    if path is None:
+        return pd.DataFrame(columns=TERRITORY_COLUMNS, dtype="string")
+    from .readers import decode, sniff_separator
+
+    try:
+        text, _ = decode(path.read_bytes())
+    except OSError as exc:
+        raise ObservatoireError(f"{path} est illisible : {exc.strerror or exc}.") from None
+    rows = list(csv.reader(text.splitlines(), delimiter=sniff_separator(text)))
+    header = [fold(h) for h in (rows[0] if rows else [])]
+    missing = [c for c in TERRITORY_COLUMNS if c not in header]
+    if missing:
+        raise ObservatoireError(f"{path} : {'colonne absente' if len(missing) == 1 else 'colonnes absentes'} : "
+                                f"{', '.join(missing)} (attendu : {';'.join(TERRITORY_COLUMNS)}, une ligne par commune).")
+    index = [header.index(c) for c in TERRITORY_COLUMNS]
+    communes = known_communes(reference_dir)
+    out, seen = [], {}
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [row[i].strip() if i < len(row) else "" for i in index]
+        commune, code, name = cells
+        commune = commune.zfill(5) if commune.isdigit() else commune.upper()
+        if commune not in communes:
+            raise ObservatoireError(f"{path}, ligne {n} : « {cells[0]} » n'est pas un code commune INSEE connu "
+                                    "(5 caractères, ex. 06088).")
+        if not code:
+            raise ObservatoireError(f"{path}, ligne {n} : code_territoire vide pour la commune {commune}.")
+        if commune in seen:
+            raise ObservatoireError(f"{path}, ligne {n} : la commune {commune} est déjà rattachée à un territoire "
+                                    f"(ligne {seen[commune]}) ; une commune n'a qu'un territoire.")
+        seen[commune] = n
+        out.append({"code_commune": commune, "code_territoire": code, "nom_territoire": name or code})
+    return pd.DataFrame(out, columns=TERRITORY_COLUMNS, dtype="string")
 
 
 @dataclass(frozen=True)
@@ -118,8 +217,13 @@ class ProjectCodes:
     groups: dict[str, str]
 
 
+def project_codes(reference_dir: Path = REFERENCE_DIR, observatory=None) -> ProjectCodes:
+    path = observatory.project_file if observatory is not None else reference_dir / "projet_federal.yaml"
+    return _project_codes(path, reference_dir, observatory)
+
+
 @lru_cache(maxsize=4)
-def project_codes(reference_dir: Path = REFERENCE_DIR) -> ProjectCodes:
-    tables = federal_project_tables(reference_dir)
+def _project_codes(path, reference_dir: Path, observatory) -> ProjectCodes:
+    tables = federal_project_tables(reference_dir, observatory)
     return ProjectCodes(actions={fold(c): c for c in tables["ref_actions"]["code_action"]},
                         groups={fold(c): c for c in tables["ref_groupes_travail"]["code_groupe"]})

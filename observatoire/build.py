@@ -95,7 +95,45 @@ def require_complete_build(con) -> None:
             "ses tables sont incomplètes. Relancez « observatoire build » avant de contrôler ou de publier.")
 
 
-def dbt_args(db_path: Path, project_dir: Path = PROJECT_DIR) -> list[str]:
+SEEDS_DIR = PROJECT_DIR / "data" / "seeds"
+REGISTRY = "registre_indicateurs.csv"
+
+
+def folder_seeds(observatory, db_path: Path) -> Path:
+    """The seeds of an observatory folder, beside its warehouse: each of the product's seeds, or the
+    file of the same name in the folder's config/; the registry keeps the SENACS key figures and
+    only the indicators of the axes its own federal project declares (none without one: no target
+    or baseline it did not declare)."""
+    import csv
+    import io
+
+    from ingest.reference import read_project
+
+    dest = dbt_dirs(db_path)[0].parent / "seeds"
+    dest.mkdir(parents=True, exist_ok=True)
+    project = read_project(observatory.project_file)
+    axes = {str(a["code"]) for a in project["axes"]}
+    for source in sorted(SEEDS_DIR.glob("*.csv")):
+        own = observatory.root / "config" / source.name if observatory.root else None
+        text = (own if own is not None and own.is_file() else source).read_text(encoding="utf-8-sig")
+        if source.name == REGISTRY:
+            rows = list(csv.DictReader(io.StringIO(text)))
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+            writer.writeheader()
+            for row in rows:
+                if row.get("axe") == "socle" or row.get("axe") in axes:
+                    if observatory.project_file is None:
+                        row["cible"] = row["annee_reference"] = ""
+                    writer.writerow(row)
+            text = out.getvalue()
+        target = dest / source.name
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+    return dest
+
+
+def dbt_args(db_path: Path, project_dir: Path = PROJECT_DIR, seeds: Path | None = None) -> list[str]:
     """The options of every dbt command on this warehouse (and its environment). dbt opens the
     warehouse by its file name from the warehouse's folder (see `_invoke`): its parsed project,
     which it keeps only while the connection settings stay the same, then serves every warehouse
@@ -103,6 +141,10 @@ def dbt_args(db_path: Path, project_dir: Path = PROJECT_DIR) -> list[str]:
     target_dir, log_dir = dbt_dirs(db_path)
     os.environ["OBSERVATOIRE_DBT_DOSSIER"] = str(db_path.resolve().parent)
     os.environ["OBSERVATOIRE_DBT_FICHIER"] = db_path.name
+    if seeds is None:
+        os.environ.pop("OBSERVATOIRE_GRAINES", None)
+    else:
+        os.environ["OBSERVATOIRE_GRAINES"] = str(seeds)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     return ["--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR),
@@ -117,7 +159,8 @@ def _parse_cache(args: list[str]) -> tuple[Path, Path | None]:
     from dbt.version import __version__
 
     project, target = args[args.index("--project-dir") + 1], Path(args[args.index("--target-path") + 1])
-    key = hashlib.sha256(f"{project}|{os.environ.get('OBSERVATOIRE_DBT_FICHIER')}|{__version__}".encode()).hexdigest()
+    key = hashlib.sha256(f"{project}|{os.environ.get('OBSERVATOIRE_DBT_FICHIER')}|{__version__}|"
+                         f"{os.environ.get('OBSERVATOIRE_GRAINES', '')}".encode()).hexdigest()
     base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
     return target / "partial_parse.msgpack", Path(base) / "observatoire" / f"dbt-{key[:16]}.msgpack"
 
@@ -135,15 +178,18 @@ def _copy_quietly(source: Path, dest: Path) -> None:
 
 def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, wait: float = 0,
           corrections: Path = CORRECTIONS_FILE,
-          on_event: Callable[[str], None] | None = None) -> BuildResult:
+          on_event: Callable[[str], None] | None = None, observatory=None) -> BuildResult:
     """Record the analysts' corrections, then dbt build (seeds, models, tests) and docs."""
     db_path = db_path.resolve()
+    if observatory is not None:
+        corrections = observatory.corrections
     with W.warehouse_lock(db_path, wait):
         chrono = Chrono("build")
         _check_warehouse(db_path)
         result_corrections = _record_corrections(db_path, corrections)
         chrono.tour("corrections")
-        common = dbt_args(db_path, project_dir)
+        seeds = folder_seeds(observatory, db_path) if observatory is not None and observatory.root else None
+        common = dbt_args(db_path, project_dir, seeds)
         result = BuildResult(target_dir=dbt_dirs(db_path)[0], corrections=result_corrections)
         _mark_build(db_path, "en_cours")
         try:

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import click
 
-from ingest.config import PROJECT_DIR
 from common.errors import LockedError, ObservatoireError
+from common.observatory import PRODUCT_DIR, Observatory
 
 from . import click_fr
-from .console import ProgressReporter, err, fr_count, fr_int, ingest_summary, out
+from .console import ProgressReporter, err, fr_count, fr_int, ingest_summary, out, shown
 
 click_fr.install()
 
-DEFAULT_WAREHOUSE = Path("sortie") / "entrepot" / "observatoire.duckdb"
-DEMO_DIR = PROJECT_DIR / "data" / "demo" / "92"
+DEMO_DIR = PRODUCT_DIR / "data" / "demo" / "92"
 EXIT_REJECTED, EXIT_LOCKED, EXIT_BLOCKED = 1, 3, 4
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -30,10 +29,10 @@ attendre_option = click.option("--attendre", type=float, default=0, metavar="SEC
 def exit_code_of(exc: BaseException) -> int:
     """An expected failure said in French on the console; its exit code. Re-raises the others."""
     if isinstance(exc, LockedError):
-        err.print(f"[bold red]Entrepôt occupé[/] : {exc}")
+        err.print(f"[bold red]Entrepôt occupé[/] : {shown(exc, lines=True)}")
         return EXIT_LOCKED
     if isinstance(exc, ObservatoireError):
-        err.print(f"[bold red]Erreur[/] : {exc}")
+        err.print(f"[bold red]Erreur[/] : {shown(exc, lines=True)}")
         return 1
     if isinstance(exc, KeyboardInterrupt):
         err.print("Interrompu : l'entrepôt est resté dans son état précédent.")
@@ -43,7 +42,7 @@ def exit_code_of(exc: BaseException) -> int:
 
         message = describe(exc)
         if message is not None:
-            err.print(f"[bold red]Erreur[/] : {message}")
+            err.print(f"[bold red]Erreur[/] : {shown(message, lines=True)}")
             return 1
     raise exc
 
@@ -60,22 +59,89 @@ class Group(click.Group):
             sys.exit(exit_code_of(exc))
 
 
+def _remember(ctx, param, value):
+    """A global option, given before or after the command: kept for the whole invocation."""
+    if value is not None:
+        ctx.meta[f"observatoire.{param.name}"] = value
+    return value
+
+
+def global_options(function):
+    """--dossier and --entrepot, accepted on the group and on every command."""
+    function = click.option("--entrepot", type=click.Path(dir_okay=False, path_type=Path), expose_value=False,
+                            callback=_remember, envvar="OBSERVATOIRE_ENTREPOT",
+                            help="Fichier DuckDB de l'entrepôt (défaut : sortie/entrepot/observatoire.duckdb "
+                                 "dans le dossier de l'observatoire ; variable OBSERVATOIRE_ENTREPOT).")(function)
+    return click.option("--dossier", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
+                        callback=_remember,
+                        help="Dossier de l'observatoire (défaut : celui où l'on se trouve, ou un dossier "
+                             "parent ; variable OBSERVATOIRE_DOSSIER).")(function)
+
+
+def observatory_of(ctx, demo: bool = False) -> Observatory:
+    """The observatory this command works on: the demo's own folder with --demo; else the folder
+    named by --dossier (or OBSERVATOIRE_DOSSIER) or the one the working directory lies in; else,
+    with an explicit --entrepot only, the product's own settings (the Hauts-de-Seine's)."""
+    from common.observatory import demo_observatory, find_root, locate, product_observatory
+
+    entrepot = ctx.meta.get("observatoire.entrepot")
+    if demo:
+        obs = demo_observatory()
+        if entrepot is not None and find_root(Path(entrepot).absolute().parent):
+            raise ObservatoireError(f"{entrepot} est l'entrepôt d'un dossier d'observatoire : la démonstration "
+                                    "n'y écrit jamais. Lancez « observatoire run --demo » sans --entrepot.")
+        return obs.with_warehouse(entrepot)
+    obs = locate(ctx.meta.get("observatoire.dossier"))
+    if obs is not None:
+        return obs.with_warehouse(entrepot)
+    if entrepot is not None:
+        return product_observatory().with_warehouse(entrepot)
+    raise ObservatoireError(
+        "Aucun dossier d'observatoire ici (ni dans les dossiers parents) : créez-en un avec « observatoire init "
+        "DOSSIER --federation NOM --departement CODE », placez-vous dedans, ou nommez-le avec --dossier. "
+        "Pour essayer l'outil : « observatoire run --demo ».")
+
+
 @click.group(cls=Group, context_settings=CONTEXT, subcommand_metavar="COMMANDE [ARGUMENTS]...")
-@click.option("--entrepot", type=click.Path(dir_okay=False, path_type=Path), envvar="OBSERVATOIRE_ENTREPOT",
-              default=DEFAULT_WAREHOUSE, show_default=True,
-              help="Fichier DuckDB de l'entrepôt (variable OBSERVATOIRE_ENTREPOT).")
+@global_options
 @click.version_option(package_name="observatoire", message="observatoire %(version)s")
 @click.pass_context
-def cli(ctx, entrepot: Path):
+def cli(ctx):
     """Observatoire de l'impact social des centres sociaux et des EVS.
 
     Chaîne annuelle : extraits SENACS et journal d'activités -> entrepôt DuckDB ->
-    indicateurs -> contrôles qualité -> rapports HTML.
+    indicateurs -> contrôles qualité -> rapports HTML. Chaque fédération a son dossier
+    (« observatoire init ») ; les commandes lancées dedans l'utilisent.
     """
-    ctx.obj = {"entrepot": entrepot}
+    ctx.obj = {}
 
 
 @cli.command()
+@click.argument("dossier", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--federation", "nom", required=True, metavar="NOM", help="Nom de la fédération, tel que les sites le montrent.")
+@click.option("--departement", "departements", multiple=True, metavar="CODE",
+              help="Département couvert (\"06\", \"2A\", \"974\") ; à répéter pour chacun.")
+@click.option("--national", is_flag=True, help="L'observatoire couvre tous les départements (niveau national).")
+def init(dossier, nom, departements, national):
+    """Crée le dossier d'un observatoire : réglages, extraits, corrections, confirmations.
+
+    Ensuite : déposez les extraits dans DOSSIER/extraits, placez-vous dans DOSSIER et
+    lancez « observatoire run ».
+    """
+    from .folder import create
+
+    path = create(dossier, nom, departements, national)
+    out.print(f"Dossier d'observatoire créé : {path}")
+    out.print("  observatoire.yaml  réglages (nom, départements, licence, contact, logo)")
+    out.print("  extraits/          déposez-y les extraits reçus (senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx)")
+    out.print("  corrections.csv    corrections convenues avec les centres")
+    out.print("  confirmations.csv  valeurs signalées que les centres confirment")
+    out.print("  config/            facultatif : projet fédéral, pages, alias d'en-têtes, territoires")
+    out.print(f"Ensuite : cd {dossier} && observatoire run")
+
+
+@cli.command()
+@global_options
 @click.argument("chemins", nargs=-1, required=True,
                 type=click.Path(exists=True, path_type=Path))
 @attendre_option
@@ -87,26 +153,28 @@ def ingest(ctx, chemins, attendre):
     n'importe quelle profondeur. Un fichier déjà chargé à l'identique est ignoré ;
     une nouvelle version d'une année remplace l'ancienne en entier.
     """
-    if not _ingest(ctx.obj["entrepot"], chemins, attendre):
+    if not _ingest(observatory_of(ctx), chemins, attendre):
         sys.exit(EXIT_REJECTED)
 
 
-def _ingest(entrepot: Path, chemins, attendre: float) -> bool:
+def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
     from ingest.load import ingest_paths
 
-    result = ingest_paths([Path(c) for c in chemins], entrepot, wait=attendre, reporter=ProgressReporter())
+    entrepot = obs.warehouse
+    result = ingest_paths([Path(c) for c in chemins], entrepot, wait=attendre, reporter=ProgressReporter(),
+                          observatory=obs)
     for folder, reason in result.unreadable:
-        err.print(f"[bold yellow]Dossier illisible[/] {folder} : {reason} ; les extraits qu'il contient "
+        err.print(f"[bold yellow]Dossier illisible[/] {shown(folder)} : {reason} ; les extraits qu'il contient "
                   "éventuellement n'ont pas été chargés.")
     for f in result.files:
         if f.status == "rejeté":
-            err.print(f"[bold red]Rejeté[/] {f.path} : {f.message}")
+            err.print(f"[bold red]Rejeté[/] {shown(f.path)} : {shown(f.message)}")
         elif f.lifted:
-            err.print(f"{f.path.name} : {f.message}.")
+            err.print(f"{shown(f.path.name)} : {shown(f.message)}.")
         elif f.counts.get("bloquant") or f.counts.get("avertissement"):
-            err.print(f"[yellow]Constats[/] {f.path.name} :")
+            err.print(f"[yellow]Constats[/] {shown(f.path.name)} :")
             for line in f.details[:10]:
-                err.print(f"  - {line}")
+                err.print(f"  - {shown(line)}")
             more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - 10
             if more > 0:
                 err.print(f"  … et {fr_count(more, 'autre', 'autres')} : voir la table constats_qualite.")
@@ -116,11 +184,12 @@ def _ingest(entrepot: Path, chemins, attendre: float) -> bool:
     if result.ignored:
         err.print(fr_count(len(result.ignored), "fichier sans nom d'extrait ignoré.", "fichiers sans nom d'extrait ignorés."))
     out.print(ingest_summary(result))
-    out.print(f"Entrepôt : {entrepot.resolve()}")
+    out.print(f"Entrepôt : {shown(entrepot.resolve())}")
     return not result.rejected and not result.unreadable
 
 
 @cli.command()
+@global_options
 @click.option("--sans-docs", is_flag=True, help="Ne pas régénérer la documentation dbt (plus rapide).")
 @attendre_option
 @click.pass_context
@@ -130,14 +199,23 @@ def build(ctx, sans_docs, attendre):
     Exécute seeds, modèles et tests dbt dans l'entrepôt, puis génère la
     documentation dbt. Produit notamment la table « indicateurs ».
     """
-    _build(ctx.obj["entrepot"], not sans_docs, attendre)
+    _build(observatory_of(ctx), not sans_docs, attendre)
 
 
-def _build(entrepot: Path, docs: bool, attendre: float) -> None:
+def _build(obs: Observatory, docs: bool, attendre: float) -> None:
     from .build import build as run_build
 
-    err.print("Calcul des indicateurs (dbt)…")
-    result = run_build(entrepot, docs=docs, wait=attendre, on_event=lambda m: err.print(f"  {m}"))
+    entrepot = obs.warehouse
+    # progress on the console; each dbt model and test in the log file, beside the warehouse
+    with _journal(obs, "build") as note, err.status("Calcul des indicateurs (dbt)…") as status:
+        def on_event(message: str) -> None:
+            note(message)
+            status.update(f"Calcul des indicateurs (dbt) : {message}")
+
+        if not err.is_terminal:
+            err.print("Calcul des indicateurs (dbt)…")
+        result = run_build(entrepot, docs=docs, wait=attendre, on_event=on_event, observatory=obs)
+    err.print(f"  détail de chaque modèle et test : {_shown(obs.log_file)}")
     applied, refused = result.corrections
     if applied or refused:
         err.print(f"Corrections : {fr_count(applied, 'appliquée', 'appliquées')}, "
@@ -149,6 +227,7 @@ def _build(entrepot: Path, docs: bool, attendre: float) -> None:
 
 
 @cli.command()
+@global_options
 @click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Dossier des sorties qualité (défaut : le dossier qualite à côté de l'entrepôt).")
 @attendre_option
@@ -160,7 +239,7 @@ def validate(ctx, sortie, attendre):
     « constats_qualite », écrit une page qualité par année, une fiche de retour par
     structure et les Data Docs. Une année avec un constat bloquant n'est pas publiée.
     """
-    if not _validate(ctx.obj["entrepot"], sortie, attendre):
+    if not _validate(observatory_of(ctx), sortie, attendre):
         sys.exit(EXIT_BLOCKED)
 
 
@@ -182,11 +261,11 @@ def _print_contacts(contacts: dict) -> None:
             out.print(f"  {year} : {fr_count(len(contacts[year]), 'structure à contacter', 'structures à contacter')}.")
 
 
-def _validate(entrepot: Path, sortie, attendre: float, docs: bool = True) -> bool:
+def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> bool:
     from .validation import run_validation
 
     err.print("Contrôle qualité (Great Expectations)…")
-    outcome = run_validation(entrepot, sortie, attendre, docs=docs)
+    outcome = run_validation(obs.warehouse, sortie, attendre, docs=docs, observatory=obs)
     counts = outcome.counts
     _print_contacts(outcome.contacts or {})
     out.print(f"Constats : {fr_count(counts.get('bloquant', 0), 'bloquant', 'bloquants')}, "
@@ -198,15 +277,15 @@ def _validate(entrepot: Path, sortie, attendre: float, docs: bool = True) -> boo
                                                      "la méthodologie)" if gate.avertissements else ""))
         else:
             kept = " ; la publication précédente reste en place" if gate.deja_publie else ""
-            err.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(len(gate.bloquants), 'constat bloquant', 'constats bloquants')}{kept} :")
+            out.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(len(gate.bloquants), 'constat bloquant', 'constats bloquants')}{kept} :")
             for message in gate.bloquants["message"].head(15):
-                err.print(f"    - {message}")
+                out.print(f"    - {shown(message)}")
             if len(gate.bloquants) > 15:
-                err.print(f"    … et {fr_count(len(gate.bloquants) - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
+                out.print(f"    … et {fr_count(len(gate.bloquants) - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
     if outcome.pages:
-        out.print(f"Pages qualité : {outcome.pages[0].parent}")
+        out.print(f"Pages qualité : {shown(outcome.pages[0].parent)}")
     if outcome.data_docs is not None:
-        out.print(f"Data Docs Great Expectations : {outcome.data_docs}")
+        out.print(f"Data Docs Great Expectations : {shown(outcome.data_docs)}")
     else:
         out.print("Data Docs Great Expectations : non produites avec --public-seulement "
                   "(« observatoire validate » les produit).")
@@ -214,6 +293,7 @@ def _validate(entrepot: Path, sortie, attendre: float, docs: bool = True) -> boo
 
 
 @cli.command()
+@global_options
 @click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Dossier du site (défaut : sortie/site, à côté du dossier de l'entrepôt).")
 @click.option("--public-seulement", is_flag=True, help="Ne produire que le site public.")
@@ -226,17 +306,18 @@ def report(ctx, sortie, public_seulement, attendre):
     par structure) et « interne » (la fédération ; pages par structure, qualité,
     documentation dbt et Data Docs).
     """
-    _report(ctx.obj["entrepot"], sortie, public_seulement, attendre)
+    _report(observatory_of(ctx), sortie, public_seulement, attendre)
 
 
-def _report(entrepot: Path, sortie, public_seulement: bool, attendre: float) -> None:
+def _report(obs: Observatory, sortie, public_seulement: bool, attendre: float) -> None:
     from .report import run_report
 
     err.print("Production du site…")
     audiences = ("public",) if public_seulement else ("public", "interne")
-    results = run_report(entrepot, sortie, audiences, attendre, on_progress=lambda m: err.print(f"  {m}"))
+    results = run_report(obs.warehouse, sortie, audiences, attendre, on_progress=lambda m: err.print(f"  {m}"),
+                         observatory=obs)
     for r in results:
-        out.print(f"Site {r.audience} : {fr_int(r.pages)} pages dans {r.path / 'index.html'}")
+        out.print(f"Site {r.audience} : {fr_int(r.pages)} pages dans {shown(r.path / 'index.html')}")
 
 
 @cli.command()
@@ -257,6 +338,7 @@ def demo(echelle, sortie, graine, taille):
 
 
 @cli.command()
+@global_options
 @click.argument("chemins", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--demo", "use_demo", is_flag=True, help="Utiliser les extraits de démonstration fournis (92).")
 @click.option("--public-seulement", is_flag=True,
@@ -264,35 +346,108 @@ def demo(echelle, sortie, graine, taille):
 @attendre_option
 @click.pass_context
 def run(ctx, chemins, use_demo, public_seulement, attendre):
-    """Enchaîne toute la chaîne annuelle sur les extraits donnés (ou --demo).
+    """Enchaîne toute la chaîne annuelle sur les extraits du dossier (ou ceux donnés, ou --demo).
 
     Chargement, calcul des indicateurs, contrôle qualité, publication des années
     sans constat bloquant et production des sites public et interne. Chaque étape
     tourne dans son propre processus : sa mémoire est rendue avant la suivante.
+    Sans argument, dans un dossier d'observatoire : ses extraits (dossier extraits/).
     """
+    obs = observatory_of(ctx, demo=use_demo)
     if use_demo:
         chemins = (DEMO_DIR,)
+    if not chemins and obs.extraits is not None:
+        if not obs.extraits.is_dir() or not any(obs.extraits.iterdir()):
+            raise ObservatoireError(f"Le dossier des extraits {obs.extraits} est vide : déposez-y les extraits reçus "
+                                    "(senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx), puis relancez « observatoire run ».")
+        chemins = (obs.extraits,)
     if not chemins:
         raise click.UsageError("indiquez des fichiers ou dossiers d'extraits, ou --demo.")
     from ingest import load  # noqa: F401  (pandas, DuckDB: imported once, shared by the steps)
     from ingest.warehouse import warehouse_lock
 
-    entrepot = ctx.obj["entrepot"]
+    entrepot = obs.warehouse
+    entrepot.parent.mkdir(parents=True, exist_ok=True)
     with warehouse_lock(entrepot, attendre):
         # each step's child starts while the previous step works, and imports its libraries then
-        build = _Step(_build, (entrepot, not public_seulement, attendre), WARM_UP["build"])   # docs: internal site
-        ok = _Step(_ingest, (entrepot, chemins, attendre)).go()
-        validate = _Step(_validate, (entrepot, None, attendre, not public_seulement), WARM_UP["validate"])
+        build = _Step(_build, (obs, not public_seulement, attendre), WARM_UP["build"])   # docs: internal site
+        ok = _Step(_ingest, (obs, chemins, attendre)).go()
+        validate = _Step(_validate, (obs, None, attendre, not public_seulement), WARM_UP["validate"])
         build.go()
-        report = _Step(_report, (entrepot, None, public_seulement, attendre), WARM_UP["report"])
+        report = _Step(_report, (obs, None, public_seulement, attendre), WARM_UP["report"])
         published = validate.go()
         report.go()
+    _run_summary(obs, ok, public_seulement)
     if not ok:
-        err.print("[bold red]Au moins un fichier a été rejeté ou un dossier n'a pu être lu[/] : les indicateurs "
-                  "ont été calculés sans eux.")
         sys.exit(EXIT_REJECTED)
     if not published:
         sys.exit(EXIT_BLOCKED)
+
+
+def _shown(path: Path) -> str:
+    """A path as the analyst typed it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+class _journal:
+    """The run's log file beside the warehouse (journal.log): what the console summarises."""
+
+    def __init__(self, obs: Observatory, step: str):
+        self.path, self.step = obs.log_file, step
+
+    def __enter__(self):
+        from datetime import datetime
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = self.path.open("a", encoding="utf-8")
+        self.file.write(f"\n== {self.step} — {datetime.now():%d/%m/%Y %H:%M:%S}\n")
+        return lambda message: self.file.write(message + "\n")
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+
+def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
+    """What the run published, what it held back and why, and what to do next: on stdout."""
+    from ingest import warehouse as W
+    from .report import default_site_dir
+    from .validation import default_quality_dir
+
+    con = W.connect(obs.warehouse, read_only=True, wait=5)
+    try:
+        years = con.execute("SELECT annee, statut, nb_bloquants, publie_le FROM publications ORDER BY annee").fetchall()
+    finally:
+        con.close()
+    quality, site = default_quality_dir(obs.warehouse), default_site_dir(obs.warehouse)
+    published = [y for y in years if y[1] == "publiee"]
+    held = [y for y in years if y[1] != "publiee"]
+    out.print("")
+    out.print("[bold]Bilan[/]")
+    if published:
+        out.print("  Publiées : " + ", ".join(f"{a} (publiée le {d:%d/%m/%Y})" for a, _, _, d in published) + ".")
+    for annee, _, n, previous in held:
+        kept = f" ; sa publication du {previous:%d/%m/%Y} reste en ligne" if previous else ""
+        out.print(f"  Retenue : {annee}, {fr_count(n, 'constat bloquant', 'constats bloquants')}{kept} "
+                  f"(page qualité : {_shown(quality / f'{annee}.html')}).")
+    if not ok:
+        out.print("  Au moins un fichier a été rejeté ou un dossier n'a pu être lu : les indicateurs ont été "
+                  "calculés sans eux (voir plus haut).")
+    out.print("[bold]Ensuite[/]")
+    corrections, confirmations = _shown(obs.corrections), _shown(obs.confirmations)
+    if held:
+        out.print(f"  1. Lisez la page qualité de chaque année retenue ({_shown(quality)}/) : ce qui bloque, par structure.")
+        out.print(f"  2. Envoyez aux centres concernés leur fiche de retour ({_shown(quality / 'fiches_retour')}/<année>/).")
+        out.print(f"  3. Inscrivez ce qu'ils corrigent dans {corrections}, ce qu'ils confirment dans {confirmations}, "
+                  "puis relancez « observatoire run ».")
+    elif not ok:
+        out.print("  Corrigez ou retirez les fichiers rejetés, puis relancez « observatoire run ».")
+    else:
+        out.print(f"  Le site public est prêt : copiez le dossier {_shown(site / 'public')}/ tel quel sur un serveur web.")
+        if not public_seulement:
+            out.print(f"  Le site interne ({_shown(site / 'interne')}/) reste à la fédération : pages des structures et qualité.")
 
 
 _FALSE = 10     # a step's child process ended well, and its step answered False
@@ -301,6 +456,26 @@ WARM_UP = {"build": ("dbt.cli.main", "dbt.adapters.duckdb", "observatoire.build"
            "validate": ("great_expectations", "great_expectations.expectations", "expectations.validate",
                         "observatoire.validation"),
            "report": ("reports.site", "observatoire.report")}
+
+
+STEP_NAMES = {"_ingest": "chargement des extraits", "_build": "calcul des indicateurs",
+              "_validate": "contrôle qualité", "_report": "production du site"}
+
+
+def killed_step(name: str, exitcode: int | None) -> str:
+    """What to say when a step's process was stopped by a signal (exit code -N) from outside."""
+    import signal
+
+    try:
+        which = signal.Signals(-exitcode).name if exitcode else "inconnu"
+    except ValueError:
+        which = f"n° {-exitcode}"
+    cause = ("le plus souvent le système, faute de mémoire, ou une commande kill" if which == "SIGKILL" else
+             "une commande kill, l'arrêt de la session ou de la machine")
+    return (f"l'étape « {name} » a été arrêtée de l'extérieur (signal {which} : {cause}). Ce qu'elle "
+            "écrivait n'a pas été mis en place : l'entrepôt et les sorties sont ceux de la dernière étape "
+            "terminée. Relancez la commande ; si l'arrêt se reproduit, libérez de la mémoire (fermez d'autres "
+            "programmes) ou lancez les étapes une à une (ingest, build, validate, report).")
 
 
 class _Step:
@@ -317,6 +492,7 @@ class _Step:
 
         context = multiprocessing.get_context("fork")
         self.receive, self.send = context.Pipe(duplex=False)
+        self.name = STEP_NAMES.get(function.__name__, function.__name__.strip("_"))
         self.child = context.Process(target=_step_child, args=(function, args, modules, self.receive, os.getpid()))
         self.child.start()
         _Step._waiting.append(self)
@@ -332,6 +508,8 @@ class _Step:
             raise
         if self.child.exitcode not in (0, _FALSE):
             _Step.cancel_all()
+            if self.child.exitcode is None or self.child.exitcode < 0:
+                err.print(f"[bold red]Erreur[/] : {killed_step(self.name, self.child.exitcode)}")
             sys.exit(self.child.exitcode if self.child.exitcode and self.child.exitcode > 0 else 1)
         return self.child.exitcode == 0
 
@@ -367,6 +545,10 @@ def _step_child(function, args, modules, receive, parent) -> None:
 
 
 def main() -> None:
+    # multiprocessing's resource tracker warns in English about the semaphores of a process pool
+    # when a worker or step was killed: the kill is said in French already (the option passes on
+    # to the tracker, started later with this interpreter's -W options).
+    sys.warnoptions.append("ignore:resource_tracker:UserWarning")
     cli(prog_name="observatoire")
 
 

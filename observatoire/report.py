@@ -18,7 +18,7 @@ def default_site_dir(db_path: Path) -> Path:
 
 
 def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, wait: float = 0,
-               on_progress=lambda m: None):
+               on_progress=lambda m: None, observatory=None):
     from reports.site import build_sites
 
     db_path = db_path.resolve()
@@ -40,6 +40,7 @@ def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, 
             # the internal site holds the public one's pages: both are built in one pass
             return build_sites(con, {audience: out_dir / audience for audience in audiences},
                                quality_dir=default_quality_dir(db_path), dbt_docs=dbt_dirs(db_path)[0],
-                               on_progress=on_progress)
+                               on_progress=on_progress,
+                               pages=observatory.pages_file if observatory is not None else None)
         finally:
             con.close()

@@ -35,7 +35,7 @@ def default_quality_dir(db_path: Path) -> Path:
 
 
 def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
-                   confirmations: Path = CONFIRMATIONS_FILE, docs: bool = True) -> ValidateOutcome:
+                   confirmations: Path = CONFIRMATIONS_FILE, docs: bool = True, observatory=None) -> ValidateOutcome:
     """Check, record the findings, publish the years without a blocking one, write the quality
     outputs; with `docs`, GX's Data Docs among them (else the quality folder has none, rather
     than those of an earlier validation)."""
@@ -43,6 +43,10 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
     from reports.qualite import write_quality_outputs
 
     db_path = db_path.resolve()
+    selection = None
+    if observatory is not None:
+        confirmations = observatory.confirmations
+        selection = observatory.selection_file
     out_dir = (out_dir or default_quality_dir(db_path)).resolve()
     with W.warehouse_lock(db_path, wait):
         if not db_path.exists():
@@ -64,7 +68,8 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
                 con.execute("BEGIN TRANSACTION")
                 try:
                     chrono = Chrono("validate")
-                    result = validate(con, docs_dir=tmp / "gx" if docs else None, confirmations=confirmations)
+                    result = validate(con, docs_dir=tmp / "gx" if docs else None, confirmations=confirmations,
+                                      **({"selection": selection} if selection is not None else {}))
                     chrono.tour("contrôles Great Expectations")
                     gates = publish(con)
                     chrono.tour("publication")

@@ -70,7 +70,9 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
     units = ", ".join(_NEUTRAL.format(c=c) if c in ("code", "libelle", "code_parent") else
                       "coalesce(nb_indicateurs_publies, 0) AS nb_indicateurs_publies" if c == "nb_indicateurs_publies"
                       else c for c in UNIT_COLUMNS)
-    _copy_csv(con, f"SELECT {units} FROM publie.pub_unites AS u ORDER BY u.annee, u.niveau, u.libelle, u.code",
+    # a territory that is its département (dbt's flag) is not a unit of its own
+    _copy_csv(con, f"SELECT {units} FROM publie.pub_unites AS u WHERE NOT coalesce(u.confondu_avec_parent, false) "
+                   "ORDER BY u.annee, u.niveau, u.libelle, u.code",
               folder / "unites.csv")
     (folder / "dictionnaire.csv").write_text(csv_text(["colonne", "description"], DICTIONARY), encoding="utf-8")
     (folder / "registre.csv").write_text(csv_text(REGISTRY_COLUMNS, [[r.get(c) for c in REGISTRY_COLUMNS]

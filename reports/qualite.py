@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+
 from slugify import slugify
 
+from common.names import file_stem
 from expectations.rules import libelle
 from expectations.publication import DATA_YEAR, effective_findings_sql
 
@@ -108,8 +110,9 @@ def _by_structure(rows: list[dict], names: dict[str, str], year) -> list[dict]:
                                              r["controle"]))
         nom = names.get(code) or code
         # the analyst's record (CSV) is named by the code; the sheet sent to the centre by its code and name
-        name = f"{slugify(str(code)) or 'structure'}.csv"
-        stem = slugify(f"{code} {nom}"[:120]) or "structure"
+        name = f"{file_stem(code)}.csv"
+        # the code's stem is injective and holds no "__" (nor does a slug): code and name stay apart
+        stem = f"{file_stem(code)}__{slugify(str(nom), max_length=60, word_boundary=True) or 'structure'}"
         a_demander = [f for f in found if f["pour_la_structure"] and f["severite"] in ("bloquant", "avertissement")]
         out.append({"code": code, "nom": nom, "fiche": f"fiches_retour/{year}/{name}",
                     "fiche_html": f"fiches_retour/{year}/{stem}.html" if a_demander else "",

@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from slugify import slugify
 
+from common.names import file_stem
 from common.timing import Chrono
 from common import files as fichiers
 from common.processes import die_with_parent
@@ -173,6 +174,13 @@ class Site:
         self.date_site = date_longue(max(dates)) if dates else ""
         # the disclosure minimum: fewer respondents than this, and a cell is not published
         self.n_min = min((r["n_min"] for r in self.reg.values() if r["n_min"] and r["n_min"] > 1), default=3)
+        # a territory level of its own (EPT, declared territories), not one that is its département
+        self.territoires = any(u.niveau == "territoire" and not u.confondu
+                               for units in data.unites.values() for u in units.values())
+
+    def title(self, s: dict) -> str:
+        """A section's title from the page spec; `titre_sans_territoire` where there is no territory level."""
+        return (not self.territoires and s.get("titre_sans_territoire")) or s.get("titre", "")
 
     # ------------------------------------------------------------------ lookups and formatting
     def fmt(self, indicateur: str, value) -> str:
@@ -240,7 +248,7 @@ class Site:
             if p is not None:
                 children[(p.niveau, p.code)].append(u)
             if key not in small:
-                href[key] = f"{FOLDERS[u.niveau]}/{slug(u.code)}.html"
+                href[key] = f"{FOLDERS[u.niveau]}/{file_stem(u.code)}.html"
         return {"units": units, "main": main, "href": href, "parent": parents, "children": children,
                 "small": small, "homonymes": {k for k, n in names.items() if n > 1}}
 
@@ -298,7 +306,8 @@ class Site:
             self.yearly_report(w, annee)
         on_progress("fiches des territoires et des communes")
         with self.unit_pages_in_background(w):     # the other pages meanwhile, in this process
-            self.scorecard(w)
+            if self.d.axes:             # no federal project declared: no board page, no menu entry
+                self.scorecard(w)
             self.indicator_pages(w)
             self.methodology(w)
             self.open_data(w)
@@ -324,7 +333,7 @@ class Site:
         fiches = next((s for s in self.spec.section("rapport").get("sections", []) if s.get("type") == "fiches"), None)
         sheets = self.sheets(self.last) if fiches and self.last else {}
         lien = {"href": f"{self.last}/index.html#s-{fiches.get('id') or slug(fiches.get('titre', 'rubrique'))}",
-                "texte": fiches.get("titre") or "Fiches"} if sheets.get("liens") or sheets.get("petites") else None
+                "texte": self.title(fiches) or "Fiches"} if sheets.get("liens") or sheets.get("petites") else None
         w.page("index.html", "accueil.html", titre="Accueil", page_id="accueil", date_page=self.date_site,
                fiches=lien, reperes=self.tiles(self.last, self.main, rows) if self.last else [],
                principal=self.main, rapports=[{"annee": a, "date": self.year_date(a)} for a in reversed(self.d.annees)])
@@ -335,7 +344,7 @@ class Site:
         sections, charts = [], []
         for s in (self.spec.section("rapport")).get("sections", []):
             kind = s.get("type", "rubrique")
-            sec = {"id": s.get("id") or slug(s.get("titre", "rubrique")), "titre": s.get("titre", ""),
+            sec = {"id": s.get("id") or slug(s.get("titre", "rubrique")), "titre": self.title(s),
                    "texte": s.get("texte", ""), "type": kind}
             if kind == "fiches":
                 sec["fiches"] = self.sheets(annee)
@@ -671,7 +680,7 @@ class Site:
         for s in sorted(self.d.structures, key=lambda s: ordre(s["nom_structure"] or s["code_structure"])):
             code = s["code_structure"]
             name = s["nom_structure"] or f"Structure {code}"
-            href = f"{slug(code)}.html"
+            href = f"{file_stem(code)}.html"
             commune = s["nom_commune"] or s["code_commune"] or "commune inconnue"
             listing.append({"href": href, "nom": name, "type": s["type_structure"] or "–", "commune": commune,
                             "code": code})
@@ -808,7 +817,8 @@ def common_context(data: SiteData, site: Site, audience: str) -> dict:
     return {"site_nom": name, "federation": f, "audience": audience, "logo": "logo" if f.get("logo") else "",
             "logo_fichier": _logo_name(f.get("logo")),
             "contact_href": contact if "://" in contact else (f"mailto:{contact}" if "@" in contact else ""),
-            "journal": any(r["source"] == "activites" for r in data.registre.values())}
+            "journal": any(r["source"] == "activites" for r in data.registre.values()),
+            "projet_federal": bool(data.axes), "niveau_territoire": site.territoires}
 
 
 def _logo_name(uri) -> str:

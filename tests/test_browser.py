@@ -9,6 +9,8 @@ from playwright.sync_api import expect
 
 from conftest import ROOT, serve
 
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
+
 ARTIFACTS = ROOT / "test-artifacts"
 ENGLISH = re.compile(r"\b(Download|Autoscale|Reset|Zoom|Pan|Produced with|Toggle|Compare data|Show closest|"
                      r"plot|Click|Double-click|Snapshot|Box Select|Lasso)\b")

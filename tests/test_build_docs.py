@@ -2,6 +2,9 @@
 parsed and the warehouse's raw schema (DuckDB's catalog carries no statistics)."""
 from conftest import demo_copy
 from observatoire.build import build
+import pytest
+
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
 
 
 def test_docs_are_generated_once_per_state_of_the_project(site, tmp_path):

@@ -15,6 +15,8 @@ from observatoire.build import build
 from observatoire.report import run_report
 from observatoire.validation import run_validation
 
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
+
 CLI = [sys.executable, "-m", "observatoire"]
 
 

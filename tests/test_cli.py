@@ -5,6 +5,7 @@ from click.testing import CliRunner
 
 from conftest import ROOT
 from observatoire.cli import cli
+import pytest
 
 
 def test_every_command_is_documented_in_the_readme_and_back():
@@ -13,14 +14,27 @@ def test_every_command_is_documented_in_the_readme_and_back():
     assert documented == set(cli.commands)
 
 
+GLOBAL = {"--dossier", "--entrepot"}
+
+
+def test_global_options_are_documented_and_accepted_after_every_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    preamble = readme.split("## Commandes")[1].split("\n### ")[0]
+    assert all(f"`{o}" in preamble for o in GLOBAL)
+    for name, command in cli.commands.items():
+        if name not in ("init", "demo"):
+            assert GLOBAL <= {o for p in command.params for o in p.opts}, name
+
+
 def test_readme_options_match_help():
     """Each command's README section lists exactly its options, as --help shows them."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     runner = CliRunner()
     for name, command in cli.commands.items():
-        section = readme.split(f"### `observatoire {name}")[1].split("\n### ")[0]
+        section = re.split(r"\n##+ ", readme.split(f"### `observatoire {name}")[1])[0]
         help_text = runner.invoke(cli, [name, "--help"]).output
-        options = {o for p in command.params for o in p.opts if o.startswith("--")} - {"--help"}
+        # the global options, accepted after every command too, are documented once, above the commands
+        options = {o for p in command.params for o in p.opts if o.startswith("--")} - {"--help"} - GLOBAL
         for option in options:
             assert option in help_text
             assert f"`{option}" in section, f"{option} of `{name}` is not in the README"
@@ -46,6 +60,7 @@ def test_module_entry_point():
     assert out.returncode == 0 and out.stdout.startswith("observatoire ")
 
 
+@pytest.mark.lent
 def test_run_demo_chains_every_stage(tmp_path):
     """The README's main command, on its own warehouse, as a real process (each step runs in
     a child process of its own, writing to the same console)."""

@@ -73,6 +73,7 @@ def test_generator_is_deterministic_and_matches_the_bundled_files(tmp_path):
     assert mismatch == [] and errors == [], "data/demo/92 is stale: regenerate it with `observatoire demo`"
 
 
+@pytest.mark.lent
 def test_national_set_loads(tmp_path):
     truth = generate(tmp_path / "national", "national")
     assert 39_000 <= len(truth.reponses) <= 43_000

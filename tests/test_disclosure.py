@@ -9,6 +9,8 @@ from ingest.load import ingest_paths
 from observatoire.build import build
 from observatoire.demo import build_truth
 
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
+
 PUBLIC = ("commune", "territoire", "departement", "national")
 
 

@@ -26,6 +26,8 @@ import pytest
 
 from conftest import DEMO_DIR, ROOT
 
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
+
 OURS = re.compile(r"\.(public|interne|qualite)-")   # temporary and old folders of the outputs
 
 

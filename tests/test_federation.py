@@ -3,22 +3,24 @@ other indicator ids), its own département, its own page spec, extracts without 
 activity journal. Its site renders with no code change and never names the Hauts-de-Seine."""
 import csv
 import io
+import os
 import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
 import yaml
 
-from conftest import CORRECTIONS_HEADER, ROOT
+from conftest import ROOT
 from ingest.config import Config
-from ingest.load import ingest_paths
 from observatoire import demo
-from observatoire.build import build
 from observatoire.demo import Dialect, build_truth, write_survey
-from observatoire.validation import run_validation
-from reports.site import build_site
 from test_report import html_files, parse
+
+pytestmark = pytest.mark.lent
 
 RENAMED = {"part_outils_numeriques": "part_outils_partages", "part_demarche_impact": "part_evaluation_impact",
            "part_theme_sante": "part_theme_sante_bien_etre", "budget_moyen": "budget_moyen_centre",
@@ -65,57 +67,57 @@ def moselle_registry(source: str) -> str:
     return out.getvalue()
 
 
+def observatoire(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The real command, as an analyst types it in a folder."""
+    return subprocess.run([sys.executable, "-m", "observatoire", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=900)
+
+
 @pytest.fixture(scope="module")
 def moselle(tmp_path_factory):
+    """The Moselle's observatory folder, created and run by the command line only: its settings,
+    its own federal project, registry and page spec in its config/, its extracts in extraits/."""
     base = tmp_path_factory.mktemp("moselle")
-    # the federation's own reference data, registry and page spec
-    reference = base / "reference"
-    shutil.copytree(ROOT / "data" / "reference", reference)
-    (reference / "projet_federal.yaml").write_text(yaml.safe_dump(PROJECT, allow_unicode=True), encoding="utf-8")
-    project = base / "projet"
-    project.mkdir()
-    shutil.copy2(ROOT / "dbt_project.yml", project)
-    for folder in ("models", "macros", "tests/dbt"):
-        shutil.copytree(ROOT / folder, project / folder)
-    shutil.copytree(ROOT / "data" / "seeds", project / "data" / "seeds")
-    registry = project / "data" / "seeds" / "registre_indicateurs.csv"
-    registry.write_text(moselle_registry(registry.read_text(encoding="utf-8")), encoding="utf-8")
+    made = observatoire("init", "moselle", "--federation", "Fédération des centres sociaux de la Moselle",
+                        "--departement", "57", cwd=base)
+    assert made.returncode == 0, made.stderr
+    folder = base / "moselle"
+    settings = folder / "observatoire.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        'contact: ""', "contact: observatoire@centres-sociaux-57.exemple"), encoding="utf-8")
+    config = folder / "config"
+    (config / "projet_federal.yaml").write_text(yaml.safe_dump(PROJECT, allow_unicode=True), encoding="utf-8")
+    registry = (ROOT / "data" / "seeds" / "registre_indicateurs.csv").read_text(encoding="utf-8")
+    (config / "registre_indicateurs.csv").write_text(moselle_registry(registry), encoding="utf-8")
     spec = yaml.safe_load((ROOT / "data" / "config" / "pages.yaml").read_text(encoding="utf-8"))
     sections = spec["rapport"]["sections"]
     for s in sections:
         if s.get("id") == "themes":
             s["titre"] = "Les thèmes d'action"
     sections.insert(1, {"id": "projet", "titre": "Le projet fédéral en un coup d'œil", "tuiles": {"axe": ["M1", "M2"]}})
-    pages = base / "pages.yaml"
-    pages.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
-    # extracts of the Moselle, without the finances block, and no activity journal
+    (config / "pages.yaml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    # extracts of the Moselle, without the finances block, and no activity journal (generated with
+    # the Moselle's project as reference data: the test's tool, not the product's)
+    reference = base / "reference"
+    shutil.copytree(ROOT / "data" / "reference", reference)
+    (reference / "projet_federal.yaml").write_text(yaml.safe_dump(PROJECT, allow_unicode=True), encoding="utf-8")
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(demo.SCALES, "57", {"departements": ["57"], "cs": 16, "evs": 8, "surveys": [2021, 2022, 2023],
                                        "activities": [2022]})
         truth = build_truth("57", reference_dir=reference)
-    extracts = base / "extraits"
-    extracts.mkdir()
     for survey, df, blocs in truth.per_year:
-        write_survey(extracts / f"senacs_{survey}.csv", survey, df.drop(columns=FINANCES), blocs, Dialect(),
-                     Config())
-    db = base / "entrepot" / "o.duckdb"
-    ingest_paths([extracts], db, reference_dir=reference)
-    corrections = base / "corrections.csv"
-    corrections.write_text(CORRECTIONS_HEADER, encoding="utf-8")
-    build(db, project_dir=project, corrections=corrections, docs=False)
-    run_validation(db)
-    messages = []
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        result = build_site(con, base / "site", "public", pages=pages, on_progress=messages.append)
-    finally:
-        con.close()
-    return db, base / "site", result, messages
+        write_survey(folder / "extraits" / f"senacs_{survey}.csv", survey, df.drop(columns=FINANCES), blocs,
+                     Dialect(), Config())
+    done = observatoire("run", "--public-seulement", cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    pages = int(re.search(r"Site public : (\d+) pages", done.stdout).group(1))
+    return folder / "sortie" / "entrepot" / "observatoire.duckdb", folder / "sortie" / "site" / "public", \
+        pages, done.stderr.splitlines()
 
 
 def test_another_federation_gets_its_own_site_with_no_code_change(moselle):
-    db, site, result, messages = moselle
-    assert result.pages > 20
+    db, site, pages, messages = moselle
+    assert pages > 20
     published = [r[0] for r in duckdb.connect(str(db), read_only=True).execute(
         "SELECT annee FROM publications WHERE statut = 'publiee' ORDER BY annee").fetchall()]
     assert published

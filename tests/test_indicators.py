@@ -11,6 +11,8 @@ from ingest.load import ingest_paths
 from observatoire.build import build
 from observatoire.demo import build_truth
 
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
+
 LEVELS = ["commune", "territoire", "departement"]
 
 
@@ -199,7 +201,7 @@ def test_national_comparison_carries_its_source(built):
 
 def copy_project(dest):
     dest.mkdir(parents=True)
-    for name in ("dbt_project.yml", "models", "data/seeds"):
+    for name in ("dbt_project.yml", "models", "macros", "tests/dbt", "data/seeds"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest / name)
     return dest

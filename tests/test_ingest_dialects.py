@@ -80,6 +80,22 @@ def test_checkbox_columns_x_or_empty(tmp_path, cli_run, warehouse):
     assert got.iloc[2].isna().all()  # empty for a non-respondent is no answer, not "no"
 
 
+def test_respondents_ticked_with_x_and_no_answer_spelled_nc(tmp_path, cli_run, warehouse):
+    """A survey that ticks its respondents with 'x', leaves the others empty and writes no-answer
+    as NC: an empty `repondant` is no (counted once, no blocking finding), NC stays no answer."""
+    header = BASE_HEADER + ["theme_culture"]
+    rows = survey_rows(2021, [{"repondant": "x", "theme_culture": "x"},
+                              {"repondant": "X", "theme_culture": "NC"},
+                              {"repondant": "", "theme_culture": ""}])
+    write_csv(tmp_path / "senacs_2021.csv", header, rows)
+    result = cli_run("ingest", tmp_path)
+    assert result.exit_code == 0, result.output
+    got = frame(warehouse, "SELECT code_structure, repondant, theme_culture FROM reponses ORDER BY code_structure")
+    assert got["repondant"].tolist() == [True, True, False]
+    assert got["theme_culture"].tolist()[0] is True and got["theme_culture"].isna().tolist()[1:] == [True, True]
+    assert query(warehouse, "SELECT count(*) FROM constats_qualite WHERE severite = 'bloquant'")[0][0] == 0
+
+
 @pytest.mark.parametrize("variant", [
     {"code_structure": "Code structure", "nom_structure": "Nom structure"},
     {"code_structure": "CODE_STRUCTURE", "nom_structure": "NOM_STRUCTURE"},

@@ -690,6 +690,7 @@ def shared_dir():
 
 
 @pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"), reason="setpriv is needed to drop root")
+@pytest.mark.lent
 def test_unreadable_file_and_folder_then_readable_again(shared_dir):
     base = shared_dir
     script = base / "scenario.py"

@@ -106,6 +106,7 @@ def test_failure_mid_load_leaves_the_warehouse_as_it_was(tmp_path, warehouse, mo
     assert snapshot(warehouse) == before        # …and rolled back with the rest
 
 
+@pytest.mark.lent
 def test_a_second_run_at_once_is_refused_then_can_wait(tmp_path, warehouse, cli_run):
     write_csv(tmp_path / "senacs_2021.csv", BASE_HEADER, survey_rows(2021))
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""

@@ -28,8 +28,9 @@ from ingest import load
 from ingest.readers import decode
 from observatoire.cli import cli
 
-pytestmark = pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"),
-                                reason="setpriv is needed to drop root")
+pytestmark = [pytest.mark.lent,        # the full tier: a national demo read as an unprivileged user
+              pytest.mark.skipif(os.geteuid() == 0 and not shutil.which("setpriv"),
+                                 reason="setpriv is needed to drop root")]
 UNPRIVILEGED = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
 BIN = Path(sys.executable).parent / "observatoire"
 SERIAL = ("import sys; import ingest.load as load; load.PARALLEL_FROM = 10 ** 12; "

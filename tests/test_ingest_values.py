@@ -234,3 +234,31 @@ def test_more_no_answer_spellings(raw):
     for parse in (V.parse_number, V.parse_bool, V.parse_date):
         values, failed = parse(pd.Series([raw]))
         assert pd.isna(values[0]) and not failed[0]
+
+
+# Cases found by mutation testing (README, « Tests qui mordent »): each kills mutants that survived.
+def test_durations_take_minutes_below_sixty_only():
+    values, failed = V.parse_number(pd.Series(["2h30", "2h59", "2h60", "45min"]))
+    assert values[0] == pytest.approx(2.5) and values[1] == pytest.approx(2 + 59 / 60)
+    assert values[3] == pytest.approx(0.75)
+    assert list(failed) == [False, False, True, False]
+
+
+def test_years_outside_1900_2100_fail_and_stay_null():
+    values, failed = V.parse_year(pd.Series(["1899", "1900", "2100", "2101", "deux mille", None], dtype="object"))
+    assert list(failed) == [True, False, False, True, True, False]
+    assert values[1] == 1900 and values[2] == 2100
+    assert pd.isna(values[0]) and pd.isna(values[3]) and pd.isna(values[5])
+
+
+def test_dates_at_the_edges_of_the_accepted_years():
+    values, failed = V.parse_date(pd.Series(["01/01/1900", "31/12/2100", "31/12/1899", "2101-01-01"]))
+    assert list(failed) == [False, False, True, True]
+    assert [d.year for d in values[:2]] == [1900, 2100]
+
+
+def test_a_remark_on_one_answer_leaves_the_plain_answers_read():
+    values, failed, qualified = V.parse_answer(pd.Series(["Oui (partiellement)", "non", "peut-être", "oui"]))
+    assert list(values[[0, 1, 3]]) == [True, False, True] and pd.isna(values[2])
+    assert list(failed) == [False, False, True, False]
+    assert list(qualified) == [True, False, False, False]

@@ -6,6 +6,9 @@ from nbclient import NotebookClient
 from conftest import DEMO_DIR, ROOT, query
 from ingest.load import ingest_paths
 from observatoire.build import build
+import pytest
+
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
 
 
 def test_notebook_runs_on_the_warehouse(tmp_path, monkeypatch):

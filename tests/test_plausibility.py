@@ -19,6 +19,8 @@ from observatoire.build import build
 from observatoire.demo import build_truth
 from observatoire.validation import run_validation
 
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
+
 SEVERITY = {"bloquant": 0, "avertissement": 1, "info": 2, None: 3}
 
 

@@ -2,12 +2,16 @@
 nothing public, byte for byte, even after its extract was replaced and the indicators rebuilt."""
 import hashlib
 
+import pytest
+
 from conftest import demo_copy, frame, query, write_year_files
 from ingest.load import ingest_paths
 from observatoire.build import build
 from observatoire.demo import build_truth
 from observatoire.report import run_report
 from observatoire.validation import run_validation
+
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
 
 
 def digest(folder):
@@ -69,3 +73,29 @@ def test_the_public_site_reads_only_the_publication(site, tmp_path):
     assert left == [(1,)]
     run_report(db, tmp_path / "apres", audiences=("public",))
     assert digest(tmp_path / "apres" / "public") == digest(tmp_path / "avant" / "public")
+
+
+@pytest.mark.lent
+def test_a_years_publication_date_is_when_its_published_figures_last_changed(site, tmp_path):
+    """Validating again publishes the same figures: every year keeps its "publié le". A year whose
+    figures differ from its publication gets a new date; the others keep theirs."""
+    import duckdb
+
+    db, _ = demo_copy(site, tmp_path)
+    dates = "SELECT annee, publie_le FROM publie.publications ORDER BY annee"
+    before = dict(query(db, dates))
+    assert len(before) >= 3
+    run_validation(db, tmp_path / "qualite", docs=False)
+    assert dict(query(db, dates)) == before
+    assert dict(query(db, "SELECT annee, publie_le FROM publications WHERE statut = 'publiee'")) == before
+    first = min(before)
+    con = duckdb.connect(str(db))       # the publication of one year differs from what the build says now
+    try:
+        con.execute("UPDATE publie.pub_indicateurs SET valeur = valeur + 1 WHERE annee = ? AND niveau = 'departement' "
+                    "AND valeur IS NOT NULL", [first])
+    finally:
+        con.close()
+    run_validation(db, tmp_path / "qualite", docs=False)
+    after = dict(query(db, dates))
+    assert after[first] > before[first]
+    assert {a: d for a, d in after.items() if a != first} == {a: d for a, d in before.items() if a != first}

@@ -14,6 +14,8 @@ from observatoire.report import run_report
 from reports.formatting import csv_cell
 from conftest import FORMULA_NAME
 
+pytestmark = pytest.mark.lent     # the full tier: real dbt, GX, Chromium or whole runs
+
 
 
 class Links(HTMLParser):

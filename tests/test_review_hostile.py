@@ -42,6 +42,7 @@ def test_a_file_named_almost_like_an_extract_is_named_not_ignored(tmp_path, cli_
 ACTIVITY_HEADER = ["date", "action_code", "type_activite", "intitule", "nb_participants", "nb_habitants"]
 
 
+@pytest.mark.lent
 def test_an_activity_dated_in_another_year_counts_in_its_log_s_year(tmp_path, warehouse):
     """A date typed 2023 in the 2022 log must not publish a year 2023 of one activity (nor a year
     1905 from a date written « 2022 »): the log of year N describes year N."""
@@ -70,6 +71,7 @@ def test_an_activity_dated_in_another_year_counts_in_its_log_s_year(tmp_path, wa
 
 
 # ------------------------------------------------------------------ validation
+@pytest.mark.lent
 def test_a_year_described_again_by_a_later_survey_is_named(tmp_path, warehouse):
     """The 2022 survey may describe 2020 (N-2), but when the 2021 survey already did, the later
     answer silently replaced the published figures of 2020: a warning on that year says so."""

@@ -131,7 +131,7 @@ def test_the_quality_page_leads_with_the_structures_to_contact_in_order(scenario
 def test_the_feedback_sheet_speaks_to_the_centre(scenarios):
     db, _, codes, base = scenarios
     code = codes["influente"]
-    sheets = list((base / "qualite" / "fiches_retour" / "2019").glob(f"{code.lower()}-*.html"))
+    sheets = list((base / "qualite" / "fiches_retour" / "2019").glob(f"{code.lower()}__*.html"))
     assert len(sheets) == 1, sheets
     name = frame(db, "SELECT nom_structure FROM reponses WHERE code_structure = ? LIMIT 1", [code]).iloc[0, 0]
     text = sheets[0].read_text(encoding="utf-8")
@@ -140,7 +140,7 @@ def test_the_feedback_sheet_speaks_to_the_centre(scenarios):
     for analyst_only in ("corrections.csv", "confirmations.csv", "charges_total", "constats_qualite", "bloquant"):
         assert analyst_only not in text, analyst_only
     # a centre with only a warning gets a sheet too; one whose only finding is none of its doing, none
-    assert list((base / "qualite" / "fiches_retour" / "2020").glob(f"{codes['suspecte'].lower()}-*.html"))
+    assert list((base / "qualite" / "fiches_retour" / "2020").glob(f"{codes['suspecte'].lower()}__*.html"))
 
 
 def _rerun(scenarios, tmp_path, corrections="", confirmations=""):

@@ -40,6 +40,7 @@ def clean_frames(clean):
         con.close()
 
 
+@pytest.mark.lent
 def test_clean_demo_has_no_blocking_finding_and_every_year_is_published(clean):
     db, outcome, *_ = clean
     assert all(g.publie for g in outcome.gates) and len(outcome.gates) == 6
@@ -79,6 +80,7 @@ def seed(rule, frames):
     return f, f.loc[i] if kind != "ExpectCompoundColumnsToBeUnique" else f.iloc[-1]
 
 
+@pytest.mark.lent
 def test_clean_demo_warns_on_few_structures(clean):
     """Findings people read: warnings on at most 2 % of the responding structure-years."""
     db = clean[0]
@@ -95,6 +97,7 @@ def _conditional(rule) -> bool:
 
 
 @pytest.mark.parametrize("regle", [r.regle for r in RULES if not _conditional(r)])
+@pytest.mark.lent
 def test_every_rule_catches_a_seeded_fault(regle, clean_frames):
     rule = BY_ID[regle]
     broken, row = seed(rule, clean_frames)
@@ -120,6 +123,7 @@ def test_every_rule_has_a_french_label_and_its_messages_fill_in():
     assert libelle("nouvelle_regle_inconnue") == "Nouvelle regle inconnue" and libelle(None) == "Constat"
 
 
+@pytest.mark.lent
 def test_indicator_frames_are_summarised_in_sql(clean):
     """The share / sum checks see one row per indicator x year x level, not every unit."""
     db = clean[0]
@@ -131,6 +135,7 @@ def test_indicator_frames_are_summarised_in_sql(clean):
     assert query(db, "SELECT count(*) FROM indicateurs")[0][0] > 10 * groups
 
 
+@pytest.mark.lent
 def test_blocked_year_keeps_its_previous_publication(clean, tmp_path):
     db = tmp_path / "o.duckdb"
     shutil.copy2(clean[0], db)
@@ -157,6 +162,7 @@ def test_blocked_year_keeps_its_previous_publication(clean, tmp_path):
     assert query(db, "SELECT statut FROM publications WHERE annee = 2021") == [("bloquee",)]
 
 
+@pytest.mark.lent
 def test_a_bad_correction_is_refused_and_blocks(clean, tmp_path):
     db = tmp_path / "o.duckdb"
     shutil.copy2(clean[0], db)
@@ -175,6 +181,7 @@ def test_a_bad_correction_is_refused_and_blocks(clean, tmp_path):
     assert not next(g for g in outcome.gates if g.annee == 2021).publie
 
 
+@pytest.mark.lent
 def test_a_correction_fixes_the_year_without_touching_the_extract(clean, tmp_path):
     db = tmp_path / "o.duckdb"
     shutil.copy2(clean[0], db)
@@ -201,6 +208,7 @@ def test_a_correction_fixes_the_year_without_touching_the_extract(clean, tmp_pat
     assert query(db, "SELECT statut FROM corrections WHERE code_structure = ?", [code]) == [("appliquee",)]
 
 
+@pytest.mark.lent
 def test_great_expectations_data_docs_are_built(clean):
     docs = clean[1].data_docs
     assert docs.exists()

@@ -14,3 +14,6 @@ from {{ ref('fct_indicateurs') }} as i
 join {{ ref('registre_indicateurs') }} as r using (indicateur)
 left join {{ ref('pub_unites') }} as u using (annee, niveau, code)
 where i.niveau in ('commune', 'territoire', 'departement', 'national')
+  -- a territory that is its département (outside the Métropole du Grand Paris, with no declared
+  -- territories) is not a level of its own: its figures are the département's
+  and not coalesce(u.confondu_avec_parent, false)

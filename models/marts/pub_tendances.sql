@@ -37,3 +37,6 @@ select
     t.statut_cible
 from {{ ref('fct_tendances') }} as t
 join r using (indicateur)
+-- a territory that is its département is not a level of its own (see pub_indicateurs)
+anti join (select annee, niveau, code from {{ ref('pub_unites') }} where confondu_avec_parent) as c
+    on c.annee = t.annee and c.niveau = t.niveau and c.code = t.code

@@ -1,0 +1,181 @@
+"""The observatory folder (issue 15): `observatoire init`, the settings checked when read, the
+folder found from the working directory, --dossier and --entrepot before or after the command,
+and extracts of another département refused with nothing changed. Fast: the CLI through click's
+runner, no dbt."""
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from common.observatory import departement_code, load, read_settings
+from common.errors import ObservatoireError
+from conftest import BASE_HEADER, query, survey_rows, write_csv
+from observatoire.cli import cli
+
+NAME = "Fédération des centres sociaux des Alpes-Maritimes"
+
+
+@pytest.fixture
+def runner(monkeypatch):
+    monkeypatch.delenv("OBSERVATOIRE_DOSSIER", raising=False)
+    monkeypatch.delenv("OBSERVATOIRE_ENTREPOT", raising=False)
+    return CliRunner()
+
+
+def invoke(runner, *args, cwd: Path):
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(cli, list(map(str, args)))
+    finally:
+        os.chdir(old)
+
+
+def init(runner, tmp_path, *codes, name="am"):
+    args = ["init", name, "--federation", NAME]
+    for c in codes or ("06",):
+        args += ["--departement", c]
+    result = invoke(runner, *args, cwd=tmp_path)
+    assert result.exit_code == 0, result.output
+    return tmp_path / name
+
+
+def test_init_creates_the_folder_and_its_settings_read_back(runner, tmp_path):
+    folder = init(runner, tmp_path, "6", "83")
+    for name in ("observatoire.yaml", "corrections.csv", "confirmations.csv", "extraits", "config"):
+        assert (folder / name).exists(), name
+    assert (folder / "corrections.csv").read_text(encoding="utf-8").startswith("annee_enquete;code_structure;colonne")
+    obs = load(folder)
+    assert obs.identity.nom == NAME and obs.identity.departements == ("06", "83")
+    assert obs.project_file is None            # no federal project until the folder declares one
+    assert obs.warehouse == folder / "sortie" / "entrepot" / "observatoire.duckdb"
+    assert obs.corrections == folder / "corrections.csv" and obs.extraits == folder / "extraits"
+    # a second init never overwrites a federation's work
+    again = invoke(runner, "init", "am", "--federation", "Autre", "--departement", "06", cwd=tmp_path)
+    assert again.exit_code == 1 and "déjà un dossier d'observatoire" in again.output
+    assert load(folder).identity.nom == NAME
+
+
+@pytest.mark.parametrize("code, message", [("99", "n'est pas un code de département"),
+                                           ("Alpes", "n'est pas un code de département")])
+def test_init_refuses_what_is_not_a_departement(runner, tmp_path, code, message):
+    result = invoke(runner, "init", "x", "--federation", NAME, "--departement", code, cwd=tmp_path)
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x").exists()
+    none = invoke(runner, "init", "y", "--federation", NAME, cwd=tmp_path)
+    assert none.exit_code == 1 and "au moins un département" in none.output
+
+
+def test_codes_are_text():
+    assert departement_code(6, "k") == "06" and departement_code("2a", "k") == "2A"
+    assert departement_code("974", "k") == "974" and departement_code(75, "k") == "75"
+    for bad in (True, 100, "0", "20", None):
+        with pytest.raises(ObservatoireError):
+            departement_code(bad, "k")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("federation:\n  nom: F\n  departements: [06]\n", ("06",)),      # YAML reads 06 as the number 6
+    ("federation:\n  nom: F\n  departements: [6, \"2B\"]\n", ("06", "2B")),
+    ("federation:\n  nom: F\n  departements: \"13\"\n", ("13",)),
+])
+def test_unquoted_codes_are_read_as_text(tmp_path, text, expected):
+    path = tmp_path / "observatoire.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert read_settings(path).departements == expected
+
+
+@pytest.mark.parametrize("text, says", [
+    ("", "la section « federation » est absente ou vide"),
+    ("federation:\n", "la section « federation » est absente ou vide"),
+    ("federation:\n  nom: F\n", "« departements » est absente ou vide"),
+    ("federation:\n  nom: F\n  departements: []\n", "« departements » est absente ou vide"),
+    ("federation:\n  departements: [\"06\"]\n", "« nom » est obligatoire"),
+    ("federation:\n  nom: F\n  departements: [99]\n", "clé « departements » : « 99 »"),
+    ("federation:\n  nom: F\n  departements: [\"06\"]\n  national: oui\n", "clé « national »"),
+    ("federation:\n  nom: F\n  departements: [\"06\"]\n  couleur: bleu\n", "clé inconnue « couleur »"),
+    ("federation: [a, b]\n", "doit être une suite de clés"),
+    ("federation:\n  nom: F\n departements: [\"06\"]\n", "n'est pas un YAML valide"),
+    ("- a\n- b\n", "doit être une suite de clés"),
+    ("federation:\n  nom: F\n  departements: [\"06\"]\n  logo: absent.svg\n", "clé « logo »"),
+])
+def test_every_setting_is_checked_with_a_french_message(runner, tmp_path, text, says):
+    folder = init(runner, tmp_path)
+    (folder / "observatoire.yaml").write_text(text, encoding="utf-8")
+    result = invoke(runner, "run", cwd=folder / "extraits")       # found from below, too
+    assert result.exit_code == 1, result.output
+    flat = " ".join(result.output.split())
+    assert says in flat and "observatoire.yaml" in flat and "Traceback" not in flat
+
+
+def test_a_national_folder_covers_every_departement(tmp_path):
+    path = tmp_path / "observatoire.yaml"
+    path.write_text("federation:\n  nom: Fédération des centres sociaux de France\n  national: true\n",
+                    encoding="utf-8")
+    identity = read_settings(path)
+    assert identity.national and identity.covers("974") and identity.covers("06")
+
+
+def test_outside_any_folder_a_command_says_how_to_start(runner, tmp_path):
+    result = invoke(runner, "run", cwd=tmp_path)
+    assert result.exit_code == 1
+    assert "observatoire init" in result.output and "observatoire run --demo" in " ".join(result.output.split())
+
+
+def survey_of(path: Path, department: str) -> Path:
+    rows = survey_rows(int(path.stem[-4:]))
+    for i, r in enumerate(rows):
+        r["code_commune"] = f"{department}{88 + i:03d}"
+        r["code_structure"] = r["code_structure"].replace("92", department)
+    return write_csv(path, BASE_HEADER, rows)
+
+
+def test_extracts_of_another_departement_are_refused_with_nothing_changed(runner, tmp_path):
+    folder = init(runner, tmp_path)
+    survey_of(folder / "extraits" / "senacs_2021.csv", "06")
+    first = invoke(runner, "ingest", "extraits", cwd=folder)
+    assert first.exit_code == 0, first.output
+    db = folder / "sortie" / "entrepot" / "observatoire.duckdb"
+    loaded = "SELECT annee_enquete, count(*) FROM reponses GROUP BY 1 ORDER BY 1"
+    before = query(db, loaded)
+    archived = sorted((db.parent / "archive").iterdir())
+    other = tmp_path / "recu"
+    survey_of(other / "senacs_2022.csv", "92")
+    # the folder named after the command, from elsewhere
+    result = invoke(runner, "ingest", str(other), "--dossier", str(folder), cwd=tmp_path)
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "rien n'a été chargé" in flat and "3 structures du 92" in flat and "« departements »" in flat
+    assert query(db, loaded) == before == [(2021, 3)]
+    assert sorted((db.parent / "archive").iterdir()) == archived
+    # declared in the settings, they load
+    settings = folder / "observatoire.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace('["06"]', '["06", "92"]'), encoding="utf-8")
+    os.environ["OBSERVATOIRE_DOSSIER"] = str(folder)
+    try:
+        ok = invoke(runner, "ingest", str(other), cwd=tmp_path)
+    finally:
+        del os.environ["OBSERVATOIRE_DOSSIER"]
+    assert ok.exit_code == 0, ok.output
+
+
+def test_the_federal_project_file_is_checked(runner, tmp_path):
+    folder = init(runner, tmp_path)
+    survey_of(folder / "extraits" / "senacs_2021.csv", "06")
+    project = folder / "config" / "projet_federal.yaml"
+    for text, says in [("projet: {titre: P}\n", "la section « axes » est absente ou vide"),
+                       ("axes: [{code: X1, libelle: Un}]\n", "la section « projet » est absente ou vide"),
+                       ("projet: {titre: P, annee_cible: deux-mille}\naxes: [{code: X1, libelle: Un}]\n",
+                        "clé « annee_cible »"),
+                       ("projet: {titre: P}\naxes: [{code: X1}]\n", "axe n° 1")]:
+        project.write_text(text, encoding="utf-8")
+        result = invoke(runner, "ingest", "extraits", cwd=folder)
+        flat = " ".join(result.output.split())
+        assert result.exit_code == 1 and says in flat and "projet_federal.yaml" in flat, flat
+    project.write_text(yaml.safe_dump({"projet": {"titre": "Projet 2022-2025", "annee_cible": 2025},
+                                       "axes": [{"code": "X1", "libelle": "Un axe",
+                                                 "actions": [{"code": "X1.1", "libelle": "Une action"}]}]}),
+                       encoding="utf-8")
+    assert invoke(runner, "ingest", "extraits", cwd=folder).exit_code == 0

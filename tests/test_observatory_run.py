@@ -1,0 +1,134 @@
+"""Issue 15's "done when", as a new federation's analyst does it with the command line only: the
+demo tried first in the folder, then `init`, extracts copied into extraits/ (a département
+outside the Métropole, its own mix of file dialects: booleans written x / empty among them), and
+`observatoire run` with no argument. Its site names that federation and no other, shows no federal
+project it did not declare and no territory level repeating the département, and its figures are
+those the extracts declare."""
+import csv
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ingest.config import Config
+from observatoire import demo
+from observatoire.demo import Dialect, build_truth, write_survey
+
+pytestmark = pytest.mark.lent
+
+NAME = "Fédération des centres sociaux des Alpes-Maritimes"
+DIALECTS = [Dialect(encoding="cp1252", sep=";", date="fr", lost_zero=True, true="x", false="", na="NC"),
+            Dialect(fmt="xlsx", header="title", title_rows=2, true="Oui", false="Non", na="Sans objet"),
+            Dialect(encoding="utf-8-sig", sep=",", true="O", false="N", thousands="\u00a0", checkbox=True)]
+
+
+def observatoire(*args, cwd: Path, tmp: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    env.pop("OBSERVATOIRE_DOSSIER", None)
+    env.pop("OBSERVATOIRE_ENTREPOT", None)
+    return subprocess.run([sys.executable, "-m", "observatoire", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env=env, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def alpes_maritimes(tmp_path_factory):
+    base = tmp_path_factory.mktemp("am")
+    tmp = base / "tmp"
+    tmp.mkdir()
+    made = observatoire("init", "am", "--federation", NAME, "--departement", "06", cwd=base, tmp=tmp)
+    assert made.returncode == 0, made.stderr
+    folder = base / "am"
+    # the demo, tried first inside the federation's folder, works elsewhere
+    tried = observatoire("run", "--demo", "--public-seulement", cwd=folder, tmp=tmp)
+    assert tried.returncode == 0, tried.stdout + tried.stderr
+    assert not (folder / "sortie").exists()
+    assert any(tmp.glob("observatoire-demo-*/site/public/index.html"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(demo.SCALES, "06", {"departements": ["06"], "cs": 18, "evs": 9, "surveys": [2021, 2022, 2023],
+                                       "activities": [2022]})
+        truth = build_truth("06", seed=6)
+    for (survey, df, blocs), dialect in zip(truth.per_year, DIALECTS):
+        suffix = ".xlsx" if dialect.fmt == "xlsx" else ".csv"
+        write_survey(folder / "extraits" / f"senacs_{survey}{suffix}", survey, df, blocs, dialect, Config())
+    done = observatoire("run", cwd=folder, tmp=tmp)
+    return folder, truth, done
+
+
+def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
+    folder, truth, done = alpes_maritimes
+    assert done.returncode == 0, done.stdout + done.stderr
+    site = folder / "sortie" / "site" / "public"
+    for year in (2020, 2021, 2022):                  # every clean year is published
+        assert (site / str(year) / "index.html").is_file(), year
+    everything = "\n".join(p.read_text(encoding="utf-8") for p in site.rglob("*")
+                           if p.suffix in (".html", ".csv", ".txt"))
+    assert NAME in everything and "Hauts-de-Seine" not in everything
+    # no federal project it did not declare: no board, no menu entry, no axis of the 92's project
+    assert not (site / "tableau-de-bord.html").exists() and "tableau-de-bord" not in everything
+    assert "Projet fédéral" not in everything
+    with (site / "donnees" / "registre.csv").open(encoding="utf-8-sig") as f:
+        registry = list(csv.DictReader(f, delimiter=";"))
+    assert registry and {r["axe"] for r in registry} <= {"socle", ""}
+    assert not any(r.get("cible") for r in registry)
+    # no territory level repeating the département
+    with (site / "donnees" / "indicateurs.csv").open(encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f, delimiter=";"))
+    assert {r["niveau"] for r in rows} == {"commune", "departement"}
+    with (site / "donnees" / "unites.csv").open(encoding="utf-8-sig") as f:
+        assert "territoire" not in {r["niveau"] for r in csv.DictReader(f, delimiter=";")}
+    method = (site / "methodologie.html").read_text(encoding="utf-8")
+    assert "établissement public territorial" not in method
+    report = (site / "2022" / "index.html").read_text(encoding="utf-8")
+    assert "Fiches des communes" in report and "Fiches territoires" not in report
+    # its figures are those the extracts declare (respondents, x / empty included)
+    declared = truth.reponses.groupby("annee_donnees")["repondant"].sum()
+    published = {int(r["annee"]): r["valeur"] for r in rows
+                 if r["indicateur"] == "nb_repondants" and r["niveau"] == "departement"}
+    for year, count in declared.items():
+        assert published[int(year)] == str(int(count)), (year, published)
+    # where everything went: inside the folder
+    assert (folder / "sortie" / "entrepot" / "observatoire.duckdb").is_file()
+    assert re.search(r"Site public : \d+ pages", done.stdout)
+    # the run ends by saying, on stdout, what is published and what comes next; dbt's nodes are in
+    # the log file, not on the console
+    summary = done.stdout.split("Bilan\n")[-1]
+    assert "Publiées : 2020" in summary and "2022" in summary and "Ensuite" in summary
+    assert "sortie/site/public/" in summary
+    assert "modèle stg_" not in done.stderr and "journal.log" in done.stderr
+    assert "modèle stg_senacs__reponses : ok" in (folder / "sortie" / "entrepot" / "journal.log").read_text(encoding="utf-8")
+
+
+def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_path):
+    """Outside the Métropole, config/territoires.csv (commune -> territory, here two EPCI) gives the
+    federation its territory level: in the open data, with the names it declared."""
+    import shutil
+
+    source, truth, done = alpes_maritimes
+    assert done.returncode == 0
+    folder = tmp_path / "am"
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("sortie"))
+    communes = sorted(truth.reponses["code_commune"].dropna().unique())
+    half = len(communes) // 2
+    lines = ["code_commune;code_territoire;nom_territoire"]
+    lines += [f"{c};200039915;CA Sophia Antipolis" for c in communes[:half]]
+    lines += [f"{c};200030195;Métropole Nice Côte d'Azur" for c in communes[half:]]
+    (folder / "config" / "territoires.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = observatoire("run", "--public-seulement", cwd=folder, tmp=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    site = folder / "sortie" / "site" / "public"
+    with (site / "donnees" / "unites.csv").open(encoding="utf-8-sig") as f:
+        units = {(r["niveau"], r["code"]): r["libelle"] for r in csv.DictReader(f, delimiter=";")}
+    assert units[("territoire", "200039915")] == "CA Sophia Antipolis"
+    assert units[("territoire", "200030195")] == "Métropole Nice Côte d'Azur"
+    with (site / "donnees" / "indicateurs.csv").open(encoding="utf-8-sig") as f:
+        levels = {r["niveau"] for r in csv.DictReader(f, delimiter=";")}
+    assert levels == {"commune", "territoire", "departement"}
+    assert "Fiches territoires et communes" in (site / "2022" / "index.html").read_text(encoding="utf-8")
+    # a commune that is not one is refused, naming the file and the line
+    (folder / "config" / "territoires.csv").write_text("code_commune;code_territoire;nom_territoire\n99999;X;Y\n",
+                                                     encoding="utf-8")
+    bad = observatoire("ingest", "extraits", cwd=folder, tmp=tmp_path)
+    assert bad.returncode == 1 and "territoires.csv, ligne 2" in bad.stderr and "Traceback" not in bad.stderr
