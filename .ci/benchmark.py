@@ -198,6 +198,67 @@ def zip_bomb(tmp: Path) -> dict:
     return result
 
 
+BIG_CSV_MIB = 195           # just under the 200 MiB an extract may weigh
+_NUMBER = re.compile(r"\d[\d \u202f\xa0]*(?:,\d+)?( €)?")
+
+
+def big_csv(national: Path, folder: Path, mib: float = BIG_CSV_MIB) -> tuple[Path, int]:
+    """A valid survey CSV of `mib` MiB made from the national demo's newest survey in UTF-8: its rows again
+    and again, each copy with its own codes, names and counts (random, of the same magnitude), so
+    that the values are as varied as a real extract's and not the same few repeated. Returns the
+    file (named as its source) and its number of rows."""
+    import random
+
+    for source in sorted(national.glob("senacs_*.csv"), reverse=True):    # the newest one in UTF-8
+        try:
+            lines = source.read_text(encoding="utf-8").splitlines()
+            break
+        except UnicodeDecodeError:
+            continue
+    header, rows = lines[0], lines[1:]
+    sep = "\t" if "\t" in header else ";"
+    cols = [c.upper() for c in header.split(sep)]
+    code, name = cols.index("CODE_STRUCTURE"), cols.index("NOM_STRUCTURE")
+    fixed = {code} | {i for i, c in enumerate(cols) if c in ("ANNEE_ENQUETE", "ANNEE_DONNEES", "CODE_COMMUNE", "SIRET")}
+    target = folder / source.name
+    limit, written, n, rng = mib * 2**20, len(header.encode()) + 1, 0, random.Random(19)
+    with target.open("w", encoding="utf-8", newline="") as out:
+        out.write(header + "\n")
+        for copy in range(10**6):
+            for row in rows:
+                cells = row.split(sep)
+                if copy:
+                    cells[code], cells[name] = f"{cells[code]}-{copy:04d}", f"{cells[name]} {copy}"
+                    for i, c in enumerate(cells):
+                        if i in fixed:
+                            if cols[i] == "SIRET":
+                                cells[i] = ""
+                            continue
+                        if len(c) > 2 and (m := _NUMBER.fullmatch(c)):
+                            digits = len(re.sub(r"\D", "", c.split(",")[0]))
+                            cells[i] = (f"{rng.randint(1, 10 ** digits)},{rng.randint(0, 99):02d}{m[1] or ''}"
+                                        if "," in c else str(rng.randint(1, 10 ** digits)))
+                line = sep.join(cells) + "\n"
+                if written + len(line.encode()) > limit:
+                    return target, n
+                out.write(line)
+                written += len(line.encode())
+                n += 1
+    return target, n
+
+
+def large_csv(tmp: Path, national: Path) -> dict:
+    """`ingest` of a valid survey CSV of 195 MiB (a few hundred thousand rows)."""
+    folder = tmp / "gros-csv" / "extraits"
+    folder.mkdir(parents=True)
+    path, rows = big_csv(national, folder)
+    result = measure(["--entrepot", str(tmp / "gros-csv" / "o.duckdb"), "ingest", str(folder)], ok=(0,))
+    result["rows"] = rows
+    result["mib_file"] = path.stat().st_size / 2**20
+    shutil.rmtree(tmp / "gros-csv", ignore_errors=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readme", action="store_true", help="écrire les résultats dans README.md")
@@ -211,6 +272,9 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="observatoire-mesures-") as tmp:
         tmp = Path(tmp)
+        print("init…", flush=True)
+        init = measure(["init", str(tmp / "dossier-essai"), "--federation", "Fédération d'essai",
+                        "--departement", "06"])
         print("démo 92…", flush=True)
         # a run of a few seconds on a shared machine varies by a second or more from one try to
         # the next (a busy disk): the median of DEMO_RUNS tries is kept, their range shown
@@ -222,6 +286,8 @@ def main() -> None:
         print("classeur piégé (bombe de décompression)…", flush=True)
         bomb_run = zip_bomb(tmp)
         national, responses = generate(tmp, 1)
+        print(f"CSV d'enquête de {BIG_CSV_MIB} Mio…", flush=True)
+        csv_run = large_csv(tmp, national)
         print("national, étape par étape…", flush=True)
         alone = steps_alone(tmp, "etapes", [str(national)])
         print("national, run…", flush=True)
@@ -239,6 +305,7 @@ def main() -> None:
              f"Dernière mesure : {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cœurs, Python "
              f"{platform.python_version()} ; jeu national : {fr(responses, 0)} réponses sur 10 enquêtes.", "",
              "| mesure | objectif | mesuré | atteint |", "|---|---|---|---|",
+             f"| `init` | ≤ 2 s | {fr(init['s'])} s | {met(init['s'] <= 2)} |",
              f"| `run --demo` (deux sites), médiane de {DEMO_RUNS} essais | ≤ 10 s | {fr(demo['s'])} s "
              f"({demo_range}), {fr(demo_peak, 0)} Mio | {met(demo['s'] <= 10)} |",
              f"| `run` national (deux sites) | ≤ 60 s, ≤ 1,5 Gio | {fr(full['s'])} s, {fr(full['mio'], 0)} Mio | "
@@ -253,6 +320,8 @@ def main() -> None:
                  f"extrait | refusé, ≤ 5 s, ≤ 500 Mio | {'refusé' if bomb_run['refused'] else '**lu**'}, "
                  f"{fr(bomb_run['s'])} s, {fr(bomb_run['mio'], 0)} Mio | "
                  f"{met(bomb_run['refused'] and bomb_run['s'] <= 5 and bomb_run['mio'] <= 500)} |")
+    lines.append(f"| `ingest` d'un CSV d'enquête valide de {fr(csv_run['mib_file'], 0)} Mio ({fr(csv_run['rows'], 0)} "
+                 f"lignes) | ≤ 1,5 Gio | {fr(csv_run['s'])} s, {fr(csv_run['mio'], 0)} Mio | {met(csv_run['mio'] <= 1536)} |")
     public_pages = public["pages_site"].get("public", 0)
     report_public = next((p for p in public["phases"] if p["phase"] == "site public"), None)
     if report_public and public_pages:

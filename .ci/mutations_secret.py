@@ -27,8 +27,8 @@ MUTATIONS = [
      "un groupe de complémentaires sûr à partir du minimum devient « plus que le minimum »"),
     ("macros/secret.sql", "or {{ secret_domine(max_den, somme_den) }}", "or false",
      "dominance regardée sur les numérateurs seulement"),
-    ("macros/secret.sql", "{{ plus_forte }} > {{ var('secret_dominance') }} * {{ total }}",
-     "{{ plus_forte }} > 10 * {{ var('secret_dominance') }} * {{ total }}",
+    ("macros/secret.sql", "({{ plus_forte }}) > {{ var('secret_dominance') }} * ({{ total }})",
+     "({{ plus_forte }}) > 10 * {{ var('secret_dominance') }} * ({{ total }})",
      "règle de dominance rendue inopérante"),
     ("macros/secret.sql", "or (k0 = 0 and parent_secret)", "or false",
      "un parent masqué ne garde plus d'enfant masqué"),
@@ -64,6 +64,8 @@ def run(mutation, python: str) -> bool:
         env = {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "cache"), "PYTHONPATH": str(copy)}
         done = subprocess.run([python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS],
                               cwd=copy, env=env, capture_output=True, text=True)
+        if mutation is None and done.returncode != 0:
+            print(done.stdout[-3000:], done.stderr[-2000:], sep="\n")
         return done.returncode != 0
 
 

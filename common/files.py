@@ -2,13 +2,15 @@
 
 An output folder (a site, the quality outputs) is built in a temporary folder beside it, then
 swapped in with two renames: readers see the old folder or the new one, never half of one. A run
-killed on the way leaves only folders named after their target (`.public-k3x9q2ab` for the new one,
-`.public-ancien` for the old one); the next run removes them before it starts, and puts the old
-folder back if the kill fell between the two renames.
+killed on the way leaves only folders named after their target and the warehouse (`.public-3f9a1c-k3x9q2ab`
+for the new one, `.public-3f9a1c-ancien` for the old one); the next run on that warehouse removes
+them before it starts, and puts the old folder back if the kill fell between the two renames. The
+warehouse's tag keeps two warehouses of one folder, run at once, out of each other's folders.
 """
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -29,34 +31,76 @@ ADVICE = {errno.ENOSPC: "libérez de la place", errno.EDQUOT: "libérez de la pl
 DUCKDB_FILE = re.compile(r'(?:open|read from|write(?: to)?) file "([^"]+)"', re.I)
 
 
-def _old(target: Path) -> Path:
-    return target.parent / f".{target.name}-{OLD}"
+def owner_tag(db_path: Path) -> str:
+    """A short tag naming a warehouse, put in the names of the temporary folders its commands
+    make: two warehouses of one folder share their output folders' parent, and each must find
+    and clean only its own leftovers, never the folders of the other's run under way."""
+    return hashlib.sha256(str(Path(db_path).resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:6]
 
 
-def stale(target: Path) -> list[Path]:
-    """Folders a killed run left beside `target`: ours by name only (tempfile's 8 characters, or -ancien)."""
-    pattern = re.compile(rf"\.{re.escape(target.name)}-(?:[a-z0-9_]{{8}}|{OLD})")
+def _prefix(target: Path, owner: str) -> str:
+    return f".{target.name}-{owner}-" if owner else f".{target.name}-"
+
+
+def _old(target: Path, owner: str = "") -> Path:
+    return target.parent / f"{_prefix(target, owner)}{OLD}"
+
+
+def stale(target: Path, owner: str = "") -> list[Path]:
+    """Folders a killed run of this warehouse (`owner`) left beside `target`: ours by name only
+    (tempfile's 8 characters, or -ancien). A run under way on another warehouse has another tag:
+    its folders are not touched (the warehouse's lock makes sure no run of this one is under way)."""
+    # with the names an earlier version gave, without a tag: only that version's leftovers
+    pattern = re.compile(rf"(?:{re.escape(_prefix(target, owner))}|{re.escape(_prefix(target, ''))})"
+                         rf"(?:[a-z0-9_]{{8}}|{OLD})")
     if not target.parent.is_dir():
         return []
     return sorted(p for p in target.parent.iterdir()
                   if pattern.fullmatch(p.name) and p.is_dir() and not p.is_symlink())
 
 
-def clean(target: Path) -> None:
+def clean(target: Path, owner: str = "") -> None:
     """Remove what a killed run left; if it was killed between the two renames, restore the old folder."""
-    old = _old(target)
-    if not target.exists() and old.is_dir() and not old.is_symlink():
-        os.replace(old, target)
-    for path in stale(target):
+    for old in dict.fromkeys((_old(target, owner), _old(target))):
+        if not target.exists() and old.is_dir() and not old.is_symlink():
+            os.replace(old, target)
+    for path in stale(target, owner):
         remove(path)
 
 
-def staging(target: Path) -> Path:
-    """A new empty folder beside `target`, to build its replacement in."""
-    clean(target)
+def check_replaceable(target: Path) -> None:
+    """The French error `staging` would give for `target`, raised before any work: the folder is
+    read-only, or the folder it is to be made in cannot be written. `run` checks its outputs so,
+    before publishing anything: the warehouse never records a year as published that the site,
+    which could not be written, does not show."""
+    if target.is_dir() and not target.is_symlink() and not os.access(target, os.W_OK):
+        raise _read_only(target)
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ObservatoireError(
+            f"Impossible d'écrire {target} : le dossier {parent} n'est pas accessible en écriture pour l'utilisateur "
+            "qui lance la commande. Donnez-lui ce droit, ou choisissez un autre dossier avec --sortie.")
+
+
+def _read_only(target: Path) -> ObservatoireError:
+    return ObservatoireError(
+        f"Le dossier {target} est en lecture seule pour l'utilisateur qui lance la commande : il n'est pas "
+        "remplacé, rien n'est modifié. Rendez-le modifiable (chmod u+w), ou choisissez un autre dossier avec "
+        "--sortie, puis relancez.")
+
+
+def staging(target: Path, owner: str = "") -> Path:
+    """A new empty folder beside `target`, to build its replacement in (named after `owner`,
+    the warehouse's tag). A `target` made read-only is a wish not to have it replaced: refused
+    in French, before anything is touched."""
+    if target.is_dir() and not target.is_symlink() and not os.access(target, os.W_OK):
+        raise _read_only(target)
+    clean(target, owner)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        return Path(tempfile.mkdtemp(prefix=_prefix(target, owner), dir=target.parent))
     except PermissionError as exc:
         raise ObservatoireError(
             f"Impossible d'écrire {target} : le dossier {Path(exc.filename).parent} n'est pas accessible en "
@@ -64,10 +108,10 @@ def staging(target: Path) -> Path:
             "dossier avec --sortie.") from None
 
 
-def swap(new: Path, target: Path) -> None:
+def swap(new: Path, target: Path, owner: str = "") -> None:
     """Put the complete `new` folder in place of `target` with two renames, then drop the old one."""
     os.chmod(new, 0o755)
-    old = _old(target)
+    old = _old(target, owner)
     remove(old)
     if target.exists():
         os.replace(target, old)

@@ -9,6 +9,7 @@ followed by `--` and a digest of the exact code. A slug never holds `--`, so the
 from __future__ import annotations
 
 import hashlib
+import re
 
 from slugify import slugify
 
@@ -24,3 +25,19 @@ def file_stem(code) -> str:
         return slug
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:DIGEST_CHARS]
     return f"{slug or 'x'}--{digest}"
+
+
+def name_text(value) -> str:
+    """A path or file name as text that can be stored and printed: a name holding bytes that are
+    not UTF-8 (a file copied from an old system, a USB key) reaches Python with "surrogate"
+    characters, which the warehouse, the console and any file refuse; each such byte is written
+    visibly as \\xNN instead (« senacs_2021\\xe9.csv »)."""
+    return _SURROGATE.sub(_visible, str(value))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _visible(m: re.Match) -> str:
+    code = ord(m[0])
+    return f"\\x{code - 0xdc00:02x}" if 0xdc80 <= code <= 0xdcff else f"\\u{code:04x}"

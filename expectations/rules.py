@@ -43,8 +43,8 @@ FACTEUR_PAIRS_DEMENTIE = 3.0
 INFLUENTIAL = {"evolution_unite", "valeur_aberrante"}
 INFLUENT_OU_UNITE = "(influente or (nature == 'euros' and facteur_unite >= 10))"
 
-SAISIR = ("Vérifiez avec la structure, puis ajoutez la valeur juste dans data/corrections/corrections.csv "
-          "(l'extrait reste tel quel), ou confirmez la valeur déclarée dans data/corrections/confirmations.csv.")
+SAISIR = ("Vérifiez avec la structure, puis ajoutez la valeur juste dans corrections.csv "
+          "(l'extrait reste tel quel), ou confirmez la valeur déclarée dans confirmations.csv.")
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ RULES: list[Rule] = [
          "de {annee_donnees}.", _in_set("annee_donnees_unique", [True]),
          "Une seule enquête par année de données",
          conseil="Vérifiez l'année des données avec la structure : si l'enquête décrit bien cette année, rien à "
-                 "faire ; sinon corrigez annee_donnees dans data/corrections/corrections.csv."),
+                 "faire ; sinon corrigez annee_donnees dans corrections.csv."),
     Rule("commune_connue", "reponses", "bloquant", "code_commune", "un code commune INSEE en vigueur",
          "%s : code commune {code_commune} inconnu du référentiel." % WHO,
          _in_set("commune_connue", [True]), "Commune connue du référentiel"),

@@ -222,11 +222,10 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                            + "".join(f" ; {hint}" for hint in hints))
 
     width = len(table.header)
-    raw = pd.DataFrame([r[:width] + [None] * (width - len(r)) for r in table.rows],
-                       columns=range(width), dtype="object")
-    lines = pd.Series(table.line_numbers, dtype="int64")
     findings: list[pd.DataFrame] = []
     findings.extend(_field_counts(table, width, mapping))
+    raw = _raw_frame(table.rows, width)
+    lines = pd.Series(table.line_numbers, dtype="int64")
     raw, lines, totals = _without_total_rows(raw, lines, {c: i for i, c in mapping.items()}, required)
     findings.extend(totals)
 
@@ -344,6 +343,20 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     if kind == "activites":           # the log of year N describes year N
         out.findings["annee_donnees"] = year
     return out
+
+
+def _raw_frame(rows: list[list], width: int) -> pd.DataFrame:
+    """The rows as a frame of `width` text columns. Each row is let go once copied (`rows` is
+    emptied): the file's cells are held once, not twice, whatever its size."""
+    cells = np.full((len(rows), width), None, dtype=object)
+    for i, row in enumerate(rows):
+        if len(row) >= width:
+            cells[i] = row[:width]
+        elif row:
+            cells[i, :len(row)] = row
+        rows[i] = None
+    rows.clear()
+    return pd.DataFrame(cells, columns=range(width), copy=False)
 
 
 def _preview(texts: pd.Series) -> pd.Series:

@@ -61,6 +61,9 @@ RATIO_FROM = 2 * 2**20
 MAX_XLSX_CELLS = 20_000_000
 MAX_XLSX_KEPT = 5_000_000            # cells kept in memory, up to the last filled one of each row
 _MARKUP_CHUNK = 1 << 20
+# A CSV's values met before are shared, up to this many distinct values of at most this length.
+MAX_SHARED = 1_000_000
+SHARED_CHARS = 40
 
 
 class NoHeaderError(ExtractError):
@@ -107,28 +110,33 @@ def _cp1252(line: bytes) -> str:
 
 
 def decode_lines(data: bytes) -> tuple[str, str, list[int]]:
-    """(text, encoding, lines in the minority encoding).
+    """(text, encoding, lines in the minority encoding): see `split_lines`."""
+    lines, encoding, foreign = split_lines(data)
+    return "".join(lines), encoding, foreign
 
-    UTF-8 (with or without BOM) in one go; otherwise line by line: a line that is valid UTF-8
-    is UTF-8, the others Windows-1252. A file wholly in Windows-1252 is a normal case; in a
+
+def split_lines(data: bytes) -> tuple[list[str], str, list[int]]:
+    """(physical lines, encoding, lines in the minority encoding).
+
+    UTF-8 (with or without BOM) when every line is; otherwise line by line: a line that is valid
+    UTF-8 is UTF-8, the others Windows-1252. A file wholly in Windows-1252 is a normal case; in a
     file that mixes both, the lines of the minority encoding are returned for a finding each.
+    Lines are split on the bytes and decoded one at a time (a line break is one ASCII byte in
+    both encodings), so that the file is never held twice more as one text: memory stays about
+    the size of the file and its lines.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), "utf-16", []
+            return _physical_lines(data.decode("utf-16")), "utf-16", []
         except UnicodeDecodeError as exc:
             raise ExtractError("fichier en UTF-16 abîmé : réenregistrez-le en CSV UTF-8") from exc
     if b"\x00" in data[:4000] and (endian := _utf16_without_bom(data)):
-        return data.decode(endian, errors="replace"), endian, []
-    body, label = (data[3:], "utf-8-sig") if data.startswith(BOM_UTF8) else (data, "utf-8")
-    try:
-        return body.decode("utf-8"), label, []
-    except UnicodeDecodeError:
-        pass
-    lines = _BYTE_LINES.findall(body)
+        return _physical_lines(data.decode(endian, errors="replace")), endian, []
+    start, label = (3, "utf-8-sig") if data.startswith(BOM_UTF8) else (0, "utf-8")
     texts: list[str] = []
     utf8, other = [], []
-    for number, line in enumerate(lines, start=1):
+    for number, m in enumerate(_BYTE_LINES.finditer(data, start), start=1):
+        line = m[0]
         if line.isascii():
             texts.append(line.decode("ascii"))
             continue
@@ -138,12 +146,18 @@ def decode_lines(data: bytes) -> tuple[str, str, list[int]]:
         except UnicodeDecodeError:
             texts.append(_cp1252(line))
             other.append(number)
-    text = "".join(texts)
+    if not other:
+        return texts, label, []
     if not utf8:
-        return text, "cp1252", []
+        return texts, "cp1252", []
     if len(utf8) >= len(other):
-        return text, f"{label}+cp1252", other
-    return text, "cp1252+utf-8", utf8
+        return texts, f"{label}+cp1252", other
+    return texts, "cp1252+utf-8", utf8
+
+
+def _physical_lines(text: str) -> list[str]:
+    """Lines as Python's csv module counts them (universal newlines, kept untranslated)."""
+    return io.StringIO(text, newline="").readlines()
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -247,10 +261,19 @@ def _csv_records(lines: list[str], sep: str, is_header, issues: list[Issue]) -> 
     records: list[tuple[int, list[str]]] = []
     width = header_fields = None
     start = 0
+    shared: dict[str, str] = {}
 
-    def keep(cells: list[str]) -> None:
+    def keep(cells: list[str], end: int) -> None:
         nonlocal width, header_fields
+        # a value met before is kept once (counts, answers, years, names repeat down a column):
+        # memory grows with the distinct values, not with the cells
+        if len(shared) < MAX_SHARED:
+            cells = [shared.setdefault(c, c) if len(c) <= SHARED_CHARS else c for c in cells]
+        else:
+            cells = [shared.get(c, c) for c in cells]
         records.append((start + 1, cells))
+        for i in range(start, end):
+            lines[i] = None            # read: let it go (the file is held once, not twice)
         if width is None and len(records) <= MAX_TITLE_ROWS and is_header(cells):
             width, header_fields = len(_trim_header(cells)), len(cells)
 
@@ -267,7 +290,7 @@ def _csv_records(lines: list[str], sep: str, is_header, issues: list[Issue]) -> 
                         break
                     if end - start > 1 or len(lines[start]) > MAX_CELL_CHARS:
                         _bound_cells(cells, start + 1, issues)
-                    keep(cells)
+                    keep(cells, end)
                     start = end
                 else:
                     break
@@ -278,7 +301,7 @@ def _csv_records(lines: list[str], sep: str, is_header, issues: list[Issue]) -> 
             eaten = base + reader.line_num - start - 1
             if issue := _quote_issue(start + 1, stray, written, unclosed, eaten=eaten):
                 issues.append(issue)
-            keep(cells)
+            keep(cells, start + 1)
             start += 1
     return records
 
@@ -335,28 +358,39 @@ def _clean_lines(lines: list[str], sep: str, issues: list[Issue]) -> list[str]:
     return out
 
 
+def _drop_eof_mark(lines: list[str]) -> None:
+    """Ctrl-Z after the last line (and the line breaks after it) is no line."""
+    tail = "".join(lines[-50:])
+    if "\x1a" in tail and (m := _EOF_MARK.search(tail)):
+        del lines[-50:]
+        lines.extend(_physical_lines(tail[:m.start()]))
+
+
 def read_csv(path: Path, data: bytes, is_header) -> RawTable:
     try:
         return _read_csv(data, is_header)
     except NoHeaderError as exc:
-        separator = sniff_separator(decode(data)[0][:200_000])
+        separator = sniff_separator("".join(itertools.islice(split_lines(data[:400_000])[0], 40)))
         raise NoHeaderError(f"{exc} (séparateur compris : {SEPARATOR_NAMES.get(separator, separator)} ; "
                             "attendus : point-virgule, virgule ou tabulation)") from None
 
 
 def _read_csv(data: bytes, is_header) -> RawTable:
-    text, encoding, foreign = decode_lines(data)
-    text = _EOF_MARK.sub("", text)
-    sample = text[:65536]
+    lines, encoding, foreign = split_lines(data)
+    _drop_eof_mark(lines)
+    sample = "".join(itertools.islice(lines, 2000))[:65536]
     if sample and len(_CONTROL.findall(sample)) > 0.05 * len(sample):
         raise ExtractError("le fichier ne contient pas du texte (fichier binaire renommé en .csv ?) : "
                            "demandez l'export CSV ou XLSX de l'extrait")
     issues: list[Issue] = []
-    lines = io.StringIO(text, newline="").readlines()
     separator = sniff_separator("".join(lines[:40]))
-    if _INVISIBLE.search(text) or _CONTROL.search(text):
+    if any(_INVISIBLE.search(line) or _CONTROL.search(line) for line in lines):
         lines = _clean_lines(lines, separator, issues)
+    # a line in the minority encoding is named with its first foreign word: kept before the
+    # lines are let go as they are read
+    foreign_text = {line: lines[line - 1] for line in foreign}
     records = _csv_records(lines, separator, is_header, issues)
+    del lines
     table = _to_table(records, is_header)
     table.encoding, table.separator, table.counted_fields = encoding, separator, True
     first_data_line = table.header_line + 1
@@ -367,7 +401,7 @@ def _read_csv(data: bytes, is_header) -> RawTable:
             cells = by_line.get(line) or []
             column = next((i for i, c in enumerate(cells) if c and not c.isascii()), None)
             word = cells[column] if column is not None else next(
-                (w for w in lines[line - 1].split() if not w.isascii()), "")
+                (w for w in foreign_text[line].split() if not w.isascii()), "")
             issues.append(Issue(line, column if line >= first_data_line else None, preview(word),
                                 f"un texte en {main}", "encodage_mixte", "avertissement",
                                 f"ligne écrite dans un autre encodage que le reste du fichier ({main}), lue en "
@@ -631,7 +665,8 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
     names = set(folded) - {""}
     rows, lines, blanks, issues = [], [], 0, []
     for line, record in records[header_index + 1:]:
-        cells = [c if c and not c.isspace() else None for c in record]     # cells are text or None
+        record[:] = [c if c and not c.isspace() else None for c in record]    # cells are text or None
+        cells = record                 # in place: the file's rows are not held twice
         if cells.count(None) == len(cells):
             blanks += 1
             continue

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .config import Config
 from common.errors import LockedError, ObservatoireError
+from common.names import name_text
 from .extract import FINDING_COLUMNS, ParsedExtract
 
 LINEAGE = {"_fichier_sha256": "VARCHAR", "_annee_fichier": "INTEGER", "_ligne": "INTEGER",
@@ -188,12 +189,15 @@ def write_findings(con, frame: pd.DataFrame, *, etape: str, kind: str | None, ye
         return
     frame = frame.reindex(columns=FINDING_COLUMNS + ["annee_donnees"]
                           + [c for c in SELECTION_COLUMNS if c in frame.columns]).copy()
+    # a message naming a file or folder whose name is not UTF-8: its bytes written \xNN
+    frame["message"] = frame["message"].map(name_text, na_action="ignore")
     frame["annee_donnees"] = pd.array(frame["annee_donnees"], dtype="Int64")
-    frame["valeur_brute"] = frame["valeur_brute"].astype("string")
+    frame["valeur_brute"] = frame["valeur_brute"].map(name_text, na_action="ignore").astype("string")
     frame["valeur_attendue"] = frame["valeur_attendue"].astype("string")
     frame["annee_enquete"] = pd.array(frame["annee_enquete"], dtype="Int64")
     frame["ligne"] = pd.array(frame["ligne"], dtype="Int64")
-    frame = frame.assign(etape=etape, type_extrait=kind, annee_fichier=year, fichier=fichier,
+    frame = frame.assign(etape=etape, type_extrait=kind, annee_fichier=year,
+                         fichier=None if fichier is None else name_text(fichier),
                          fichier_sha256=sha256)
     con.register("_findings", frame)
     try:
@@ -233,7 +237,8 @@ def replace_year(con, parsed: ParsedExtract, archive_path: Path) -> str:
                    fichier=parsed.path.name, sha256=parsed.sha256)
     con.execute("""INSERT INTO fichiers_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'actif',
                    now()::TIMESTAMP, NULL)""",
-                [parsed.sha256, kind, year, parsed.path.name, str(parsed.path.resolve()), str(archive_path),
+                [parsed.sha256, kind, year, name_text(parsed.path.name), name_text(parsed.path.resolve()),
+                 name_text(archive_path),
                  len(parsed.data), parsed.encoding, parsed.separator, len(parsed.rows), parsed.duplicates])
     return "remplacé" if previous else "chargé"
 
@@ -248,7 +253,7 @@ def record_rejection(con, kind: str | None, year: int | None, path: Path, sha256
         "ligne": None, "annee_enquete": None, "code_structure": None, "colonne": None,
         "valeur_brute": None, "valeur_attendue": None, "regle": "fichier_rejete",
         "severite": "bloquant" if year else "avertissement",
-        "message": f"Fichier {path.name} rejeté : {message}",
+        "message": name_text(f"Fichier {path.name} rejeté : {message}"),
         # the activity log of year N describes year N, a survey of year N year N-1 (or N-2)
         "annee_donnees": year if kind == "activites" else None}]),
         etape="ingest", kind=kind, year=year, fichier=path.name, sha256=sha256)
@@ -274,10 +279,10 @@ def clear_undated_findings(con) -> None:
 def record_unreadable_folder(con, folder: Path, reason: str) -> None:
     write_findings(con, pd.DataFrame([{
         "ligne": None, "annee_enquete": None, "code_structure": None, "colonne": None,
-        "valeur_brute": str(folder), "valeur_attendue": "un dossier lisible", "regle": "dossier_illisible",
+        "valeur_brute": name_text(folder), "valeur_attendue": "un dossier lisible", "regle": "dossier_illisible",
         "severite": "avertissement",
-        "message": f"Dossier {folder} illisible ({reason}) : les extraits qu'il contient éventuellement "
-                   "n'ont pas été chargés. Rendez-le lisible puis relancez le chargement."}]),
+        "message": name_text(f"Dossier {folder} illisible ({reason}) : les extraits qu'il contient éventuellement "
+                             "n'ont pas été chargés. Rendez-le lisible puis relancez le chargement.")}]),
         etape="ingest", kind=None, year=None, fichier=str(folder), sha256=None)
 
 

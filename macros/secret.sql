@@ -7,9 +7,11 @@
     (coalesce({{ registre }}.n_min, {{ var('secret_n_min') }}) > 1 or coalesce({{ registre }}.dominance, false))
 {%- endmacro %}
 
-{#- One structure makes more than the dominance threshold of a total. -#}
+{#- One structure makes more than the dominance threshold of a total. Both arguments are SQL
+    expressions (`b.s0 + sum(...) over w`): each is parenthesised, or the threshold would multiply
+    only the first term of a sum. -#}
 {% macro secret_domine(plus_forte, total) -%}
-    ({{ total }} > 0 and {{ plus_forte }} > {{ var('secret_dominance') }} * {{ total }})
+    (({{ total }}) > 0 and ({{ plus_forte }}) > {{ var('secret_dominance') }} * ({{ total }}))
 {%- endmacro %}
 
 {#- A group of cells is safe to leave derivable when it covers at least the minimum of structures

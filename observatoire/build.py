@@ -48,13 +48,14 @@ def _check_warehouse(db_path: Path) -> None:
                                 "« observatoire ingest ».")
 
 
-def _record_corrections(db_path: Path, corrections: Path) -> tuple[int, int]:
+def _record_corrections(db_path: Path, corrections: Path, config: Config | None = None) -> tuple[int, int]:
+    config = config or Config()
     con = W.connect(db_path)
     try:
-        W.ensure_schema(con, Config())
+        W.ensure_schema(con, config)
         con.execute("BEGIN TRANSACTION")
         try:
-            counts = apply_corrections(con, corrections)
+            counts = apply_corrections(con, corrections, config)
             con.execute("COMMIT")
         except BaseException:
             W.rollback(con)
@@ -165,6 +166,16 @@ def _parse_cache(args: list[str]) -> tuple[Path, Path | None]:
     return target / "partial_parse.msgpack", Path(base) / "observatoire" / f"dbt-{key[:16]}.msgpack"
 
 
+def cache_readable(path: Path) -> bool:
+    """Whether the shared parse cache can be read. A HOME inherited from another user (`sudo -E`,
+    `su` without `-`) holds a cache folder this user may not even look into: Path.exists() then
+    raises PermissionError; the build goes on without the cache (a full parse), in silence."""
+    try:
+        return path.is_file() and os.access(path, os.R_OK)
+    except OSError:
+        return False
+
+
 def _copy_quietly(source: Path, dest: Path) -> None:
     """A cache is a convenience: an unwritable folder only costs a full parse."""
     try:
@@ -186,7 +197,8 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
     with W.warehouse_lock(db_path, wait):
         chrono = Chrono("build")
         _check_warehouse(db_path)
-        result_corrections = _record_corrections(db_path, corrections)
+        result_corrections = _record_corrections(      # the folder's header aliases name its columns too
+            db_path, corrections, Config(alias_file=observatory.alias_file) if observatory is not None else None)
         chrono.tour("corrections")
         seeds = folder_seeds(observatory, db_path) if observatory is not None and observatory.root else None
         common = dbt_args(db_path, project_dir, seeds)
@@ -255,7 +267,7 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
 
     runner = dbtRunner(callbacks=[callback])
     saved, shared = _parse_cache(args)
-    if not saved.exists() and shared.exists():
+    if not saved.exists() and cache_readable(shared):
         _copy_quietly(shared, saved)
     cwd = os.getcwd()
     try:

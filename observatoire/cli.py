@@ -142,19 +142,31 @@ def init(dossier, nom, departements, national):
 
 @cli.command()
 @global_options
-@click.argument("chemins", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
+@click.argument("chemins", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @attendre_option
 @click.pass_context
 def ingest(ctx, chemins, attendre):
-    """Charge les extraits (fichiers ou dossiers) dans l'entrepôt.
+    """Charge les extraits (fichiers ou dossiers ; par défaut le dossier extraits/ de
+    l'observatoire) dans l'entrepôt.
 
     Fichiers reconnus : senacs_AAAA.csv|.xlsx et activites_AAAA.csv|.xlsx, à
     n'importe quelle profondeur. Un fichier déjà chargé à l'identique est ignoré ;
     une nouvelle version d'une année remplace l'ancienne en entier.
     """
-    if not _ingest(observatory_of(ctx), chemins, attendre):
+    obs = observatory_of(ctx)
+    chemins = chemins or _folder_extracts(obs)
+    if not _ingest(obs, chemins, attendre):
         sys.exit(EXIT_REJECTED)
+
+
+def _folder_extracts(obs: Observatory, usage: str = "indiquez des fichiers ou dossiers d'extraits.") -> tuple:
+    """The folder's extraits/, when no path is given."""
+    if obs.extraits is None:
+        raise click.UsageError(usage)
+    if not obs.extraits.is_dir() or not any(obs.extraits.iterdir()):
+        raise ObservatoireError(f"Le dossier des extraits {obs.extraits} est vide : déposez-y les extraits reçus "
+                                "(senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx), puis relancez « observatoire run ».")
+    return (obs.extraits,)
 
 
 def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
@@ -177,7 +189,8 @@ def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
                 err.print(f"  - {shown(line)}")
             more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - 10
             if more > 0:
-                err.print(f"  … et {fr_count(more, 'autre', 'autres')} : voir la table constats_qualite.")
+                err.print(f"  … et {fr_count(more, 'autre', 'autres')} : la page qualité de l'année les liste tous "
+                          "(« observatoire run » l'écrit).")
     if result.conflicts:
         err.print(f"[yellow]{fr_count(result.conflicts, 'ligne', 'lignes')} en doublon conflictuel[/] "
                   "(même structure, même enquête, valeurs différentes) exclues de « reponses ».")
@@ -219,7 +232,7 @@ def _build(obs: Observatory, docs: bool, attendre: float) -> None:
     applied, refused = result.corrections
     if applied or refused:
         err.print(f"Corrections : {fr_count(applied, 'appliquée', 'appliquées')}, "
-                  f"{fr_count(refused, 'refusée', 'refusées')} (voir constats_qualite).")
+                  f"{fr_count(refused, 'refusée', 'refusées')} (voir la page qualité de l'année).")
     for warning in result.warnings:
         err.print(f"[yellow]{warning}[/]")
     out.print(f"Indicateurs calculés : {result.models} modèles, {result.tests} tests dbt réussis. "
@@ -356,18 +369,13 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
     obs = observatory_of(ctx, demo=use_demo)
     if use_demo:
         chemins = (DEMO_DIR,)
-    if not chemins and obs.extraits is not None:
-        if not obs.extraits.is_dir() or not any(obs.extraits.iterdir()):
-            raise ObservatoireError(f"Le dossier des extraits {obs.extraits} est vide : déposez-y les extraits reçus "
-                                    "(senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx), puis relancez « observatoire run ».")
-        chemins = (obs.extraits,)
-    if not chemins:
-        raise click.UsageError("indiquez des fichiers ou dossiers d'extraits, ou --demo.")
+    chemins = chemins or _folder_extracts(obs, "indiquez des fichiers ou dossiers d'extraits, ou --demo.")
     from ingest import load  # noqa: F401  (pandas, DuckDB: imported once, shared by the steps)
     from ingest.warehouse import warehouse_lock
 
     entrepot = obs.warehouse
     entrepot.parent.mkdir(parents=True, exist_ok=True)
+    _check_outputs(entrepot, public_seulement)
     with warehouse_lock(entrepot, attendre):
         # each step's child starts while the previous step works, and imports its libraries then
         build = _Step(_build, (obs, not public_seulement, attendre), WARM_UP["build"])   # docs: internal site
@@ -377,11 +385,23 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
         report = _Step(_report, (obs, None, public_seulement, attendre), WARM_UP["report"])
         published = validate.go()
         report.go()
-    _run_summary(obs, ok, public_seulement)
+        _run_summary(obs, ok, public_seulement)      # under the lock: no other run has changed it yet
     if not ok:
         sys.exit(EXIT_REJECTED)
     if not published:
         sys.exit(EXIT_BLOCKED)
+
+
+def _check_outputs(entrepot: Path, public_seulement: bool) -> None:
+    """The site and quality folders `run` will replace can be: checked before ingest, so that a
+    read-only site stops the run before validate publishes a year the site would not show."""
+    from common.files import check_replaceable
+    from .report import default_site_dir
+    from .validation import default_quality_dir
+
+    site = default_site_dir(entrepot)
+    for target in [default_quality_dir(entrepot), site / "public"] + ([] if public_seulement else [site / "interne"]):
+        check_replaceable(target)
 
 
 def _shown(path: Path) -> str:
@@ -416,11 +436,16 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
     from .report import default_site_dir
     from .validation import default_quality_dir
 
-    con = W.connect(obs.warehouse, read_only=True, wait=5)
     try:
-        years = con.execute("SELECT annee, statut, nb_bloquants, publie_le FROM publications ORDER BY annee").fetchall()
-    finally:
-        con.close()
+        con = W.connect(obs.warehouse, read_only=True, wait=5)
+        try:
+            years = con.execute("SELECT annee, statut, nb_bloquants, publie_le FROM publications "
+                                "ORDER BY annee").fetchall()
+        finally:
+            con.close()
+    except Exception as exc:           # the summary only repeats what the steps said: never fail the run
+        err.print(f"(bilan indisponible : {exc})")
+        return
     quality, site = default_quality_dir(obs.warehouse), default_site_dir(obs.warehouse)
     published = [y for y in years if y[1] == "publiee"]
     held = [y for y in years if y[1] != "publiee"]

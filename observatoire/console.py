@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from common.french import fr_count, fr_int  # noqa: F401  (the CLI writes its numbers as ingest does)
+from common.names import name_text
 
 def _console(stderr: bool) -> Console:
     console = Console(stderr=stderr, highlight=False)
@@ -27,7 +28,7 @@ def shown(value, lines: bool = False) -> str:
     print it: control characters (terminal escape sequences, carriage returns, bidirectional
     overrides) written visibly as \\xNN, line breaks kept only in a message (`lines`), and rich's
     markup brackets escaped (a name like « [/]x.csv » would otherwise be read as markup)."""
-    text = str(value)
+    text = name_text(value)       # bytes of a name that are not UTF-8: \xNN
     keep = "\n\t" if lines else ""
     text = _CONTROL.sub(lambda m: m[0] if m[0] in keep else
                         f"\\x{ord(m[0]):02x}" if ord(m[0]) < 256 else f"\\u{ord(m[0]):04x}", text)

@@ -26,8 +26,9 @@ def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, 
     with W.warehouse_lock(db_path, wait):
         if not db_path.exists():
             raise ObservatoireError(f"L'entrepôt {db_path} n'existe pas : lancez d'abord « observatoire run ».")
+        owner = fichiers.owner_tag(db_path)
         for audience in AUDIENCES:      # what a killed report left, even for an audience not rebuilt now
-            fichiers.clean(out_dir / audience)
+            fichiers.clean(out_dir / audience, owner)
         con = W.connect(db_path, read_only=True)
         try:
             published = con.execute("SELECT count(*) FROM information_schema.tables "
@@ -40,7 +41,7 @@ def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, 
             # the internal site holds the public one's pages: both are built in one pass
             return build_sites(con, {audience: out_dir / audience for audience in audiences},
                                quality_dir=default_quality_dir(db_path), dbt_docs=dbt_dirs(db_path)[0],
-                               on_progress=on_progress,
+                               on_progress=on_progress, owner=owner,
                                pages=observatory.pages_file if observatory is not None else None)
         finally:
             con.close()

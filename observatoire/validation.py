@@ -51,7 +51,8 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
     with W.warehouse_lock(db_path, wait):
         if not db_path.exists():
             raise ObservatoireError(f"L'entrepôt {db_path} n'existe pas : lancez d'abord « observatoire run ».")
-        fichiers.clean(out_dir)
+        owner = fichiers.owner_tag(db_path)
+        fichiers.clean(out_dir, owner)
         _check_ours(out_dir)
         con = W.connect(db_path)
         try:
@@ -63,7 +64,7 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
             require_complete_build(con)
             # The new outputs are written beside the old ones and swapped in once complete and
             # committed: a failure or a kill keeps the previous Data Docs, pages and fiches whole.
-            tmp = fichiers.staging(out_dir)
+            tmp = fichiers.staging(out_dir, owner)
             try:
                 con.execute("BEGIN TRANSACTION")
                 try:
@@ -81,7 +82,7 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
                 except BaseException:
                     W.rollback(con)
                     raise
-                fichiers.swap(tmp, out_dir)
+                fichiers.swap(tmp, out_dir, owner)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise

@@ -330,7 +330,7 @@ class Site:
     def home(self, w: Writer) -> None:
         rows = select(self.spec, self.reg, (self.spec.section("accueil")).get("reperes"))
         # a partner looks for a territory or a commune: the last report's list of sheets, from here
-        fiches = next((s for s in self.spec.section("rapport").get("sections", []) if s.get("type") == "fiches"), None)
+        fiches = next((s for s in self.spec.section("rapport").get("sections") or [] if s.get("type") == "fiches"), None)
         sheets = self.sheets(self.last) if fiches and self.last else {}
         lien = {"href": f"{self.last}/index.html#s-{fiches.get('id') or slug(fiches.get('titre', 'rubrique'))}",
                 "texte": self.title(fiches) or "Fiches"} if sheets.get("liens") or sheets.get("petites") else None
@@ -342,7 +342,7 @@ class Site:
         tree = self.trees[annee]
         main = tree["main"]
         sections, charts = [], []
-        for s in (self.spec.section("rapport")).get("sections", []):
+        for s in (self.spec.section("rapport")).get("sections") or []:
             kind = s.get("type", "rubrique")
             sec = {"id": s.get("id") or slug(s.get("titre", "rubrique")), "titre": self.title(s),
                    "texte": s.get("texte", ""), "type": kind}
@@ -505,7 +505,7 @@ class Site:
         before = w.pages
         tree = self.trees[annee]
         sections = [(s.get("titre", ""), select(self.spec, self.reg, s)) for s in
-                    (self.spec.section("unite")).get("sections", [])]
+                    (self.spec.section("unite")).get("sections") or []]
         links = {i: Markup('<a href="../../indicateurs/{}.html">{}</a>').format(fichier(i), r["libelle"])
                  for i, r in self.reg.items()}
         versus_values: dict[tuple, dict[str, str]] = {}
@@ -749,11 +749,11 @@ def build_site(con, out_dir: Path, audience: str, *, quality_dir: Path | None = 
 
 def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = None,
                 dbt_docs: Path | None = None, on_progress: Callable[[str], None] = lambda m: None,
-                pages: Path | None = None) -> list[SiteResult]:
+                pages: Path | None = None, owner: str = "") -> list[SiteResult]:
     """Render the site of each audience of `out_dirs` (public, interne) into a temporary folder,
     then swap it in whole, the public one first. The internal site holds every page of the public
     one, with its own menu: when both are built, each of those pages is rendered once and written
-    to both. Each site is timed as a phase of `report` (the public one with the pages shared)."""
+    to both. `owner`: the warehouse's tag, in the temporary folders' names (common.files). Each site is timed as a phase of `report` (the public one with the pages shared)."""
     audiences = [a for a in AUDIENCES if a in out_dirs]
     spec = load_spec(pages)
     wanted = spec.section("structure")
@@ -769,7 +769,7 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
         for audience in audiences:
             outs[audience] = out_dirs[audience].resolve()
             outs[audience].parent.mkdir(parents=True, exist_ok=True)
-            tmps[audience] = fichiers.staging(outs[audience])
+            tmps[audience] = fichiers.staging(outs[audience], owner)
             writers[audience] = Writer(tmps[audience], env, common_context(data, site, audience))
             _write_assets(tmps[audience] / "assets", data.federation)
         first = writers[audiences[0]]
@@ -782,7 +782,7 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
         for audience in audiences:
             if audience == "interne":
                 internal_extras(writers[audience], tmps[audience], dbt_docs, site)
-            fichiers.swap(tmps.pop(audience), outs[audience])
+            fichiers.swap(tmps.pop(audience), outs[audience], owner)
             chrono.tour(f"site {audience}" if len(audiences) == 1 else
                         "pages du site public, écrites aussi dans l'interne" if audience == "public" else
                         "pages propres au site interne")

@@ -461,12 +461,20 @@ def test_read_only_site_folders(owned):
         assert f"le dossier {site} n'est pas accessible en écriture" in said(done) and "--sortie" in said(done)
     finally:
         site.chmod(0o755)
-    # site/public read-only, with what the previous version left: a read-only .public-ancien and a
-    # temporary folder of a killed report; both are removed and every report succeeds
+    # site/public read-only (the README: exit 1, a French message, nothing modified), then with
+    # what a killed report left: a read-only .public-ancien and a temporary folder; once public is
+    # writable again, both are removed and every report succeeds
+    (site / "public").chmod(0o555)
+    before = {p: p.stat().st_mtime_ns for p in site.rglob("*")}
+    done = as_nobody("report")
+    assert done.returncode == 1, said(done)
+    assert f"Le dossier {site / 'public'} est en lecture seule" in said(done) and "rien n'est modifié" in said(done)
+    assert {p: p.stat().st_mtime_ns for p in site.rglob("*")} == before
+    (site / "public").chmod(0o755)
     shutil.copytree(site / "public", site / ".public-ancien")
     shutil.copytree(site / "interne" / "assets", site / ".interne-a1b2c3d4" / "assets")
     give(site)
-    for path in (site / "public", site / ".public-ancien", site / ".public-ancien" / "assets"):
+    for path in (site / ".public-ancien", site / ".public-ancien" / "assets"):
         path.chmod(0o555)
     for _ in range(2):
         done = as_nobody("report")
@@ -483,3 +491,63 @@ def test_quality_outputs_never_replace_a_folder_holding_other_files(db, tmp_path
     assert done.returncode == 1, said(done)
     assert "contient d'autres fichiers que les sorties qualité (budget.xlsx)" in said(done)
     assert [p.name for p in mine.iterdir()] == ["budget.xlsx"] and not leftovers(tmp_path)
+
+
+def test_an_unreadable_cache_in_an_inherited_home_does_not_prevent_a_build(owned, nobody):
+    """`sudo -E` or `su` without `-`: the user runs with the HOME of another (root), whose cache
+    folder it may not even look into. The dbt parse cache is then skipped (a full parse), in
+    silence: the build succeeds, with no English noise."""
+    base, _ = owned
+    prefix, python, env = nobody
+    # dbt runs child interpreters (multiprocessing's resource tracker): the user must be able to
+    # start one, which a Python installed under /root does not allow
+    probe = subprocess.run(prefix + [python, "-c", "import subprocess, sys; subprocess.run([sys.executable, '-c', '0'], "
+                                               "check=True)"], env=env, capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("l'interpréteur Python n'est pas exécutable par un utilisateur sans privilège (installé sous "
+                    "/root ?) : dbt ne peut pas y lancer ses processus")
+    home = Path(tempfile.mkdtemp(prefix="observatoire-home-de-root-"))
+    try:
+        cache = home / ".cache" / "observatoire"
+        cache.mkdir(parents=True)
+        for name in ("dbt-0123456789abcdef.msgpack", "partial_parse.msgpack"):
+            (cache / name).write_bytes(b"\x00" * 64)
+        for variant in (0o700, 0o711, 0o755):      # home unreadable, cache unlistable, cache file unreadable
+            home.chmod(variant)
+            (home / ".cache").chmod(0o700 if variant == 0o711 else 0o755)
+            for found in cache.iterdir():
+                found.chmod(0o600)
+            # no parse kept beside the warehouse: the build looks for the shared one in HOME
+            shutil.rmtree(base / "entrepot" / "dbt" / "target", ignore_errors=True)
+            run_env = {k: v for k, v in env.items() if k != "XDG_CACHE_HOME"} | {"HOME": str(home)}
+            done = subprocess.run(prefix + command(base / "entrepot" / "o.duckdb", "build", "--sans-docs",
+                                                   python=python),
+                                  capture_output=True, text=True, cwd=base, env=run_env, timeout=600)
+            printed = done.stdout + done.stderr
+            assert done.returncode == 0, said(done)
+            assert "Traceback" not in printed and "Permission denied" not in printed and "Errno" not in printed
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.mark.parametrize("read_only", ["site", "site/public", "site/interne", "entrepot/qualite"])
+def test_a_run_whose_site_cannot_be_written_publishes_nothing(owned, read_only):
+    """The whole site (or one of its folders, or the quality outputs) read-only: `run` stops
+    before ingest, in French, and the warehouse's publication record does not move: it never
+    says a year is published that the site does not show."""
+    base, as_nobody = owned
+    db = base / "entrepot" / "o.duckdb"
+
+    def record():
+        with duckdb.connect(str(db), read_only=True) as con:
+            return con.execute("SELECT * FROM publications ORDER BY ALL").fetchall()
+    before, warehouse = record(), db.read_bytes()
+    folder = base / read_only
+    folder.chmod(0o555)
+    try:
+        done = as_nobody("run", DEMO_DIR)
+    finally:
+        folder.chmod(0o755)
+    assert done.returncode == 1, said(done)
+    assert str(folder) in said(done) and ("lecture seule" in said(done) or "pas accessible en écriture" in said(done))
+    assert "Chargement" not in done.stdout and record() == before and db.read_bytes() == warehouse

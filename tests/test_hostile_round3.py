@@ -314,3 +314,86 @@ def test_names_printed_to_the_console_are_cleaned(tmp_path, folder, name):
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", printed)
     assert "rejeté" in printed or "Rejeté" in printed
     assert "[red]" in printed or "[bold]" in printed or "\\x1b" in printed or "\\u202e" in printed or "\\x0d" in printed
+
+
+# ------------------------------------------------------------------ odd file names in the input folder
+# Names a careless copy, another system or a hostile sender may give: bytes that are not UTF-8,
+# slashes and hyphens that only look like ASCII ones, a line break, a trailing dot or space, full-
+# width letters. Each is loaded or named in a finding (never passed over in silence, never a
+# traceback), and its name is stored and printed readable.
+ODD_NAMES = {
+    os.fsdecode(b"senacs_1961\xff.csv"): "senacs_1961\\xff.csv",          # not UTF-8 (Latin-1 byte)
+    os.fsdecode(b"senacs_1962\xe9t\xe9.csv"): "senacs_1962\\xe9t\\xe9.csv",
+    "senacs_1963\u2215x.csv": None,            # DIVISION SLASH
+    "senacs_1964\u2044.csv": None,             # FRACTION SLASH
+    "senacs\u20101965.csv": None,              # HYPHEN (not the ASCII one)
+    "senacs_1966\n.csv": None,                # stored as it is, printed \x0a
+    "senacs_1967.csv.": None,                  # a trailing dot (Windows drops it, Linux keeps it)
+    "senacs_1968.csv ": None,
+    "\uff53\uff45\uff4e\uff41\uff43\uff53_1969.csv": None,   # full-width letters
+    "senacs_1970.CSV\u200f": None,             # an invisible mark after the extension
+}
+
+
+@pytest.fixture(scope="module")
+def odd_batch(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("noms") / "extraits"
+    folder.mkdir()
+    write_csv(folder / "senacs_1949.csv", BASE_HEADER, survey_rows(1949))
+    for name in ODD_NAMES:
+        year = int(re.search(r"19\d\d", name)[0]) if re.search(r"19\d\d", name) else 1949
+        write_csv(folder / name, BASE_HEADER, survey_rows(year))
+    db = folder.parent / "entrepot" / "o.duckdb"
+    result = CliRunner().invoke(cli, ["--entrepot", str(db), "ingest", str(folder)])
+    return db, result
+
+
+def test_every_odd_name_in_the_folder_is_loaded_or_named(odd_batch):
+    db, result = odd_batch
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert "ignoré" not in result.output           # no file passed over without its name
+    loaded = {r[0] for r in query(db, "SELECT nom_fichier FROM fichiers_sources WHERE statut = 'actif'")}
+    rejected = {r[0] for r in query(db, "SELECT fichier FROM constats_qualite WHERE regle = 'fichier_rejete'")}
+    assert "senacs_1949.csv" in loaded
+    for name, stored in ODD_NAMES.items():
+        shown = stored or name
+        assert shown in loaded | rejected, (name, loaded, rejected)
+    # a name whose bytes are not UTF-8 is stored and printed with those bytes written \xNN
+    assert "senacs_1961\\xff.csv" in result.output and "senacs_1966\\x0a.csv" in result.output
+    assert not re.search("[\ud800-\udfff]", result.output)
+
+
+def test_a_name_that_is_not_utf8_loads_with_a_readable_name(odd_batch):
+    db, _ = odd_batch
+    rows = query(db, "SELECT nom_fichier, chemin_source FROM fichiers_sources WHERE annee_fichier = 1961")
+    assert rows and rows[0][0] == "senacs_1961\\xff.csv" and rows[0][1].endswith("senacs_1961\\xff.csv")
+    assert {1949, 1961, 1964, 1966, 1969} <= loaded_years(db)
+
+
+# ------------------------------------------------------------------ two warehouses in one folder
+def test_two_warehouses_of_one_folder_never_touch_each_others_temporary_folders(tmp_path):
+    """Two warehouses of one folder share the parent of their output folders (qualite/, site/):
+    a command of one, starting while the other builds, must leave the other's temporary folders
+    alone, and still clean its own leftovers and those of an earlier version."""
+    from common import files
+
+    a, b = files.owner_tag(tmp_path / "a.duckdb"), files.owner_tag(tmp_path / "l'observatoire.duckdb")
+    assert a != b and files.owner_tag(tmp_path / "x" / ".." / "a.duckdb") == a
+    for target in (tmp_path / "qualite", tmp_path / "site" / "public", tmp_path / "site" / "interne"):
+        target.mkdir(parents=True)
+        (target / "index.html").write_text("en place", encoding="utf-8")
+        building = files.staging(target, a)                      # warehouse a builds…
+        (building / "page.html").write_text("a", encoding="utf-8")
+        left_by_b = target.parent / f".{target.name}-{b}-k3x9q2ab"   # …b's killed run left this…
+        left_by_b.mkdir()
+        older = target.parent / f".{target.name}-a1b2c3d4"       # …and an earlier version this
+        older.mkdir()
+        mine = files.staging(target, b)                          # b starts: cleans its own only
+        assert building.is_dir() and (building / "page.html").exists()
+        assert not left_by_b.exists() and not older.exists()
+        assert mine.name.startswith(f".{target.name}-{b}-") and building.name.startswith(f".{target.name}-{a}-")
+        files.swap(building, target, a)                          # a finishes: b's folder untouched
+        assert mine.is_dir() and (target / "page.html").exists()
+        files.swap(mine, target, b)
+        assert sorted(p.name for p in target.parent.iterdir() if p.name.startswith(f".{target.name}")) == []

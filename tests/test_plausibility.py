@@ -180,7 +180,7 @@ def test_seeded_implausible_values_are_caught_at_the_right_severity(seeded, name
         assert codes[name] in hit["message"] and "{" not in hit["message"]
         assert "None" not in hit["message"] and "nan" not in hit["message"].split()
         if hit["severite"] != "info":
-            assert "data/corrections/corrections.csv" in hit["message"]
+            assert "corrections.csv" in hit["message"]
             assert "confirmations.csv" in hit["message"]
 
 
@@ -235,7 +235,7 @@ def test_validate_command_exit_code_and_message(seeded, tmp_path, cli_run, wareh
     shutil.copy2(seeded[0], warehouse)
     result = cli_run("validate", "--sortie", tmp_path / "q")
     assert result.exit_code == 4
-    assert "2021 : non publiée" in result.output and "data/corrections/corrections.csv" in result.output
+    assert "2021 : non publiée" in result.output and "corrections.csv" in result.output
     assert "Traceback" not in result.output
 
 
