@@ -256,12 +256,31 @@ def validate(ctx, sortie, attendre):
         sys.exit(EXIT_BLOCKED)
 
 
+def _print_contacts(contacts: dict) -> None:
+    """The analyst's workload: the structures to contact, in order, each with what to ask (the
+    latest data year in full, the others counted)."""
+    if not contacts:
+        return
+    latest = max(contacts)
+    todo = contacts[latest]
+    out.print(f"{fr_count(len(todo), 'structure à contacter', 'structures à contacter')} cette année "
+              f"(données {latest}){' :' if todo else '.'}")
+    for code, nom, asks in todo[:20]:
+        out.print(f"  - {nom} ({code}) : " + " ; ".join(asks))
+    if len(todo) > 20:
+        out.print(f"  … et {fr_count(len(todo) - 20, 'autre', 'autres')} : voir la page qualité de l'année.")
+    for year in sorted(contacts, reverse=True):
+        if year != latest and contacts[year]:
+            out.print(f"  {year} : {fr_count(len(contacts[year]), 'structure à contacter', 'structures à contacter')}.")
+
+
 def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> bool:
     from .validation import run_validation
 
     err.print("Contrôle qualité (Great Expectations)…")
     outcome = run_validation(obs.warehouse, sortie, attendre, docs=docs, observatory=obs)
     counts = outcome.counts
+    _print_contacts(outcome.contacts or {})
     out.print(f"Constats : {fr_count(counts.get('bloquant', 0), 'bloquant', 'bloquants')}, "
               f"{fr_count(counts.get('avertissement', 0), 'avertissement', 'avertissements')}, "
               f"{fr_count(counts.get('info', 0), 'information', 'informations')}.")

@@ -37,9 +37,12 @@ from common import files as fichiers
 from common.processes import die_with_parent
 
 from . import charts as C
+from . import maps as M
+from . import svgcharts
+from .plaquette import cached_pdf, css as plaquette_css, engine as plaquette_engine, keep_pdf, render_pdf
 from .data import Cell, SiteData, Unit, load
-from .formatting import (NNBSP, csv_text, css_string, date_longue, evolution, lecture, missing, nombre, pluriel,
-                         pourcentage, signe, structures, typo, valeur)
+from .formatting import (NNBSP, csv_text, css_string, date_longue, evolution, lecture, message, missing, nombre,
+                         pluriel, pourcentage, signe, structures, typo, valeur)
 from .opendata import DICTIONARY_TABLE, TABLES, XLSX_NAME, write_open_data
 from .pages import PAGES_FILE, PageSpec, load_spec, select
 
@@ -120,6 +123,13 @@ class Writer:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content, encoding="utf-8")
 
+    def binary(self, rel: str, content: bytes) -> None:
+        """A file written as is (a PDF) into this site and its mirrors."""
+        for writer in (self, *self.mirrors):
+            path = writer.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+
     def copy_to_mirrors(self, rel: str) -> None:
         """A folder this writer filled by other means, copied as is into each mirror."""
         for mirror in self.mirrors:
@@ -161,8 +171,9 @@ def fichier(indicateur) -> str:
 
 
 class Site:
-    def __init__(self, data: SiteData, spec: PageSpec, con=None):
-        self.d, self.spec, self.con = data, spec, con
+    def __init__(self, data: SiteData, spec: PageSpec, con=None, plaquettes: bool = True):
+        self.d, self.spec, self.con, self.plaquettes = data, spec, con, plaquettes
+        self.pdfs: list[tuple[str, str]] = []      # (path, HTML) of each yearly plaquette to print
         self.reg = data.registre
         self.verdicts = data.libelles.get("verdict", {})
         self.absent: dict[str, list[int]] = defaultdict(list)      # section title -> years left out
@@ -183,6 +194,15 @@ class Site:
         return (not self.territoires and s.get("titre_sans_territoire")) or s.get("titre", "")
 
     # ------------------------------------------------------------------ lookups and formatting
+    def named(self, r: dict, text: str | None = None) -> str:
+        """An indicator's label with its action's name when it shows only the action's code
+        ("Activités fédérales de l'action A1.1 — Animer le réseau")."""
+        text = str(text or r.get("libelle") or "")
+        action, name = r.get("action"), r.get("libelle_action")
+        if action and name and str(action) in text and str(name) not in text:
+            return typo(f"{text} — {name}")
+        return text
+
     def fmt(self, indicateur: str, value) -> str:
         r = self.reg[indicateur]
         return valeur(value, r["unite"], r["decimales"])
@@ -198,6 +218,13 @@ class Site:
         r = self.reg[cell.indicateur]
         return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"],
                        "activités" if r["source"] == "activites" else "structures")
+
+    def messages(self, annee: int | None, unit: Unit | None) -> list[str]:
+        """A unit's key messages of a year, chosen by dbt (pub_messages), in their sentences."""
+        if unit is None or annee is None:
+            return []
+        rows = self.d.messages.get((annee, unit.niveau, unit.code), [])
+        return [t for t in (message(m, self.reg, self.verdicts) for m in rows) if t]
 
     def year_date(self, annee: int) -> str:
         p = self.d.publications.get(annee) or {}
@@ -304,8 +331,8 @@ class Site:
         for annee in self.d.annees:
             on_progress(f"rapport {annee}")
             self.yearly_report(w, annee)
-        on_progress("fiches des territoires et des communes")
-        with self.unit_pages_in_background(w):     # the other pages meanwhile, in this process
+        on_progress("fiches des territoires et des communes" + (", plaquettes PDF" if self.pdfs else ""))
+        with self.plaquettes_in_background(w), self.unit_pages_in_background(w):   # the other pages meanwhile
             if self.d.axes:             # no federal project declared: no board page, no menu entry
                 self.scorecard(w)
             self.indicator_pages(w)
@@ -323,7 +350,8 @@ class Site:
             nN = ""
             if r["source"] == "enquete" and c.n_structures is not None and c.n_total:
                 nN = f"n = {nombre(c.n_structures)} / N = {nombre(c.n_total)}"
-            out.append({"valeur": self.fmt(r["indicateur"], c.valeur), "libelle": r["libelle_court"] or r["libelle"],
+            out.append({"valeur": self.fmt(r["indicateur"], c.valeur),
+                        "libelle": self.named(r, r["libelle_court"] or r["libelle"]),
                         "indicateur": r["indicateur"], "nN": nN})
         return out
 
@@ -336,6 +364,7 @@ class Site:
                 "texte": self.title(fiches) or "Fiches"} if sheets.get("liens") or sheets.get("petites") else None
         w.page("index.html", "accueil.html", titre="Accueil", page_id="accueil", date_page=self.date_site,
                fiches=lien, reperes=self.tiles(self.last, self.main, rows) if self.last else [],
+               messages=self.messages(self.last, self.main),
                principal=self.main, rapports=[{"annee": a, "date": self.year_date(a)} for a in reversed(self.d.annees)])
 
     def yearly_report(self, w: Writer, annee: int) -> None:
@@ -360,9 +389,37 @@ class Site:
                         self.absent[(sec["titre"], bool(sec.get("avait_indicateurs")))].append(annee)
                     continue
             sections.append(sec)
+        plaquette = f"plaquette-{annee}.pdf" if self.plaquettes else ""
         w.page(f"{annee}/index.html", "rapport.html", titre=f"Rapport {annee} — {main.libelle if main else ''}",
                page_id="rapport", date_page=self.year_date(annee), annee=annee, principal=main,
-               sections=sections, graphiques=charts, annee_page=annee)
+               messages=self.messages(annee, main), sections=sections, graphiques=charts, annee_page=annee,
+               plaquette=plaquette)
+        if plaquette:
+            self.pdfs.append((f"{annee}/{plaquette}", self.plaquette(w, annee, main, sections)))
+
+    def plaquette(self, w: Writer, annee: int, main: Unit | None, sections: list[dict]) -> str:
+        """The yearly report as a printed A4 plaquette (PDF): cover with its key figure, contents,
+        key messages, the report's sections with static charts and map, method and sources last."""
+        site = str(self.d.federation.get("site") or "").rstrip("/")
+        printed = []
+        for sec in sections:
+            sec = dict(sec)
+            sec["graphiques"] = [{"titre": g.titre, "lecture": g.lecture, "legende": g.legende,
+                                  "svg": svgcharts.draw(g)} for g in sec.get("graphiques") or []]
+            if sec.get("fiches"):
+                fiches = dict(sec["fiches"])
+                fiches["liens"] = [{**l, "url": f"{site + '/' if site else ''}{annee}/{l['href']}"}
+                                   for l in fiches["liens"]]
+                sec["fiches"] = fiches
+            printed.append(sec)
+        first = next((t for s in sections for t in s.get("tuiles") or []), None)
+        sources = sorted({f"{r['editeur_source']}, « {r['titre_source']} »" if r.get("titre_source") else
+                          str(r["editeur_source"]) for r in self.d.nationale.get(annee, []) if r.get("editeur_source")})
+        html = w.template("plaquette.html").render(
+            w.common, css=Markup(plaquette_css()), annee=annee, principal=main, sections=printed,
+            messages=self.messages(annee, main), chiffre=first, date=self.year_date(annee), sources=sources,
+            adresse=f"{site}/{annee}/index.html" if site else "", adresse_methode=f"{site}/methodologie.html")
+        return html
 
     def fill_section(self, sec: dict, s: dict, annee: int, main: Unit | None, charts: list) -> bool:
         tiles = select(self.spec, self.reg, s.get("tuiles"))
@@ -383,15 +440,33 @@ class Site:
             if chart is not None:
                 sec["graphiques"].append(chart)
                 charts.append(chart)
+        if s.get("carte") and main is not None:
+            sec["carte"] = self.section_map(f"carte-{sec['id']}", annee, main, s["carte"])
         if s.get("communes") and main is not None and main.niveau != "national":   # France: on each département
             sec["communes"] = self.commune_table(annee)
             small = {r["niveau_parent"] for r in sec["communes"] if r["sans_fiche"]}
             sec["communes_note"] = self.too_few(small, "Les communes « sans fiche »") if small else ""
-        return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes"))
+        return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes") or sec.get("carte"))
+
+    def section_map(self, id: str, annee: int, main: Unit, spec: dict) -> M.Carte | None:
+        """The communes of the département (the départements of France), shaded by their structures."""
+        if main.niveau == "national":
+            level, file, bounds = "departement", "departements", spec.get("classes_departements") or [1, 25, 50, 100]
+            area, areas = "département", "départements"
+        elif main.niveau == "departement":
+            level, file, bounds = "commune", f"communes-{main.code}", spec.get("classes") or [1, 2, 3, 5]
+            area, areas = "commune", "communes"
+        else:
+            return None
+        units = [{"code": u.code, "libelle": u.libelle, "n": u.nb_structures, "detail": structures(u.nb_cs, u.nb_evs)}
+                 for u in sorted(self.trees[annee]["units"].values(), key=lambda u: ordre(u.libelle))
+                 if u.niveau == level]
+        titre = f"{spec.get('titre') or 'Structures'} par {area}, {main.libelle}, {annee}"
+        return M.choropleth(id, titre, file, units, [int(b) for b in bounds], area=area, areas=areas)
 
     def table_row(self, annee: int, unit: Unit | None, r: dict) -> dict:
         c = self.cell(annee, unit, r["indicateur"])
-        return {"indicateur": r["indicateur"], "libelle": r["libelle"], "valeur": self.fmt(r["indicateur"], c.valeur),
+        return {"indicateur": r["indicateur"], "libelle": self.named(r), "valeur": self.fmt(r["indicateur"], c.valeur),
                 "lecture": self.reading(c, "un_an", annee)}
 
     def section_chart(self, id: str, g: dict, rows: list[dict], annee: int, main: Unit | None):
@@ -474,6 +549,41 @@ class Site:
         return rows
 
     @contextmanager
+    def plaquettes_in_background(self, w: Writer):
+        """The PDF of each yearly report, rendered (WeasyPrint: seconds each) by forked workers while
+        the caller writes the other pages, then written into the site. Rendering is deterministic:
+        a plaquette whose HTML was already printed (the same year, unchanged) is taken from the
+        cache of rendered plaquettes (reports/plaquette.py), byte for byte what it would render."""
+        todo, done = [], {}
+        for rel, html in self.pdfs:
+            cached = cached_pdf(html)
+            if cached is not None:
+                done[rel] = cached
+            else:
+                todo.append((rel, html))
+        pool = None
+        if todo:
+            plaquette_engine()      # imported once, before the workers are forked
+        if len(todo) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            pool = multiprocessing.get_context("fork").Pool(min(len(todo), os.cpu_count() or 1),
+                                                            initializer=die_with_parent, initargs=(os.getpid(),))
+        try:
+            pending = pool.map_async(render_pdf, [html for _, html in todo]) if pool else None
+            yield
+            pdfs = pending.get() if pool else [render_pdf(html) for _, html in todo]
+            for (rel, html), pdf in zip(todo, pdfs):
+                done[rel] = pdf
+                keep_pdf(html, pdf)
+            for rel, pdf in sorted(done.items()):
+                w.binary(rel, pdf)
+            if pool:
+                pool.close()
+        finally:
+            if pool:
+                pool.terminate()
+                pool.join()
+
+    @contextmanager
     def unit_pages_in_background(self, w: Writer):
         """The sheets of every unit of every year: the bulk of a national site, rendered by forked
         workers (they read the data already loaded and write their own files) while the caller
@@ -506,7 +616,7 @@ class Site:
         tree = self.trees[annee]
         sections = [(s.get("titre", ""), select(self.spec, self.reg, s)) for s in
                     (self.spec.section("unite")).get("sections") or []]
-        links = {i: Markup('<a href="../../indicateurs/{}.html">{}</a>').format(fichier(i), r["libelle"])
+        links = {i: Markup('<a href="../../indicateurs/{}.html">{}</a>').format(fichier(i), self.named(r))
                  for i, r in self.reg.items()}
         versus_values: dict[tuple, dict[str, str]] = {}
         date_page = self.year_date(annee)
@@ -548,6 +658,7 @@ class Site:
                     {"href": tree["href"].get(kkey), "libelle": self.unit_title(annee, k),
                      "structures": structures(k.nb_cs, k.nb_evs)})
             w.page(f"{annee}/{rel}", "unite.html", titre=titre, versus=versus, blocs=blocks, enfants=kids,
+                   messages=self.messages(annee, u),
                    sans_fiche=small, sans_fiche_note=self.without_sheet(len(small), u.niveau),
                    **common)
         return w.pages - before

@@ -84,9 +84,11 @@ SEEDED = {
     "etp_chiffre_en_trop_apres_une_baisse": ("etp_total", lambda r, p: (
         p.update(etp_total=round(r["etp_total"] * 1.5, 1), salaries=r["salaries"]),
         r.update(etp_total=round(r["etp_total"] * 8, 1))), "evolution_unite", "bloquant"),
+    # selective editing: a small EVS's staff typed x10 moves no published figure past its threshold
+    # (a few percent of the département's employees): a warning ranked by score, the year is published
     "evs_salaries_x10_etp_inchange": ("salaries", lambda r, p: (
         p.update(salaries=r["salaries"], etp_total=r["etp_total"]), r.update(salaries=r["salaries"] * 10)),
-        "evolution_unite", "bloquant"),
+        "evolution_forte", "avertissement"),
     "etp_animation_x8": ("etp_total", lambda r, p: r.update(etp_animation=r["etp_animation"] * 8),
                          "etp_fonctions_impossible", "bloquant"),
 }
