@@ -333,14 +333,21 @@ def _report(obs: Observatory, sortie, public_seulement: bool, attendre: float) -
         out.print(f"Site {r.audience} : {fr_int(r.pages)} pages dans {shown(r.path / 'index.html')}")
 
 
+def _size(value: float) -> float:
+    if not 0.01 <= value <= 20:
+        raise click.BadParameter(f"{str(value).replace('.', ',')} n'est pas entre 0,01 et 20.")
+    return value
+
+
 @cli.command()
 @click.option("--echelle", type=click.Choice(["92", "national"]), default="92", show_default=True,
               help="92 : une soixantaine de structures ; national : environ 4 100 structures sur 10 ans.")
 @click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Dossier où écrire les extraits.")
-@click.option("--graine", type=int, default=92, show_default=True, help="Graine du tirage aléatoire.")
-@click.option("--taille", type=click.FloatRange(min=0.01, max=20), default=1.0, show_default=True,
-              help="Multiplie le nombre de structures (mesures de performance).")
+@click.option("--graine", type=int, default=92, show_default=True, metavar="ENTIER",
+              help="Graine du tirage aléatoire.")
+@click.option("--taille", type=float, default=1.0, metavar="FACTEUR", callback=lambda ctx, param, value: _size(value),
+              help="Multiplie le nombre de structures, de 0,01 à 20 (mesures de performance) ; défaut : 1.")
 def demo(echelle, sortie, graine, taille):
     """Écrit des extraits de démonstration réalistes (formats variés, défauts courants)."""
     from .demo import generate
