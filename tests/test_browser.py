@@ -204,7 +204,7 @@ def test_keyboard_users_see_where_they_are(tab, urls):
     base, _, _ = urls
     tab.goto(f"{base}/public/2022/index.html")
     seen = []
-    for _ in range(32):
+    for _ in range(64):     # the header, the plaquette's link, the key messages and the tiles come first
         tab.keyboard.press("Tab")
         ring = tab.evaluate("""e => { const s = getComputedStyle(e);
             return [e.innerText || e.getAttribute('aria-label') || e.tagName, s.outlineStyle, parseFloat(s.outlineWidth),
