@@ -50,7 +50,8 @@ def test_names_made_from_codes_are_injective_and_plain():
 
 def test_feedback_sheets_of_codes_differing_by_punctuation_are_named_apart():
     codes = ["CS92-0001", "CS92-0001-", "-CS92-0001", "CS92--0001"]
-    rows = [{"code_structure": c, "severite": "avertissement", "colonne": "salaries", "controle": f"regle {c}"}
+    rows = [{"code_structure": c, "severite": "avertissement", "colonne": "salaries", "controle": f"regle {c}", "score": None,
+             "pour_la_structure": True, "nature": "suspecte"}
             for c in codes]
     sheets = _by_structure(rows, {c: f"Centre {i}" for i, c in enumerate(codes)}, 2022)
     assert len({s["fichier"] for s in sheets}) == len(codes)
