@@ -38,6 +38,8 @@ MUTATIONS = [
      "when a.n_contributeurs <= r.n_min and", "secret de fréquence jusqu'au minimum compris"),
     ("models/intermediate/int_secret__primaire.sql", "or {{ secret_domine('a.max_abs_den', 'a.somme_abs_den') }})",
      "or false)", "secret primaire de dominance sur les numérateurs seulement"),
+    ("models/intermediate/int_secret__cellules.sql", "or coalesce(l.secret_groupe, false) as secret", "as secret",
+     "les indicateurs liés ne sont plus masqués ensemble"),
     ("models/intermediate/int_secret__primaire.sql", "where a.niveau <> 'structure'", "where true",
      "les chiffres d'une structure deviennent des cellules publiques"),
 ]

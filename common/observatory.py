@@ -63,6 +63,8 @@ class Observatory:
     alias_file: Path
     reference_dir: Path = REFERENCE_DIR
     territories_file: Path | None = None
+    # the selective-editing thresholds (the product's default file unless the folder has its own)
+    selection_file: Path = DEFAULT_CONFIG_DIR / "selection.yaml"
     demo: bool = False
     warehouse_override: Path | None = field(default=None, compare=False)
 
@@ -141,7 +143,8 @@ def load(root: Path) -> Observatory:
         project_file=own("projet_federal.yaml"),
         pages_file=own("pages.yaml") or DEFAULT_CONFIG_DIR / "pages.yaml",
         alias_file=own("alias_colonnes.yaml") or DEFAULT_CONFIG_DIR / "alias_colonnes.yaml",
-        territories_file=own("territoires.csv"))
+        territories_file=own("territoires.csv"),
+        selection_file=own("selection.yaml") or DEFAULT_CONFIG_DIR / "selection.yaml")
 
 
 # ---------------------------------------------------------------------------------------- settings

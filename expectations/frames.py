@@ -23,10 +23,13 @@ SQL = {
     "reponses": "SELECT * FROM int_controles__reponses",
     # a superset of what any rule of the frame can fail on (see expectations/rules.py), with the
     # words of the messages
-    "mesures": f"""SELECT *, CASE WHEN valeur >= mediane_pairs THEN 'plus' ELSE 'moins' END AS sens_pairs,
+    "mesures": f"""SELECT *, {{influente}} AS influente, CASE WHEN valeur >= mediane_pairs THEN 'plus' ELSE 'moins' END AS sens_pairs,
                           CASE WHEN valeur >= valeur_reference THEN 'multiplié' ELSE 'divisé' END AS sens_evolution,
+                          CASE WHEN valeur >= mediane_pairs THEN 'plus élevée' ELSE 'plus basse' END AS sens_pairs_centre,
+                          CASE WHEN valeur >= valeur_reference THEN 'plus élevée' ELSE 'plus basse' END
+                              AS sens_evolution_centre,
                           coalesce(', sans que « ' || colonne_liee || ' » suive', '') AS sans_suivi
-                   FROM int_controles__mesures
+                   FROM int_controles__scores
                    WHERE valeur < 0 OR facteur_pairs >= {FACTEUR_PAIRS_BLOQUANT} OR abs(z_pairs) >= {Z_AVERTISSEMENT}
                       OR (controle_historique AND facteur_evolution >= {FACTEUR_EVOLUTION_AVERTISSEMENT}
                           AND abs(z_evolution) >= {Z_AVERTISSEMENT})""",
@@ -49,11 +52,24 @@ SQL = {
 }
 
 
-def load_frames(con, columns: dict[str, set[str]] | None = None) -> dict[str, pd.DataFrame]:
+def influential(thresholds: dict[str, float]) -> str:
+    """SQL: whether a value's score passes the threshold of any level of published figure it
+    enters (selective editing; the scores are dbt's, int_controles__scores)."""
+    tests = [f"coalesce(score_{level} >= {float(t)!r}, false)" for level, t in sorted(thresholds.items())]
+    return "(" + " OR ".join(tests or ["false"]) + ")"
+
+
+def load_frames(con, columns: dict[str, set[str]] | None = None,
+                thresholds: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
     """Every frame; with `columns` (frame -> names), only the columns named there, in the order
-    of the query (the respondents' frame is cut from the answers' one)."""
+    of the query (the respondents' frame is cut from the answers' one). `thresholds`: the
+    selective-editing thresholds per level (the settings' defaults when not given)."""
+    from ingest.config import score_thresholds
+
     frames = {}
     for name, sql in SQL.items():
+        if name == "mesures":
+            sql = sql.replace("{influente}", influential(thresholds or score_thresholds()))
         if columns is not None:
             wanted = columns.get(name, set()) | (columns.get("repondantes", set()) | {"est_repondant"}
                                                   if name == "reponses" else set())

@@ -40,10 +40,47 @@ class YearGate:
     deja_publie: bool
 
 
+def _exists(con, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                            "AND table_name = ?", [table]).fetchall()[0][0])
+
+
+def effective_findings_sql(con) -> str:
+    """The findings as the gate and the quality outputs count them (a query over
+    `constats_qualite`, read only):
+    * every finding on a value, whatever step raised it, is cleared by an applied correction or an
+      active confirmation of that value (validation findings are re-run on the corrected answers
+      and carry the confirmation themselves; the other steps' findings become `info` here);
+    * one value is counted once: of the blocking findings of several steps on one value of one
+      answer (an empty `repondant` is seen by the reading and by the validation; a budget typed
+      x1,000 by its history and by its ratio to the staff), the validation's is kept, and of
+      those the one that says its effect on the published figures (scored)."""
+    cleared = []
+    if _exists(con, "corrections"):
+        cleared.append("SELECT annee_enquete, code_structure, colonne FROM corrections WHERE statut = 'appliquee'")
+    if _exists(con, "confirmations"):
+        cleared.append("SELECT annee_enquete, code_structure, colonne FROM confirmations WHERE statut = 'active'")
+    scored = "score IS NOT NULL" if con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'constats_qualite' "
+        "AND column_name = 'score'").fetchall()[0][0] else "false"
+    levee = ("EXISTS (SELECT 1 FROM (" + " UNION ALL ".join(cleared) + ") l WHERE l.annee_enquete = c.annee_enquete "
+             "AND l.code_structure = c.code_structure AND l.colonne = c.colonne)") if cleared else "false"
+    return f"""
+        WITH c AS (
+            SELECT c.* REPLACE (
+                CASE WHEN c.severite <> 'info' AND c.etape NOT IN ('validation', 'correction', 'confirmation')
+                          AND {levee} THEN 'info' ELSE c.severite END AS severite)
+            FROM constats_qualite c)
+        SELECT * FROM c
+        QUALIFY severite <> 'bloquant' OR code_structure IS NULL OR colonne IS NULL OR annee_enquete IS NULL
+             OR row_number() OVER (PARTITION BY annee_enquete, code_structure, colonne, severite
+                                   ORDER BY etape = 'validation' DESC, {scored} DESC, regle) = 1"""
+
+
 def blocking_findings(con) -> pd.DataFrame:
     return con.execute(f"""
         SELECT {DATA_YEAR} AS annee, etape, regle, code_structure, colonne, valeur_brute, message
-        FROM constats_qualite WHERE severite = 'bloquant'
+        FROM ({effective_findings_sql(con)}) WHERE severite = 'bloquant'
         ORDER BY annee, regle, code_structure""").df()
 
 
@@ -96,7 +133,7 @@ def year_gates(con) -> list[YearGate]:
     blocking = blocking_findings(con)
     # findings with no year at all (a rejected file of unknown year, say) block every year
     undated = blocking[blocking["annee"].isna()]
-    warnings = con.execute(f"""SELECT {DATA_YEAR} AS annee, count(*) AS n FROM constats_qualite
+    warnings = con.execute(f"""SELECT {DATA_YEAR} AS annee, count(*) AS n FROM ({effective_findings_sql(con)})
                                WHERE severite = 'avertissement' GROUP BY ALL""").df()
     warnings = dict(zip(warnings["annee"], warnings["n"]))
     logged = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "

@@ -37,8 +37,14 @@ FACTEUR_EVOLUTION_HORS_NORME, Z_HORS_NORME = 5.0, 8.0
 # median or a third of it): an EVS from 2 to 12 employees stays a warning, from 6 to 60 blocks.
 FACTEUR_PAIRS_DEMENTIE = 3.0
 
-SAISIR = ("Vérifiez avec la structure, puis ajoutez la valeur juste dans data/corrections/corrections.csv "
-          "(l'extrait reste tel quel), ou confirmez la valeur déclarée dans data/corrections/confirmations.csv.")
+# Rules whose finding holds a year only when the value is influential (its score passes the
+# threshold of a level of published figures: the frame's `influente`, see expectations/frames.py)
+# or is a unit slip in euros (a budget in cents or in thousands cannot be true).
+INFLUENTIAL = {"evolution_unite", "valeur_aberrante"}
+INFLUENT_OU_UNITE = "(influente or (nature == 'euros' and facteur_unite >= 10))"
+
+SAISIR = ("Vérifiez avec la structure, puis ajoutez la valeur juste dans corrections.csv "
+          "(l'extrait reste tel quel), ou confirmez la valeur déclarée dans confirmations.csv.")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,18 @@ class Rule:
     libelle: str                   # what the rule checks, in French, for the quality pages
     conseil: str = SAISIR
     groupe: str = ""               # of the findings of one group on one value, only the gravest is kept
+    # what looks odd, in words meant for the structure (its feedback sheet): no column code, no
+    # instruction to the analyst; "" for a finding that concerns the federation's own work
+    centre: str = ""
+
+    @property
+    def nature(self) -> str:
+        """The kind of finding (selective editing): `impossible` (cannot be true: must be
+        resolved), `influente` (a suspicious value whose score passes the threshold on a
+        published figure: must be resolved), `suspecte` (a warning, ranked by score) or `info`."""
+        if self.severite == "bloquant":
+            return "influente" if self.regle in INFLUENTIAL else "impossible"
+        return "suspecte" if self.severite == "avertissement" else "info"
 
     def build(self, gxe):
         exp = self.expectation(gxe)
@@ -98,6 +116,10 @@ def _n(value: float) -> str:
 
 
 WHO = "{code_structure} (enquête {annee_enquete})"
+CENTRE_EVOLUTION = ("La valeur déclarée ({valeur} pour {annee_donnees}) est {facteur_evolution} fois {sens_evolution_centre} "
+                    "que celle de l'année précédente ({valeur_reference} pour {annee_reference}).")
+CENTRE_PAIRS = ("La valeur déclarée ({valeur}) est {facteur_pairs} fois {sens_pairs_centre} que celle d'une structure "
+                "comparable (valeur médiane des {type_structure} : {mediane_pairs}).")
 
 # Parts that cannot exceed their whole: (rule, part, whole, French words, severity, group). A
 # share above 1 of the board members who are inhabitants would be published: blocking.
@@ -174,12 +196,14 @@ def _ratio_rules() -> list[Rule]:
             rules.append(Rule(
                 f"{name}_plausible", "repondantes", "avertissement", points_at, f"{words} : {_range(*plausible)}",
                 f"{WHO} : {seen}, inhabituel.", _between(column, *plausible), f"{words} : valeur inhabituelle",
-                groupe=name))
+                groupe=name, centre=f"Vous déclarez {seen} : ce rapport est inhabituel."))
         rules.append(Rule(
             f"{name}_impossible", "repondantes", "bloquant", points_at, f"{words} : {_range(*possible)}",
             f"{WHO} : {seen}, impossible : l'un des deux chiffres est sans doute dans une autre unité "
             "(euros / k€, heures / jours) ou a un chiffre en trop.", _between(column, *possible, where=guard),
-            f"{words} : valeur impossible (unité ?)", groupe=name))
+            f"{words} : valeur impossible (unité ?)", groupe=name,
+            centre=f"Vous déclarez {seen} : ce rapport ne paraît pas possible ; l'un des deux chiffres est peut-être "
+                   "dans une autre unité ou a un chiffre en trop."))
     return rules
 
 
@@ -208,7 +232,7 @@ RULES: list[Rule] = [
          "de {annee_donnees}.", _in_set("annee_donnees_unique", [True]),
          "Une seule enquête par année de données",
          conseil="Vérifiez l'année des données avec la structure : si l'enquête décrit bien cette année, rien à "
-                 "faire ; sinon corrigez annee_donnees dans data/corrections/corrections.csv."),
+                 "faire ; sinon corrigez annee_donnees dans corrections.csv."),
     Rule("commune_connue", "reponses", "bloquant", "code_commune", "un code commune INSEE en vigueur",
          "%s : code commune {code_commune} inconnu du référentiel." % WHO,
          _in_set("commune_connue", [True]), "Commune connue du référentiel"),
@@ -230,15 +254,16 @@ RULES: list[Rule] = [
     # value, the gravest (the history first: its message says more)
     Rule("mesure_negative", "mesures", "bloquant", "{colonne}", "une valeur positive ou nulle",
          "%s : {colonne} négatif ({valeur})." % WHO, _between("valeur", 0, None), "Valeur négative",
-         groupe="mesure"),
+         groupe="mesure", centre="La valeur déclarée ({valeur}) est négative : ce nombre ne peut pas l'être."),
     *[Rule(regle, "mesures", severite, "{colonne}", attendu,
            "%s : {colonne} passe de {valeur_reference} ({annee_reference}) à {valeur} ({annee_donnees}), "
            "{sens_evolution} par {facteur_evolution} (évolution médiane des {type_structure} : ×{evolution_mediane})%s"
            % (WHO, suite),
            _between("facteur_evolution", None, facteur,
                     where="controle_historique and ecart_evolution >= ecart_minimal and s_eloigne_des_pairs "
-                          f"and {corroboree} and ({ecart})"),
-           libelle, groupe="mesure", **({"conseil": conseil} if conseil else {}))
+                          f"and {corroboree} and ({ecart})"
+                          + (f" and {INFLUENT_OU_UNITE}" if regle in INFLUENTIAL else "")),
+           libelle, groupe="mesure", centre=CENTRE_EVOLUTION, **({"conseil": conseil} if conseil else {}))
       for regle, severite, facteur, ecart, corroboree, attendu, suite, libelle, conseil in (
           ("evolution_unite", "bloquant", FACTEUR_EVOLUTION_HORS_NORME,
            f"(facteur_evolution >= {FACTEUR_EVOLUTION_BLOQUANT} and {_outside('z_evolution', Z_BLOQUANT)}) "
@@ -247,11 +272,12 @@ RULES: list[Rule] = [
            "not corroboree",
            f"moins de {FACTEUR_EVOLUTION_BLOQUANT:g} fois la valeur précédente ({FACTEUR_EVOLUTION_HORS_NORME:g} fois "
            "pour une évolution sans commune mesure avec celles des structures comparables, ou quand le champ lié n'a "
-           "pas bougé), sauf si un champ lié la confirme", "{sans_suivi} : unité changée (euros / k€), chiffre en trop ?",
-           "Évolution d'un facteur 10, 100 ou 1 000 que rien n'explique (unité ?)", None),
+           "pas bougé), sauf si un champ lié la confirme, ou une valeur sans effet notable sur les chiffres publiés",
+           "{sans_suivi} : {causes}",
+           "Évolution que rien n'explique, influente sur un chiffre publié (ou unité en euros)", None),
           ("evolution_forte", "avertissement", FACTEUR_EVOLUTION_AVERTISSEMENT, _outside("z_evolution", Z_AVERTISSEMENT),
            "not corroboree", f"moins de {FACTEUR_EVOLUTION_AVERTISSEMENT:g} fois la valeur précédente, sauf si un "
-           "champ lié la confirme", "{sans_suivi}.", "Forte évolution sur un an", None),
+           "champ lié la confirme", "{sans_suivi} : {causes}", "Forte évolution sur un an", None),
           ("evolution_confirmee", "info", FACTEUR_EVOLUTION_AVERTISSEMENT, _outside("z_evolution", Z_AVERTISSEMENT),
            "corroboree", "une évolution confirmée par un champ lié",
            " ; « {colonne_liee} » suit (de {valeur_liee_reference} à {valeur_liee}) : évolution vraisemblable.",
@@ -259,11 +285,12 @@ RULES: list[Rule] = [
     Rule("valeur_aberrante", "mesures", "bloquant", "{colonne}",
          f"moins de {FACTEUR_PAIRS_BLOQUANT} fois la médiane des structures du même type ({{mediane_pairs}})",
          "%s : {colonne} de {valeur}, soit {facteur_pairs} fois %s que la médiane des {type_structure} de "
-         "l'année ({mediane_pairs}) : unité (euros / k€ / centimes) ou chiffres en trop ?" % (WHO, "{sens_pairs}"),
+         "l'année ({mediane_pairs}) : {causes}" % (WHO, "{sens_pairs}"),
          _between("facteur_pairs", None, FACTEUR_PAIRS_BLOQUANT,
-                  where=f"z_pairs >= {Z_BLOQUANT} or (colonne in ['charges_total', 'produits_total'] "
-                        f"and z_pairs <= -{Z_BLOQUANT})"),
-         "Valeur sans commune mesure avec les structures comparables (unité ?)", groupe="mesure"),
+                  where=f"(z_pairs >= {Z_BLOQUANT} or (colonne in ['charges_total', 'produits_total'] "
+                        f"and z_pairs <= -{Z_BLOQUANT})) and {INFLUENT_OU_UNITE}"),
+         "Valeur sans commune mesure avec les structures comparables, influente sur un chiffre publié (ou unité "
+         "en euros)", groupe="mesure", centre=CENTRE_PAIRS),
     Rule("valeur_atypique", "mesures", "avertissement", "{colonne}",
          "une valeur proche de celles des {type_structure} de l'année (médiane {mediane_pairs})",
          "%s : {colonne} de {valeur}, {facteur_pairs} fois {sens_pairs} que la médiane des {type_structure} "
@@ -271,11 +298,12 @@ RULES: list[Rule] = [
          _between("z_pairs", -Z_AVERTISSEMENT, Z_AVERTISSEMENT,
                   where="(z_pairs > 0 or controle_bas) and ecart_pairs >= ecart_minimal "
                         "and not conforme_a_l_historique and not pairs_corroboree"),
-         "Valeur atypique parmi les structures comparables", groupe="mesure"),
+         "Valeur atypique parmi les structures comparables", groupe="mesure", centre=CENTRE_PAIRS),
     # ---- cross-field coherence -------------------------------------------------------------------
     *[Rule(regle, "repondantes", severite, part, f"{part} ≤ {whole}",
            "%s : {%s} %s pour {%s} (%s)." % (WHO, part, words, whole, whole), _a_at_least_b(whole, part),
-           f"Partie au plus égale au tout : « {part} » ≤ « {whole} »", groupe=groupe)
+           f"Partie au plus égale au tout : « {part} » ≤ « {whole} »", groupe=groupe,
+           centre="Une partie ({%s}) dépasse le tout dont elle fait partie ({%s})." % (part, whole))
       for regle, part, whole, words, severite, groupe in PARTS],
     Rule("etp_fonctions_inferieur_total", "repondantes", "avertissement", "etp_total",
          "somme des ETP par fonction ≤ etp_total",
@@ -310,6 +338,29 @@ RULES: list[Rule] = [
          _in_set("present", [True]), "Indicateur calculé à chaque niveau",
          conseil="Relancez « observatoire build » et vérifiez le registre des indicateurs."),
 ]
+
+# What the structure reads on its feedback sheet for the rules with no wording of their own.
+CENTRE_AUTRES = {
+    "structure_enquete_unique": "Votre structure apparaît plusieurs fois dans l'enquête de cette année.",
+    "annee_donnees_coherente": "L'année décrite par vos réponses ({annee_donnees}) ne correspond pas à l'enquête "
+                               "{annee_enquete}.",
+    "commune_connue": "Le code de commune indiqué ({code_commune}) n'existe pas.",
+    "type_structure_valide": "Le type de structure indiqué (« {type_structure} ») n'est ni CS ni EVS.",
+    "non_repondant_sans_mesure": "Votre structure est indiquée comme non répondante, mais des chiffres sont "
+                                 "déclarés.",
+    "etp_fonctions_inferieur_total": "Les ETP par fonction ({somme_etp_fonctions}) dépassent le total des ETP "
+                                     "({etp_total}).",
+    "financeurs_egal_produits": "Vos financements ligne à ligne totalisent {somme_financeurs} € pour "
+                                "{produits_total} € de produits au total.",
+    "acf_avec_agrement": "Une prestation « animation collective familles » de {caf_ps_acf} € est déclarée sans "
+                         "l'agrément correspondant.",
+    "evs_sans_agc": "Un espace de vie sociale déclare {caf_ps_agc} € de prestation « animation globale ».",
+    **{f"{c}_obligatoire": "Cette information manque dans votre réponse."
+       for c in ("code_structure", "type_structure", "code_commune", "repondant", "annee_donnees")},
+}
+RULES = [r if r.centre or r.regle not in CENTRE_AUTRES else
+         Rule(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "centre": CENTRE_AUTRES[r.regle]})
+         for r in RULES]
 
 BY_ID = {rule.regle: rule for rule in RULES}
 assert len(BY_ID) == len(RULES), "rule identifiers must be unique"

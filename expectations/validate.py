@@ -13,6 +13,7 @@ import pandas as pd
 
 from common.french import fr_number
 from ingest import warehouse as W
+from ingest.config import SELECTION_FILE, score_thresholds
 from ingest.corrections import CONFIRMATIONS_FILE, record_confirmations
 
 from .frames import load_frames
@@ -54,7 +55,7 @@ def _read(rules, expectations) -> set[str]:
     """The columns that rules and their expectations read: to validate, and to word a finding."""
     names = set(IDENTIFIERS_COLUMNS)
     for rule, exp in zip(rules, expectations):
-        for template in (rule.message, rule.attendu, rule.colonne):
+        for template in (rule.message, rule.attendu, rule.colonne, rule.centre):
             names |= {f.removesuffix("__s") for _, f, _, _ in string.Formatter().parse(template) if f}
         for attr in ("column", "column_A", "column_B", "column_list"):
             value = getattr(exp, attr, None)
@@ -174,6 +175,17 @@ def _confirmed(confirmations: pd.DataFrame | None) -> dict:
             for r in confirmations.to_dict("records")}
 
 
+def _ask(rule, record: dict) -> str:
+    """What the federation asks the structure about a finding, in its words."""
+    if rule.regle.endswith("_obligatoire"):
+        return "Merci de nous indiquer cette information."
+    causes = record.get("causes")
+    if isinstance(causes, str) and causes:
+        return (f"Pouvez-vous vérifier ce chiffre ? S'agit-il de {causes} Merci de nous indiquer la valeur juste, "
+                "ou de nous confirmer la valeur déclarée.")
+    return "Pouvez-vous vérifier ces chiffres et nous indiquer la valeur juste, ou nous confirmer la valeur déclarée ?"
+
+
 def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
                  confirmations: pd.DataFrame | None = None) -> pd.DataFrame:
     """One finding per failing row; of one rule group on one value only the gravest is kept; a
@@ -197,6 +209,8 @@ def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
                             f"{confirmation['motif']}.")
             else:
                 message += " " + rule.conseil
+            score = record.get("score")
+            score = None if score is None or pd.isna(score) else float(score)
             rows.append({
                 "ligne": record.get("ligne_source"),
                 "annee_enquete": record.get("annee_enquete"),
@@ -206,11 +220,16 @@ def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
                 "valeur_brute": None if raw is None or pd.isna(raw) else _identifier(raw),
                 "valeur_attendue": rule.attendu.format_map(values),
                 "regle": regle, "severite": severite, "message": message,
+                "nature": rule.nature if severite == rule.severite else "info",
+                "score": score, "figure": record.get("figure_score") if score is not None else None,
+                "constat_centre": rule.centre.format_map(values) if rule.centre else None,
+                "demande_centre": _ask(rule, record) if rule.centre else None,
                 "_groupe": rule.groupe or regle,
             })
     if not rows:
         return pd.DataFrame(columns=["ligne", "annee_enquete", "annee_donnees", "code_structure", "colonne",
-                                     "valeur_brute", "valeur_attendue", "regle", "severite", "message"])
+                                     "valeur_brute", "valeur_attendue", "regle", "severite", "message",
+                                     *W.SELECTION_COLUMNS])
     found = pd.DataFrame(rows)
     found["_rang"] = found["severite"].map(SEVERITY_RANK)
     keys = ["annee_enquete", "code_structure", "colonne", "_groupe"]
@@ -219,17 +238,19 @@ def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
     return found.drop(columns=["_groupe", "_rang"]).sort_index().reset_index(drop=True)
 
 
-def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATIONS_FILE) -> ValidationResult:
+def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATIONS_FILE,
+             selection: Path = SELECTION_FILE) -> ValidationResult:
     """Run every rule over the warehouse; replace the validation findings. Runs in the
-    caller's transaction."""
+    caller's transaction. `selection`: the selective-editing settings (thresholds)."""
+    W.add_selection_columns(con)
     active = record_confirmations(con, confirmations)
     _, gxe = _gx()
     expectations = {rule.regle: rule.build(gxe) for rule in RULES}
-    columns: dict[str, set[str]] = {}     # per frame, the columns the rules read and the findings name
-    for rule in RULES:
+    columns: dict[str, set[str]] = {"mesures": {"score", "figure_score", "causes"}}
+    for rule in RULES:      # per frame, the columns the rules read and the findings name
         columns.setdefault(rule.frame, {"valeur"}).update(
             _read([rule], [expectations[rule.regle]]) | {rule.colonne})
-    frames = load_frames(con, columns)
+    frames = load_frames(con, columns, score_thresholds(selection))
     failing = _run_gx(frames, docs_dir, expectations)
     findings = findings_for(failing, frames, active)
     con.execute("DELETE FROM constats_qualite WHERE etape = 'validation'")

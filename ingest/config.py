@@ -124,3 +124,37 @@ class Config:
 
     def required(self, kind: str) -> list[str]:
         return [c.name for c in self.columns[kind].values() if c.required]
+
+
+SELECTION_FILE = PROJECT_DIR / "data" / "config" / "selection.yaml"
+SCORE_LEVELS = ("national", "departement", "territoire", "commune")
+
+
+def score_thresholds(path: Path = SELECTION_FILE) -> dict[str, float]:
+    """The selective-editing thresholds (data/config/selection.yaml): per level of published
+    figure, the score from which a suspicious value must be resolved before publishing. A level
+    the file leaves out keeps the product's default; anything unreadable is a French error that
+    names the file, the key and what is expected."""
+    defaults = yaml.safe_load(SELECTION_FILE.read_text(encoding="utf-8"))["seuils_score"]
+    if path == SELECTION_FILE or not path.exists():
+        return {k: float(v) for k, v in defaults.items()}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ObservatoireError(f"{path} : fichier YAML illisible ({exc.__class__.__name__}).") from None
+    given = data.get("seuils_score") if isinstance(data, dict) else None
+    if given is None:
+        given = {}
+    if not isinstance(given, dict):
+        raise ObservatoireError(f"{path} : « seuils_score » doit associer un niveau ({', '.join(SCORE_LEVELS)}) "
+                                "à un seuil entre 0 et 1.")
+    out = {k: float(v) for k, v in defaults.items()}
+    for level, value in given.items():
+        if level not in SCORE_LEVELS:
+            raise ObservatoireError(f"{path} : seuils_score.{level} : niveau inconnu (attendu : "
+                                    f"{', '.join(SCORE_LEVELS)}).")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+            raise ObservatoireError(f"{path} : seuils_score.{level} : « {value} » n'est pas un seuil valide "
+                                    "(attendu : un nombre entre 0 et 1, par exemple 0.05 pour 5 %).")
+        out[level] = float(value)
+    return out

@@ -1,4 +1,4 @@
-"""Analysts' corrections and confirmations (data/corrections/), checked and recorded.
+"""Analysts' corrections and confirmations (corrections.csv and confirmations.csv of the observatory folder), checked and recorded.
 
 A correction never touches the raw extract: it is stored in the `corrections` table and
 applied in dbt staging (stg_senacs__reponses). Each applied correction is an `info`
@@ -231,14 +231,14 @@ def record_confirmations(con, path: Path = CONFIRMATIONS_FILE, config: Config | 
                  f"{row['annee_enquete']}, {column})")
         if problem:
             status, regle = "refusee", "confirmation_refusee"
-            message = (f"{where} ignorée : {problem}. Corrigez la ligne dans data/corrections/confirmations.csv "
+            message = (f"{where} ignorée : {problem}. Corrigez la ligne dans confirmations.csv "
                        "(annee_enquete, code_structure, colonne, valeur_confirmee, motif, auteur, date).")
         elif not _same_value(current, confirmed):
             status, regle = "perimee", "confirmation_perimee"
             message = (f"{where} périmée : la valeur confirmée par {row['auteur']} le {row['date']} "
                        f"(« {_shown(confirmed)} ») n'est plus celle de la réponse (« {_shown(current)} »), "
                        "après un nouvel extrait ou une correction. Revoyez-la avec la structure, puis mettez à jour "
-                       "ou retirez la ligne de data/corrections/confirmations.csv.")
+                       "ou retirez la ligne de confirmations.csv.")
         else:
             status, regle, message = "active", None, f"{where} : « {_shown(confirmed)} » confirmé par {row['auteur']} le {row['date']} ({row['motif']})."
         records.append({"ligne_fichier": row["ligne_fichier"], "annee_enquete": _year(row),

@@ -311,11 +311,13 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 [table.header_line], None, None, label, None, "un en-tête", "colonne_sans_entete", "avertissement",
                 f"Ligne {table.header_line} : la colonne n° {i + 1} n'a pas d'en-tête mais contient des valeurs : "
                 f"elles sont conservées à part (table raw_cellules_hors_schema, question « {label} »). Donnez-lui "
-                "son en-tête dans le fichier (ou un alias dans data/config/alias_colonnes.yaml) puis rechargez-le."))
+                "son en-tête dans le fichier (ou un alias dans config/alias_colonnes.yaml du dossier de l'observatoire) "
+                "puis rechargez-le."))
     for header in unknown:
         alias = config.alias_of_other_years(kind, header, year)
         advice = (_old_name_hint(header, alias, year) + "." if alias else
-                  "Ajoutez un alias dans data/config/alias_colonnes.yaml si elle correspond à une colonne canonique.")
+                  "Ajoutez un alias dans config/alias_colonnes.yaml (dossier de l'observatoire) si elle correspond à une "
+                  "colonne canonique.")
         findings.append(_findings(
             [table.header_line], None, None, header, header, "une colonne connue ou un alias",
             "colonne_inconnue", "avertissement",
@@ -484,7 +486,7 @@ def _old_name_hint(header: str, alias, year: int) -> str:
     """Advice for a header that data/config/alias_colonnes.yaml maps in other surveys only."""
     years = (str(alias.first_year) if alias.last_year in (None, alias.first_year)
              else f"{alias.first_year} à {alias.last_year}")
-    return (f"« {header} » est l'ancien nom de « {alias.column} », admis dans data/config/alias_colonnes.yaml "
+    return (f"« {header} » est l'ancien nom de « {alias.column} », admis dans alias_colonnes.yaml "
             f"pour les enquêtes {years} seulement : si l'export {year} l'emploie encore, étendez les années "
             "de cet alias, puis rechargez le fichier")
 
@@ -581,19 +583,28 @@ def _activity_checks(typed: pd.DataFrame, year: int, codes: ProjectCodes) -> lis
                                  ("Ligne " + ligne[mask].astype(str) + ", colonne « " + column + " » : "
                                   + message[mask]).to_numpy()))
 
+    # the federation's project is config/projet_federal.yaml in its folder (the product's own file is
+    # the demo's): name that one, and say so when none is declared rather than list no action
+    project_file = "config/projet_federal.yaml du dossier de l'observatoire"
     known_actions = sorted(set(codes.actions.values()))
     action = typed["action_code"].astype("string")
-    flag(action.notna() & ~action.isin(known_actions), "action_code", action,
-         "une des actions : " + ", ".join(known_actions), "action_inconnue", "avertissement",
-         "action « " + action + " » absente du projet fédéral (data/reference/projet_federal.yaml) : "
-         "l'activité est gardée mais n'est comptée dans aucune action. Corrigez le code dans le journal, "
-         "ou ajoutez l'action au projet fédéral.")
+    if known_actions:
+        expected, why = ("une des actions : " + ", ".join(known_actions),
+                         " absente du projet fédéral : l'activité est gardée mais n'est comptée dans aucune action. "
+                         f"Corrigez le code dans le journal, ou ajoutez l'action au projet fédéral ({project_file}).")
+    else:
+        expected, why = ("un projet fédéral déclaré",
+                         f" : aucun projet fédéral n'est déclaré ({project_file}) : l'activité est gardée mais "
+                         "n'est comptée dans aucune action. Déclarez le projet pour compter ses actions.")
+    flag(action.notna() & ~action.isin(known_actions), "action_code", action, expected, "action_inconnue",
+         "avertissement", "action « " + action + " »" + why)
     known_groups = sorted(set(codes.groups.values()))
     group = typed["groupe_travail"].astype("string")
     flag(group.notna() & ~group.isin(known_groups), "groupe_travail", group,
-         "un des groupes : " + ", ".join(known_groups), "groupe_travail_inconnu", "avertissement",
-         "groupe de travail « " + group + " » absent du projet fédéral (data/reference/projet_federal.yaml) : "
-         "corrigez le code dans le journal, ou ajoutez le groupe au projet fédéral.")
+         "un des groupes : " + ", ".join(known_groups) if known_groups else "un projet fédéral déclaré",
+         "groupe_travail_inconnu", "avertissement",
+         "groupe de travail « " + group + " » absent du projet fédéral : corrigez le code dans le journal, "
+         f"ou ajoutez le groupe au projet fédéral ({project_file}).")
     for column in ACTIVITY_COUNTS:
         value = typed[column]
         flag(value < 0, column, _shown(value), "une valeur positive ou nulle", "valeur_negative", "bloquant",

@@ -156,7 +156,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                                    "n'en gardez qu'un")
             chrono.tour("lecture des extraits")
             if observatory is not None and observatory.identity is not None:
-                check_departements(observatory, parsed_by_key)      # before anything is written
+                check_departements(observatory, parsed_by_key, con, db_path)     # before anything is written
             con.execute("BEGIN TRANSACTION")
             try:
                 load_reference(con, reference_dir, config, observatory)
@@ -197,12 +197,27 @@ def departement_of(commune: str) -> str:
     return commune[:3] if commune.startswith("97") else commune[:2]
 
 
-def check_departements(observatory, parsed_by_key) -> None:
+def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> None:
     """Extracts whose structures lie outside the départements the settings declare are refused
-    whole, before anything is written: another federation's data never mixes with this one's."""
+    whole, before anything is written: another federation's data never mixes with this one's;
+    nor does a warehouse already holding another département's surveys (one named by --entrepot)."""
     identity = observatory.identity
     if identity.national:
         return
+    if con is not None:
+        replaced = [year for (kind, year) in parsed_by_key if kind == "senacs"] or [0]
+        placeholders = ", ".join("?" * len(replaced))
+        held = con.execute(f"""SELECT DISTINCT CASE WHEN code_commune LIKE '97%' THEN left(code_commune, 3)
+                                                   ELSE left(code_commune, 2) END
+                               FROM raw_senacs WHERE code_commune IS NOT NULL
+                                 AND _annee_fichier NOT IN ({placeholders})""", replaced).fetchall()
+        foreign = sorted(d for (d,) in held if not identity.covers(d))
+        if foreign:
+            raise ObservatoireError(
+                f"L'entrepôt {db_path} contient déjà des enquêtes d'un autre département ({', '.join(foreign)}) que "
+                f"ceux de {identity.nom} ({', '.join(identity.departements)}) : rien n'a été chargé. Chaque "
+                "observatoire a son propre entrepôt : lancez la commande sans --entrepot dans le dossier de "
+                "l'observatoire, ou nommez un nouveau fichier.")
     outside: dict[str, dict[str, set[str]]] = {}
     for entries in parsed_by_key.values():
         for result, parsed in entries:

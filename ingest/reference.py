@@ -31,6 +31,10 @@ def read_project(path: Path | None) -> dict:
     if path is None:
         return {"projet": NO_PROJECT, "axes": [], "groupes_travail": []}
     project = read_yaml(path)
+    unknown = sorted(set(project) - {"projet", "axes", "groupes_travail", "federation"})
+    if unknown:
+        raise ObservatoireError(f"{path} : section inconnue « {unknown[0]} » (sections possibles : projet, axes, "
+                                "groupes_travail).")
     section = project.get("projet")
     if not isinstance(section, dict) or not section:
         raise ObservatoireError(f"{path} : la section « projet » est absente ou vide ; elle doit donner titre, "

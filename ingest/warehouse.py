@@ -112,6 +112,7 @@ def ensure_schema(con, config: Config) -> None:
     con.execute(FINDINGS_DDL)
     con.execute(CORRECTIONS_DDL)
     con.execute("ALTER TABLE constats_qualite ADD COLUMN IF NOT EXISTS annee_donnees INTEGER")
+    add_selection_columns(con)
     for kind, table in RAW_TABLE.items():
         columns = {c.name: c.sql_type for c in config.columns[kind].values()} | LINEAGE
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ("
@@ -170,11 +171,24 @@ def _insert(con, table: str, frame: pd.DataFrame) -> None:
         con.unregister("_frame")
 
 
+# What the validation says of a finding besides its message: its kind (impossible, influente,
+# suspecte, info), its selective-editing score and the published figure it would move most,
+# and the words meant for the structure (the feedback sheet: what looks odd, what is asked).
+SELECTION_COLUMNS = {"nature": "VARCHAR", "score": "DOUBLE", "figure": "VARCHAR",
+                     "constat_centre": "VARCHAR", "demande_centre": "VARCHAR"}
+
+
+def add_selection_columns(con) -> None:
+    for name, sql_type in SELECTION_COLUMNS.items():
+        con.execute(f"ALTER TABLE constats_qualite ADD COLUMN IF NOT EXISTS {name} {sql_type}")
+
+
 def write_findings(con, frame: pd.DataFrame, *, etape: str, kind: str | None, year: int | None,
                    fichier: str | None, sha256: str | None) -> None:
     if frame.empty:
         return
-    frame = frame.reindex(columns=FINDING_COLUMNS + ["annee_donnees"]).copy()
+    frame = frame.reindex(columns=FINDING_COLUMNS + ["annee_donnees"]
+                          + [c for c in SELECTION_COLUMNS if c in frame.columns]).copy()
     # a message naming a file or folder whose name is not UTF-8: its bytes written \xNN
     frame["message"] = frame["message"].map(name_text, na_action="ignore")
     frame["annee_donnees"] = pd.array(frame["annee_donnees"], dtype="Int64")
@@ -277,7 +291,9 @@ def refresh_conflicts(con) -> int:
     another survey than its file's is out already (a finding of its own): it clashes with none."""
     con.execute("DELETE FROM constats_qualite WHERE regle = 'doublon_conflictuel'")
     con.execute("""
-        INSERT INTO constats_qualite
+        INSERT INTO constats_qualite (etape, type_extrait, annee_fichier, fichier, fichier_sha256, ligne,
+                                      annee_enquete, code_structure, colonne, valeur_brute, valeur_attendue,
+                                      regle, severite, message, cree_le, annee_donnees)
         SELECT 'ingest', 'senacs', r._annee_fichier, f.nom_fichier, r._fichier_sha256, r._ligne,
                r.annee_enquete, r.code_structure, 'code_structure', r.code_structure,
                'une seule ligne par structure et par enquête', 'doublon_conflictuel', 'bloquant',

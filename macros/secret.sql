@@ -88,3 +88,27 @@
     left join {{ enfant }}__complements as k using (indicateur, annee, code)
 )
 {%- endmacro %}
+
+{#- Linked indicators (seed relations_indicateurs): the groups of indicators tied, directly or
+    through a chain of declared linear relations, to one another. Defines the CTEs
+    `liens_membres` and `groupes_lies` (indicateur, groupe): one group per connected set, named
+    after its smallest indicator. Only the members among `indicateurs` (a relation) count: a
+    member the registry does not hold (an axis a federation does not declare) has no cell. -#}
+{% macro secret_groupes_lies(relations, indicateurs) %}
+liens_membres as (
+    select distinct relation, indicateur from {{ relations }}
+    where indicateur in (select indicateur from {{ indicateurs }})
+),
+liens_aretes as (
+    select a.indicateur as de, b.indicateur as vers
+    from liens_membres as a join liens_membres as b using (relation)
+),
+liens_atteints(de, vers) as (
+    select de, vers from liens_aretes
+    union
+    select a.de, e.vers from liens_atteints as a join liens_aretes as e on e.de = a.vers
+),
+groupes_lies as (
+    select de as indicateur, min(vers) as groupe from liens_atteints group by de
+)
+{%- endmacro %}

@@ -48,13 +48,14 @@ def _check_warehouse(db_path: Path) -> None:
                                 "« observatoire ingest ».")
 
 
-def _record_corrections(db_path: Path, corrections: Path) -> tuple[int, int]:
+def _record_corrections(db_path: Path, corrections: Path, config: Config | None = None) -> tuple[int, int]:
+    config = config or Config()
     con = W.connect(db_path)
     try:
-        W.ensure_schema(con, Config())
+        W.ensure_schema(con, config)
         con.execute("BEGIN TRANSACTION")
         try:
-            counts = apply_corrections(con, corrections)
+            counts = apply_corrections(con, corrections, config)
             con.execute("COMMIT")
         except BaseException:
             W.rollback(con)
@@ -196,7 +197,8 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
     with W.warehouse_lock(db_path, wait):
         chrono = Chrono("build")
         _check_warehouse(db_path)
-        result_corrections = _record_corrections(db_path, corrections)
+        result_corrections = _record_corrections(      # the folder's header aliases name its columns too
+            db_path, corrections, Config(alias_file=observatory.alias_file) if observatory is not None else None)
         chrono.tour("corrections")
         seeds = folder_seeds(observatory, db_path) if observatory is not None and observatory.root else None
         common = dbt_args(db_path, project_dir, seeds)
@@ -307,8 +309,10 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
                 detail = fr_count(node_result.failures, "ligne en défaut", "lignes en défaut")
             failures.append(f"{what} « {node.name} » a échoué : {detail}")
         elif status == "warn":
-            result.warnings.append(f"Avertissement du test « {node.name} » : "
-                                   + fr_count(node_result.failures, "ligne", "lignes"))
+            # a test's description says in French what it checks; its generated name is dbt's
+            what = (getattr(node, "description", "") or "").strip().rstrip(".") or f"test « {node.name} »"
+            result.warnings.append(f"Avertissement : {what} ("
+                                   + fr_count(node_result.failures, "ligne", "lignes") + ").")
     if failures or not res.success:
         raise ObservatoireError("La construction des indicateurs a échoué.\n  - " + "\n  - ".join(
             failures or ["dbt a signalé un échec sans préciser lequel : voir les journaux dbt."]))

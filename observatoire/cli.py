@@ -142,19 +142,31 @@ def init(dossier, nom, departements, national):
 
 @cli.command()
 @global_options
-@click.argument("chemins", nargs=-1, required=True,
-                type=click.Path(exists=True, path_type=Path))
+@click.argument("chemins", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @attendre_option
 @click.pass_context
 def ingest(ctx, chemins, attendre):
-    """Charge les extraits (fichiers ou dossiers) dans l'entrepôt.
+    """Charge les extraits (fichiers ou dossiers ; par défaut le dossier extraits/ de
+    l'observatoire) dans l'entrepôt.
 
     Fichiers reconnus : senacs_AAAA.csv|.xlsx et activites_AAAA.csv|.xlsx, à
     n'importe quelle profondeur. Un fichier déjà chargé à l'identique est ignoré ;
     une nouvelle version d'une année remplace l'ancienne en entier.
     """
-    if not _ingest(observatory_of(ctx), chemins, attendre):
+    obs = observatory_of(ctx)
+    chemins = chemins or _folder_extracts(obs)
+    if not _ingest(obs, chemins, attendre):
         sys.exit(EXIT_REJECTED)
+
+
+def _folder_extracts(obs: Observatory, usage: str = "indiquez des fichiers ou dossiers d'extraits.") -> tuple:
+    """The folder's extraits/, when no path is given."""
+    if obs.extraits is None:
+        raise click.UsageError(usage)
+    if not obs.extraits.is_dir() or not any(obs.extraits.iterdir()):
+        raise ObservatoireError(f"Le dossier des extraits {obs.extraits} est vide : déposez-y les extraits reçus "
+                                "(senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx), puis relancez « observatoire run ».")
+    return (obs.extraits,)
 
 
 def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
@@ -177,7 +189,8 @@ def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
                 err.print(f"  - {shown(line)}")
             more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - 10
             if more > 0:
-                err.print(f"  … et {fr_count(more, 'autre', 'autres')} : voir la table constats_qualite.")
+                err.print(f"  … et {fr_count(more, 'autre', 'autres')} : la page qualité de l'année les liste tous "
+                          "(« observatoire run » l'écrit).")
     if result.conflicts:
         err.print(f"[yellow]{fr_count(result.conflicts, 'ligne', 'lignes')} en doublon conflictuel[/] "
                   "(même structure, même enquête, valeurs différentes) exclues de « reponses ».")
@@ -219,7 +232,7 @@ def _build(obs: Observatory, docs: bool, attendre: float) -> None:
     applied, refused = result.corrections
     if applied or refused:
         err.print(f"Corrections : {fr_count(applied, 'appliquée', 'appliquées')}, "
-                  f"{fr_count(refused, 'refusée', 'refusées')} (voir constats_qualite).")
+                  f"{fr_count(refused, 'refusée', 'refusées')} (voir la page qualité de l'année).")
     for warning in result.warnings:
         err.print(f"[yellow]{warning}[/]")
     out.print(f"Indicateurs calculés : {result.models} modèles, {result.tests} tests dbt réussis. "
@@ -243,12 +256,31 @@ def validate(ctx, sortie, attendre):
         sys.exit(EXIT_BLOCKED)
 
 
+def _print_contacts(contacts: dict) -> None:
+    """The analyst's workload: the structures to contact, in order, each with what to ask (the
+    latest data year in full, the others counted)."""
+    if not contacts:
+        return
+    latest = max(contacts)
+    todo = contacts[latest]
+    out.print(f"{fr_count(len(todo), 'structure à contacter', 'structures à contacter')} cette année "
+              f"(données {latest}){' :' if todo else '.'}")
+    for code, nom, asks in todo[:20]:
+        out.print(f"  - {nom} ({code}) : " + " ; ".join(asks))
+    if len(todo) > 20:
+        out.print(f"  … et {fr_count(len(todo) - 20, 'autre', 'autres')} : voir la page qualité de l'année.")
+    for year in sorted(contacts, reverse=True):
+        if year != latest and contacts[year]:
+            out.print(f"  {year} : {fr_count(len(contacts[year]), 'structure à contacter', 'structures à contacter')}.")
+
+
 def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> bool:
     from .validation import run_validation
 
     err.print("Contrôle qualité (Great Expectations)…")
     outcome = run_validation(obs.warehouse, sortie, attendre, docs=docs, observatory=obs)
     counts = outcome.counts
+    _print_contacts(outcome.contacts or {})
     out.print(f"Constats : {fr_count(counts.get('bloquant', 0), 'bloquant', 'bloquants')}, "
               f"{fr_count(counts.get('avertissement', 0), 'avertissement', 'avertissements')}, "
               f"{fr_count(counts.get('info', 0), 'information', 'informations')}.")
@@ -301,14 +333,21 @@ def _report(obs: Observatory, sortie, public_seulement: bool, attendre: float) -
         out.print(f"Site {r.audience} : {fr_int(r.pages)} pages dans {shown(r.path / 'index.html')}")
 
 
+def _size(value: float) -> float:
+    if not 0.01 <= value <= 20:
+        raise click.BadParameter(f"{str(value).replace('.', ',')} n'est pas entre 0,01 et 20.")
+    return value
+
+
 @cli.command()
 @click.option("--echelle", type=click.Choice(["92", "national"]), default="92", show_default=True,
               help="92 : une soixantaine de structures ; national : environ 4 100 structures sur 10 ans.")
 @click.option("--sortie", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Dossier où écrire les extraits.")
-@click.option("--graine", type=int, default=92, show_default=True, help="Graine du tirage aléatoire.")
-@click.option("--taille", type=click.FloatRange(min=0.01, max=20), default=1.0, show_default=True,
-              help="Multiplie le nombre de structures (mesures de performance).")
+@click.option("--graine", type=int, default=92, show_default=True, metavar="ENTIER",
+              help="Graine du tirage aléatoire.")
+@click.option("--taille", type=float, default=1.0, metavar="FACTEUR", callback=lambda ctx, param, value: _size(value),
+              help="Multiplie le nombre de structures, de 0,01 à 20 (mesures de performance) ; défaut : 1.")
 def demo(echelle, sortie, graine, taille):
     """Écrit des extraits de démonstration réalistes (formats variés, défauts courants)."""
     from .demo import generate
@@ -337,13 +376,7 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
     obs = observatory_of(ctx, demo=use_demo)
     if use_demo:
         chemins = (DEMO_DIR,)
-    if not chemins and obs.extraits is not None:
-        if not obs.extraits.is_dir() or not any(obs.extraits.iterdir()):
-            raise ObservatoireError(f"Le dossier des extraits {obs.extraits} est vide : déposez-y les extraits reçus "
-                                    "(senacs_AAAA.csv|.xlsx, activites_AAAA.csv|.xlsx), puis relancez « observatoire run ».")
-        chemins = (obs.extraits,)
-    if not chemins:
-        raise click.UsageError("indiquez des fichiers ou dossiers d'extraits, ou --demo.")
+    chemins = chemins or _folder_extracts(obs, "indiquez des fichiers ou dossiers d'extraits, ou --demo.")
     from ingest import load  # noqa: F401  (pandas, DuckDB: imported once, shared by the steps)
     from ingest.warehouse import warehouse_lock
 
@@ -359,7 +392,7 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
         report = _Step(_report, (obs, None, public_seulement, attendre), WARM_UP["report"])
         published = validate.go()
         report.go()
-    _run_summary(obs, ok, public_seulement)
+        _run_summary(obs, ok, public_seulement)      # under the lock: no other run has changed it yet
     if not ok:
         sys.exit(EXIT_REJECTED)
     if not published:
@@ -410,11 +443,16 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
     from .report import default_site_dir
     from .validation import default_quality_dir
 
-    con = W.connect(obs.warehouse, read_only=True, wait=5)
     try:
-        years = con.execute("SELECT annee, statut, nb_bloquants, publie_le FROM publications ORDER BY annee").fetchall()
-    finally:
-        con.close()
+        con = W.connect(obs.warehouse, read_only=True, wait=5)
+        try:
+            years = con.execute("SELECT annee, statut, nb_bloquants, publie_le FROM publications "
+                                "ORDER BY annee").fetchall()
+        finally:
+            con.close()
+    except Exception as exc:           # the summary only repeats what the steps said: never fail the run
+        err.print(f"(bilan indisponible : {exc})")
+        return
     quality, site = default_quality_dir(obs.warehouse), default_site_dir(obs.warehouse)
     published = [y for y in years if y[1] == "publiee"]
     held = [y for y in years if y[1] != "publiee"]

@@ -40,6 +40,7 @@ FRENCH = {
     "Path": "Chemin", "File": "Fichier", "Directory": "Dossier", "file": "fichier",
     "directory": "dossier", "path": "chemin",
     "default: {default}": "défaut : {default}",
+    "required": "obligatoire",
     "env var: {var}": "variable : {var}",
     "Aborted!": "Interrompu.",
 }

@@ -484,10 +484,76 @@ def write_activities(path: Path, year: int, df: pd.DataFrame, d: Dialect, config
     _write(path, header, cells.to_numpy(dtype=object).tolist(), d, f"Activités fédérales {year}")
 
 
-def generate(out_dir: Path, scale: str = "92", seed: int = 92, taille: float = 1.0) -> Truth:
-    """Write the extracts of a scale under out_dir and return what they declare."""
+# The noisier variant (issue 16): self-declared data has heavier tails than the generator's.
+BRUIT_QUEUES = 0.02         # share of measures off by a factor of 2 to 10, either way (honest noise)
+BRUIT_UNITE_EUROS = 0.002   # share of answers with one euro amount in cents (x100) or thousands (/1,000)
+BRUIT_CHIFFRE_EN_TROP = 0.002   # share of answers with one count of people with a digit too many
+BRUIT_IMPOSSIBLE = 0.0005   # share of answers with one count of people typed negative
+PEOPLE = {"habitants_touches", "publics_0_5", "publics_6_11", "publics_12_17", "publics_18_25", "publics_adultes",
+          "publics_seniors", "familles_touchees", "pers_info_droits", "pers_accomp_droits", "jeunes_accompagnes",
+          "departs_vacances", "benevoles_activite", "benevoles_instance", "jeunes_benevoles", "administrateurs",
+          "salaries"}
+
+
+def add_noise(truth: Truth, seed: int = 92) -> pd.DataFrame:
+    """Make `truth` noisier in place: heavier tails (BRUIT_QUEUES of the measures multiplied or
+    divided by 2 to 10, what self-declared data does without being wrong enough to matter), and
+    seeded slips: one euro amount in cents or in thousands, one count of people with a digit
+    too many, or typed negative, in a small share of the answers. Returns the seeded slips (annee_enquete,
+    code_structure, colonne, erreur, valeur_juste, valeur_semee): the errors a gate must catch."""
+    config = Config()
+    types = {c.name: c.type for c in config.columns["senacs"].values()
+             if c.type in ("int", "decimal") and c.block != "identite"}
+    slips = []
+    for survey, df, _ in truth.per_year:  # type: ignore[attr-defined]
+        rng = np.random.default_rng([seed, survey, 16])
+        columns = [c for c in types if c in df]
+        values = df[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        known = df["repondant"].to_numpy(dtype=bool)[:, None] & ~np.isnan(values) & (values > 0)
+        tails = known & (rng.random(values.shape) < BRUIT_QUEUES)
+        factor = rng.uniform(2, 10, values.shape) ** rng.choice([-1, 1], values.shape)
+        new = np.where(tails, values * factor, values)
+        draw = rng.random(len(df))
+        for i in np.flatnonzero(draw < BRUIT_UNITE_EUROS + BRUIT_CHIFFRE_EN_TROP + BRUIT_IMPOSSIBLE):
+            euros = draw[i] < BRUIT_UNITE_EUROS
+            negative = draw[i] >= BRUIT_UNITE_EUROS + BRUIT_CHIFFRE_EN_TROP
+            pool = [j for j, c in enumerate(columns) if known[i, j] and not tails[i, j]
+                    and (c in FINANCE if euros else c in PEOPLE)]
+            if not pool:
+                continue
+            j = pool[rng.integers(len(pool))]
+            if euros:
+                kind = "centimes" if rng.random() < 0.5 else "milliers"
+                new[i, j] = values[i, j] * 100 if kind == "centimes" else values[i, j] / 1000
+            elif negative:
+                kind, new[i, j] = "negatif", -values[i, j]
+            else:
+                kind, new[i, j] = "chiffre_en_trop", values[i, j] * 10 + rng.integers(0, 10)
+            tails[i, j] = True
+            slips.append({"annee_enquete": survey, "code_structure": df["code_structure"].iat[i],
+                          "colonne": columns[j], "erreur": kind, "valeur_juste": values[i, j],
+                          "valeur_semee": new[i, j]})
+        for j, column in enumerate(columns):
+            if not tails[:, j].any():
+                continue
+            integer = types[column] == "int"
+            cells = df[column].tolist()
+            for i in np.flatnonzero(tails[:, j]):
+                v = new[i, j]
+                cells[i] = (int(round(v)) if v < 0 else int(max(round(v), 1))) if integer else round(float(v), 2)
+            df[column] = pd.Series(cells, index=df.index, dtype=object)
+    truth.reponses = pd.concat([df for _, df, _ in truth.per_year], ignore_index=True)  # type: ignore[attr-defined]
+    return pd.DataFrame(slips, columns=["annee_enquete", "code_structure", "colonne", "erreur", "valeur_juste",
+                                        "valeur_semee"])
+
+
+def generate(out_dir: Path, scale: str = "92", seed: int = 92, taille: float = 1.0, bruit: bool = False) -> Truth:
+    """Write the extracts of a scale under out_dir and return what they declare; with `bruit`,
+    the noisier variant (add_noise), its seeded slips in `truth.erreurs_semees`."""
     config = Config()
     truth = build_truth(scale, seed, taille=taille)
+    if bruit:
+        truth.erreurs_semees = add_noise(truth, seed)  # type: ignore[attr-defined]
     out_dir.mkdir(parents=True, exist_ok=True)
     for i, (survey, df, blocs) in enumerate(truth.per_year):   # type: ignore[attr-defined]
         d = DIALECTS_92[survey] if scale == "92" else NATIONAL_DIALECTS[i % len(NATIONAL_DIALECTS)]

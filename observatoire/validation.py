@@ -13,7 +13,7 @@ from common.timing import Chrono
 
 from common import files as fichiers
 from .build import require_complete_build
-from expectations.publication import YearGate, publish
+from expectations.publication import YearGate, effective_findings_sql, publish
 
 MARKER = ".observatoire-qualite"
 MARKER_TEXT = "Dossier écrit par « observatoire validate » : il est remplacé en entier à chaque contrôle.\n"
@@ -27,6 +27,7 @@ class ValidateOutcome:
     rules_failed: list[str]
     pages: list[Path]
     data_docs: Path | None      # None: not built this time (run --public-seulement)
+    contacts: dict | None = None    # per data year, the structures to contact in order (reports.qualite)
 
 
 def default_quality_dir(db_path: Path) -> Path:
@@ -42,8 +43,10 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
     from reports.qualite import write_quality_outputs
 
     db_path = db_path.resolve()
+    selection = None
     if observatory is not None:
         confirmations = observatory.confirmations
+        selection = observatory.selection_file
     out_dir = (out_dir or default_quality_dir(db_path)).resolve()
     with W.warehouse_lock(db_path, wait):
         if not db_path.exists():
@@ -66,11 +69,13 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
                 con.execute("BEGIN TRANSACTION")
                 try:
                     chrono = Chrono("validate")
-                    result = validate(con, docs_dir=tmp / "gx" if docs else None, confirmations=confirmations)
+                    result = validate(con, docs_dir=tmp / "gx" if docs else None, confirmations=confirmations,
+                                      **({"selection": selection} if selection is not None else {}))
                     chrono.tour("contrôles Great Expectations")
                     gates = publish(con)
                     chrono.tour("publication")
-                    pages = write_quality_outputs(con, gates, tmp)
+                    contacts: dict = {}
+                    pages = write_quality_outputs(con, gates, tmp, contacts)
                     (tmp / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
                     con.execute("COMMIT")
                     chrono.tour("sorties qualité")
@@ -81,11 +86,11 @@ def run_validation(db_path: Path, out_dir: Path | None = None, wait: float = 0,
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
-            counts = dict(con.execute("SELECT severite, count(*) FROM constats_qualite GROUP BY 1").fetchall())
+            counts = dict(con.execute(f"SELECT severite, count(*) FROM ({effective_findings_sql(con)}) GROUP BY 1").fetchall())
         finally:
             con.close()
     return ValidateOutcome(gates=gates, counts=counts, rules_failed=result.rules_failed,
-                           pages=[out_dir / p.relative_to(tmp) for p in pages], data_docs=out_dir / "gx" / "index.html" if docs else None)
+                           pages=[out_dir / p.relative_to(tmp) for p in pages], data_docs=out_dir / "gx" / "index.html" if docs else None, contacts=contacts)
 
 
 def _check_ours(out_dir: Path) -> None:

@@ -80,14 +80,17 @@ def bars(id: str, titre: str, legende: str, lecture: str, labels: list[str], val
 
 
 def lines(id: str, titre: str, legende: str, lecture: str, series: dict[str, tuple[list, list]], unite: str,
-          decimales: int | None = None, cible: tuple[int, float] | None = None, petit: bool = False) -> Chart:
+          decimales: int | None = None, cible: tuple[int, float] | None = None, petit: bool = False,
+          depart: tuple[int, float] | None = None) -> Chart:
     """One or a few series over the data years; `cible` (year, value) draws the target as a
-    dashed line up to its year."""
+    dashed line up to its year: the trajectory from `depart` (the reference year and value) when
+    given, on which the verdict is defined, or else a flat line."""
     fmt = lambda v: valeur(v, unite, decimales)
     # a year missing inside a series (a structure that did not answer) breaks its curve: its year is
     # drawn as a gap (connectgaps off), never bridged by a straight line that invents its value
     spans = {name: list(range(min(xs), max(xs) + 1)) if xs else [] for name, (xs, _) in series.items()}
-    years = sorted({y for xs in spans.values() for y in xs} | ({cible[0]} if cible else set()))
+    years = sorted({y for xs in spans.values() for y in xs} | ({cible[0]} if cible else set())
+                   | ({depart[0]} if cible and depart else set()))
     traces, lignes, brut = [], [], []
     for i, (name, (xs, ys)) in enumerate(series.items()):
         known = dict(zip(xs, ys))
@@ -101,12 +104,15 @@ def lines(id: str, titre: str, legende: str, lecture: str, series: dict[str, tup
         brut.extend((name, y, v) for y, v in zip(xs, ys))
     if cible is not None:
         year, value = cible
-        label = f"Cible {year}\u00a0: {fmt(value)}"
-        traces.append({"type": "scatter", "mode": "lines", "name": label, "x": [years[0], year],
-                       "y": _drawn([value, value], unite),
+        label = (f"Trajectoire vers la cible {year}\u00a0: {fmt(value)}" if depart else
+                 f"Cible {year}\u00a0: {fmt(value)}")
+        x0, y0 = depart if depart else (years[0], value)
+        traces.append({"type": "scatter", "mode": "lines", "name": label, "x": [x0, year],
+                       "y": _drawn([y0, value], unite),
                        "line": {"color": "#b23a48", "width": 2, "dash": "dash"}, "hoverinfo": "skip"})
-        lignes.append([f"Cible {year}"] + [fmt(value) if y == year else "" for y in years])
-        brut.append((f"Cible {year}", year, value))
+        name = f"Trajectoire vers la cible {year}" if depart else f"Cible {year}"
+        lignes.append([name] + [fmt(value) if y == year else fmt(y0) if depart and y == x0 else "" for y in years])
+        brut.extend(([(name, x0, y0)] if depart else []) + [(name, year, value)])
     top = max([v for t in traces for v in t["y"] if v is not None] or [0])
     layout = {**LAYOUT, "yaxis": {**_axis(unite, top), "rangemode": "tozero"},
               # a little room either side, so that the first year is not written over the "0" of the other axis

@@ -42,6 +42,7 @@ class SiteData:
     nationale: dict[int, list[dict]]                # annee -> national comparison of the main unit
     tableau: list[dict]                             # pub_tableau_de_bord, main unit, every year
     secrets: set[tuple] = field(default_factory=set)  # (annee, niveau, code, indicateur) withheld, upper levels
+    messages: dict[tuple, list[dict]] = field(default_factory=dict)  # (annee, niveau, code) -> key messages
     structures: list[dict] = field(default_factory=list)
     medianes: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> rows
     constats: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> findings
@@ -144,6 +145,12 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
                                 WHERE statut = 'secret' AND niveau IN ('departement', 'national')""")[1])
     data = SiteData(audience, annees, publications, federation, registre, dict(libelles), list(axes.values()),
                     dict(unites), dict(cells), dict(completude), dict(nationale), tableau, secrets)
+    # a snapshot frozen before the key messages existed has none: its pages open without them
+    if _columns(con, "publie.pub_messages"):
+        messages: dict[tuple, list[dict]] = defaultdict(list)
+        for r in _dicts(con, "SELECT * FROM publie.pub_messages ORDER BY annee, niveau, code, ordre"):
+            messages[(r["annee"], r["niveau"], r["code"])].append(r)
+        data.messages = dict(messages)
     if audience == "interne":
         _load_internal(con, data, structure_indicators or [])
     return data

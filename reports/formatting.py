@@ -166,6 +166,48 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
     return f"Pas d'évolution publiée {depuis}."
 
 
+_SLOT = re.compile(r"\{([a-z_]+)(?:\|([^|{}]*)\|([^|{}]*))?\}")
+_COUNTS = ("numerateur", "denominateur", "n_panel", "n_structures", "n_total", "nb_unites", "nb_atteints",
+           "nb_cibles")
+_YEARS = ("annee", "annee_precedente", "annee_cible")
+
+
+def message(m: dict, registre: dict, verdicts: dict) -> str | None:
+    """One key message (a pub_messages row): its declared sentence (`gabarit`) filled with the
+    row's own figures in French. `{x}` is a figure, `{x|singulier|pluriel}` the word agreeing
+    with it. None when the sentence names a figure the row lacks: no sentence with a hole."""
+    r = registre.get(m.get("indicateur")) or {}
+    unite, decimales = r.get("unite"), r.get("decimales")
+    texts = {"libelle": r.get("libelle"),
+             "valeur": None if missing(m.get("valeur")) or not r else valeur(m["valeur"], unite, decimales),
+             "evolution": None if missing(m.get("evolution")) else evolution(m["evolution"], m.get("unite_evolution")
+                                                                              or "unite", decimales or 0),
+             "verdict": verdicts.get(m.get("verdict")) if not missing(m.get("verdict")) else None,
+             "rang": None if missing(m.get("rang")) else ("1er" if m["rang"] == 1 else f"{nombre(m['rang'])}e")}
+    for name in _COUNTS:
+        texts[name] = None if missing(m.get(name)) else nombre(m[name])
+    for name in _YEARS:
+        texts[name] = None if missing(m.get(name)) else str(int(m[name]))
+    holes = []
+
+    def fill(match: re.Match) -> str:
+        name, one, many = match.groups()
+        if one is not None:
+            n = m.get(name)
+            if missing(n):
+                holes.append(name)
+                return ""
+            return one if n in (0, 1) else many
+        text = texts.get(name)
+        if text is None:
+            holes.append(name)
+            return ""
+        return text
+
+    text = _SLOT.sub(fill, str(m.get("gabarit") or ""))
+    return None if holes or not text else typo(text)
+
+
 class Fields:
     """A named tuple read like a dict (`.get`), without copying it."""
     __slots__ = ("row",)

@@ -37,8 +37,20 @@ def load_spec(path: Path | None = None) -> PageSpec:
         raise ObservatoireError(f"La description des pages {path} n'est pas un YAML valide : {exc}") from exc
     if not isinstance(raw, dict):
         raise ObservatoireError(f"La description des pages {path} doit être un dictionnaire de pages.")
-    for section in (raw.get("rapport") or {}).get("sections", []):
-        for chart in section.get("graphiques", []) or []:
+    for page, content in raw.items():
+        if content is not None and not isinstance(content, dict):
+            raise ObservatoireError(f"{path}, page « {page} » : une suite de clés est attendue (ou rien), "
+                                    f"reçu {content!r}.")
+    sections = (raw.get("rapport") or {}).get("sections") or []
+    if not isinstance(sections, list) or not all(isinstance(s, dict) for s in sections):
+        raise ObservatoireError(f"{path}, page « rapport », clé « sections » : une liste de rubriques est attendue, "
+                                "chacune avec au moins « titre » (ex. - {id: themes, titre: Thèmes d'action}).")
+    for section in sections:
+        charts = section.get("graphiques") or []
+        if not isinstance(charts, list) or not all(isinstance(c, dict) for c in charts):
+            raise ObservatoireError(f"{path}, rubrique « {section.get('titre', section.get('id'))} », clé "
+                                    "« graphiques » : une liste de graphiques est attendue, chacun avec son « type ».")
+        for chart in charts:
             if chart.get("type") not in CHART_KINDS:
                 raise ObservatoireError(
                     f"Rubrique « {section.get('titre', section.get('id'))} » de {path.name} : type de graphique "

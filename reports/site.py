@@ -37,11 +37,14 @@ from common import files as fichiers
 from common.processes import die_with_parent
 
 from . import charts as C
+from . import maps as M
+from . import svgcharts
+from .plaquette import cached_pdf, css as plaquette_css, engine as plaquette_engine, keep_pdf, render_pdf
 from .data import Cell, SiteData, Unit, load
-from .formatting import (csv_text, css_string, date_longue, lecture, missing, nombre, pluriel, pourcentage, structures,
-                         typo, valeur)
-from .opendata import DICTIONARY, write_open_data
-from .pages import PageSpec, load_spec, select
+from .formatting import (NNBSP, csv_text, css_string, date_longue, evolution, lecture, message, missing, nombre,
+                         pluriel, pourcentage, signe, structures, typo, valeur)
+from .opendata import DICTIONARY_TABLE, TABLES, XLSX_NAME, write_open_data
+from .pages import PAGES_FILE, PageSpec, load_spec, select
 
 TEMPLATES = Path(__file__).resolve().parent / "templates" / "site"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -120,6 +123,13 @@ class Writer:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content, encoding="utf-8")
 
+    def binary(self, rel: str, content: bytes) -> None:
+        """A file written as is (a PDF) into this site and its mirrors."""
+        for writer in (self, *self.mirrors):
+            path = writer.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+
     def copy_to_mirrors(self, rel: str) -> None:
         """A folder this writer filled by other means, copied as is into each mirror."""
         for mirror in self.mirrors:
@@ -161,8 +171,9 @@ def fichier(indicateur) -> str:
 
 
 class Site:
-    def __init__(self, data: SiteData, spec: PageSpec, con=None):
-        self.d, self.spec, self.con = data, spec, con
+    def __init__(self, data: SiteData, spec: PageSpec, con=None, plaquettes: bool = True):
+        self.d, self.spec, self.con, self.plaquettes = data, spec, con, plaquettes
+        self.pdfs: list[tuple[str, str]] = []      # (path, HTML) of each yearly plaquette to print
         self.reg = data.registre
         self.verdicts = data.libelles.get("verdict", {})
         self.absent: dict[str, list[int]] = defaultdict(list)      # section title -> years left out
@@ -183,6 +194,15 @@ class Site:
         return (not self.territoires and s.get("titre_sans_territoire")) or s.get("titre", "")
 
     # ------------------------------------------------------------------ lookups and formatting
+    def named(self, r: dict, text: str | None = None) -> str:
+        """An indicator's label with its action's name when it shows only the action's code
+        ("Activités fédérales de l'action A1.1 — Animer le réseau")."""
+        text = str(text or r.get("libelle") or "")
+        action, name = r.get("action"), r.get("libelle_action")
+        if action and name and str(action) in text and str(name) not in text:
+            return typo(f"{text} — {name}")
+        return text
+
     def fmt(self, indicateur: str, value) -> str:
         r = self.reg[indicateur]
         return valeur(value, r["unite"], r["decimales"])
@@ -198,6 +218,13 @@ class Site:
         r = self.reg[cell.indicateur]
         return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"],
                        "activités" if r["source"] == "activites" else "structures")
+
+    def messages(self, annee: int | None, unit: Unit | None) -> list[str]:
+        """A unit's key messages of a year, chosen by dbt (pub_messages), in their sentences."""
+        if unit is None or annee is None:
+            return []
+        rows = self.d.messages.get((annee, unit.niveau, unit.code), [])
+        return [t for t in (message(m, self.reg, self.verdicts) for m in rows) if t]
 
     def year_date(self, annee: int) -> str:
         p = self.d.publications.get(annee) or {}
@@ -304,8 +331,8 @@ class Site:
         for annee in self.d.annees:
             on_progress(f"rapport {annee}")
             self.yearly_report(w, annee)
-        on_progress("fiches des territoires et des communes")
-        with self.unit_pages_in_background(w):     # the other pages meanwhile, in this process
+        on_progress("fiches des territoires et des communes" + (", plaquettes PDF" if self.pdfs else ""))
+        with self.plaquettes_in_background(w), self.unit_pages_in_background(w):   # the other pages meanwhile
             if self.d.axes:             # no federal project declared: no board page, no menu entry
                 self.scorecard(w)
             self.indicator_pages(w)
@@ -323,26 +350,28 @@ class Site:
             nN = ""
             if r["source"] == "enquete" and c.n_structures is not None and c.n_total:
                 nN = f"n = {nombre(c.n_structures)} / N = {nombre(c.n_total)}"
-            out.append({"valeur": self.fmt(r["indicateur"], c.valeur), "libelle": r["libelle_court"] or r["libelle"],
+            out.append({"valeur": self.fmt(r["indicateur"], c.valeur),
+                        "libelle": self.named(r, r["libelle_court"] or r["libelle"]),
                         "indicateur": r["indicateur"], "nN": nN})
         return out
 
     def home(self, w: Writer) -> None:
         rows = select(self.spec, self.reg, (self.spec.section("accueil")).get("reperes"))
         # a partner looks for a territory or a commune: the last report's list of sheets, from here
-        fiches = next((s for s in self.spec.section("rapport").get("sections", []) if s.get("type") == "fiches"), None)
+        fiches = next((s for s in self.spec.section("rapport").get("sections") or [] if s.get("type") == "fiches"), None)
         sheets = self.sheets(self.last) if fiches and self.last else {}
         lien = {"href": f"{self.last}/index.html#s-{fiches.get('id') or slug(fiches.get('titre', 'rubrique'))}",
                 "texte": self.title(fiches) or "Fiches"} if sheets.get("liens") or sheets.get("petites") else None
         w.page("index.html", "accueil.html", titre="Accueil", page_id="accueil", date_page=self.date_site,
                fiches=lien, reperes=self.tiles(self.last, self.main, rows) if self.last else [],
+               messages=self.messages(self.last, self.main),
                principal=self.main, rapports=[{"annee": a, "date": self.year_date(a)} for a in reversed(self.d.annees)])
 
     def yearly_report(self, w: Writer, annee: int) -> None:
         tree = self.trees[annee]
         main = tree["main"]
         sections, charts = [], []
-        for s in (self.spec.section("rapport")).get("sections", []):
+        for s in (self.spec.section("rapport")).get("sections") or []:
             kind = s.get("type", "rubrique")
             sec = {"id": s.get("id") or slug(s.get("titre", "rubrique")), "titre": self.title(s),
                    "texte": s.get("texte", ""), "type": kind}
@@ -360,9 +389,37 @@ class Site:
                         self.absent[(sec["titre"], bool(sec.get("avait_indicateurs")))].append(annee)
                     continue
             sections.append(sec)
+        plaquette = f"plaquette-{annee}.pdf" if self.plaquettes else ""
         w.page(f"{annee}/index.html", "rapport.html", titre=f"Rapport {annee} — {main.libelle if main else ''}",
                page_id="rapport", date_page=self.year_date(annee), annee=annee, principal=main,
-               sections=sections, graphiques=charts, annee_page=annee)
+               messages=self.messages(annee, main), sections=sections, graphiques=charts, annee_page=annee,
+               plaquette=plaquette)
+        if plaquette:
+            self.pdfs.append((f"{annee}/{plaquette}", self.plaquette(w, annee, main, sections)))
+
+    def plaquette(self, w: Writer, annee: int, main: Unit | None, sections: list[dict]) -> str:
+        """The yearly report as a printed A4 plaquette (PDF): cover with its key figure, contents,
+        key messages, the report's sections with static charts and map, method and sources last."""
+        site = str(self.d.federation.get("site") or "").rstrip("/")
+        printed = []
+        for sec in sections:
+            sec = dict(sec)
+            sec["graphiques"] = [{"titre": g.titre, "lecture": g.lecture, "legende": g.legende,
+                                  "svg": svgcharts.draw(g)} for g in sec.get("graphiques") or []]
+            if sec.get("fiches"):
+                fiches = dict(sec["fiches"])
+                fiches["liens"] = [{**l, "url": f"{site + '/' if site else ''}{annee}/{l['href']}"}
+                                   for l in fiches["liens"]]
+                sec["fiches"] = fiches
+            printed.append(sec)
+        first = next((t for s in sections for t in s.get("tuiles") or []), None)
+        sources = sorted({f"{r['editeur_source']}, « {r['titre_source']} »" if r.get("titre_source") else
+                          str(r["editeur_source"]) for r in self.d.nationale.get(annee, []) if r.get("editeur_source")})
+        html = w.template("plaquette.html").render(
+            w.common, css=Markup(plaquette_css()), annee=annee, principal=main, sections=printed,
+            messages=self.messages(annee, main), chiffre=first, date=self.year_date(annee), sources=sources,
+            adresse=f"{site}/{annee}/index.html" if site else "", adresse_methode=f"{site}/methodologie.html")
+        return html
 
     def fill_section(self, sec: dict, s: dict, annee: int, main: Unit | None, charts: list) -> bool:
         tiles = select(self.spec, self.reg, s.get("tuiles"))
@@ -383,15 +440,33 @@ class Site:
             if chart is not None:
                 sec["graphiques"].append(chart)
                 charts.append(chart)
+        if s.get("carte") and main is not None:
+            sec["carte"] = self.section_map(f"carte-{sec['id']}", annee, main, s["carte"])
         if s.get("communes") and main is not None and main.niveau != "national":   # France: on each département
             sec["communes"] = self.commune_table(annee)
             small = {r["niveau_parent"] for r in sec["communes"] if r["sans_fiche"]}
             sec["communes_note"] = self.too_few(small, "Les communes « sans fiche »") if small else ""
-        return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes"))
+        return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes") or sec.get("carte"))
+
+    def section_map(self, id: str, annee: int, main: Unit, spec: dict) -> M.Carte | None:
+        """The communes of the département (the départements of France), shaded by their structures."""
+        if main.niveau == "national":
+            level, file, bounds = "departement", "departements", spec.get("classes_departements") or [1, 25, 50, 100]
+            area, areas = "département", "départements"
+        elif main.niveau == "departement":
+            level, file, bounds = "commune", f"communes-{main.code}", spec.get("classes") or [1, 2, 3, 5]
+            area, areas = "commune", "communes"
+        else:
+            return None
+        units = [{"code": u.code, "libelle": u.libelle, "n": u.nb_structures, "detail": structures(u.nb_cs, u.nb_evs)}
+                 for u in sorted(self.trees[annee]["units"].values(), key=lambda u: ordre(u.libelle))
+                 if u.niveau == level]
+        titre = f"{spec.get('titre') or 'Structures'} par {area}, {main.libelle}, {annee}"
+        return M.choropleth(id, titre, file, units, [int(b) for b in bounds], area=area, areas=areas)
 
     def table_row(self, annee: int, unit: Unit | None, r: dict) -> dict:
         c = self.cell(annee, unit, r["indicateur"])
-        return {"indicateur": r["indicateur"], "libelle": r["libelle"], "valeur": self.fmt(r["indicateur"], c.valeur),
+        return {"indicateur": r["indicateur"], "libelle": self.named(r), "valeur": self.fmt(r["indicateur"], c.valeur),
                 "lecture": self.reading(c, "un_an", annee)}
 
     def section_chart(self, id: str, g: dict, rows: list[dict], annee: int, main: Unit | None):
@@ -474,6 +549,41 @@ class Site:
         return rows
 
     @contextmanager
+    def plaquettes_in_background(self, w: Writer):
+        """The PDF of each yearly report, rendered (WeasyPrint: seconds each) by forked workers while
+        the caller writes the other pages, then written into the site. Rendering is deterministic:
+        a plaquette whose HTML was already printed (the same year, unchanged) is taken from the
+        cache of rendered plaquettes (reports/plaquette.py), byte for byte what it would render."""
+        todo, done = [], {}
+        for rel, html in self.pdfs:
+            cached = cached_pdf(html)
+            if cached is not None:
+                done[rel] = cached
+            else:
+                todo.append((rel, html))
+        pool = None
+        if todo:
+            plaquette_engine()      # imported once, before the workers are forked
+        if len(todo) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            pool = multiprocessing.get_context("fork").Pool(min(len(todo), os.cpu_count() or 1),
+                                                            initializer=die_with_parent, initargs=(os.getpid(),))
+        try:
+            pending = pool.map_async(render_pdf, [html for _, html in todo]) if pool else None
+            yield
+            pdfs = pending.get() if pool else [render_pdf(html) for _, html in todo]
+            for (rel, html), pdf in zip(todo, pdfs):
+                done[rel] = pdf
+                keep_pdf(html, pdf)
+            for rel, pdf in sorted(done.items()):
+                w.binary(rel, pdf)
+            if pool:
+                pool.close()
+        finally:
+            if pool:
+                pool.terminate()
+                pool.join()
+
+    @contextmanager
     def unit_pages_in_background(self, w: Writer):
         """The sheets of every unit of every year: the bulk of a national site, rendered by forked
         workers (they read the data already loaded and write their own files) while the caller
@@ -505,8 +615,8 @@ class Site:
         before = w.pages
         tree = self.trees[annee]
         sections = [(s.get("titre", ""), select(self.spec, self.reg, s)) for s in
-                    (self.spec.section("unite")).get("sections", [])]
-        links = {i: Markup('<a href="../../indicateurs/{}.html">{}</a>').format(fichier(i), r["libelle"])
+                    (self.spec.section("unite")).get("sections") or []]
+        links = {i: Markup('<a href="../../indicateurs/{}.html">{}</a>').format(fichier(i), self.named(r))
                  for i, r in self.reg.items()}
         versus_values: dict[tuple, dict[str, str]] = {}
         date_page = self.year_date(annee)
@@ -548,59 +658,124 @@ class Site:
                     {"href": tree["href"].get(kkey), "libelle": self.unit_title(annee, k),
                      "structures": structures(k.nb_cs, k.nb_evs)})
             w.page(f"{annee}/{rel}", "unite.html", titre=titre, versus=versus, blocs=blocks, enfants=kids,
+                   messages=self.messages(annee, u),
                    sans_fiche=small, sans_fiche_note=self.without_sheet(len(small), u.niveau),
                    **common)
         return w.pages - before
 
     def scorecard(self, w: Writer) -> None:
+        """The board's page: a summary first (every target, what needs attention first, as
+        pub_tableau_de_bord orders them), then a card per indicator with a target, grouped by axis
+        and action, then the indicators without a target, apart, in one table."""
         spec = self.spec.section("tableau_de_bord")
         wanted = {r["indicateur"] for r in select(self.spec, self.reg, spec.get("indicateurs") or {"sauf": []})}
         by_ind: dict[str, list[dict]] = defaultdict(list)
         for r in self.d.tableau:
             if r["indicateur"] in wanted and r["indicateur"] in self.reg:
                 by_ind[r["indicateur"]].append(r)
-        axes, charts = [], []
+        last = {i: rows[-1] for i, rows in by_ind.items()}
+        annee = max((r["annee"] for r in last.values()), default=None)
+        labels = self.d.libelles.get("verdict_cible", {})
+        targeted = {i for i, r in last.items() if not missing(r.get("cible"))}
+        axes, untargeted, charts = [], [], []
         for axe in self.d.axes:
-            groups = []
+            groups, plain = [], []
             actions = axe["actions"] + [{"code": None, "libelle": "Autres indicateurs de l'axe"}]
+            codes = {a["code"] for a in axe["actions"]}
             for action in actions:
-                cards = []
-                for i, rows in by_ind.items():
-                    r0 = self.reg[i]
-                    if r0["axe"] != axe["code"] or r0["action"] != action["code"] and not (
-                            action["code"] is None and r0["action"] not in {a["code"] for a in axe["actions"]}):
-                        continue
-                    cards.append(self.card(i, rows, charts))
+                members = [i for i in by_ind if self.reg[i]["axe"] == axe["code"] and (
+                    self.reg[i]["action"] == action["code"] or action["code"] is None
+                    and self.reg[i]["action"] not in codes)]
+                cards = [self.card(i, by_ind[i], charts, labels) for i in members if i in targeted]
+                plain += [self.follow_row(i, last[i], action, labels) for i in members if i not in targeted]
                 if cards:
                     groups.append({"code": action["code"], "libelle": action["libelle"], "cartes": cards})
             if groups:
                 axes.append({"code": axe["code"], "libelle": axe["libelle"], "groupes": groups})
+            if plain:
+                untargeted.append({"code": axe["code"], "libelle": axe["libelle"], "lignes": plain})
+        summary = sorted((self.summary_row(last[i], labels) for i in targeted if last[i]["annee"] == annee),
+                         key=lambda r: (r["rang"] is None, r["rang"] or 0, r["indicateur"]))
+        references = sorted({r["annee_reference"] for r in last.values() if not missing(r.get("annee_reference"))})
         f = self.d.federation
         w.page("tableau-de-bord.html", "tableau_de_bord.html", titre=f"{f.get('titre_projet') or 'Projet fédéral'} : "
                "tableau de bord", page_id="tableau", date_page=self.date_site, axes=axes, graphiques=charts,
-               principal=self.main, projet=f)
+               principal=self.main, projet=f, annee=annee, synthese=summary, sans_cible=untargeted,
+               n_sans_cible=sum(len(a["lignes"]) for a in untargeted), annees_reference=references,
+               derniere=annee is not None and not missing(f.get("annee_cible")) and annee >= f["annee_cible"])
 
-    def card(self, i: str, rows: list[dict], charts: list) -> dict:
+    def gap(self, i: str, value) -> str:
+        """A difference of two values of indicator i: points for a share, its unit otherwise."""
+        r = self.reg[i]
+        if missing(value):
+            return "–"
+        if r["unite"] == "ratio":
+            return evolution(value * 100, "points")
+        text = signe(value, r["decimales"] or 0)
+        return f"{text}{NNBSP}€" if r["unite"] == "euros" else text
+
+    def path_text(self, i: str, r: dict) -> str:
+        """Where the indicator stands on its way to the target, in words (figures from the mart)."""
+        if r.get("verdict") == "atteinte" and not missing(r.get("annee_atteinte")):
+            text = f"Cible atteinte en {r['annee_atteinte']}"
+            if not missing(r.get("depassement")):
+                text += f" et dépassée\u00a0: {pourcentage(r['part_chemin'], 0)} du chemin parcouru"
+            return text + "."
+        if not missing(r.get("part_chemin")):
+            return (f"{pourcentage(r['part_chemin'], 0)} du chemin parcouru\u00a0; "
+                    f"écart à la cible\u00a0: {self.gap(i, r.get('ecart_cible'))}.")
+        if not missing(r.get("ecart_cible")):
+            return f"Écart à la cible\u00a0: {self.gap(i, r.get('ecart_cible'))}."
+        return ""
+
+    def summary_row(self, r: dict, labels: dict) -> dict:
+        i = r["indicateur"]
+        reg = self.reg[i]
+        part = r.get("part_chemin")
+        return {"indicateur": i, "ancre": f"i-{slug(i)}", "libelle": reg["libelle_court"] or reg["libelle"],
+                "axe": r["axe"], "action": r["action"] or r["axe"], "rang": r.get("rang_attention"),
+                "verdict": r.get("verdict") or "", "verdict_libelle": labels.get(r.get("verdict"), ""),
+                "depart": f"{self.fmt(i, r.get('valeur_reference'))} ({r['annee_reference']})",
+                "valeur": self.fmt(i, r.get("valeur")), "cible": self.fmt(i, r.get("cible")),
+                "chemin": pourcentage(part, 0) if not missing(part) else "–",
+                "barre": 0 if missing(part) else round(max(0.0, min(float(part), 1.0)) * 100),
+                "ecart": self.gap(i, r.get("ecart_cible")),
+                "atteinte": r.get("annee_atteinte") if r.get("verdict") == "atteinte" else None}
+
+    def follow_row(self, i: str, r: dict, action: dict, labels: dict) -> dict:
+        reg = self.reg[i]
+        return {"indicateur": i, "libelle": reg["libelle"], "action": action["code"] or "",
+                "reference": self.fmt(i, r.get("valeur_reference")), "annee_reference": r.get("annee_reference"),
+                "valeur": self.fmt(i, r.get("valeur")), "annee": r["annee"],
+                "ecart": self.gap(i, r.get("ecart_reference")), "cible": labels.get("pas_de_cible", "")}
+
+    def card(self, i: str, rows: list[dict], charts: list, labels: dict | None = None) -> dict:
         r = self.reg[i]
         last = rows[-1]
         years = [x["annee"] for x in rows if x["valeur"] is not None]
         values = [x["valeur"] for x in rows if x["valeur"] is not None]
         target = (last["annee_cible"], last["cible"]) if last.get("cible") is not None and \
             last.get("annee_cible") is not None and last["cible"] == last["cible"] else None
+        start = (last["annee_reference"], last["valeur_reference"]) if target and not missing(
+            last.get("valeur_reference")) and not missing(last.get("annee_reference")) else None
         chart = None
         if years:
             chart = C.lines(f"i-{slug(i)}", r["libelle"], f"{measure(r)}, par année de données"
-                            + (", avec la cible" if target else "") + ".", "",
+                            + (", avec la trajectoire de la référence à la cible" if start else
+                               ", avec la cible" if target else "") + ".", "",
                             {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"],
-                            cible=target, petit=True)
+                            cible=target, depart=start, petit=True)
             charts.append(chart)
-        statut = last.get("statut_cible")
-        return {"indicateur": i, "libelle": r["libelle"], "graphique": chart,
+        verdict = last.get("verdict")
+        labels = labels or {}
+        return {"indicateur": i, "ancre": f"i-{slug(i)}", "libelle": r["libelle"], "graphique": chart,
                 "reference": self.fmt(i, last.get("valeur_reference")), "annee_reference": last.get("annee_reference"),
                 "valeur": self.fmt(i, last.get("valeur")), "annee": last["annee"],
                 "cible": self.fmt(i, target[1]) if target else "", "annee_cible": target[0] if target else None,
-                "statut": statut if statut in self.d.libelles.get("statut_cible", {}) else None,
-                "statut_libelle": self.d.libelles.get("statut_cible", {}).get(statut, ""),
+                "statut": verdict if verdict in labels and verdict not in ("pas_de_cible", "non_calculable") else None,
+                "statut_libelle": labels.get(verdict, ""),
+                "ecart_reference": self.gap(i, last.get("ecart_reference")),
+                "chemin": self.path_text(i, last),
                 "depuis": lecture(last, "reference", last["annee"], r["decimales"], self.verdicts, r["n_min"],
                                   "activités" if r["source"] == "activites" else "structures"),
                 "un_an": lecture(last, "un_an", last["annee"], r["decimales"], self.verdicts, r["n_min"],
@@ -668,7 +843,8 @@ class Site:
         n = write_open_data(self.d, w.root / "donnees", self.con)
         w.copy_to_mirrors("donnees")
         w.page("donnees/index.html", "donnees.html", titre="Données ouvertes", page_id="donnees",
-               date_page=self.date_site, n_lignes=nombre(n), dictionnaire=DICTIONARY)
+               date_page=self.date_site, n_lignes=nombre(n), tables=[*TABLES, DICTIONARY_TABLE], classeur=XLSX_NAME,
+               types={"string": "texte", "integer": "entier", "number": "nombre"})
 
     def structure_pages(self, w: Writer) -> None:
         spec = self.spec.section("structure")
@@ -775,7 +951,9 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
         first = writers[audiences[0]]
         first.mirrors = [writers[a] for a in audiences[1:]]
         site.build(first, on_progress, writers.get("interne"))
-        if spec.unknown:
+        # the product's own page spec names indicators a folder's registry may leave out (an axis of a
+        # federal project it did not declare): only a federation's own spec is its analyst's to fix
+        if spec.unknown and pages is not None and Path(pages).resolve() != PAGES_FILE.resolve():
             on_progress("indicateurs nommés dans la description des pages mais absents du registre (ignorés) : "
                         + ", ".join(sorted(spec.unknown)))
         results = []

@@ -204,7 +204,7 @@ def test_keyboard_users_see_where_they_are(tab, urls):
     base, _, _ = urls
     tab.goto(f"{base}/public/2022/index.html")
     seen = []
-    for _ in range(32):
+    for _ in range(64):     # the header, the plaquette's link, the key messages and the tiles come first
         tab.keyboard.press("Tab")
         ring = tab.evaluate("""e => { const s = getComputedStyle(e);
             return [e.innerText || e.getAttribute('aria-label') || e.tagName, s.outlineStyle, parseFloat(s.outlineWidth),
@@ -220,18 +220,36 @@ def test_keyboard_users_see_where_they_are(tab, urls):
     assert contrast(*colours) >= 4.5, colours
 
 
-def test_dashboard_has_one_small_chart_per_indicator_with_its_target(tab, urls):
+def test_board_summary_fits_one_screen_and_each_card_draws_its_trajectory(tab, urls):
+    """The board's summary (every target, what needs attention first) fits one 1366 x 768 screen;
+    below it, a card per indicator with a target draws its value and the trajectory from the
+    reference year to the target; the indicators without a target are apart, in a table."""
     base, _, _ = urls
-    tab.goto(f"{base}/public/tableau-de-bord.html")
-    cards = tab.locator("article.carte")
-    n = cards.count()
-    assert n >= 20 and charts_drawn(tab) == n
-    for i in range(n):     # one series per chart, plus its target when it has one
-        card = cards.nth(i)
-        series = card.locator(".scatterlayer .trace").count()
-        assert series == (2 if card.locator("dt", has_text="Cible").count() else 1)
-    assert tab.locator("article.carte .statut").count() >= 5
-    assert "depuis 2018" in tab.locator("main").inner_text()
+    tab.set_viewport_size({"width": 1366, "height": 768})
+    try:
+        tab.goto(f"{base}/public/tableau-de-bord.html")
+        rows = tab.locator("table.synthese tbody tr")
+        assert rows.count() >= 10
+        box = tab.locator("section.synthese").bounding_box()
+        assert box["y"] + box["height"] <= 768, box
+        cards = tab.locator("article.carte")
+        n = cards.count()
+        assert n == rows.count() and charts_drawn(tab) == n
+        for i in range(n):     # the series, and the trajectory from its reference year to its target
+            card = cards.nth(i)
+            assert card.locator(".scatterlayer .trace").count() == 2
+            spec = card.locator("div.trace").evaluate("d => d.data.map(t => t.x)")
+            reference = int(re.search(r"Référence (\d{4})", card.inner_text()).group(1))
+            assert spec[1][0] == reference and spec[1][-1] == int(re.search(r"Cible (\d{4})", card.inner_text()).group(1))
+        main = tab.locator("main").inner_text()
+        assert "atteinte" in main and "du chemin parcouru" in main and "depuis 2018" in main
+        suivi = tab.locator("table.suivi tbody tr")
+        assert suivi.count() >= 20 and tab.locator("table.suivi", has_text="pas de cible").count() > 0
+        # a summary row links to its card
+        first = rows.nth(0).locator("a").get_attribute("href")
+        assert tab.locator(f"article.carte{first}").count() == 1
+    finally:
+        tab.set_viewport_size({"width": 1366, "height": 900})
 
 
 def test_the_yearly_report_prints_as_a_paginated_a4_plaquette(tab, urls, tmp_path):
@@ -258,19 +276,23 @@ def test_the_yearly_report_prints_as_a_paginated_a4_plaquette(tab, urls, tmp_pat
     assert "Données 2022 publiées le" in re.sub(r"\s+", " ", reader.pages[-1].extract_text())
 
 
-def test_the_board_prints_its_cards_two_by_two(tab, urls):
+def test_the_board_prints_as_a_short_document_its_summary_on_one_page(tab, urls):
     from pypdf import PdfReader
     base, _, _ = urls
     tab.goto(f"{base}/public/tableau-de-bord.html")
-    cards = charts_drawn(tab)
+    charts_drawn(tab)
+    names = tab.locator("table.synthese tbody th").all_inner_texts()
     tab.emulate_media(media="print")
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = ARTIFACTS / "tableau-de-bord.pdf"
     tab.pdf(path=str(pdf), format="A4", print_background=True)
     tab.emulate_media(media="null")
-    pages = PdfReader(str(pdf)).pages
-    assert len(pages) * 2 <= cards, (len(pages), cards)       # a card per half page at most, not one a page
-    assert f"Page {len(pages)} sur {len(pages)}" in pages[-1].extract_text()
+    pages = [re.sub(r"\s+", " ", p.extract_text()) for p in PdfReader(str(pdf)).pages]
+    assert len(pages) <= 6, len(pages)                      # a short board document, not 18 pages
+    assert all(re.sub(r"\s+", " ", name) in pages[0] for name in names)     # the whole summary on the first
+    assert not any(re.sub(r"\s+", " ", names[0]) in p and "En bref" in p for p in pages[1:])
+    assert "Indicateurs de suivi, sans cible" in " ".join(pages)
+    assert f"Page {len(pages)} sur {len(pages)}" in pages[-1]
 
 
 def printed_pages(page) -> list[str]:

@@ -47,6 +47,14 @@ def test_help_is_in_french():
     assert CliRunner().invoke(cli, ["ingest", "--help"]).exit_code == 0
 
 
+def test_no_command_help_shows_english_markers():
+    """click marks a required option « [required] »: every command's help says it in French."""
+    for name in cli.commands:
+        output = CliRunner().invoke(cli, [name, "--help"]).output
+        assert "[required]" not in output, name
+    assert "[obligatoire]" in CliRunner().invoke(cli, ["init", "--help"]).output
+
+
 def test_missing_path_is_a_clear_error():
     result = CliRunner().invoke(cli, ["ingest", "/nulle/part"])
     assert result.exit_code == 2 and "/nulle/part" in result.output and "introuvable" in result.output

@@ -150,3 +150,94 @@ def test_the_open_data_file_resists_the_subtraction_attack(site):
         assert leaks.empty, leaks.head(10).to_string()
         checked += len(groups)
     assert checked > 500
+    # nor through a linked indicator of the same unit and year
+    relations = frame(db, "SELECT * FROM relations_indicateurs")
+    leaks = relation_leaks(cells[["indicateur", "annee", "niveau", "code", "statut"]], relations)
+    assert leaks.empty, leaks.head(10).to_string()
+
+
+def relation_leaks(cells: pd.DataFrame, relations: pd.DataFrame) -> pd.DataFrame:
+    """The attack through linked indicators: in one unit and year, a declared relation whose
+    members are all known (published, or nothing to compute) but one gives that one back. `cells` holds indicateur, annee,
+    niveau, code and statut."""
+    members = relations[["relation", "indicateur"]].drop_duplicates()
+    sizes = members.groupby("relation").size().rename("n_membres").reset_index()
+    linked = cells.merge(members, on="indicateur")
+    linked["masque"] = linked["statut"] == "secret"
+    linked["publie"] = linked["statut"].isin(["publie", "non_disponible"])    # nothing to compute adds 0
+    per_cell = linked.groupby(["relation", "annee", "niveau", "code"]).agg(
+        masques=("masque", "sum"), publies=("publie", "sum")).reset_index().merge(sizes, on="relation")
+    return per_cell[(per_cell["masques"] == 1) & (per_cell["publies"] == per_cell["n_membres"] - 1)]
+
+
+@pytest.mark.lent
+def test_declared_relations_hold_on_the_data(built):
+    """Each relation of the seed is true of the figures (full precision): sum of coefficient x
+    measure is zero wherever every member is computed, so the secrecy reasons on real links."""
+    relations = frame(built, "SELECT * FROM relations_indicateurs")
+    cells = frame(built, "SELECT indicateur, annee, niveau, code, valeur, numerateur, denominateur FROM indicateurs")
+    long = cells.melt(id_vars=["indicateur", "annee", "niveau", "code"], var_name="mesure", value_name="x")
+    terms = relations.merge(long, on=["indicateur", "mesure"])
+    terms["terme"] = terms["coefficient"] * terms["x"]
+    sums = terms.groupby(["relation", "annee", "niveau", "code"]).agg(
+        somme=("terme", "sum"), complet=("x", lambda s: s.notna().all()), n=("x", "size"),
+        echelle=("terme", lambda s: s.abs().max())).reset_index()
+    expected = relations.groupby("relation").size().rename("attendu").reset_index()
+    sums = sums.merge(expected, on="relation")
+    sums = sums[sums["complet"] & (sums["n"] == sums["attendu"])]
+    assert set(sums["relation"]) == set(relations["relation"])
+    assert (sums["somme"].abs() <= 1e-6 * sums["echelle"].clip(lower=1)).all(), sums[
+        sums["somme"].abs() > 1e-6 * sums["echelle"].clip(lower=1)].head().to_string()
+
+
+@pytest.mark.lent
+def test_no_withheld_cell_comes_back_through_a_linked_indicator(built):
+    pub = frame(built, "SELECT indicateur, annee, niveau, code, statut FROM pub_indicateurs")
+    relations = frame(built, "SELECT * FROM relations_indicateurs")
+    leaks = relation_leaks(pub, relations)
+    assert leaks.empty, leaks.head(10).to_string()
+    linked = frame(built, "SELECT count(*) n FROM fct_indicateurs WHERE motif_secret = 'indicateur_lie'")
+    assert linked["n"][0] > 0
+
+
+@pytest.mark.lent
+def test_a_dominated_part_hides_its_total_and_the_other_part(tmp_path):
+    """The leak seen on real extracts: in one commune, one centre makes nearly all the activity
+    volunteers (withheld for dominance) but not the total of volunteers nor the board volunteers;
+    published, total - board volunteers would give the activity volunteers back exactly."""
+    truth = build_truth("92")
+    survey = {s: d for s, d, _ in truth.per_year}[2023].copy()
+    answered = survey[survey["repondant"] & survey["benevoles_activite"].notna()
+                      & survey["benevoles_instance"].notna()]
+    sizes = answered.groupby("code_commune").size()
+    commune = sizes[sizes >= 4].index[0]
+    members = answered[answered["code_commune"] == commune]
+    big, others = members.index[0], members.index[1:]
+    heavy = 20 * max(int(members.loc[others, "benevoles_activite"].sum()), 1)
+    survey.loc[big, "benevoles_activite"] = heavy
+    survey.loc[big, "benevoles_instance"] = 0
+    survey.loc[others, "benevoles_instance"] = heavy // len(others) + 1
+    write_year_files(truth, tmp_path / "extraits", {2023: survey})
+    db = tmp_path / "o.duckdb"
+    ingest_paths([tmp_path / "extraits"], db)
+    build(db, docs=False)
+    cells = frame(db, "SELECT indicateur, p.statut, f.motif_secret, p.valeur FROM pub_indicateurs p "
+                      "JOIN fct_indicateurs f USING (indicateur, annee, niveau, code) WHERE annee = 2022 AND niveau = 'commune' "
+                      "AND code = ? AND indicateur LIKE 'benevoles_%'", [commune]).set_index("indicateur")
+    # the part alone is dominated; the total and the other part are not, yet both are withheld
+    assert cells.loc["benevoles_activite", "motif_secret"] == "dominance"
+    assert cells.loc["benevoles_total", "motif_secret"] == "indicateur_lie"
+    assert cells.loc["benevoles_instance", "motif_secret"] == "indicateur_lie"
+    assert cells["valeur"].isna().all()
+    pub = frame(db, "SELECT indicateur, annee, niveau, code, statut FROM pub_indicateurs")
+    relations = frame(db, "SELECT * FROM relations_indicateurs")
+    assert relation_leaks(pub, relations).empty
+    # and the hierarchy still holds with the added cells
+    counts = frame(db, "SELECT indicateur, annee, niveau, code, n_contributeurs FROM fct_indicateurs")
+    links = frame(db, "SELECT * FROM int_unites_hierarchie")
+    registry = frame(db, "SELECT indicateur, n_min, agregat FROM registre_indicateurs")
+    full = frame(db, "SELECT * FROM pub_indicateurs")
+    for column in ("valeur", "numerateur"):
+        groups = attack(full, links, counts, column).merge(registry[registry["agregat"] != "mediane"], on="indicateur")
+        groups = groups[groups["parent"].notna()]
+        assert groups[(groups["n_masque"] > 0) & (groups["n_masque"] < groups["n_min"])].empty

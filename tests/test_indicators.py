@@ -118,7 +118,7 @@ def test_every_core_indicator_at_every_level_for_every_year(built):
     activity = set(registry.loc[registry["source"] == "activites", "indicateur"])
     for year in range(2019, 2023):  # noqa: B007  (read by the query as @year)
         assert activity <= set(present.query("niveau == 'departement' and annee == @year")["indicateur"])
-    assert len(survey) + len(activity) == 70
+    assert len(survey) + len(activity) == 93     # issue 17: 15 collected indicators, 8 key figures by CS and EVS
 
 
 def test_secrecy_rule(built):

@@ -505,7 +505,7 @@ CASES = [
          findings={(4, None, "ligne_de_total", W)}, values={(3, "nb_participants"): 45}),
     reject("old_header_outside_its_survey_years",
            lambda y: csv_bytes(y, header=[h.replace("code_commune", "code_insee") for h in BASE_HEADER]),
-           "« code_insee » est l'ancien nom de « code_commune », admis dans data/config/alias_colonnes.yaml "
+           "« code_insee » est l'ancien nom de « code_commune », admis dans alias_colonnes.yaml "
            "pour les enquêtes 2018 seulement"),
 ]
 BY_NAME = {c.name: c for c in CASES}

@@ -135,7 +135,7 @@ def survey_of(path: Path, department: str) -> Path:
 def test_extracts_of_another_departement_are_refused_with_nothing_changed(runner, tmp_path):
     folder = init(runner, tmp_path)
     survey_of(folder / "extraits" / "senacs_2021.csv", "06")
-    first = invoke(runner, "ingest", "extraits", cwd=folder)
+    first = invoke(runner, "ingest", cwd=folder)        # the folder's extraits/ by default
     assert first.exit_code == 0, first.output
     db = folder / "sortie" / "entrepot" / "observatoire.duckdb"
     loaded = "SELECT annee_enquete, count(*) FROM reponses GROUP BY 1 ORDER BY 1"
@@ -169,7 +169,8 @@ def test_the_federal_project_file_is_checked(runner, tmp_path):
                        ("axes: [{code: X1, libelle: Un}]\n", "la section « projet » est absente ou vide"),
                        ("projet: {titre: P, annee_cible: deux-mille}\naxes: [{code: X1, libelle: Un}]\n",
                         "clé « annee_cible »"),
-                       ("projet: {titre: P}\naxes: [{code: X1}]\n", "axe n° 1")]:
+                       ("projet: {titre: P}\naxes: [{code: X1}]\n", "axe n° 1"),
+                       ("projet: {titre: P}\naxes: [{code: X1, libelle: Un}]\naxe: []\n", "section inconnue « axe »")]:
         project.write_text(text, encoding="utf-8")
         result = invoke(runner, "ingest", "extraits", cwd=folder)
         flat = " ".join(result.output.split())
@@ -179,3 +180,142 @@ def test_the_federal_project_file_is_checked(runner, tmp_path):
                                                  "actions": [{"code": "X1.1", "libelle": "Une action"}]}]}),
                        encoding="utf-8")
     assert invoke(runner, "ingest", "extraits", cwd=folder).exit_code == 0
+
+
+def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
+    """A federation that declared no project: its log's actions are named as such, pointing to its own
+    config/projet_federal.yaml, never to the product's file; the 11th finding on sends to the quality page."""
+    folder = init(runner, tmp_path)
+    header = "date;action_code;groupe_travail;type_activite;intitule;nb_participants;nb_centres"
+    rows = [f"{10 + i}/03/2022;A1.{i % 3 + 1};;rencontre;Rencontre n° {i};20;4" for i in range(12)]
+    (folder / "extraits" / "activites_2022.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = invoke(runner, "ingest", "extraits", cwd=folder)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "aucun projet fédéral n'est déclaré (config/projet_federal.yaml du dossier" in flat, flat
+    assert "data/reference" not in flat and "constats_qualite" not in flat
+    assert "la page qualité de l'année les liste tous" in flat
+    stored = query(folder / "sortie" / "entrepot" / "observatoire.duckdb",
+                   "SELECT DISTINCT valeur_attendue FROM constats_qualite WHERE regle = 'action_inconnue'")
+    assert stored == [("un projet fédéral déclaré",)]
+
+
+def test_advice_names_the_folders_files_not_the_products():
+    """What a finding or the quality page tells the analyst to edit lives in the observatory folder
+    (corrections.csv, confirmations.csv, config/…), never in the product's source tree (data/…)."""
+    from expectations.rules import RULES
+
+    for rule in RULES:
+        for text in (rule.message, rule.conseil, rule.attendu, rule.libelle):
+            assert "data/" not in text, (rule.regle, text)
+    root = Path(__file__).resolve().parents[1]
+    for path in [root / "ingest" / "corrections.py", root / "ingest" / "extract.py",
+                 *sorted((root / "reports" / "templates").rglob("*.html"))]:
+        text = path.read_text(encoding="utf-8")
+        for quoted in ("data/corrections/", "data/config/alias", "data/reference/projet_federal.yaml)"):
+            lines = [line for line in text.splitlines() if quoted in line and not line.lstrip().startswith(('#', '"""'))
+                     and ('"' in line or "<" in line)]
+            assert not lines, (path.name, lines)
+    quality = (root / "reports" / "templates" / "site" / "_qualite_corps.html").read_text(encoding="utf-8")
+    assert "observatoire run" in quality and "observatoire validate" not in quality
+
+
+def test_quality_page_counts_warnings_outside_any_structure_as_such():
+    """Warnings raised on a file or the activity log (no structure) are not « sur 0 structure »."""
+    from reports.qualite import environment
+
+    body = environment().get_template("site/_qualite_corps.html")
+    flat = lambda html: " ".join(html.split())  # noqa: E731
+    alone = flat(body.render(publie=True, n_avertissements=12, n_structures_averties=0))
+    assert "12 avertissements hors structure" in alone and "0 structure" not in alone
+    some = flat(body.render(publie=True, n_avertissements=3, n_structures_averties=2))
+    assert "3 avertissements sur 2 structures" in some
+
+
+def test_the_demo_never_writes_into_a_federations_warehouse(runner, tmp_path):
+    folder = init(runner, tmp_path)
+    inside = folder / "sortie" / "entrepot" / "observatoire.duckdb"
+    result = invoke(runner, "run", "--demo", "--entrepot", inside, cwd=tmp_path)
+    assert result.exit_code == 1 and "la démonstration n'y écrit jamais" in " ".join(result.output.split())
+    assert not (folder / "sortie").exists()
+
+
+def test_help_says_required_in_french(runner, tmp_path):
+    for command in ("demo", "init"):
+        text = invoke(runner, command, "--help", cwd=tmp_path).output
+        assert "[required]" not in text and "obligatoire" in text, command
+
+
+@pytest.mark.parametrize("text, says", [
+    ("rapport: [a, b]\n", "page « rapport »"),
+    ("rapport:\n  sections: [titre]\n", "clé « sections »"),
+    ("rapport:\n  sections:\n    - {id: x, titre: X, graphiques: [barres]}\n", "clé « graphiques »"),
+    ("rapport:\n  sections:\n", None),
+    ("", None),
+])
+def test_a_page_spec_with_a_missing_or_odd_section_is_never_a_traceback(tmp_path, text, says):
+    from reports.pages import load_spec
+
+    path = tmp_path / "pages.yaml"
+    path.write_text(text, encoding="utf-8")
+    if says is None:
+        assert load_spec(path).section("rapport") == {} or load_spec(path).section("rapport").get("sections") is None
+    else:
+        with pytest.raises(ObservatoireError, match=says):
+            load_spec(path)
+
+
+def test_an_empty_extracts_folder_says_what_to_do(runner, tmp_path):
+    folder = init(runner, tmp_path)
+    for command in ("ingest", "run"):
+        result = invoke(runner, command, cwd=folder)
+        assert result.exit_code == 1 and "est vide : déposez-y les extraits reçus" in " ".join(result.output.split())
+    outside = invoke(runner, "ingest", "--entrepot", tmp_path / "e.duckdb", cwd=tmp_path)
+    assert outside.exit_code == 2 and "indiquez des fichiers ou dossiers" in outside.output
+
+
+def test_a_warehouse_holding_another_departement_is_not_mixed_with(runner, tmp_path):
+    """The demo's warehouse (the 92), named with --entrepot from the Alpes-Maritimes' folder:
+    refused, nothing changed; the folder's own warehouse is the way."""
+    foreign = tmp_path / "autre" / "o.duckdb"
+    survey_of(tmp_path / "recu92" / "senacs_2021.csv", "92")
+    assert invoke(runner, "--entrepot", foreign, "ingest", tmp_path / "recu92", cwd=tmp_path).exit_code == 0
+    folder = init(runner, tmp_path)
+    survey_of(folder / "extraits" / "senacs_2022.csv", "06")
+    mixed = invoke(runner, "ingest", "--entrepot", foreign, cwd=folder)
+    assert mixed.exit_code == 1 and "contient déjà des enquêtes d'un autre département (92)" in " ".join(
+        mixed.output.split())
+    assert query(foreign, "SELECT DISTINCT annee_enquete FROM reponses") == [(2021,)]
+    assert invoke(runner, "ingest", cwd=folder).exit_code == 0
+
+
+def test_the_run_ends_with_what_is_held_back_and_what_to_do_next(runner, tmp_path, capsys):
+    """The closing summary of `run`, on stdout: a held-back year with its blocking findings and its
+    quality page, the previous publication kept online, and the three next steps naming the
+    folder's own files."""
+    import duckdb
+
+    from observatoire.cli import _run_summary
+
+    folder = init(runner, tmp_path)
+    obs = load(folder)
+    obs.warehouse.parent.mkdir(parents=True)
+    con = duckdb.connect(str(obs.warehouse))
+    con.execute("CREATE TABLE publications (annee INTEGER, statut VARCHAR, publie_le TIMESTAMP, verifie_le TIMESTAMP, "
+                "nb_bloquants INTEGER, nb_avertissements INTEGER)")
+    con.execute("INSERT INTO publications VALUES (2021, 'publiee', '2024-05-02 10:00', now(), 0, 1), "
+                "(2022, 'bloquee', '2024-05-02 10:00', now(), 3, 0), (2023, 'bloquee', NULL, now(), 1, 0)")
+    con.close()
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        capsys.readouterr()
+        _run_summary(obs, True, False)
+    finally:
+        os.chdir(old)
+    said = " ".join(capsys.readouterr().out.split())
+    assert "Publiées : 2021 (publiée le 02/05/2024)" in said
+    assert "Retenue : 2022, 3 constats bloquants ; sa publication du 02/05/2024 reste en ligne" in said
+    assert "Retenue : 2023, 1 constat bloquant (page qualité : sortie/entrepot/qualite/2023.html)" in said
+    assert "sortie/entrepot/qualite/fiches_retour/<année>/" in said
+    assert "corrections.csv" in said and "confirmations.csv" in said and "relancez « observatoire run »" in said

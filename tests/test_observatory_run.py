@@ -78,7 +78,10 @@ def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
         rows = list(csv.DictReader(f, delimiter=";"))
     assert {r["niveau"] for r in rows} == {"commune", "departement"}
     with (site / "donnees" / "unites.csv").open(encoding="utf-8-sig") as f:
-        assert "territoire" not in {r["niveau"] for r in csv.DictReader(f, delimiter=";")}
+        units = list(csv.DictReader(f, delimiter=";"))
+    # nor as the parent of a commune (a level the open data would name but not list)
+    assert "territoire" not in {r["niveau"] for r in units} | {r["niveau_parent"] for r in units}
+    assert {r["niveau_parent"] for r in units if r["niveau"] == "commune"} == {"departement"}
     method = (site / "methodologie.html").read_text(encoding="utf-8")
     assert "établissement public territorial" not in method
     report = (site / "2022" / "index.html").read_text(encoding="utf-8")
@@ -98,6 +101,8 @@ def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
     assert "Publiées : 2020" in summary and "2022" in summary and "Ensuite" in summary
     assert "sortie/site/public/" in summary
     assert "modèle stg_" not in done.stderr and "journal.log" in done.stderr
+    # nothing it cannot act on: the product's page spec naming indicators of a project it did not declare
+    assert "absents du registre" not in done.stderr
     assert "modèle stg_senacs__reponses : ok" in (folder / "sortie" / "entrepot" / "journal.log").read_text(encoding="utf-8")
 
 

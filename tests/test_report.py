@@ -481,7 +481,8 @@ def test_pages_are_declared_not_coded(site, tmp_path):
         con.close()
     main = (tmp_path / "site" / "2022" / "index.html").read_text(encoding="utf-8").split('<main id="contenu">')[1]
     headings = re.findall(r"<h2[^>]*>([^<]+)</h2>", main)
-    assert headings == ["Le projet fédéral en chiffres", "Le numérique", "Méthode"]
+    # the key messages open the report, whatever its declared sections
+    assert headings == ["À retenir en 2022", "Le projet fédéral en chiffres", "Le numérique", "Méthode"]
     assert 'href="../indicateurs/part_pacte_cooperation.html"' in main       # an A2 survey indicator
     assert 'href="../indicateurs/nb_structures.html"' not in main
     assert 'id="spec-numerique"' in main

@@ -32,7 +32,9 @@ def clean_frames(clean):
     con = W.connect(clean[0], read_only=True)
     try:
         frames = load_frames(con)
-        frames["mesures"] = con.execute("SELECT * FROM int_controles__mesures").df()
+        # (what the rules read of int_controles__scores besides: no value influential, no unit)
+        frames["mesures"] = con.execute("SELECT *, false AS influente, NULL::VARCHAR AS nature, "
+                                        "NULL::DOUBLE AS facteur_unite FROM int_controles__mesures").df()
         return frames
     finally:
         con.close()

@@ -41,7 +41,9 @@ principal as (
 libelles as (select niveau, code, libelle from {{ ref('dim_unites') }})
 select
     c.annee, c.niveau, c.code, coalesce(l.libelle, c.code) as libelle,
-    h.niveau_parent, h.code_parent, coalesce(lp.libelle, h.code_parent) as libelle_parent,
+    -- a territory that is its département is no level of its own: its communes hang from the département
+    coalesce(hc.niveau_parent, h.niveau_parent) as niveau_parent, coalesce(hc.code_parent, h.code_parent) as code_parent,
+    coalesce(lp.libelle, coalesce(hc.code_parent, h.code_parent)) as libelle_parent,
     c.nb_structures, c.nb_cs, c.nb_evs,
     coalesce(p.nb_indicateurs_publies, 0) as nb_indicateurs_publies,
     coalesce(p.nb_indicateurs_secrets, 0) as nb_indicateurs_secrets,
@@ -50,5 +52,9 @@ select
 from comptes as c
 left join libelles as l on l.niveau = c.niveau and l.code = c.code
 left join {{ ref('int_unites_hierarchie') }} as h on h.annee = c.annee and h.niveau = c.niveau and h.code = c.code
-left join libelles as lp on lp.niveau = h.niveau_parent and lp.code = h.code_parent
+left join {{ ref('int_unites_hierarchie') }} as hc
+    on hc.annee = h.annee and hc.niveau = h.niveau_parent and hc.code = h.code_parent
+   and hc.niveau = 'territoire' and hc.code_parent = hc.code
+left join libelles as lp on lp.niveau = coalesce(hc.niveau_parent, h.niveau_parent)
+                        and lp.code = coalesce(hc.code_parent, h.code_parent)
 left join publies as p on p.annee = c.annee and p.niveau = c.niveau and p.code = c.code

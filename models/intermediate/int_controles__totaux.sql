@@ -1,0 +1,55 @@
+{{ config(materialized='table') }}
+-- depends_on: {{ ref('stg_senacs__colonnes') }}
+-- The published figures a declared measure enters, for selective editing (int_controles__scores):
+-- per data year, level (commune, territory, département, France when several départements are
+-- loaded), unit and measure, the total over the respondents whose answer the published figures
+-- read, for the cells that clear the disclosure minimum. Built once, so that the validation
+-- only looks them up.
+{%- set mesures = [] -%}
+{%- if execute -%}
+  {#- under a dbt unit test, ref() names the test's fixture: the measures are read from the built table -#}
+  {%- set colonnes = ref('stg_senacs__colonnes') | string -%}
+  {%- if '__dbt__cte__' in colonnes %}{% set colonnes = 'stg_senacs__colonnes' %}{% endif -%}
+  {%- set mesures = run_query("select colonne from " ~ colonnes
+                              ~ " where bloc <> 'identite' and type_colonne in ('int', 'decimal')"
+                              ~ " order by ordre").columns[0].values() -%}
+{%- endif %}
+with retenues as (
+    select
+        annee, code_commune, code_territoire, code_departement,
+        {{ plusieurs_departements() }} as avec_national
+        {%- for c in mesures %}, "{{ c }}"::double as "{{ c }}"{% endfor %}
+    from {{ ref('int_structures_annees') }}
+    where est_repondant
+),
+valeurs as (
+    {%- if mesures %}
+    select annee, code_commune, code_territoire, code_departement, avec_national, colonne, valeur
+    from retenues
+    unpivot ((valeur) for colonne in ({% for c in mesures %}"{{ c }}"{{ ", " if not loop.last }}{% endfor %}))
+    {%- else %}
+    select
+        null::integer as annee, null::varchar as code_commune, null::varchar as code_territoire,
+        null::varchar as code_departement, null::boolean as avec_national, null::varchar as colonne,
+        null::double as valeur
+    where false
+    {%- endif %}
+),
+totaux as (
+    -- a published figure: the measure's total over the respondents of a cell that clears the
+    -- disclosure minimum
+    select annee, niveau, code, colonne, sum(valeur) as total, count(*) as n
+    from (
+        select annee, 'commune' as niveau, code_commune as code, colonne, valeur from valeurs
+        union all
+        select annee, 'territoire', code_territoire, colonne, valeur from valeurs
+        union all
+        select annee, 'departement', code_departement, colonne, valeur from valeurs
+        union all
+        select annee, 'national', 'FR', colonne, valeur from valeurs where avec_national
+    ) as cellules
+    where valeur is not null and code is not null
+    group by all
+    having count(*) >= {{ var('secret_n_min') }}
+)
+select * from totaux

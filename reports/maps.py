@@ -1,0 +1,177 @@
+"""Static SVG maps, drawn offline from the outlines shipped in data/reference/contours/ (IGN Admin
+Express COG 2018, simplified by ingest/geo_build.py): the communes of a federation's département,
+or the départements of France, shaded by a published count (structures per commune: their
+existence is public, their answers are not). No tile, no script, nothing from the network: the map
+prints as it shows. Each map has a title, a text alternative and the table it draws; a unit with
+no outline (a commune created after 2018) is named under the map, never drawn at a guessed place.
+The classes of the shading are declared in data/config/pages.yaml; nothing is computed here but
+the drawing.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+from .formatting import nombre, typo
+
+REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
+CONTOURS = REFERENCE / "contours"
+UNIT = 10_000           # outlines are written in ten-thousandths of a degree
+WIDTH = 600
+NONE_COLOUR = "#eef1f4"
+COLOURS = ["#c6dbef", "#6baed6", "#2171b5", "#08306b", "#041a3a"]   # light to dark, one per class
+
+
+@dataclass
+class Carte:
+    id: str
+    titre: str
+    description: str                        # the text alternative: what the map shows, in words
+    svg: Markup
+    legende: list[tuple[str, str]]          # (colour, label)
+    colonnes: list[str]
+    lignes: list[list[str]]                 # the table behind the map
+    sans_contour: list[str] = field(default_factory=list)   # drawn nowhere: named here
+    regroupes: list[str] = field(default_factory=list)      # drawn within another outline (arrondissements)
+    raison: str = ""                                        # why those have no outline
+    lecture: str = ""                                       # the description, without the title
+    source: str = "Contours : IGN — Admin Express COG 2018, simplifiés (Licence Ouverte)."
+
+
+def decode(contour: str) -> list[list[tuple[float, float]]]:
+    """The rings of an outline (see ingest/geo_build.py), in degrees (lon, lat)."""
+    rings = []
+    for ring in filter(None, contour.split(";")):
+        x = y = 0
+        points = []
+        for step in ring.split(" "):
+            dx, dy = step.split(",")
+            x, y = x + int(dx), y + int(dy)
+            points.append((x / UNIT, y / UNIT))
+        rings.append(points)
+    return rings
+
+
+@lru_cache(maxsize=16)
+def outlines(name: str) -> dict[str, tuple[str, list]]:
+    """code -> (name, rings) of one outline file (`communes-92`, `departements`); empty if absent."""
+    path = CONTOURS / f"{name}.csv"
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as f:
+        return {row[0]: (row[1], decode(row[2])) for row in list(csv.reader(f))[1:] if len(row) >= 3}
+
+
+@lru_cache(maxsize=1)
+def parent_communes() -> dict[str, str]:
+    """A municipal arrondissement's commune (75101 -> 75056), from the commune reference."""
+    path = REFERENCE / "communes.csv"
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as f:
+        return {r["code_insee"]: r["code_commune_parent"] for r in csv.DictReader(f) if r.get("code_commune_parent")}
+
+
+def classes_of(bounds: list[int], word: tuple[str, str]) -> list[tuple[int, int | None, str]]:
+    """[1, 2, 3, 5] -> (1, 1, "1 structure"), (2, 2, ...), (3, 4, "3 à 4 structures"), (5, None, "5 ... ou plus")."""
+    out = []
+    for k, low in enumerate(bounds):
+        high = bounds[k + 1] - 1 if k + 1 < len(bounds) else None
+        many = word[0] if low == 1 and high == 1 else word[1]
+        label = (f"{nombre(low)} {many}" if high == low else
+                 f"{nombre(low)} à {nombre(high)} {word[1]}" if high is not None else
+                 f"{nombre(low)} {word[1]} ou plus")
+        out.append((low, high, label))
+    return out
+
+
+def _colour(n: int, classes: list) -> str:
+    if not n:
+        return NONE_COLOUR
+    colour = COLOURS[0]
+    for k, (low, _, _) in enumerate(classes):
+        if n >= low:
+            colour = COLOURS[min(k, len(COLOURS) - 1)]
+    return colour
+
+
+def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, str, str]]) -> Markup:
+    """shapes: (code, rings, colour, tooltip). Equirectangular projection at the map's middle latitude."""
+    points = [p for _, rings, _, _ in shapes for ring in rings for p in ring]
+    if not points:
+        return Markup("")
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    k = math.cos(math.radians((min(ys) + max(ys)) / 2))
+    span = max((max(xs) - min(xs)) * k, 1e-9)
+    scale = WIDTH / span
+    height = max((max(ys) - min(ys)) * scale, 1.0)
+    x0, y1 = min(xs), max(ys)
+    paths = []
+    for code, rings, colour, tip in shapes:
+        d = "".join("M" + "L".join(f"{(x - x0) * k * scale:.1f} {(y1 - y) * scale:.1f}" for x, y in ring) + "Z"
+                    for ring in rings)
+        paths.append(f'<path d="{d}" fill="{colour}" data-code="{escape(code)}"><title>{escape(tip)}</title></path>')
+    return Markup(
+        f'<svg class="carte-svg" id="{id}-svg" viewBox="-2 -2 {WIDTH + 4} {height + 4:.0f}" '
+        f'role="img" aria-labelledby="{id}-titre {id}-desc" xmlns="http://www.w3.org/2000/svg" '
+        f'preserveAspectRatio="xMidYMid meet">'
+        f'<title id="{id}-titre">{escape(titre)}</title><desc id="{id}-desc">{escape(description)}</desc>'
+        f'<g stroke="#ffffff" stroke-width="0.8" stroke-linejoin="round" fill-rule="evenodd">{"".join(paths)}</g>'
+        f'</svg>')
+
+
+def choropleth(id: str, titre: str, file: str, units: list[dict], bounds: list[int], *, area: str,
+               areas: str, word: tuple[str, str] = ("structure", "structures"),
+               draw_all: bool = True) -> Carte | None:
+    """A map of the outlines of `file`, each unit of `units` ({code, libelle, n, detail}) shaded by
+    its count `n`; the other outlines of the file, with none, drawn in the lightest shade when
+    `draw_all`. None when no unit can be drawn (no outline file for this territory)."""
+    shapes = outlines(file)
+    if not shapes:
+        return None
+    parents = parent_communes()
+    counts: dict[str, int] = {}
+    within: dict[str, list[str]] = {}
+    missing = []
+    for u in units:
+        code = u["code"]
+        if code not in shapes and parents.get(code) in shapes:     # an arrondissement: inside its commune
+            within.setdefault(parents[code], []).append(u["libelle"])
+            code = parents[code]
+        if code in shapes:
+            counts[code] = counts.get(code, 0) + (u["n"] or 0)
+        else:
+            missing.append(u)
+    if not counts:
+        return None
+    classes = classes_of(bounds, word)
+    drawn = []
+    for code, (name, rings) in sorted(shapes.items()):
+        n = counts.get(code, 0)
+        if not draw_all and code not in counts:
+            continue
+        tip = f"{name}\u00a0: {nombre(n)} {word[0] if n == 1 else word[1]}" if n else f"{name}\u00a0: aucune {word[0]}"
+        drawn.append((code, rings, _colour(n, classes), tip))
+    with_some = sorted(((n, shapes[c][0]) for c, n in counts.items() if n), key=lambda t: (-t[0], t[1]))
+    top = ", ".join(f"{name} ({nombre(n)})" for n, name in with_some[:3])
+    description = (f"{titre}. {nombre(len(drawn))} {areas}, dont {nombre(len(with_some))} avec au moins une "
+                   f"{word[0]} ; le plus de {word[1]} : {top}. Le tableau qui suit la carte donne chaque chiffre."
+                   if with_some else f"{titre}. Aucune {word[0]} à dessiner.")
+    legend = [(NONE_COLOUR, f"aucune {word[0]}")] + [
+        (COLOURS[min(k, len(COLOURS) - 1)], label) for k, (_, _, label) in enumerate(classes)]
+    lines = [[u["libelle"], nombre(u["n"] or 0), u.get("detail", "")] for u in units if u["n"]]
+    missing_names = [f"{u['libelle']} ({nombre(u['n'] or 0)} {word[0] if u['n'] == 1 else word[1]})"
+                     for u in missing]
+    grouped = [f"{', '.join(names)} : dans le contour de {shapes[parent][0]}" for parent, names in sorted(within.items())]
+    description = typo(description)
+    svg = _svg(id, titre, description, drawn)
+    reason = ("communes créées après 2018, absentes des contours IGN de 2018" if area == "commune" else
+              f"{areas} sans contour dans le référentiel (outre-mer)")
+    reading = description[len(titre) + 2:] if description.startswith(titre + ". ") else description
+    return Carte(id, titre, description, svg, legend, [area[:1].upper() + area[1:], word[1].capitalize(), "Détail"],
+                 lines, missing_names, grouped, reason, reading)

@@ -1,0 +1,103 @@
+"""Maps: outlines derived from IGN's Admin Express into data/reference/contours/ (ingest/geo_build.py),
+drawn as static SVG by reports/maps.py, on the yearly report."""
+import re
+
+import pytest
+
+from conftest import ROOT, query
+from ingest import geo_build
+from reports import maps as M
+
+
+def test_simplification_keeps_corners_and_drops_points_on_a_line():
+    square = [(0, 0), (1, 0), (2, 0), (2, 1), (2, 2), (1, 2.00001), (0, 2), (0, 1), (0, 0)]
+    ring = geo_build.simplify_ring(square, 0.01)
+    assert sorted(ring) == sorted([(0, 0), (20000, 0), (20000, 20000), (0, 20000)])
+
+
+def test_an_outline_written_by_the_derivation_reads_back_in_degrees():
+    geometry = {"type": "MultiPolygon", "coordinates": [
+        [[[2.25, 48.8], [2.31, 48.8], [2.31, 48.86], [2.25, 48.86], [2.25, 48.8]]],
+        [[[2.4, 48.9], [2.45, 48.9], [2.42, 48.95], [2.4, 48.9]]]]}
+    rings = M.decode(geo_build.path(geometry, 0.0001))
+    assert len(rings) == 2
+    assert rings[0] == [(2.25, 48.8), (2.31, 48.8), (2.31, 48.86), (2.25, 48.86)]
+    assert rings[1] == [(2.4, 48.9), (2.45, 48.9), (2.42, 48.95)]
+
+
+def test_shipped_outlines_cover_the_reference_and_stay_small():
+    files = list((ROOT / "data" / "reference" / "contours").glob("*.csv"))
+    assert sum(f.stat().st_size for f in files) < 6_000_000
+    assert "Licence Ouverte" in (ROOT / "data" / "reference" / "contours" / "SOURCE.txt").read_text(encoding="utf-8")
+    assert len(M.outlines("departements")) == 96
+    assert len(M.outlines("communes-92")) == 36
+
+
+def _units(codes_counts):
+    return [{"code": c, "libelle": name, "n": n, "detail": ""} for c, name, n in codes_counts]
+
+
+def test_a_commune_map_draws_every_commune_shaded_by_its_count():
+    units = _units([("92050", "Nanterre", 6), ("92012", "Boulogne-Billancourt", 1), ("92002", "Antony", 3)])
+    carte = M.choropleth("c", "Structures par commune", "communes-92", units, [1, 2, 3, 5],
+                         area="commune", areas="communes")
+    svg = str(carte.svg)
+    assert svg.count("<path ") == 36
+    assert 'role="img"' in svg and "<title id=\"c-titre\">Structures par commune</title>" in svg
+    assert "<desc" in svg and "Nanterre (6)" in carte.description
+    colours = dict(re.findall(r'fill="(#[0-9a-f]{6})" data-code="(\d+)"', svg)[i][::-1] for i in range(36))
+    assert colours["92050"] == M.COLOURS[3]     # 5 or more
+    assert colours["92002"] == M.COLOURS[2]     # 3 to 4
+    assert colours["92012"] == M.COLOURS[0]
+    assert colours["92004"] == M.NONE_COLOUR
+    assert [label for _, label in carte.legende] == ["aucune structure", "1 structure", "2 structures",
+                                                     "3 à 4 structures", "5 structures ou plus"]
+    assert carte.lignes == [["Nanterre", "6", ""], ["Boulogne-Billancourt", "1", ""], ["Antony", "3", ""]]
+    assert not carte.sans_contour
+
+
+def test_a_commune_with_no_outline_is_named_never_drawn():
+    # Aurseulles (14581) was created in 2017-2019 under a new code: the 2018 outlines lack it
+    units = _units([("14581", "Aurseulles", 2), ("14118", "Caen", 4)])
+    carte = M.choropleth("c", "t", "communes-14", units, [1, 2, 3, 5], area="commune", areas="communes")
+    assert carte.sans_contour == ["Aurseulles (2 structures)"]
+    assert 'data-code="14581"' not in str(carte.svg)
+    assert "2018" in carte.raison
+
+
+def test_an_arrondissement_is_drawn_within_its_commune():
+    units = _units([("75101", "Paris 1er Arrondissement", 2), ("75120", "Paris 20e Arrondissement", 3)])
+    carte = M.choropleth("c", "t", "communes-75", units, [1, 2, 3, 5], area="commune", areas="communes")
+    assert 'data-code="75056"' in str(carte.svg) and "Paris\u00a0: 5 structures" in str(carte.svg)
+    assert carte.regroupes and "Paris 1er" in carte.regroupes[0]
+
+
+def test_a_departement_map_names_the_departements_it_cannot_draw():
+    units = _units([("92", "Hauts-de-Seine", 59), ("57", "Moselle", 40), ("971", "Guadeloupe", 12)])
+    carte = M.choropleth("d", "t", "departements", units, [1, 25, 50, 100], area="département",
+                         areas="départements")
+    assert str(carte.svg).count("<path ") == 96
+    assert carte.sans_contour == ["Guadeloupe (12 structures)"]
+
+
+def test_no_outline_file_no_map():
+    assert M.choropleth("x", "t", "communes-XX", _units([("1", "a", 1)]), [1], area="commune",
+                        areas="communes") is None
+
+
+@pytest.mark.lent
+def test_the_yearly_report_maps_the_structures_of_each_commune(site):
+    db, root = site[0], site[1] / "public"
+    for annee, in query(db, "SELECT DISTINCT annee FROM publie.pub_unites ORDER BY 1"):
+        text = (root / str(annee) / "index.html").read_text(encoding="utf-8")
+        figure = re.search(r'<figure class="carte-geo".*?</figure>', text, re.S)
+        assert figure, annee
+        svg = figure.group(0)
+        assert "https://" not in svg and "<script" not in svg      # nothing from the network
+        counts = dict(query(db, "SELECT code, nb_structures FROM publie.pub_unites WHERE annee = ? AND "
+                                "niveau = 'commune'", [annee]))
+        drawn = re.findall(r'data-code="(\d+)"><title>[^<]*?(?:(\d+) structures?|aucune structure)</title>', svg)
+        assert len(drawn) == 36
+        for code, n in drawn:
+            assert int(n or 0) == (counts.get(code) or 0), (annee, code)
+        assert "Légende" in svg and "Voir les chiffres de la carte" in svg and "<desc" in svg

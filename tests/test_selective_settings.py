@@ -1,0 +1,117 @@
+"""Fast checks of selective editing without dbt: the thresholds' settings file (defaults, a
+federation's override, clear French errors), the SQL condition that makes a value influential,
+the kinds of finding of the rules, and the noisier demo's seeded slips."""
+import math
+
+import duckdb
+
+import pandas as pd
+import pytest
+
+from common.errors import ObservatoireError
+from expectations.frames import influential
+from expectations.rules import BY_ID, INFLUENTIAL
+from ingest.config import SELECTION_FILE, score_thresholds
+from ingest.config import Config
+from observatoire.demo import FINANCE, PEOPLE, add_noise, build_truth
+
+BY_MEASURE = [c.name for c in Config().columns["senacs"].values() if c.type in ("int", "decimal")
+              and c.block != "identite"]
+
+
+def test_the_product_defaults_are_documented_in_the_settings_file():
+    assert score_thresholds() == {"national": 0.05, "departement": 0.10, "territoire": 0.20, "commune": 0.50}
+    assert "0,05 veut dire : la valeur changerait ce chiffre de 5 %" in SELECTION_FILE.read_text(encoding="utf-8")
+
+
+def test_a_federation_overrides_one_level_and_keeps_the_others(tmp_path):
+    own = tmp_path / "selection.yaml"
+    own.write_text("seuils_score:\n  commune: 0.3\n", encoding="utf-8")
+    assert score_thresholds(own) == {"national": 0.05, "departement": 0.10, "territoire": 0.20, "commune": 0.3}
+
+
+@pytest.mark.parametrize("text, words", [
+    ("seuils_score:\n  quartier: 0.1\n", "seuils_score.quartier : niveau inconnu"),
+    ("seuils_score:\n  departement: 5\n", "seuils_score.departement : « 5 » n'est pas un seuil valide"),
+    ("seuils_score:\n  departement: cinq\n", "n'est pas un seuil valide"),
+    ("seuils_score: [0.1]\n", "« seuils_score » doit associer un niveau"),
+    ("seuils_score: {departement: 0.1\n", "fichier YAML illisible"),
+])
+def test_a_bad_threshold_is_a_french_error_naming_file_and_key(tmp_path, text, words):
+    own = tmp_path / "selection.yaml"
+    own.write_text(text, encoding="utf-8")
+    with pytest.raises(ObservatoireError) as error:
+        score_thresholds(own)
+    assert words in str(error.value) and str(own) in str(error.value)
+
+
+def test_a_value_is_influential_when_any_level_passes_its_threshold():
+    frame = pd.DataFrame({"score_commune": [0.6, 0.4, None, None], "score_departement": [0.01, 0.01, 0.2, None]})
+    sql = influential({"commune": 0.5, "departement": 0.1})
+    con = duckdb.connect()
+    con.register("scores", frame)
+    got = con.execute(f"SELECT {sql} AS i FROM scores").df()["i"].tolist()
+    assert got == [True, False, True, False]
+
+
+def test_the_kinds_of_finding_are_fixed():
+    # pinned against fixed expectations, not against the rules themselves
+    assert INFLUENTIAL == {"evolution_unite", "valeur_aberrante"}
+    expected = {"mesure_negative": "impossible", "administrateurs_habitants_inferieur": "impossible",
+                "familles_habitants_impossible": "impossible", "repondant_obligatoire": "impossible",
+                "evolution_unite": "influente", "valeur_aberrante": "influente",
+                "evolution_forte": "suspecte", "valeur_atypique": "suspecte", "financeurs_egal_produits": "suspecte",
+                "evolution_confirmee": "info"}
+    assert {r: BY_ID[r].nature for r in expected} == expected
+    assert {r: BY_ID[r].severite for r in expected} == {
+        "mesure_negative": "bloquant", "administrateurs_habitants_inferieur": "bloquant",
+        "familles_habitants_impossible": "bloquant", "repondant_obligatoire": "bloquant",
+        "evolution_unite": "bloquant", "valeur_aberrante": "bloquant", "evolution_forte": "avertissement",
+        "valeur_atypique": "avertissement", "financeurs_egal_produits": "avertissement", "evolution_confirmee": "info"}
+
+
+def test_a_unit_slip_is_never_suggested_for_a_count():
+    for regle in ("evolution_unite", "evolution_forte", "valeur_aberrante"):
+        message = BY_ID[regle].message
+        assert "euros" not in message and "k€" not in message and "{causes}" in message
+
+
+def test_the_noisier_demo_seeds_known_slips_into_the_answers():
+    truth = build_truth("92", seed=7)
+    clean = {s: df.copy() for s, df, _ in truth.per_year}
+    slips = add_noise(truth, seed=7)
+    assert not slips.empty
+    for slip in slips.to_dict("records"):
+        df = next(df for s, df, _ in truth.per_year if s == slip["annee_enquete"])
+        row = df[df["code_structure"] == slip["code_structure"]].iloc[0]
+        before = clean[slip["annee_enquete"]].set_index("code_structure").loc[slip["code_structure"], slip["colonne"]]
+        assert math.isclose(float(before), slip["valeur_juste"])
+        assert math.isclose(float(row[slip["colonne"]]), slip["valeur_semee"], rel_tol=1e-6, abs_tol=0.01)
+        if slip["erreur"] in ("centimes", "milliers"):
+            assert slip["colonne"] in FINANCE
+            ratio = slip["valeur_semee"] / slip["valeur_juste"]
+            assert math.isclose(ratio, 100 if slip["erreur"] == "centimes" else 0.001, rel_tol=0.05) or \
+                slip["valeur_juste"] < 10
+        else:
+            assert slip["colonne"] in PEOPLE
+    # the heavier tails touch about 2 % of the known measures
+    measures = [c for c in BY_MEASURE if c in truth.per_year[0][1]]
+    changed = known = 0
+    for s, df, _ in truth.per_year:
+        before = clean[s][measures].apply(pd.to_numeric, errors="coerce")
+        after = df[measures].apply(pd.to_numeric, errors="coerce")
+        changed += int(((before - after).abs() > 0.011).to_numpy().sum())
+        known += int((before > 0).to_numpy().sum())
+    assert 0.01 < changed / known < 0.03
+
+
+def test_every_value_a_rule_can_flag_is_scored():
+    """int_controles__scores scores only the values whose z-score reaches the dbt var
+    controle_z_min: every rule on the measures must look at nothing below it."""
+    import yaml
+
+    from expectations.rules import Z_AVERTISSEMENT, Z_BLOQUANT, Z_HORS_NORME
+    from ingest.config import PROJECT_DIR
+
+    floor = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]["controle_z_min"]
+    assert floor <= min(Z_AVERTISSEMENT, Z_BLOQUANT, Z_HORS_NORME)
