@@ -509,13 +509,24 @@ def _long_extra(raw: pd.DataFrame, lines: pd.Series, extra_headers) -> pd.DataFr
 def _collapse_duplicates(typed: pd.DataFrame, extra: pd.DataFrame, raw_extra: pd.DataFrame,
                          kind: str, columns):
     """Rows equal on every value (canonical and extra cells) collapse into the first one."""
-    compared = pd.concat([typed[list(columns)], raw_extra.set_axis(
+    # A hash of each row, column by column (the rows are never copied into one frame): only the rows
+    # whose hash another row shares can be copies, and only those are compared value by value.
+    row_hash = np.zeros(len(typed), dtype=np.uint64)
+    for part in [typed[c] for c in columns] + [raw_extra[c] for c in raw_extra.columns]:
+        with np.errstate(over="ignore"):
+            row_hash = row_hash * np.uint64(1_000_003) ^ pd.util.hash_pandas_object(part, index=False).to_numpy()
+    candidates = pd.Series(row_hash).duplicated(keep=False).to_numpy()
+    dup = np.zeros(len(typed), dtype=bool)
+    if not candidates.any():
+        return typed, extra, []
+    compared = pd.concat([typed.loc[candidates, list(columns)], raw_extra[candidates].set_axis(
         [f"_x{i}" for i in range(raw_extra.shape[1])], axis=1)], axis=1)
-    dup = compared.duplicated(keep="first").to_numpy()
+    dup[candidates] = compared.duplicated(keep="first").to_numpy()
     if not dup.any():
         return typed, extra, []
     group = pd.util.hash_pandas_object(compared.astype("string"), index=False)
-    first_line = typed["_ligne"].groupby(group.to_numpy()).transform("first")
+    first_line = pd.Series(typed["_ligne"].to_numpy()[candidates]).groupby(group.to_numpy()).transform("first")
+    first_line = pd.Series(first_line.to_numpy()[dup[candidates]], index=typed.index[dup])
     dropped = typed[dup]
     finding = _findings(
         dropped["_ligne"].to_numpy(),
@@ -523,7 +534,7 @@ def _collapse_duplicates(typed: pd.DataFrame, extra: pd.DataFrame, raw_extra: pd
         dropped["code_structure"].to_numpy() if kind == "senacs" else None,
         None, None, None, "doublon_exact", "info",
         ("Ligne " + dropped["_ligne"].astype(str) + " : copie exacte de la ligne "
-         + first_line[dup].astype(str) + ", fusionnée avec elle.").to_numpy())
+         + first_line.astype(str) + ", fusionnée avec elle.").to_numpy())
     kept_lines = set(typed.loc[~dup, "_ligne"])
     return typed[~dup], extra[extra["_ligne"].isin(kept_lines)], [finding]
 

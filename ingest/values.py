@@ -58,17 +58,46 @@ def on_distinct(parser, columns: list[pd.Series], *args) -> list[tuple]:
     parsers then see a few thousand values instead of millions."""
     if not columns:
         return []
-    values = np.concatenate([c.to_numpy(dtype=object) for c in columns])
-    codes, uniques = pd.factorize(values)
-    codes[codes < 0] = len(uniques)                       # empty cells: one more distinct value
-    results = parser(pd.Series(np.append(uniques.astype(object), None), dtype=object), *args)
-    out, start = [], 0
+    # Each column is factorized on its own, then the union of their distinct values: the cells of
+    # all the columns are never copied into one array (on a large extract, hundreds of megabytes).
+    # The distinct values come in the same order as over the columns laid end to end.
+    per_column = []
     for column in columns:
-        take = codes[start:start + len(column)]
-        start += len(column)
+        codes, uniques = pd.factorize(column.to_numpy(dtype=object))
+        per_column.append((codes.astype(np.int32, copy=False) if len(uniques) < 2**31 else codes, uniques))
+    offsets = np.cumsum([0] + [len(u) for _, u in per_column])
+    union, uniques = pd.factorize(np.concatenate([u.astype(object) for _, u in per_column])
+                                  if per_column else np.array([], dtype=object))
+    union = np.append(union, len(uniques))               # empty cells: one more distinct value
+    results = _by_slices(parser, np.append(uniques.astype(object), None), args)
+    out = []
+    for column, (codes, local), offset in zip(columns, per_column, offsets):
+        take = union[np.where(codes < 0, len(union) - 1, codes + offset)]
         out.append(tuple(r if r is None else r[take] if isinstance(r, np.ndarray)
                          else r.iloc[take].set_axis(column.index) for r in results))
     return out
+
+
+# Distinct values parsed at a time: a large extract has millions, and each step of a parser makes
+# a copy of those it is given.
+PARSE_SLICE = 200_000
+
+
+def _by_slices(parser, values: np.ndarray, args) -> tuple:
+    """`parser` over `values`, a slice at a time (the parsers are elementwise), results joined."""
+    if len(values) <= PARSE_SLICE:
+        return parser(pd.Series(values, dtype=object), *args)
+    parts = [parser(pd.Series(values[i:i + PARSE_SLICE], dtype=object), *args)
+             for i in range(0, len(values), PARSE_SLICE)]
+    joined = []
+    for k, first in enumerate(parts[0]):
+        if first is None:
+            joined.append(None)
+        elif isinstance(first, np.ndarray):
+            joined.append(np.concatenate([p[k] for p in parts]))
+        else:                         # one dtype, the first slice's (a slice of empty dates has no unit)
+            joined.append(pd.concat([p[k].astype(first.dtype) for p in parts], ignore_index=True))
+    return tuple(joined)
 
 
 def fold(text: str) -> str:

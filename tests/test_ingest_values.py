@@ -262,3 +262,26 @@ def test_a_remark_on_one_answer_leaves_the_plain_answers_read():
     assert list(values[[0, 1, 3]]) == [True, False, True] and pd.isna(values[2])
     assert list(failed) == [False, False, True, False]
     assert list(qualified) == [True, False, False, False]
+
+
+# ------------------------------------------------------------------ distinct values, by slices
+@pytest.mark.parametrize("parser", [V.parse_int, V.parse_number, V.parse_answer, V.parse_date, V.parse_text])
+def test_distinct_values_parsed_by_slices_read_as_in_one_pass(monkeypatch, parser):
+    """A large extract's distinct values are parsed a slice at a time: each cell of each column
+    gets the same value, failure and remark as when the parser sees the whole column, empty
+    cells and the dtype (a slice without any date has no unit of its own) included."""
+    first = pd.Series(["1", "2 000", None, "x", "oui", "12/03/2021", "2021-03-12", "", "Non.", "3,5", "1"] * 3,
+                      dtype=object)
+    second = pd.Series([None, "oui (en partie)", "7", "nsp", "2022-01-01", "8", "abc", None, "9", "10", "11"] * 3,
+                       dtype=object)
+    monkeypatch.setattr(V, "PARSE_SLICE", 3)
+    sliced = V.on_distinct(parser, [first, second])
+    for column, got in zip([first, second], sliced):
+        expected = parser(column)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected):
+            if isinstance(e, pd.Series):
+                assert g.dtype == e.dtype
+                pd.testing.assert_series_equal(g.reset_index(drop=True), e.reset_index(drop=True), check_names=False)
+            else:
+                assert (g == e).all()
