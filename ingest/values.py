@@ -71,7 +71,7 @@ def on_distinct(parser, columns: list[pd.Series], *args) -> list[tuple]:
     union = np.append(union, len(uniques))               # empty cells: one more distinct value
     results = _by_slices(parser, np.append(uniques.astype(object), None), args)
     out = []
-    for column, (codes, local), offset in zip(columns, per_column, offsets):
+    for column, (codes, _local), offset in zip(columns, per_column, offsets):
         take = union[np.where(codes < 0, len(union) - 1, codes + offset)]
         out.append(tuple(r if r is None else r[take] if isinstance(r, np.ndarray)
                          else r.iloc[take].set_axis(column.index) for r in results))
