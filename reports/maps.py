@@ -17,11 +17,12 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from ingest.geo_build import decode  # the outlines' own format, read where it is written
+
 from .formatting import nombre, typo
 
 REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
 CONTOURS = REFERENCE / "contours"
-UNIT = 10_000           # outlines are written in ten-thousandths of a degree
 WIDTH = 600
 NONE_COLOUR = "#eef1f4"
 COLOURS = ["#c6dbef", "#6baed6", "#2171b5", "#08306b", "#041a3a"]   # light to dark, one per class
@@ -41,20 +42,6 @@ class Carte:
     raison: str = ""                                        # why those have no outline
     lecture: str = ""                                       # the description, without the title
     source: str = "Contours : IGN — Admin Express COG 2018, simplifiés (Licence Ouverte)."
-
-
-def decode(contour: str) -> list[list[tuple[float, float]]]:
-    """The rings of an outline (see ingest/geo_build.py), in degrees (lon, lat)."""
-    rings = []
-    for ring in filter(None, contour.split(";")):
-        x = y = 0
-        points = []
-        for step in ring.split(" "):
-            dx, dy = step.split(",")
-            x, y = x + int(dx), y + int(dy)
-            points.append((x / UNIT, y / UNIT))
-        rings.append(points)
-    return rings
 
 
 @lru_cache(maxsize=16)
