@@ -9,7 +9,7 @@
 {%- if execute -%}
   {#- under a dbt unit test, ref() names the test's fixture: the measures are read from the built table -#}
   {%- set colonnes = ref('stg_senacs__colonnes') | string -%}
-  {%- if '__dbt__cte__' in colonnes %}{% set colonnes = 'stg_senacs__colonnes' %}{% endif -%}
+  {%- if '__dbt__cte__' in colonnes %}{% set colonnes = adapter.quote(target.database) ~ '.' ~ adapter.quote(target.schema) ~ '.stg_senacs__colonnes' %}{% endif -%}
   {%- set mesures = run_query("select colonne from " ~ colonnes
                               ~ " where bloc <> 'identite' and type_colonne in ('int', 'decimal')"
                               ~ " order by ordre").columns[0].values() -%}
