@@ -4,6 +4,8 @@ import functools
 import http.server
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +61,16 @@ def write_csv(path: Path, header: list[str], rows: list[dict | list], *, sep: st
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(("\n".join(lines) + "\n" + tail).encode(encoding))
     return path
+
+
+def observatoire(*args, cwd: Path, tmp: Path) -> subprocess.CompletedProcess:
+    """The real command as an analyst types it in a folder: its own process, no folder or warehouse
+    named by the environment, temporary files (the demo's, when run in a folder) under `tmp`."""
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    env.pop("OBSERVATOIRE_DOSSIER", None)
+    env.pop("OBSERVATOIRE_ENTREPOT", None)
+    return subprocess.run([sys.executable, "-m", "observatoire", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, env=env, timeout=900)
 
 
 @pytest.fixture

@@ -5,14 +5,11 @@ outside the Métropole, its own mix of file dialects: booleans written x / empty
 project it did not declare and no territory level repeating the département, and its figures are
 those the extracts declare."""
 import csv
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from conftest import observatoire
 from ingest.config import Config
 from observatoire import demo
 from observatoire.demo import Dialect, build_truth, write_survey
@@ -23,14 +20,6 @@ NAME = "Fédération des centres sociaux des Alpes-Maritimes"
 DIALECTS = [Dialect(encoding="cp1252", sep=";", date="fr", lost_zero=True, true="x", false="", na="NC"),
             Dialect(fmt="xlsx", header="title", title_rows=2, true="Oui", false="Non", na="Sans objet"),
             Dialect(encoding="utf-8-sig", sep=",", true="O", false="N", thousands="\u00a0", checkbox=True)]
-
-
-def observatoire(*args, cwd: Path, tmp: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TMPDIR": str(tmp)}
-    env.pop("OBSERVATOIRE_DOSSIER", None)
-    env.pop("OBSERVATOIRE_ENTREPOT", None)
-    return subprocess.run([sys.executable, "-m", "observatoire", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=900)
 
 
 @pytest.fixture(scope="module")

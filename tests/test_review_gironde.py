@@ -8,17 +8,15 @@ every year published, the figures those the files declare, the open data naming 
 nothing written into the source tree."""
 import csv
 import datetime
-import os
 import random
 import statistics
 import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, observatoire
 
 pytestmark = pytest.mark.lent
 
@@ -139,14 +137,6 @@ def write_extracts(folder: Path) -> dict[int, list[dict]]:
         w.writerows([f"{10 + i}/0{1 + i % 9}/2022", f"A{1 + i % 3}.1", "rencontre", f"Rencontre n° {i}", 20, 5]
                     for i in range(4))
     return data
-
-
-def observatoire(*args, cwd: Path, tmp: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TMPDIR": str(tmp)}
-    env.pop("OBSERVATOIRE_DOSSIER", None)
-    env.pop("OBSERVATOIRE_ENTREPOT", None)
-    return subprocess.run([sys.executable, "-m", "observatoire", *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=900)
 
 
 def test_the_gironde_runs_its_five_years_from_five_dialects(tmp_path):
