@@ -3,7 +3,7 @@
 -- no figure of a structure's own is here, and a structure that did not answer is listed too.
 -- France's page lists its départements, not its thousands of centres.
 with s as (
-    select s.annee, s.code_structure, coalesce(nullif(trim(s.nom_structure), ''), 'Structure ' || s.code_structure)
+    select s.annee, s.code_structure, coalesce(nullif(trim(s.nom_structure), ''), 'Structure au nom non déclaré')
                as nom_structure, s.type_structure, s.code_commune
     from {{ ref('int_structures_annees') }} as s
 )
