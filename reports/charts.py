@@ -36,6 +36,7 @@ class Chart:
     lignes: list[list[str]]                 # formatted, as in the fallback table
     brut: list[tuple] = field(default_factory=list)   # (série, catégorie, valeur) for the page's CSV
     petit: bool = False
+    statique: str = ""      # drawn as this static SVG (reports/svgcharts.py) instead of by Plotly: nothing moves
 
     def spec_json(self) -> str:
         """JSON safe inside a <script> element."""

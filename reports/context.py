@@ -10,6 +10,7 @@ is computed here but the layout.
 from __future__ import annotations
 
 from . import charts as C
+from . import svgcharts
 from .data import SiteData, Unit
 from .formatting import NBSP, missing, nombre, pluriel, qualifie, valeur
 
@@ -83,7 +84,17 @@ def rate(reg: dict, cell) -> str:
 
 
 def unit_section_chart(id: str, titre: str, d: SiteData, reg: dict, annee: int, unit: Unit, versus: Unit | None,
-                       rows: list[dict], label=lambda r: r.get("libelle_court") or r["libelle"]):
+                       rows: list[dict]):
+    """The chart of one section of a unit sheet (see _section_chart), drawn as a static SVG laid
+    out for a phone: nothing on it moves, and a unit sheet needs no chart library."""
+    chart = _section_chart(id, titre, d, reg, annee, unit, versus, rows)
+    if chart is not None:
+        chart.statique = svgcharts.draw(chart, 360)
+    return chart
+
+
+def _section_chart(id: str, titre: str, d: SiteData, reg: dict, annee: int, unit: Unit, versus: Unit | None,
+                   rows: list[dict], label=lambda r: r.get("libelle_court") or r["libelle"]):
     """The chart of one section of a unit sheet. Like beside like: the section's shares (or
     means) of the unit beside its département's (France's), in one unit of measure; else its
     counts per 10,000 inhabitants beside the département's; else the unit's first figure over
@@ -126,3 +137,18 @@ def unit_section_chart(id: str, titre: str, d: SiteData, reg: dict, annee: int, 
     return C.lines(id, f"{r['libelle']}, par année", " ".join(filter(None, [
         f"{unit.libelle}, par année de données jusqu'en {annee}.", context_text(ctx)])), "",
         {label(r): (years, values)}, r["unite"], r["decimales"], contexte=ctx, petit=True)
+
+
+def methodology(d: SiteData, reg: dict) -> dict:
+    """What the methodology says of the series: the declared events of the published years, the
+    indicators written "au moins" and those also given per 10,000 inhabitants (pub_registre)."""
+    shown = lambda r: r.get("libelle_court") or r["libelle"]
+    return {"evenements": [{"annee": a, "libelles": " / ".join(labels)} for a, labels in sorted(d.evenements.items())
+                           if a in d.annees],
+            "au_moins": [_lower(shown(r)) for r in reg.values() if r.get("au_moins")],
+            "par_habitant": [_lower(shown(r)) for r in reg.values() if r.get("par_habitant")]}
+
+
+def _lower(label: str) -> str:
+    """A label inside a sentence: "habitants touchés", but "ETP" kept."""
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]

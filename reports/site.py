@@ -37,12 +37,13 @@ from common import files as fichiers
 from common.processes import die_with_parent
 
 from . import charts as C
+from . import context as X
 from . import maps as M
 from . import svgcharts
 from .plaquette import cached_pdf, css as plaquette_css, engine as plaquette_engine, keep_pdf, render_pdf
 from .data import Cell, SiteData, Unit, load
 from .formatting import (NNBSP, csv_text, css_string, date_longue, evolution, lecture, message, missing, nombre,
-                         pluriel, pourcentage, signe, structures, typo, valeur)
+                         pluriel, pourcentage, qualifie, signe, structures, typo, valeur)
 from .opendata import DICTIONARY_TABLE, TABLES, XLSX_NAME, write_open_data
 from .pages import PAGES_FILE, PageSpec, load_spec, select
 
@@ -343,6 +344,8 @@ class Site:
 
     def tiles(self, annee: int, unit: Unit | None, rows: list[dict]) -> list[dict]:
         out = []
+        # the national figure beside the main unit's (pub_comparaison_nationale is the main unit's)
+        france = X.national_beside(self.d, self.reg, annee) if unit is not None and unit.principal else {}
         for r in rows:
             c = self.cell(annee, unit, r["indicateur"])
             if c is None:
@@ -350,9 +353,10 @@ class Site:
             nN = ""
             if r["source"] == "enquete" and c.n_structures is not None and c.n_total:
                 nN = f"n = {nombre(c.n_structures)} / N = {nombre(c.n_total)}"
-            out.append({"valeur": self.fmt(r["indicateur"], c.valeur),
+            out.append({"valeur": qualifie(self.fmt(r["indicateur"], c.valeur), r),
                         "libelle": self.named(r, r["libelle_court"] or r["libelle"]),
-                        "indicateur": r["indicateur"], "nN": nN})
+                        "indicateur": r["indicateur"], "nN": nN, "taux": X.rate(self.reg, c),
+                        "national": france.get(r["indicateur"])})
         return out
 
     def home(self, w: Writer) -> None:
@@ -466,8 +470,8 @@ class Site:
 
     def table_row(self, annee: int, unit: Unit | None, r: dict) -> dict:
         c = self.cell(annee, unit, r["indicateur"])
-        return {"indicateur": r["indicateur"], "libelle": self.named(r), "valeur": self.fmt(r["indicateur"], c.valeur),
-                "lecture": self.reading(c, "un_an", annee)}
+        return {"indicateur": r["indicateur"], "libelle": self.named(r),
+                "valeur": qualifie(self.fmt(r["indicateur"], c.valeur), r), "lecture": self.reading(c, "un_an", annee)}
 
     def section_chart(self, id: str, g: dict, rows: list[dict], annee: int, main: Unit | None):
         kind = g["type"]
@@ -499,10 +503,12 @@ class Site:
                           r0["unite"], r0["decimales"], label_col="Indicateur")
         r, c = found[0]      # evolution: one small chart per indicator, the first one here
         years, values = self.series(r["indicateur"], main, annee)
+        ctx = X.chart_context(self.d, self.reg, main, r["indicateur"], annee)
         return C.lines(id, g.get("titre") or f"{r['libelle']}, par année", f"{measure(r)}, "
-                       f"{main.libelle}, par année de données jusqu'en {annee}{each_year(r, c)}.",
-                       self.reading(c, "un_an", annee),
-                       {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"])
+                       f"{main.libelle}, par année de données jusqu'en {annee}{each_year(r, c)}. "
+                       + X.context_text(ctx), self.reading(c, "un_an", annee),
+                       {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"],
+                       contexte=ctx)
 
     def commune_table(self, annee: int) -> list[dict]:
         tree = self.trees[annee]
@@ -639,16 +645,26 @@ class Site:
                 versus_values[vkey] = {i: self.fmt(i, c.valeur) for i, c in vcells.items()}
             vvalues = versus_values[vkey]
             blocks = []
-            for titre_bloc, rows in sections:
-                lines = []
+            vcells = self.d.cells.get((annee, *vkey), {}) if vkey else {}
+            for k, (titre_bloc, rows) in enumerate(sections, start=1):
+                lines, apart = [], False
                 for r in rows:
                     i = r["indicateur"]
                     c = cells.get(i)
                     if c is not None:
-                        lines.append((links[i], self.fmt(i, c.valeur), vvalues.get(i, "–"),
-                                      self.reading(c, "un_an", annee)))
+                        # like beside like: the département's share, mean or rate, never its count
+                        vc = vcells.get(i)
+                        versus_text = vvalues.get(i, "–") if r.get("comparable_entre_unites") else \
+                            X.rate(self.reg, vc) if vc is not None and X.rate(self.reg, c) else ""
+                        apart = apart or not r.get("comparable_entre_unites")
+                        lines.append({"lien": links[i], "valeur": qualifie(self.fmt(i, c.valeur), r),
+                                      "taux": X.rate(self.reg, c), "versus": versus_text,
+                                      "versus_taux": bool(versus_text) and not r.get("comparable_entre_unites"),
+                                      "lecture": self.reading(c, "un_an", annee)})
                 if lines:
-                    blocks.append({"titre": titre_bloc, "lignes": lines})
+                    chart = X.unit_section_chart(f"s{k}", titre_bloc, self.d, self.reg, annee, u, versus, rows)
+                    blocks.append({"titre": titre_bloc, "lignes": lines, "non_compares": apart,
+                                   "graphiques": [chart] if chart else []})
             # its territories and communes with a sheet, then those without one: the reason given once,
             # not in each of their lines (a département can list 80 of them)
             kids, small = [], []
@@ -658,7 +674,8 @@ class Site:
                     {"href": tree["href"].get(kkey), "libelle": self.unit_title(annee, k),
                      "structures": structures(k.nb_cs, k.nb_evs)})
             w.page(f"{annee}/{rel}", "unite.html", titre=titre, versus=versus, blocs=blocks, enfants=kids,
-                   messages=self.messages(annee, u),
+                   messages=self.messages(annee, u), centres=X.centres(self.d, annee, u),
+                   graphiques=[g for b in blocks for g in b["graphiques"]],
                    sans_fiche=small, sans_fiche_note=self.without_sheet(len(small), u.niveau),
                    **common)
         return w.pages - before
@@ -800,15 +817,22 @@ class Site:
                 years, values = self.series(i, main, self.last)
                 if years:
                     last = self.cell(self.last, main, i)
+                    ctx = X.chart_context(self.d, self.reg, main, i, self.last)
                     charts.append(C.lines("evolution", f"{r['libelle']}, par année", f"{measure(r)}, "
-                                          f"{main.libelle}, par année de données{each_year(r, last)}.",
+                                          f"{main.libelle}, par année de données{each_year(r, last)}. "
+                                          + X.context_text(ctx),
                                           self.reading(last, "un_an", self.last) if last else "",
-                                          {main.libelle: (years, values)}, r["unite"], r["decimales"]))
+                                          {main.libelle: (years, values)}, r["unite"], r["decimales"], contexte=ctx))
             units = [main] + (kids if r["source"] == "enquete" else []) if main else []
             table = [[u.libelle] + [self.fmt(i, c.valeur) if (c := self.d.cells.get((a, u.niveau, u.code), {}).get(i))
                                     else "–" for a in self.d.annees] for u in units]
+            latest = self.cell(self.last, main, i) if main else None
+            derniere = {"unite": main.libelle, "annee": self.last, "valeur": qualifie(self.fmt(i, latest.valeur), r),
+                        "taux": X.rate(self.reg, latest),
+                        "national": X.national_beside(self.d, self.reg, self.last).get(i)} if latest else None
             w.page(f"indicateurs/{fichier(i)}.html", "indicateur.html", titre=f"{r['libelle']} (indicateur)",
                    page_id="indicateur", date_page=self.date_site, i=r, graphiques=charts, tableau=table,
+                   derniere=derniere,
                    cible=self.fmt(i, r["cible"]) if r["cible"] is not None and r["cible"] == r["cible"] else "",
                    annees=self.d.annees, comparaisons=comparisons.get(i, []))
 
@@ -837,7 +861,7 @@ class Site:
         n_min = self.n_min
         w.page("methodologie.html", "methodologie.html", titre="Méthodologie", page_id="methodologie",
                date_page=self.date_site, completude=completude, publications=pubs, sources=list(sources.values()),
-               absentes=absent, n_min=n_min, principal=self.main)
+               absentes=absent, n_min=n_min, principal=self.main, **X.methodology(self.d, self.reg))
 
     def open_data(self, w: Writer) -> None:
         n = write_open_data(self.d, w.root / "donnees", self.con)

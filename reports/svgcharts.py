@@ -27,35 +27,41 @@ def _svg(width: float, height: float, body: str, label: str) -> Markup:
 
 def bars(traces: list[dict] | dict, label: str, width: int = 620) -> Markup:
     """Horizontal bars, one group per label (one bar per series: a unit's and its département's),
-    each with its value; a legend above names the series when there are several."""
+    each with its value; a legend above names the series when there are several. Below 500 wide
+    (a phone), each label stands on its own line above its bars."""
     traces = [traces] if isinstance(traces, dict) else traces
     first = traces[0]
     names = [str(n).replace("<br>", " ") for n in first.get("customdata") or first["y"]]
-    k_series = len(traces)
+    narrow = width < 500
     bar, gap = 15, 7
-    row = bar * k_series + gap
-    left, right, head = 230, 70, 18 if k_series > 1 else 0
+    label_h = 15 if narrow else 0
+    row = bar * len(traces) + gap + label_h
+    left, right, head = (4 if narrow else 230), 70, 18 if len(traces) > 1 else 0
     top = max([v or 0 for t in traces for v in t["x"]] + [0]) or 1
     height = head + row * len(names) + 8
     scale = (width - left - right) / top
-    body = [f'<line x1="{left}" y1="{head}" x2="{left}" y2="{height - 4}" stroke="{GRID}"/>']
-    if k_series > 1:
+    body = [] if narrow else [f'<line x1="{left}" y1="{head}" x2="{left}" y2="{height - 4}" stroke="{GRID}"/>']
+    if len(traces) > 1:
         lx = left
         for t in traces:
             colour = (t.get("marker") or {}).get("color", "#0b4f6c")
             body.append(f'<rect x="{lx}" y="3" width="10" height="10" fill="{colour}"/>'
                         f'<text x="{lx + 14}" y="12" fill="{TEXT}">{escape(t.get("name", ""))}</text>')
             lx += 24 + 7 * len(str(t.get("name", "")))
+    room = int((width - 8) / 6.3) if narrow else 38
     for k, name in enumerate(names):
         y0 = head + 4 + k * row
-        short = name if len(name) <= 38 else name[:36] + "…"
-        body.append(f'<text x="{left - 6}" y="{y0 + (row - gap) / 2 + 4:.1f}" text-anchor="end" '
-                    f'fill="{TEXT}">{escape(short)}</text>')
+        short = name if len(name) <= room else name[:room - 1] + "…"
+        if narrow:
+            body.append(f'<text x="{left}" y="{y0 + 11}" fill="{TEXT}">{escape(short)}</text>')
+        else:
+            body.append(f'<text x="{left - 6}" y="{y0 + (row - gap) / 2 + 4:.1f}" text-anchor="end" '
+                        f'fill="{TEXT}">{escape(short)}</text>')
         for j, t in enumerate(traces):
             v = (t["x"][k] or 0) if k < len(t["x"]) else 0
             text = (t.get("text") or [""] * len(names))[k]
             colour = (t.get("marker") or {}).get("color", "#0b4f6c")
-            y = y0 + j * bar
+            y = y0 + label_h + j * bar
             body.append(f'<rect x="{left}" y="{y + 1}" width="{max(v * scale, 0):.1f}" height="{bar - 3}" '
                         f'fill="{colour}"/><text x="{left + max(v * scale, 0) + 5:.1f}" y="{y + bar - 4}" '
                         f'fill="{TEXT}">{escape(text)}</text>')
@@ -139,14 +145,14 @@ def lines(traces: list[dict], label: str, suffix: str = "", width: int = 620, he
     return _svg(width, height, "".join(body), label)
 
 
-def draw(chart) -> Markup:
-    """The chart of reports/charts.py as a static SVG."""
+def draw(chart, width: int = 620) -> Markup:
+    """The chart of reports/charts.py as a static SVG (`width` below 500: laid out for a phone)."""
     traces = chart.spec.get("data") or []
     if not traces:
         return Markup("")
     label = f"{chart.titre}. {chart.legende}"
     layout = chart.spec.get("layout") or {}
     if traces[0].get("type") == "bar":
-        return bars(traces, label)
+        return bars(traces, label, width)
     suffix = (layout.get("yaxis") or {}).get("ticksuffix", "")
-    return lines(traces, label, suffix, height=200 if chart.petit else 230, layout=layout)
+    return lines(traces, label, suffix, width=width, height=200 if chart.petit else 230, layout=layout)
