@@ -30,6 +30,8 @@ def con():
     # a public mart by year, and one that describes no year
     c.execute("CREATE TABLE pub_chiffres AS SELECT annee, valeur FROM indicateurs")
     c.execute("CREATE TABLE pub_registre AS SELECT 'h' AS indicateur, 'Habitants' AS libelle")
+    # a second mart by year, after the yearless one in name order
+    c.execute("CREATE TABLE pub_tendances AS SELECT annee, valeur * 2 AS evolution FROM indicateurs")
     yield c
     c.close()
 
@@ -84,6 +86,13 @@ def test_an_applied_correction_or_an_active_confirmation_clears_a_finding_of_ano
     assert published(con) == {2020: True, 2021: True, 2022: False}
 
 
+def test_without_any_correction_or_confirmation_table_every_finding_counts(con):
+    con.execute("DROP TABLE corrections")
+    con.execute("DROP TABLE confirmations")
+    finding(con, etape="ingest", annee_donnees=2020)
+    assert published(con) == {2020: False, 2021: True, 2022: True}
+
+
 def test_a_correction_of_another_value_clears_nothing(con):
     finding(con, etape="ingest", annee_donnees=2020, annee_enquete=2021, code="CS1", colonne="a")
     con.execute("INSERT INTO corrections (annee_enquete, code_structure, colonne, statut) VALUES "
@@ -99,6 +108,26 @@ def test_one_value_blocked_by_two_steps_counts_once_and_the_validation_is_kept(c
     assert sorted(zip(block["code_structure"], block["etape"])) == [("CS1", "validation"), ("CS2", "validation")]
 
 
+def test_of_two_validation_findings_on_one_value_the_scored_one_is_kept(con):
+    con.execute("ALTER TABLE constats_qualite ADD COLUMN score DOUBLE")
+    finding(con, annee_donnees=2021, annee_enquete=2022, regle="a_sans_score")
+    finding(con, annee_donnees=2021, annee_enquete=2022, regle="b_avec_score")
+    con.execute("UPDATE constats_qualite SET score = 0.3 WHERE regle = 'b_avec_score'")
+    assert list(blocking_findings(con)["regle"]) == ["b_avec_score"]
+
+
+def test_a_held_year_says_whether_an_earlier_publication_stays_online(con):
+    assert [g.deja_publie for g in year_gates(con)] == [False, False, False]
+    publish(con)
+    finding(con, annee_donnees=2021)
+    finding(con, annee_donnees=2020)
+    con.execute("DELETE FROM publications WHERE annee = 2020")  # as if 2020 had never been published
+    gates = {g.annee: g for g in year_gates(con)}
+    assert (gates[2020].publie, gates[2020].deja_publie) == (False, False)
+    assert (gates[2021].publie, gates[2021].deja_publie) == (False, True)
+    assert (gates[2022].publie, gates[2022].deja_publie) == (True, True)
+
+
 def test_publish_freezes_the_passing_years_and_keeps_a_held_years_last_publication(con):
     publish(con)
     assert con.execute(f"SELECT count(*) FROM {SNAPSHOT_SCHEMA}.pub_chiffres").fetchone()[0] == 3
@@ -112,6 +141,8 @@ def test_publish_freezes_the_passing_years_and_keeps_a_held_years_last_publicati
     assert frozen == {2020: 20.0, 2021: 21.0, 2022: 22.0}
     again = dict(con.execute(f"SELECT annee, publie_le FROM {SNAPSHOT_SCHEMA}.publications").fetchall())
     assert again == first, "a held year keeps the date and the row of its last publication"
+    assert dict(con.execute("SELECT annee, publie_le FROM publications").fetchall()) == first, \
+        "the record of a held year keeps the date of its last publication"
     status = dict(con.execute("SELECT annee, statut FROM publications").fetchall())
     assert status == {2020: "publiee", 2021: "bloquee", 2022: "publiee"}
     counts = dict(con.execute("SELECT annee, nb_bloquants FROM publications").fetchall())
@@ -130,6 +161,16 @@ def test_a_years_publication_date_moves_only_when_its_figures_change(con):
     assert dates[2022] > old
     assert dict(con.execute("SELECT annee, publie_le FROM publications").fetchall()) == dates
     assert con.execute(f"SELECT valeur FROM {SNAPSHOT_SCHEMA}.pub_chiffres WHERE annee = 2022").fetchone()[0] == 99
+
+
+def test_a_change_in_any_mart_by_year_moves_the_date(con):
+    publish(con)
+    old = dt.datetime(2020, 1, 1)
+    con.execute(f"UPDATE {SNAPSHOT_SCHEMA}.publications SET publie_le = ?", [old])
+    con.execute("UPDATE pub_tendances SET evolution = -1 WHERE annee = 2020")
+    publish(con)
+    dates = dict(con.execute(f"SELECT annee, publie_le FROM {SNAPSHOT_SCHEMA}.publications").fetchall())
+    assert dates[2020] > old and dates[2021] == old and dates[2022] == old
 
 
 def test_a_mart_without_year_is_frozen_whole_and_a_new_column_joins_the_snapshot(con):
