@@ -136,17 +136,15 @@ def card(look: Lookups, i: str, rows: list[dict], charts: list, labels: dict | N
                         cible=target, depart=start, petit=True)
         charts.append(chart)
     verdict = last.get("verdict")
-    labels = labels or {}
     return {"indicateur": i, "ancre": f"i-{slug(i)}", "libelle": r["libelle"], "graphique": chart,
             "reference": look.fmt(i, last.get("valeur_reference")), "annee_reference": last.get("annee_reference"),
             "valeur": look.fmt(i, last.get("valeur")), "annee": last["annee"],
             "cible": look.fmt(i, target[1]) if target else "", "annee_cible": target[0] if target else None,
-            "statut": verdict if verdict in labels and verdict not in ("pas_de_cible", "non_calculable") else None,
-            "statut_libelle": labels.get(verdict, ""),
+            "statut": verdict if last.get("verdict_affiche") else None,
+            "statut_libelle": look.label("verdict_cible", verdict) if last.get("verdict_affiche") else "",
             "ecart_reference": gap(look, i, last.get("ecart_reference")),
             "chemin": path_text(look, i, last),
             "depuis": lecture(last, "reference", last["annee"], r["decimales"], look.verdicts, r["n_min"],
-                              "activités" if r["source"] == "activites" else "structures"),
-            "un_an": lecture(last, "un_an", last["annee"], r["decimales"], look.verdicts, r["n_min"],
-                             "activités" if r["source"] == "activites" else "structures")}
+                              r["comptees"]),
+            "un_an": lecture(last, "un_an", last["annee"], r["decimales"], look.verdicts, r["n_min"], r["comptees"])}
 

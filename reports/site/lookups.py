@@ -10,6 +10,7 @@ from collections import defaultdict
 from markupsafe import Markup
 from slugify import slugify
 
+from common.errors import ObservatoireError
 from common.names import file_stem
 
 from ..data import Cell, SiteData, Unit
@@ -19,7 +20,6 @@ from ..pages import PageSpec
 NIVEAUX = {"commune": "commune", "territoire": "territoire", "departement": "département", "national": "France"}
 FOLDERS = {"commune": "communes", "territoire": "territoires", "departement": "departements"}
 NIVEAUX_PLURIEL = {"territoire": "territoires", "departement": "départements", "commune": "communes"}
-WORDS = {2: "deux", 3: "trois", 4: "quatre", 5: "cinq", 6: "six", 7: "sept", 8: "huit", 9: "neuf", 10: "dix"}
 
 
 def measure(r: dict) -> str:
@@ -68,11 +68,20 @@ class Lookups:
         self.main = data.principal(last) if last else None
         dates = [p["publie_le"] for a, p in data.publications.items() if a in data.annees and p.get("publie_le")]
         self.date_site = date_longue(max(dates)) if dates else ""
-        # the disclosure minimum: fewer respondents than this, and a cell is not published
-        self.n_min = min((r["n_min"] for r in self.reg.values() if r["n_min"] and r["n_min"] > 1), default=3)
+        # the disclosure minimum most indicators follow, and its words (dbt: pub_parametres)
+        self.n_min = data.parametres["secret_n_min"]
+        self.n_min_words = data.parametres["secret_n_min_en_lettres"]
         # a territory level of its own (EPT, declared territories), not one that is its département
         self.territoires = any(u.niveau == "territoire" and not u.confondu
                                for units in data.unites.values() for u in units.values())
+
+    def label(self, domaine: str, code) -> str:
+        """The French label of a code (pub_libelles); a code without one is an error, not a blank."""
+        labels = self.d.libelles.get(domaine, {})
+        if code not in labels:
+            raise ObservatoireError(f"Le code « {code} » (domaine « {domaine} ») n'a pas de libellé dans "
+                                    "data/seeds/libelles_codes.csv : ajoutez-le, puis relancez « observatoire run ».")
+        return labels[code]
 
     def title(self, s: dict) -> str:
         """A section's title from the page spec; `titre_sans_territoire` where there is no territory level."""
@@ -100,8 +109,7 @@ class Lookups:
         if cell is None:
             return "Pas d'évolution publiée."
         r = self.reg[cell.indicateur]
-        return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"],
-                       "activités" if r["source"] == "activites" else "structures")
+        return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"], r["comptees"])
 
     def messages(self, annee: int | None, unit: Unit | None) -> list[str]:
         """A unit's key messages of a year, chosen by dbt (pub_messages), in their sentences."""
@@ -144,9 +152,9 @@ class Lookups:
                 p = units.get((p.niveau_parent, p.code_parent))
             return p
 
-        # a commune with no figure of its own (too few structures) has no page: where it is listed,
-        # it says how many centres it has and points to the unit whose figures count them
-        small = {key for key, u in units.items() if u.niveau == "commune" and u.nb_publies == 0}
+        # a unit listed without a sheet (dbt's a_une_fiche: a commune with no figure of its own): where it
+        # is listed, it says how many centres it has and points to the unit whose figures count them
+        small = {key for key, u in units.items() if not (u.a_une_fiche or u.principal or u.confondu)}
         href, parents, children = {}, {}, defaultdict(list)
         names = defaultdict(int)
         for key, u in units.items():
@@ -163,12 +171,10 @@ class Lookups:
                 "small": small, "homonymes": {k for k, n in names.items() if n > 1}}
 
     def compared_with(self, annee: int, u: Unit) -> Unit | None:
-        """The département a unit sits in, or France for a département."""
-        tree = self.trees[annee]
-        p = tree["parent"].get((u.niveau, u.code))
-        while p is not None and p.niveau not in ("departement", "national"):
-            p = tree["parent"].get((p.niveau, p.code)) or (tree["main"] if p.niveau != "national" else None)
-        return p
+        """The unit a sheet compares its figures with, as dbt chose it (pub_unites)."""
+        if u.code_comparaison is None:
+            return None
+        return self.trees[annee]["units"].get((u.niveau_comparaison, u.code_comparaison))
 
     def unit_title(self, annee: int, u: Unit) -> str:
         """A unit's name, with its parent when another unit of the same level has the same name."""
@@ -196,7 +202,7 @@ class Lookups:
 
     def minimum(self) -> str:
         """« il en faut au moins trois »: the disclosure minimum, in words."""
-        return f"il en faut au moins {WORDS.get(self.n_min, str(self.n_min))}"
+        return f"il en faut au moins {self.n_min_words}"
 
     def without_sheet(self, n: int, niveau: str) -> str:
         """On a unit's sheet, before the list of its `n` communes that have none."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..data import Unit
-from ..formatting import date_longue, nombre, pourcentage
+from ..formatting import date_longue, nombre, pourcentage, share
 from .lookups import Lookups
 from .writer import Page, Writer
 
@@ -16,7 +16,8 @@ class Methodology(Page):
     publications: list[dict]
     sources: list[dict]             # the national sources
     absentes: list[dict]            # sections of the report left out, and in which years
-    n_min: int
+    n_min: int                      # the disclosure minimum most indicators follow (pub_parametres)
+    dominance: str                  # the dominance threshold, as a percentage (pub_parametres)
     principal: Unit | None
 
 
@@ -30,7 +31,7 @@ def render(look: Lookups, w: Writer) -> None:
                                "taux": pourcentage(b0["taux_reponse"]),
                                "blocs": [(look.d.libelles.get("bloc", {}).get(b["bloc"], b["bloc"]),
                                           pourcentage(b["taux_completude"])) for b in blocs]})
-    pubs = [{"annee": a, "statut": "publiée" if p["statut"] == "publiee" else "retenue (contrôle bloquant)",
+    pubs = [{"annee": a, "statut": look.label("statut_publication", p["statut"]),
              "date": date_longue(p.get("publie_le")), "avertissements": nombre(p.get("nb_avertissements") or 0)}
             for a, p in sorted(look.d.publications.items())]
     sources = {}
@@ -42,8 +43,8 @@ def render(look: Lookups, w: Writer) -> None:
                 "type": look.d.libelles.get("type_source", {}).get(r["type_source"], "")})
     absent = [{"titre": t, "annees": ", ".join(str(a) for a in years), "registre": not in_registry,
                "toutes": len(years) == len(look.d.annees)} for (t, in_registry), years in look.absent.items()]
-    n_min = look.n_min
     w.render("methodologie.html", "methodologie.html", Methodology(
         titre="Méthodologie", page_id="methodologie", date_page=look.date_site, completude=completude,
-        publications=pubs, sources=list(sources.values()), absentes=absent, n_min=n_min, principal=look.main))
+        publications=pubs, sources=list(sources.values()), absentes=absent, n_min=look.n_min,
+        dominance=share(look.d.parametres["secret_dominance"]), principal=look.main))
 
