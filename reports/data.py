@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common.errors import ObservatoireError
+
 PUBLIC_LEVELS = ("commune", "territoire", "departement", "national")
 
 # One published cell with the reading inputs of its trend (pub_indicateurs + pub_tendances).
@@ -23,7 +25,8 @@ CELL_COLUMNS = ("annee", "niveau", "code", "indicateur", "valeur", "n_structures
                 "cible", "annee_cible", "valeur_attendue", "statut_cible", "valeur_pour_10000", "annee_comparee_un_an")
 Cell = namedtuple("Cell", CELL_COLUMNS)
 UNIT_COLUMNS = ("annee", "niveau", "code", "libelle", "niveau_parent", "code_parent", "libelle_parent",
-                "nb_structures", "nb_cs", "nb_evs", "nb_publies", "nb_secrets", "confondu", "principal")
+                "nb_structures", "nb_cs", "nb_evs", "nb_publies", "nb_secrets", "confondu", "principal",
+                "a_une_fiche", "niveau_comparaison", "code_comparaison")
 Unit = namedtuple("Unit", UNIT_COLUMNS)
 
 
@@ -48,6 +51,7 @@ class SiteData:
     structures: list[dict] = field(default_factory=list)
     medianes: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> rows
     constats: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> findings
+    parametres: dict = field(default_factory=dict)  # pub_parametres: the disclosure minimum, its words...
 
     def principal(self, annee: int) -> Unit | None:
         return next((u for u in self.unites.get(annee, {}).values() if u.principal), None)
@@ -116,11 +120,18 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
     cols = _columns(con, "publie.pub_unites")   # a snapshot frozen before a column existed lacks it
     secrets = "nb_indicateurs_secrets" if "nb_indicateurs_secrets" in cols else "0"
     confondu = "confondu_avec_parent" if "confondu_avec_parent" in cols else "false"
+    # whether a unit has a sheet, and what it is compared with: dbt decides (pub_unites); the rows of a
+    # year frozen before it published them (a year held back since) are read by the rule dbt had then
+    fiche = "a_une_fiche" if "a_une_fiche" in cols else "NULL"
+    versus = "niveau_comparaison, code_comparaison" if "code_comparaison" in cols else "NULL, NULL"
     unites: dict[int, dict[tuple, Unit]] = defaultdict(dict)
     for row in _rows(con, f"""
             SELECT annee, niveau, code, libelle, niveau_parent, code_parent, libelle_parent, nb_structures, nb_cs,
                    nb_evs, coalesce(nb_indicateurs_publies, 0), coalesce({secrets}, 0), coalesce({confondu}, false),
-                   est_principal
+                   est_principal,
+                   coalesce({fiche}, NOT est_principal AND NOT coalesce({confondu}, false)
+                                     AND (niveau <> 'commune' OR coalesce(nb_indicateurs_publies, 0) > 0)),
+                   {versus}
             FROM publie.pub_unites ORDER BY annee, niveau, libelle, code""")[1]:
         unit = Unit._make(row)
         unites[unit.annee][(unit.niveau, unit.code)] = unit
@@ -149,7 +160,8 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
     secrets = set(_rows(con, """SELECT annee, niveau, code, indicateur FROM publie.pub_indicateurs
                                 WHERE statut = 'secret' AND niveau IN ('departement', 'national')""")[1])
     data = SiteData(audience, annees, publications, federation, registre, dict(libelles), list(axes.values()),
-                    dict(unites), dict(cells), dict(completude), dict(nationale), tableau, secrets)
+                    dict(unites), dict(cells), dict(completude), dict(nationale), tableau, secrets,
+                    parametres=_parametres(con))
     # a snapshot frozen before the key messages existed has none: its pages open without them
     if _columns(con, "publie.pub_messages"):
         messages: dict[tuple, list[dict]] = defaultdict(list)
@@ -171,6 +183,18 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
     if audience == "interne":
         _load_internal(con, data, structure_indicators or [])
     return data
+
+
+def _parametres(con) -> dict:
+    """The parameters the pages state (pub_parametres): frozen with the last publication, or, in a
+    snapshot frozen before dbt published them, those of the current build (dbt's either way)."""
+    for table in ("publie.pub_parametres", "main.pub_parametres"):
+        if _columns(con, table):
+            rows = _dicts(con, f"SELECT * FROM {table}")
+            if rows:
+                return rows[0]
+    raise ObservatoireError("Les paramètres de publication (modèle dbt pub_parametres) sont introuvables dans "
+                            "l'entrepôt : relancez « observatoire run » pour reconstruire les modèles.")
 
 
 def _load_internal(con, data: SiteData, indicators: list[str]) -> None:

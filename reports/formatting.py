@@ -56,6 +56,15 @@ def pourcentage(value, decimals: int = 1) -> str:
     return "–" if missing(value) else f"{nombre(float(value) * 100, decimals)}{NNBSP}%"
 
 
+def share(value) -> str:
+    """A parameter's share (0.85) as a percentage with no more decimals than it has: 85 %, 87,5 %."""
+    if missing(value):
+        return "–"
+    percent = float(value) * 100
+    decimals = next((d for d in range(4) if abs(round(percent, d) - percent) < 1e-9), 4)
+    return pourcentage(value, decimals)
+
+
 def euros(value, decimals: int = 0) -> str:
     return "–" if missing(value) else f"{nombre(value, decimals)}{NNBSP}€"
 

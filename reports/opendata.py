@@ -74,11 +74,12 @@ TABLES = [
         "Une ligne par indicateur, année de données, niveau et unité territoriale. Une commune sans chiffre "
         "propre (trop peu de structures) n'a pas de ligne : ses chiffres sont comptés dans ceux de son territoire, "
         "et son nombre de structures est dans unites.csv.",
-        # a commune with no figure of its own has no rows: its count of structures is in unites.csv
+        # a unit listed without a sheet (dbt's pub_unites.a_une_fiche: a commune with no figure of its own)
+        # has no rows: its count of structures is in unites.csv
         """publie.pub_indicateurs AS i LEFT JOIN publie.pub_registre AS r USING (indicateur)
            WHERE NOT EXISTS (SELECT 1 FROM publie.pub_unites AS u
                              WHERE u.annee = i.annee AND u.niveau = i.niveau AND u.code = i.code
-                               AND u.niveau = 'commune' AND coalesce(u.nb_indicateurs_publies, 0) = 0)""",
+                               AND NOT (HAS_SHEET))""",
         "indicateur, annee, niveau, code",
         [Field("indicateur", "string", "Indicateur", "Identifiant de l'indicateur (voir registre.csv)", "i.indicateur"),
          Field("annee", "integer", "Année de données",
@@ -265,7 +266,14 @@ def _select(table: Table, *, for_csv: bool, present: set[str] | None = None) -> 
         elif f.type == "integer":
             e = f"CAST({e} AS BIGINT)"
         columns.append(f'{e} AS "{f.name}"')
-    return f"SELECT {', '.join(columns)} FROM {table.source} ORDER BY {table.order}"
+    return f"SELECT {', '.join(columns)} FROM {table.source.replace('HAS_SHEET', _HAS_SHEET)} ORDER BY {table.order}"
+
+
+# whether a unit of publie.pub_unites has a sheet (dbt decides) or is its main unit or a territory that
+# is its département (neither listed without a sheet); the rows of a year frozen before dbt published
+# a_une_fiche (a year held back since) are read by the rule dbt had then
+_HAS_SHEET = ("coalesce(u.a_une_fiche, u.niveau <> 'commune' OR coalesce(u.nb_indicateurs_publies, 0) > 0) "
+              "OR u.est_principal OR coalesce(u.confondu_avec_parent, false)")
 
 
 def _copy_csv(con, select: str, path: Path) -> int:

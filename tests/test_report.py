@@ -260,9 +260,9 @@ def test_a_failed_build_leaves_the_previous_site_whole(site, monkeypatch):
                     for p in (root / "public").rglob("*") if p.is_file())
     from reports import site as site_module
 
-    def broken(self, w):
+    def broken(look, w):
         raise RuntimeError("panne simulée pendant la production")
-    monkeypatch.setattr(site_module.Site, "methodology", broken)
+    monkeypatch.setattr(site_module.methodology, "render", broken)
     with pytest.raises(RuntimeError):
         run_report(db, root, audiences=("public",))
     after = sorted((p.relative_to(root / "public").as_posix(), p.stat().st_size)
@@ -531,9 +531,9 @@ def test_sites_built_together_are_the_sites_built_alone(site, tmp_path, monkeypa
     import reports.site as S
     con = duckdb.connect(str(db), read_only=True)
     try:
-        monkeypatch.setattr(S, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(S.units, "PARALLEL_FROM", 0)
         together = S.build_sites(con, {a: tmp_path / "ensemble" / a for a in ("public", "interne")})
-        monkeypatch.setattr(S, "PARALLEL_FROM", 10**9)
+        monkeypatch.setattr(S.units, "PARALLEL_FROM", 10**9)
         alone = [S.build_site(con, tmp_path / "seul" / a, a) for a in ("public", "interne")]
     finally:
         con.close()

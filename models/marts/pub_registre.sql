@@ -23,7 +23,15 @@ select
     -- whether a unit's value may stand beside another unit's (its département's, France's): shares,
     -- means and medians compare, counts and totals do not (a commune's 2,956 against the
     -- département's 45,427 says only that the commune is smaller)
-    coalesce(r.agregat, '') not in ('compte', 'somme', 'total') as comparable_entre_unites
+    coalesce(r.agregat, '') not in ('compte', 'somme', 'total') as comparable_entre_unites,
+    -- what an indicator's page says of its place in the federal project when it is on no axis of it
+    case when r.axe = 'socle' or r.axe is null then 'Chiffres clés SENACS' end as libelle_hors_axe,
+    -- what its evolutions count, in the words of their reading
+    case when r.source = 'activites' then 'activités' else 'structures' end as comptees,
+    -- and of its publication under the rule of secrecy
+    case when coalesce(r.n_min, {{ var('secret_n_min') }}) > 1
+         then 'Publié à partir de ' || coalesce(r.n_min, {{ var('secret_n_min') }}) || ' structures (règle du secret)'
+         else 'Toujours publié' end as regle_publication
 from registre as r
 left join {{ ref('stg_projet__axes') }} as x on x.code_axe = r.axe
 left join {{ ref('stg_projet__actions') }} as a on a.code_action = r.action
