@@ -2,8 +2,10 @@
 -- carries no information locally is left out: a share describing where the structures are (a
 -- `neutre` share, such as the part in urban areas) that is 0 % or 100 % locally says only that
 -- every structure is alike (100 % urban in an all-urban département), whatever France's figure.
-with r as (select indicateur, coalesce(decimales, 0) as decimales, unite, sens
-           from {{ ref('registre_indicateurs') }})
+with r as (
+    select indicateur, coalesce(decimales, 0) as decimales, unite, sens
+    from {{ ref('registre_indicateurs') }}
+)
 select
     c.indicateur, c.annee, c.niveau, c.code,
     round(c.valeur, r.decimales) as valeur,

@@ -15,7 +15,7 @@ from common.names import file_stem
 
 from .. import context as X
 from ..data import Cell, SiteData, Unit
-from ..formatting import date_longue, lecture, message, missing, nombre, pluriel, qualifie, structures, typo, valeur
+from ..formatting import date_longue, lecture, message, missing, nombre, pluriel, structures, typo, valeur
 from ..pages import PageSpec
 
 NIVEAUX = {"commune": "commune", "territoire": "territoire", "departement": "département", "national": "France"}
@@ -224,7 +224,7 @@ class Lookups:
             nN = ""
             if r["source"] == "enquete" and c.n_structures is not None and c.n_total:
                 nN = f"n = {nombre(c.n_structures)} / N = {nombre(c.n_total)}"
-            out.append({"valeur": qualifie(self.fmt(r["indicateur"], c.valeur), r),
+            out.append({"valeur": self.fmt(r["indicateur"], c.valeur), "qualificatif": r.get("qualificatif") or "",
                         "libelle": self.named(r, r["libelle_court"] or r["libelle"]),
                         "indicateur": r["indicateur"], "nN": nN, "taux": X.rate(self.reg, c),
                         "national": france.get(r["indicateur"])})
