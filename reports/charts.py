@@ -176,8 +176,10 @@ def lines(id: str, titre: str, legende: str, lecture: str, series: dict[str, tup
     if notes:
         layout["annotations"] = notes
     if petit:
-        layout = {**layout, "height": 220, "margin": {"l": 46, "r": 10, "t": 30 if marked else 8,
+        layout = {**layout, "height": 220, "margin": {"l": 46, "r": 10, "t": 22 if marked else 8,
                                                        "b": 50 if counts else 30},
-                  "legend": {"orientation": "h", "y": -0.32, "x": 0, "font": {"size": 11}}}
+                  "legend": {"orientation": "h", "y": -0.5 if counts else -0.32, "x": 0, "font": {"size": 11}}}
+        if counts and len(traces) > 1:      # the counts under the years, then the legend
+            layout["height"], layout["margin"] = 250, {**layout["margin"], "b": 80}
     return Chart(id, titre, legende, lecture, {"data": traces, "layout": layout}, ["Série"] + [str(y) for y in years],
                  lignes, brut, petit)

@@ -48,7 +48,7 @@ def context_text(ctx: C.Contexte) -> str:
                      f"{pluriel(n, 'structure ayant', 'structures ayant')} répondu ces deux années.")
     shown = [(a, labels) for a, labels in sorted(ctx.evenements.items()) if a in ctx.effectifs or not ctx.effectifs]
     if shown:
-        parts.append("En pointillés" + NBSP + ": " + " ; ".join(f"{a}, {' / '.join(l)}" for a, l in shown) + ".")
+        parts.append("En pointillés" + NBSP + ": " + "\u202f; ".join(f"{a}, {' / '.join(l)}" for a, l in shown) + ".")
     return " ".join(parts)
 
 
