@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import textwrap
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .formatting import NNBSP, nombre, valeur
 
@@ -44,6 +45,7 @@ class Chart:
                 .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
+@lru_cache(maxsize=4096)
 def _wrap(label: str, width: int = 20) -> str:
     """Long category labels on several lines, so that a phone shows them whole."""
     return "<br>".join(textwrap.wrap(str(label), width)) or str(label)
@@ -144,11 +146,13 @@ def lines(id: str, titre: str, legende: str, lecture: str, series: dict[str, tup
     top = max([v for t in traces for v in t["y"] if v is not None] or [0])
     ctx = contexte or Contexte()
     counts = {y: n for y, n in ctx.effectifs.items() if y in years and n is not None}
-    ticktext = [f"{y}<br>n\u00a0=\u00a0{nombre(counts[y])}" if y in counts else str(y) for y in years]
+    ticktext = [f"{y}<br><span style=\"font-size:11px\">n\u00a0=\u00a0{nombre(counts[y])}</span>" if y in counts
+                else str(y) for y in years]
+    room = 0.5 if counts else 0.35      # the count under the first year is wider than the year
     layout = {**LAYOUT, "yaxis": {**_axis(unite, top), "rangemode": "tozero"},
               # a little room either side, so that the first year is not written over the "0" of the other axis
               "xaxis": {**FIXED, "tickmode": "array", "tickvals": years, "ticktext": ticktext,
-                        "range": [years[0] - 0.35, years[-1] + 0.35] if years else None},
+                        "range": [years[0] - room, years[-1] + room] if years else None},
               "showlegend": len(traces) > 1}
     if counts:
         layout["margin"] = {**layout["margin"], "b": 56}

@@ -9,6 +9,7 @@ the geometry.
 from __future__ import annotations
 
 import math
+import re
 
 from markupsafe import Markup, escape
 
@@ -112,6 +113,7 @@ def lines(traces: list[dict], label: str, suffix: str = "", width: int = 620, he
                     f'{escape(nombre(t, decimals) + suffix)}</text>')
     for year in years:
         first, _, second = str(ticktext.get(year, year)).partition("<br>")
+        second = re.sub(r"<[^>]+>", "", second)       # the count, drawn smaller here too
         body.append(f'<text x="{x(year):.1f}" y="{height - 8 - 13 * two_lines}" text-anchor="middle" '
                     f'fill="{TEXT}">{escape(first)}</text>')
         if second:

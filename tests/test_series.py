@@ -57,7 +57,7 @@ def test_a_yearly_chart_shows_its_counts_panel_and_events():
                              evenements={2020: ["crise sanitaire"], 2015: ["hors du graphique"]},
                              panel=(2020, 2021, 44)))
     layout = chart.spec["layout"]
-    assert layout["xaxis"]["ticktext"][2] == "2020<br>n\u00a0=\u00a047"
+    assert layout["xaxis"]["ticktext"][2] == '2020<br><span style="font-size:11px">n\u00a0=\u00a047</span>'
     rect, line = layout["shapes"]
     assert (rect["type"], rect["x0"] < 2020 < 2021 < rect["x1"]) == ("rect", True)
     assert (line["type"], line["x0"]) == ("line", 2020)
@@ -68,7 +68,7 @@ def test_a_yearly_chart_shows_its_counts_panel_and_events():
     assert ("Structures comptées", 2020, 47) in chart.brut
     # and the plaquette's static drawing says the same
     svg = str(svgcharts.draw(chart))
-    assert "n\u00a0=\u00a047" in svg and "crise sanitaire" in svg and "<rect" in svg and "stroke-dasharray" in svg
+    assert ">n\u00a0=\u00a047</text>" in svg and "crise sanitaire" in svg and "<rect" in svg and "stroke-dasharray" in svg
 
 
 def test_a_chart_without_context_is_drawn_as_before():

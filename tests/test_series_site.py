@@ -30,7 +30,8 @@ def test_each_yearly_chart_shows_its_counts_and_the_panel_of_its_reading(site):
                                JOIN publie.pub_unites u USING (annee, niveau, code)
                                WHERE u.est_principal AND i.indicateur = 'habitants_touches' AND i.statut = 'publie'"""))
     ticks = dict(zip(spec["layout"]["xaxis"]["tickvals"], spec["layout"]["xaxis"]["ticktext"]))
-    assert {y: t.split("=\u00a0")[1] for y, t in ticks.items()} == {y: nombre(n) for y, n in counts.items()}
+    assert {y: re.sub("<[^>]+>", "", t).split("=\u00a0")[1] for y, t in ticks.items()} == \
+        {y: nombre(n) for y, n in counts.items()}
     (first, n_panel), = query(db, """SELECT annee_comparee_un_an, n_panel_un_an FROM publie.pub_tendances t
                                      JOIN publie.pub_unites u USING (annee, niveau, code)
                                      WHERE u.est_principal AND t.indicateur = 'habitants_touches' AND t.annee = ?""",
