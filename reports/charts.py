@@ -38,6 +38,7 @@ class Chart:
     brut: list[tuple] = field(default_factory=list)   # (série, catégorie, valeur) for the page's CSV
     petit: bool = False
     statique: str = ""      # drawn as this static SVG (reports/svgcharts.py) instead of by Plotly: nothing moves
+    repli: bool = True      # its figures in a folded table below it (not when the page's table beside holds them)
 
     def spec_json(self) -> str:
         """JSON safe inside a <script> element."""

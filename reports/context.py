@@ -90,6 +90,8 @@ def unit_section_chart(id: str, titre: str, d: SiteData, reg: dict, annee: int, 
     chart = _section_chart(id, titre, d, reg, annee, unit, versus, rows)
     if chart is not None:
         chart.statique = svgcharts.draw(chart, 360)
+        # bars set the section's figures side by side: the section's table, just above, holds them
+        chart.repli = chart.spec["data"][0]["type"] != "bar"
     return chart
 
 

@@ -23,7 +23,7 @@ TEXT = "#1d2733"
 def _svg(width: float, height: float, body: str, label: str) -> Markup:
     return Markup(f'<svg class="graphique-svg" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" '
                   f'height="{height:.0f}" role="img" aria-label="{escape(label)}" '
-                  f'xmlns="http://www.w3.org/2000/svg" {FONT} font-size="11">{body}</svg>')
+                  f'xmlns="http://www.w3.org/2000/svg" {FONT} font-size="11" fill="{TEXT}">{body}</svg>')
 
 
 def bars(traces: list[dict] | dict, label: str, width: int = 620) -> Markup:
@@ -47,17 +47,17 @@ def bars(traces: list[dict] | dict, label: str, width: int = 620) -> Markup:
         for t in traces:
             colour = (t.get("marker") or {}).get("color", "#0b4f6c")
             body.append(f'<rect x="{lx}" y="3" width="10" height="10" fill="{colour}"/>'
-                        f'<text x="{lx + 14}" y="12" fill="{TEXT}">{escape(t.get("name", ""))}</text>')
+                        f'<text x="{lx + 14}" y="12">{escape(t.get("name", ""))}</text>')
             lx += 24 + 7 * len(str(t.get("name", "")))
     room = int((width - 8) / 6.3) if narrow else 38
     for k, name in enumerate(names):
         y0 = head + 4 + k * row
         short = name if len(name) <= room else name[:room - 1] + "…"
         if narrow:
-            body.append(f'<text x="{left}" y="{y0 + 11}" fill="{TEXT}">{escape(short)}</text>')
+            body.append(f'<text x="{left}" y="{y0 + 11}">{escape(short)}</text>')
         else:
             body.append(f'<text x="{left - 6}" y="{y0 + (row - gap) / 2 + 4:.1f}" text-anchor="end" '
-                        f'fill="{TEXT}">{escape(short)}</text>')
+                        f'>{escape(short)}</text>')
         for j, t in enumerate(traces):
             v = (t["x"][k] or 0) if k < len(t["x"]) else 0
             text = (t.get("text") or [""] * len(names))[k]
@@ -65,7 +65,7 @@ def bars(traces: list[dict] | dict, label: str, width: int = 620) -> Markup:
             y = y0 + label_h + j * bar
             body.append(f'<rect x="{left}" y="{y + 1}" width="{max(v * scale, 0):.1f}" height="{bar - 3}" '
                         f'fill="{colour}"/><text x="{left + max(v * scale, 0) + 5:.1f}" y="{y + bar - 4}" '
-                        f'fill="{TEXT}">{escape(text)}</text>')
+                        f'>{escape(text)}</text>')
     return _svg(width, height, "".join(body), label)
 
 
@@ -109,15 +109,15 @@ def lines(traces: list[dict], label: str, suffix: str = "", width: int = 620, he
                         f'fill="{shape.get("fillcolor", "#e8eef4")}"/>')
     for t in ticks:
         body.append(f'<line x1="{left}" y1="{y(t):.1f}" x2="{width - right}" y2="{y(t):.1f}" stroke="{GRID}"/>'
-                    f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" fill="{TEXT}">'
+                    f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end">'
                     f'{escape(nombre(t, decimals) + suffix)}</text>')
     for year in years:
         first, _, second = str(ticktext.get(year, year)).partition("<br>")
         second = re.sub(r"<[^>]+>", "", second)       # the count, drawn smaller here too
         body.append(f'<text x="{x(year):.1f}" y="{height - 8 - 13 * two_lines}" text-anchor="middle" '
-                    f'fill="{TEXT}">{escape(first)}</text>')
+                    f'>{escape(first)}</text>')
         if second:
-            body.append(f'<text x="{x(year):.1f}" y="{height - 8}" text-anchor="middle" fill="{TEXT}" '
+            body.append(f'<text x="{x(year):.1f}" y="{height - 8}" text-anchor="middle" '
                         f'font-size="9.5">{escape(second)}</text>')
     for shape in layout.get("shapes") or []:
         if shape.get("type") == "line":

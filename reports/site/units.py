@@ -135,7 +135,7 @@ def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
             structures_phrase=structures(u.nb_cs, u.nb_evs),
             parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None, principal=tree["main"],
             versus=versus, blocs=blocks, enfants=kids, messages=look.messages(annee, u),
-            centres=X.centres(look.d, annee, u), graphiques=[g for b in blocks for g in b["graphiques"]],
+            centres=X.centres(look.d, annee, u),
             sans_fiche=small, sans_fiche_note=look.without_sheet(len(small), u.niveau)))
     return w.pages - before
 
