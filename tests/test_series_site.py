@@ -54,7 +54,7 @@ def test_declared_events_are_drawn_on_the_charts_of_their_years_only(site):
     earlier = (root / "public" / "2019" / "index.html").read_text(encoding="utf-8")
     assert "crise sanitaire" not in earlier
     method = (root / "public" / "methodologie.html").read_text(encoding="utf-8")
-    assert "2020 : crise sanitaire (confinements)" in method.replace("\u00a0", " ")
+    assert "2020 : crise sanitaire (confinements)" in method.replace("&nbsp;", " ").replace("\u00a0", " ")
 
 
 def test_totals_that_may_count_a_person_twice_say_au_moins(site):
