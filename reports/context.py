@@ -70,9 +70,21 @@ def national_beside(d: SiteData, reg: dict, annee: int) -> dict[str, dict]:
 
 
 def centres(d: SiteData, annee: int, unit: Unit) -> list[dict]:
-    """The centres of a unit (name, type, commune): public facts, no figure of their own."""
-    return [{"nom": c["nom_structure"], "type": c["libelle_type"] or "", "commune": c["commune"] or ""}
-            for c in d.centres.get((annee, unit.niveau, unit.code), [])]
+    """The centres of a unit (name, type, commune): public facts, no figure of their own; grouped
+    by commune (in the mart's order), each with its type's code and the codes' labels once."""
+    groups: list[dict] = []
+    for c in d.centres.get((annee, unit.niveau, unit.code), []):
+        if not groups or groups[-1]["commune"] != (c["commune"] or ""):
+            groups.append({"commune": c["commune"] or "", "centres": []})
+        groups[-1]["centres"].append({"nom": c["nom_structure"], "type": c.get("type_structure") or "",
+                                      "libelle_type": c["libelle_type"] or ""})
+    return groups
+
+
+def centre_types(groups: list[dict]) -> str:
+    """The legend of the types' codes the list uses ("CS : centre social ; EVS : espace de vie sociale")."""
+    seen = dict((c["type"], c["libelle_type"]) for g in groups for c in g["centres"] if c["type"])
+    return "\u202f; ".join(f"{code}{NBSP}: {label}" for code, label in sorted(seen.items()) if label)
 
 
 def rate(reg: dict, cell) -> str:

@@ -176,7 +176,7 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
         data.evenements = dict(evenements)
     if _columns(con, "publie.pub_centres"):
         centres: dict[tuple, list[dict]] = defaultdict(list)
-        for r in _dicts(con, """SELECT annee, niveau, code, nom_structure, libelle_type, commune
+        for r in _dicts(con, """SELECT annee, niveau, code, nom_structure, type_structure, libelle_type, commune
                                 FROM publie.pub_centres ORDER BY annee, niveau, code, commune, nom_structure"""):
             centres[(r["annee"], r["niveau"], r["code"])].append(r)
         data.centres = dict(centres)

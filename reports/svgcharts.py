@@ -50,14 +50,27 @@ def bars(traces: list[dict] | dict, label: str, width: int = 620) -> Markup:
                         f'<text x="{lx + 14}" y="12">{escape(t.get("name", ""))}</text>')
             lx += 24 + 7 * len(str(t.get("name", "")))
     room = int((width - 8) / 6.3) if narrow else 38
+    if narrow:      # the unit sheets' charts, by the thousand at national scale: each series' bars one path
+        paths = [[] for _ in traces]
+        for k, name in enumerate(names):
+            y0 = head + 4 + k * row
+            short = name if len(name) <= room else name[:room - 1] + "…"
+            body.append(f'<text x="{left}" y="{y0 + 11}">{escape(short)}</text>')
+            for j, t in enumerate(traces):
+                v = (t["x"][k] or 0) if k < len(t["x"]) else 0
+                w = round(max(v * scale, 0))
+                y = y0 + label_h + j * bar
+                paths[j].append(f"M{left} {y + 1}h{w}v{bar - 3}h-{w}z")
+                body.append(f'<text x="{left + w + 5}" y="{y + bar - 4}">'
+                            f'{escape((t.get("text") or [""] * len(names))[k])}</text>')
+        for t, d in zip(traces, paths):
+            body.append(f'<path fill="{(t.get("marker") or {}).get("color", "#0b4f6c")}" d="{"".join(d)}"/>')
+        return _svg(width, height, "".join(body), label)
     for k, name in enumerate(names):
         y0 = head + 4 + k * row
         short = name if len(name) <= room else name[:room - 1] + "…"
-        if narrow:
-            body.append(f'<text x="{left}" y="{y0 + 11}">{escape(short)}</text>')
-        else:
-            body.append(f'<text x="{left - 6}" y="{y0 + (row - gap) / 2 + 4:.1f}" text-anchor="end" '
-                        f'>{escape(short)}</text>')
+        body.append(f'<text x="{left - 6}" y="{y0 + (row - gap) / 2 + 4:.1f}" text-anchor="end">'
+                    f'{escape(short)}</text>')
         for j, t in enumerate(traces):
             v = (t["x"][k] or 0) if k < len(t["x"]) else 0
             text = (t.get("text") or [""] * len(names))[k]

@@ -130,7 +130,8 @@ def test_a_unit_sheet_lists_its_centres_and_sets_like_beside_like(site):
                       "AND code = ?", [annee, code])
     assert len(centres) == n
     listing = re.search(r'<ul class="centres">(.*?)</ul>', page, re.S)[1]
-    assert listing.count("<li>") == n
+    assert listing.count(" (CS)") + listing.count(" (EVS)") == n             # grouped by commune
+    assert listing.count("<li>") == len({commune for _, commune in centres})
     import html as h
     assert all(h.escape(name, quote=False) in listing or h.escape(name) in listing for name, _ in centres)
     # the département's count is never beside the territory's: its rate per 10,000 inhabitants is

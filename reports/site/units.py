@@ -41,7 +41,8 @@ class UnitSheet(Page):
     messages: list[str]
     sans_fiche: list[dict]          # ...and those without one
     sans_fiche_note: str
-    centres: list[dict]             # its centres: name, type, commune (public facts, no figures)
+    centres: list[dict]             # its centres by commune: name, type (public facts, no figures)
+    types_centres: str              # the legend of the types' codes
 
 
 def _unit_pages_in_worker(annee: int, part: int) -> int:
@@ -135,7 +136,7 @@ def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
             structures_phrase=structures(u.nb_cs, u.nb_evs),
             parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None, principal=tree["main"],
             versus=versus, blocs=blocks, enfants=kids, messages=look.messages(annee, u),
-            centres=X.centres(look.d, annee, u),
+            centres=(centres := X.centres(look.d, annee, u)), types_centres=X.centre_types(centres),
             sans_fiche=small, sans_fiche_note=look.without_sheet(len(small), u.niveau)))
     return w.pages - before
 
