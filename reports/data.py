@@ -27,7 +27,7 @@ CELL_COLUMNS = ("annee", "niveau", "code", "indicateur", "valeur", "n_structures
 Cell = namedtuple("Cell", CELL_COLUMNS)
 UNIT_COLUMNS = ("annee", "niveau", "code", "libelle", "niveau_parent", "code_parent", "libelle_parent",
                 "nb_structures", "nb_cs", "nb_evs", "nb_publies", "nb_secrets", "confondu", "principal",
-                "a_une_fiche", "niveau_comparaison", "code_comparaison")
+                "a_une_fiche", "niveau_comparaison", "code_comparaison", "nb_structures_enfants")
 Unit = namedtuple("Unit", UNIT_COLUMNS)
 
 
@@ -124,6 +124,7 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
     # year frozen before it published them (a year held back since) are read by the rule dbt had then
     fiche = "a_une_fiche" if "a_une_fiche" in cols else "NULL"
     versus = "niveau_comparaison, code_comparaison" if "code_comparaison" in cols else "NULL, NULL"
+    below = "nb_structures_enfants" if "nb_structures_enfants" in cols else "NULL"
     unites: dict[int, dict[tuple, Unit]] = defaultdict(dict)
     for row in _rows(con, f"""
             SELECT annee, niveau, code, libelle, niveau_parent, code_parent, libelle_parent, nb_structures, nb_cs,
@@ -131,7 +132,7 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
                    est_principal,
                    coalesce({fiche}, NOT est_principal AND NOT coalesce({confondu}, false)
                                      AND (niveau <> 'commune' OR coalesce(nb_indicateurs_publies, 0) > 0)),
-                   {versus}
+                   {versus}, {below}
             FROM publie.pub_unites ORDER BY annee, niveau, libelle, code""")[1]:
         unit = Unit._make(row)
         unites[unit.annee][(unit.niveau, unit.code)] = unit

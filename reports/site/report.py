@@ -147,7 +147,7 @@ def section_chart(look: Lookups, id: str, g: dict, rows: list[dict], annee: int,
             return None
         level = NIVEAUX_PLURIEL.get(kids[0].niveau, "unités")
         titre = f"{g.get('titre', 'Structures')} par {NIVEAUX[kids[0].niveau]}"
-        total = sum(u.nb_structures or 0 for u in kids)
+        total = main.nb_structures_enfants      # dbt's total of the units drawn
         return C.bars(id, titre, f"Centres sociaux et espaces de vie sociale agréés, données {annee}.",
                       f"{pluriel(total, 'structure', 'structures')} réparties sur {len(kids)} {level}.",
                       [u.libelle for u in kids], [u.nb_structures for u in kids], "structures", 0,
