@@ -3,10 +3,14 @@ the disclosure minimum and its words from pub_parametres, the reason a change ha
 pub_tendances, a code without its label, and published rows that no registry or label names."""
 from __future__ import annotations
 
+import csv
+import io
+
 import duckdb
 import pytest
 
 from common.errors import ObservatoireError
+from conftest import ROOT
 from reports.data import SiteData, _parametres, unknown_codes
 from reports.formatting import lecture, share
 from reports.pages import PageSpec
@@ -79,3 +83,18 @@ def test_published_rows_no_registry_or_label_names_are_named(tmp_path):
     con.execute("DELETE FROM publie.pub_indicateurs WHERE indicateur = 'retire'")
     con.execute("UPDATE publie.pub_tendances SET verdict_un_an = 'stable'")
     assert unknown_codes(con) == []
+
+
+def test_a_folders_own_labels_are_completed_by_the_products():
+    """A federation's config/libelles_codes.csv written before a domain existed (the publication statuses,
+    the reasons for a missing verdict): its own labels win, the product's fill in what it lacks."""
+    from observatoire.build import _with_product_labels
+
+    product = (ROOT / "data" / "seeds" / "libelles_codes.csv").read_text(encoding="utf-8-sig")
+    own = "domaine,code,libelle,ordre\nverdict_cible,atteinte,réussie,5\n"
+    rows = list(csv.DictReader(io.StringIO(_with_product_labels(own, product))))
+    labels = {(r["domaine"], r["code"]): r["libelle"] for r in rows}
+    assert labels[("verdict_cible", "atteinte")] == "réussie" and len(rows) == len(labels)
+    assert labels[("statut_publication", "bloquee")] == "retenue (contrôle bloquant)"
+    assert ("motif_sans_verdict", "panel_insuffisant") in labels
+    assert _with_product_labels("pas,un,fichier\n1,2,3\n", product) == "pas,un,fichier\n1,2,3\n"
