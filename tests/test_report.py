@@ -619,3 +619,26 @@ def test_quality_pages_separate_their_titles_as_the_rest_of_the_site(site):
         assert not re.search(r"\) – <a href|</strong> – |\d{4} – ", text), page
         sheets += len(re.findall(r"\) — <a href=\"[^\"]+\">fiche de retour", text))
     assert sheets > 0                   # a structure to review, its feedback sheet after the dash
+
+
+def test_sheets_and_their_comparison_are_the_ones_dbt_decided(site):
+    """Which unit has a sheet, what it is compared with and why a change has no verdict are columns
+    of the published marts; the pages follow them, one by one."""
+    db, root, _, _ = site
+    units = frame(db, "SELECT * FROM publie.pub_unites WHERE annee = 2022 AND niveau <> 'national'")
+    folders = {"commune": "communes", "territoire": "territoires", "departement": "departements"}
+    sheets = {(folder, p.stem) for folder in folders.values() for p in (root / "public" / "2022" / folder).glob("*.html")}
+    assert sheets == {(folders[u["niveau"]], u["code"]) for u in units.to_dict("records") if u["a_une_fiche"]}
+    names = {(u["niveau"], u["code"]): u["libelle"] for u in units.to_dict("records")}
+    for u in units[units["a_une_fiche"]].to_dict("records"):
+        page = (root / "public" / "2022" / folders[u["niveau"]] / f"{u['code']}.html").read_text(encoding="utf-8")
+        versus = names[(u["niveau_comparaison"], u["code_comparaison"])]
+        assert f'data-label="{html.escape(versus)}"' in page, (u["code"], versus)
+    # a change of two published values on too small a panel says why it has no verdict, and only then
+    reasons = query(db, """SELECT count(*) FILTER (WHERE motif_sans_verdict_un_an = 'panel_insuffisant'),
+                                  count(*) FILTER (WHERE motif_sans_verdict_un_an IS NOT NULL AND verdict_un_an IS NOT NULL)
+                           FROM publie.pub_tendances""")[0]
+    assert reasons[0] > 0 and reasons[1] == 0
+    said = [p for p in (root / "public").rglob("*.html") if "pas de verdict" in p.read_text(encoding="utf-8")]
+    assert said and all("moins de 3 structures ont répondu les deux années" in text_of_html(p.read_text(encoding="utf-8"))
+                        for p in said)

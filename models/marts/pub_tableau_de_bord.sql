@@ -15,7 +15,7 @@ lignes as (
         t.unite_evolution, t.verdict_un_an, t.evolution_un_an, t.evolution_ensemble_un_an, t.n_panel_un_an, t.n_structures_precedente,
         t.repondants_changes_un_an,
         t.annee_reference, t.valeur_reference, t.verdict_reference, t.evolution_reference, t.evolution_ensemble_reference, t.n_panel_reference,
-        t.n_structures_reference, t.repondants_changes_reference,
+        t.n_structures_reference, t.repondants_changes_reference, t.motif_sans_verdict_un_an, t.motif_sans_verdict_reference,
         t.cible, t.annee_cible, t.valeur_attendue, t.statut_cible,
         case when d.sens = 'hausse' then 1 when d.sens = 'baisse' then -1 else 0 end as signe
     from {{ ref('pub_tendances') }} as t

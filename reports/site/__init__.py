@@ -110,6 +110,8 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
         if spec.unknown and pages is not None and Path(pages).resolve() != PAGES_FILE.resolve():
             on_progress("indicateurs nommés dans la description des pages mais absents du registre (ignorés) : "
                         + ", ".join(sorted(spec.unknown)))
+        for what in data.inconnus:      # published rows no page can show: named, never dropped silently
+            on_progress(f"lignes publiées non affichées, {what}")
         results = []
         for audience in audiences:
             if audience == "interne":

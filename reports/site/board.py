@@ -151,6 +151,7 @@ def card(look: Lookups, i: str, rows: list[dict], charts: list, labels: dict | N
             "ecart_reference": gap(look, i, last.get("ecart_reference")),
             "chemin": path_text(look, i, last),
             "depuis": lecture(last, "reference", last["annee"], r["decimales"], look.verdicts, r["n_min"],
-                              r["comptees"]),
-            "un_an": lecture(last, "un_an", last["annee"], r["decimales"], look.verdicts, r["n_min"], r["comptees"])}
+                              r["comptees"], look.motifs),
+            "un_an": lecture(last, "un_an", last["annee"], r["decimales"], look.verdicts, r["n_min"], r["comptees"],
+                             look.motifs)}
 

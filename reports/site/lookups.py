@@ -62,6 +62,7 @@ class Lookups:
         self.pdfs: list[tuple[str, str]] = []      # (path, HTML) of each yearly plaquette to print
         self.reg = data.registre
         self.verdicts = data.libelles.get("verdict", {})
+        self.motifs = data.libelles.get("motif_sans_verdict", {})     # why a change has no verdict
         self.absent: dict[str, list[int]] = defaultdict(list)      # section title -> years left out
         self.trees = {a: self._tree(a) for a in data.annees}
         last = data.annees[-1] if data.annees else None
@@ -110,7 +111,7 @@ class Lookups:
         if cell is None:
             return "Pas d'évolution publiée."
         r = self.reg[cell.indicateur]
-        return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"], r["comptees"])
+        return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"], r["comptees"], self.motifs)
 
     def messages(self, annee: int | None, unit: Unit | None) -> list[str]:
         """A unit's key messages of a year, chosen by dbt (pub_messages), in their sentences."""

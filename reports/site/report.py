@@ -148,9 +148,10 @@ def section_chart(look: Lookups, id: str, g: dict, rows: list[dict], annee: int,
             return None
         level = NIVEAUX_PLURIEL.get(kids[0].niveau, "unités")
         titre = f"{g.get('titre', 'Structures')} par {NIVEAUX[kids[0].niveau]}"
-        total = sum(u.nb_structures or 0 for u in kids)
+        total = main.nb_structures_enfants      # dbt's total of the units drawn (none in a year frozen before it)
         return C.bars(id, titre, f"Centres sociaux et espaces de vie sociale agréés, données {annee}.",
-                      f"{pluriel(total, 'structure', 'structures')} réparties sur {len(kids)} {level}.",
+                      f"{pluriel(total, 'structure', 'structures')} réparties sur {len(kids)} {level}."
+                      if total is not None else f"Structures réparties sur {len(kids)} {level}.",
                       [u.libelle for u in kids], [u.nb_structures for u in kids], "structures", 0,
                       label_col=NIVEAUX[kids[0].niveau].capitalize())
     found = [(r, look.cell(annee, main, r["indicateur"])) for r in rows]
