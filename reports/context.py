@@ -32,7 +32,7 @@ def chart_context(d: SiteData, reg: dict, unit: Unit, indicateur: str, until: in
             and not missing(last.annee_comparee_un_an):
         panel = (int(last.annee_comparee_un_an), until, int(last.n_panel_un_an))
     return C.Contexte(effectifs={a: n for a, n in effectifs.items() if not missing(n)},
-                      compte="Activités" if r.get("source") == "activites" else "Structures comptées",
+                      compte=f"{str(r.get('comptees') or 'structures').capitalize()} comptées",
                       evenements={a: labels for a, labels in d.evenements.items() if a <= until},
                       panel=panel)
 
