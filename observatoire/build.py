@@ -98,6 +98,7 @@ def require_complete_build(con) -> None:
 
 SEEDS_DIR = PROJECT_DIR / "data" / "seeds"
 REGISTRY = "registre_indicateurs.csv"
+LABELS = "libelles_codes.csv"
 
 
 def folder_seeds(observatory, db_path: Path) -> Path:
@@ -128,10 +129,32 @@ def folder_seeds(observatory, db_path: Path) -> Path:
                         row["cible"] = row["annee_reference"] = ""
                     writer.writerow(row)
             text = out.getvalue()
+        elif source.name == LABELS and own is not None and own.is_file():
+            text = _with_product_labels(text, source.read_text(encoding="utf-8-sig"))
         target = dest / source.name
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
     return dest
+
+
+def _with_product_labels(own: str, product: str) -> str:
+    """A folder's own labels, completed by the product's for the codes it does not label (a domain a
+    later version added): the pages read every code's label from dbt, and a code without one stops them."""
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(own)))
+    if not rows or not {"domaine", "code"} <= set(rows[0]):
+        return own          # not a label file dbt can read: its seed says so, in its own words
+    labelled = {(r["domaine"], r["code"]) for r in rows}
+    missing = [r for r in csv.DictReader(io.StringIO(product)) if (r["domaine"], r["code"]) not in labelled]
+    if not missing:
+        return own
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows + missing)
+    return out.getvalue()
 
 
 def dbt_args(db_path: Path, project_dir: Path = PROJECT_DIR, seeds: Path | None = None) -> list[str]:

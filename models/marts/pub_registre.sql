@@ -11,7 +11,15 @@ select
     r.agregat, la.libelle as libelle_agregat, r.unite, lu.libelle as libelle_unite,
     r.sens, lsens.libelle as libelle_sens,
     coalesce(r.n_min, {{ var('secret_n_min') }}) as n_min, coalesce(r.decimales, 0) as decimales,
-    r.annee_reference, r.cible, r.comparaison
+    r.annee_reference, r.cible, r.comparaison,
+    -- what an indicator's page says of its place in the federal project when it is on no axis of it
+    case when r.axe = 'socle' or r.axe is null then 'Chiffres clés SENACS' end as libelle_hors_axe,
+    -- what its evolutions count, in the words of their reading
+    case when r.source = 'activites' then 'activités' else 'structures' end as comptees,
+    -- and of its publication under the rule of secrecy
+    case when coalesce(r.n_min, {{ var('secret_n_min') }}) > 1
+         then 'Publié à partir de ' || coalesce(r.n_min, {{ var('secret_n_min') }}) || ' structures (règle du secret)'
+         else 'Toujours publié' end as regle_publication
 from registre as r
 left join {{ ref('stg_projet__axes') }} as x on x.code_axe = r.axe
 left join {{ ref('stg_projet__actions') }} as a on a.code_action = r.action

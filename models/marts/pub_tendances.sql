@@ -19,6 +19,7 @@ select
     case when t.verdict_un_an is not null then t.n_panel_precedente end as n_panel_un_an,
     case when t.evolution_ensemble_un_an is not null then t.n_structures_precedente end as n_structures_precedente,
     case when t.verdict_un_an is not null then t.repondants_changes_un_an end as repondants_changes_un_an,
+    t.motif_sans_verdict_un_an,
     t.annee_reference,
     case when t.statut_reference = 'publie' then round(t.valeur_reference, r.decimales) end as valeur_reference,
     t.verdict_reference,
@@ -31,6 +32,7 @@ select
     case when t.verdict_reference is not null then t.n_panel_reference end as n_panel_reference,
     case when t.evolution_ensemble_reference is not null then t.n_structures_reference end as n_structures_reference,
     case when t.verdict_reference is not null then t.repondants_changes_reference end as repondants_changes_reference,
+    t.motif_sans_verdict_reference,
     t.cible, t.annee_cible,
     case when t.statut = 'publie' and t.statut_reference = 'publie' then round(t.valeur_attendue, r.decimales)
     end as valeur_attendue,
