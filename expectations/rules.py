@@ -49,10 +49,11 @@ INFLUENT_OU_UNITE = "(influente or (nature == 'euros' and facteur_unite >= 100))
 # history (FACTEUR_PAIRS_BLOQUANT). An honest change, even a heavy-tailed one (x2 to x10), stays
 # well below. Funding lines that add up to the structure's total income vouch for themselves; a
 # line that, read in euros instead of cents (or of thousands), brings them back onto the total is
-# a unit slip however much small lines vary (unite_financeurs, int_controles__scores).
+# a unit slip however much small lines vary (unite_financeurs, int_controles__scores); a small
+# line of a structure that declared no total income has nothing to be checked against.
 FACTEUR_UNITE_HISTORIQUE, FACTEUR_UNITE_PAIRS = 30.0, 20.0
 MONTANT_UNITE = (
-    "nature == 'euros' and not financeurs_concordants and (unite_financeurs > 0 or "
+    "nature == 'euros' and not financeurs_concordants and not ligne_sans_total and (unite_financeurs > 0 or "
     f"(facteur_evolution >= {FACTEUR_UNITE_HISTORIQUE} and (z_evolution >= {Z_BLOQUANT} or z_evolution <= -{Z_BLOQUANT})"
     f" and facteur_pairs >= {FACTEUR_UNITE_PAIRS} and (z_pairs >= {Z_AVERTISSEMENT} or z_pairs <= -{Z_AVERTISSEMENT})"
     " and s_eloigne_des_pairs)"
@@ -279,8 +280,7 @@ RULES: list[Rule] = [
          f"{FACTEUR_PAIRS_BLOQUANT} fois la médiane des structures du même type, sauf si les lignes de financement "
          "font le total des produits",
          "%s : {colonne} de {valeur}, soit {facteur_pairs} fois %s que la médiane des {type_structure} de "
-         "l'année ({mediane_pairs}) et {facteur_evolution} fois la valeur précédente ({valeur_reference}) : {causes}"
-         % (WHO, "{sens_pairs}"),
+         "l'année ({mediane_pairs}) : {causes}" % (WHO, "{sens_pairs}"),
          _between("facteur_pairs", None, FACTEUR_UNITE_PAIRS, where=MONTANT_UNITE),
          "Montant dans une autre unité (centimes, milliers d'euros)", groupe="mesure", centre=CENTRE_PAIRS),
     *[Rule(regle, "mesures", severite, "{colonne}", attendu,

@@ -25,7 +25,9 @@
     accounts vouch for each of them, however far a line moved from last year's (small lines come
     and go) -#}
 {%- set lignes_financement = ['produits_total', 'caf_ps_agc', 'caf_ps_acf', 'caf_autres', 'communes_interco',
-                              'departement', 'region', 'etat', 'europe', 'usagers', 'autres_produits'] %}
+                              'departement', 'region', 'etat', 'europe', 'usagers', 'autres_produits'] -%}
+{%- set lignes_sporadiques = ['caf_ps_acf', 'caf_autres', 'departement', 'region', 'etat', 'europe', 'usagers',
+                              'autres_produits'] %}
 with retenues as (
     select annee, annee_enquete, code_structure, code_commune, code_territoire, code_departement,
            {{ plusieurs_departements() }} as avec_national
@@ -94,6 +96,10 @@ select
     q.nature,
     coalesce(p.colonne in ({% for c in lignes_financement %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %})
              and f.ecart_financeurs <= 0.001, false) as financeurs_concordants,
+    -- a small funding line (they come and go, from a few euros to thousands) of a structure that
+    -- declared no total income: nothing to check it against
+    coalesce(p.colonne in ({% for c in lignes_sporadiques %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %})
+             and f.ecart_financeurs is null, false) as ligne_sans_total,
     -- a funding line off the total by a unit slip: read in euros instead of cents (/100) or of
     -- thousands (x1,000), the line brings the lines back onto the total income (to 0.1 %); or the
     -- total income itself, read so, meets its lines
