@@ -3,6 +3,8 @@
     .venv/bin/python .ci/benchmark.py             # measure and print the tables
     .venv/bin/python .ci/benchmark.py --readme    # and write them into README.md
     .venv/bin/python .ci/benchmark.py --sans-echelles   # skip the scaling series (faster)
+    .venv/bin/python .ci/benchmark.py --selection-seulement --jeu-bruite DIR   # selective editing only,
+                                                  # the noisy national set built once in DIR, then reused
 
 Every command runs as its own process. Wall time and peak memory are measured from outside:
 the peak is the max RSS that wait4 reports for the process and the children it waited for
