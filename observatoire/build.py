@@ -66,6 +66,21 @@ def _record_corrections(db_path: Path, corrections: Path, config: Config | None 
 
 
 BUILDS_DDL = "CREATE TABLE IF NOT EXISTS constructions (debut TIMESTAMP, fin TIMESTAMP, statut VARCHAR)"
+# the product's SQL a build ran (see product_fingerprint); a table from before it gains the column
+BUILDS_VERSION_DDL = "ALTER TABLE constructions ADD COLUMN IF NOT EXISTS empreinte VARCHAR"
+
+
+def product_fingerprint(project_dir: Path = PROJECT_DIR) -> str:
+    """A digest of the dbt project the product ships (models, macros, seeds, dbt_project.yml): a
+    warehouse built by another version of the product has other tables and columns, which the
+    later steps must not read as if they were theirs."""
+    digest = hashlib.sha256()
+    files = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "data/seeds"):
+        files += sorted(p for p in (project_dir / folder).rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".csv"))
+    for path in files:
+        digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _mark_build(db_path: Path, status: str) -> None:
@@ -74,8 +89,10 @@ def _mark_build(db_path: Path, status: str) -> None:
     con = W.connect(db_path)
     try:
         con.execute(BUILDS_DDL)
+        con.execute(BUILDS_VERSION_DDL)
         if status == "en_cours":
-            con.execute("INSERT INTO constructions VALUES (now()::TIMESTAMP, NULL, 'en_cours')")
+            con.execute("INSERT INTO constructions (debut, fin, statut, empreinte) "
+                        "VALUES (now()::TIMESTAMP, NULL, 'en_cours', ?)", [product_fingerprint()])
         else:
             con.execute("UPDATE constructions SET fin = now()::TIMESTAMP, statut = ? "
                         "WHERE debut = (SELECT max(debut) FROM constructions)", [status])
@@ -87,13 +104,22 @@ def require_complete_build(con) -> None:
     """Refuse to read the models of a build that was interrupted or failed half-way."""
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'constructions' "
                          "AND table_schema = 'main'").fetchall()[0][0]
-    last = con.execute("SELECT debut, statut FROM constructions ORDER BY debut DESC LIMIT 1").fetchall() \
-        if exists else []
+    versioned = exists and con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'constructions' "
+        "AND table_schema = 'main' AND column_name = 'empreinte'").fetchall()[0][0]
+    last = con.execute(f"SELECT debut, statut, {'empreinte' if versioned else 'NULL'} FROM constructions "
+                       "ORDER BY debut DESC LIMIT 1").fetchall() if exists else []
     if last and last[0][1] != "terminee":
         what = "a été interrompue" if last[0][1] == "en_cours" else "a échoué"
         raise ObservatoireError(
             f"La dernière construction des indicateurs (commencée le {last[0][0]:%d/%m/%Y à %H:%M}) {what} : "
             "ses tables sont incomplètes. Relancez « observatoire build » avant de contrôler ou de publier.")
+    if last and last[0][2] != product_fingerprint():
+        raise ObservatoireError(
+            f"Les indicateurs de cet entrepôt ont été calculés le {last[0][0]:%d/%m/%Y à %H:%M} par une autre "
+            "version de l'observatoire, dont les tables diffèrent de celles qu'attend celle-ci. Relancez "
+            "« observatoire build » (ou « observatoire run ») avant de contrôler ou de publier : les extraits, "
+            "les corrections et les années déjà publiées sont gardés.")
 
 
 SEEDS_DIR = PROJECT_DIR / "data" / "seeds"
