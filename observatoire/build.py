@@ -48,13 +48,20 @@ def _check_warehouse(db_path: Path) -> None:
                                 "« observatoire ingest ».")
 
 
-def _record_corrections(db_path: Path, corrections: Path, config: Config | None = None) -> tuple[int, int]:
+def _record_corrections(db_path: Path, corrections: Path, config: Config | None = None,
+                        observatory=None) -> tuple[int, int]:
+    """The analysts' corrections, and the declared reference tables (federal project, territories,
+    events) read again from the folder's settings: a setting changed since the last ingest, or a
+    table a newer version of the product declares, is what the build sees."""
+    from ingest.reference import load_reference
+
     config = config or Config()
     con = W.connect(db_path)
     try:
         W.ensure_schema(con, config)
         con.execute("BEGIN TRANSACTION")
         try:
+            load_reference(con, config=config, observatory=observatory)
             counts = apply_corrections(con, corrections, config)
             con.execute("COMMIT")
         except BaseException:
@@ -258,7 +265,8 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
         chrono = Chrono("build")
         _check_warehouse(db_path)
         result_corrections = _record_corrections(      # the folder's header aliases name its columns too
-            db_path, corrections, Config(alias_file=observatory.alias_file) if observatory is not None else None)
+            db_path, corrections, Config(alias_file=observatory.alias_file) if observatory is not None else None,
+            observatory)
         chrono.tour("corrections")
         seeds = folder_seeds(observatory, db_path) if observatory is not None and observatory.root else None
         common = dbt_args(db_path, project_dir, seeds)
