@@ -48,7 +48,7 @@ def render(look: Lookups, w: Writer) -> None:
                                       f"{main.libelle}, par année de données{each_year(r, last)}.",
                                       look.reading(last, "un_an", look.last) if last else "",
                                       {main.libelle: (years, values)}, r["unite"], r["decimales"]))
-        units = [main] + (kids if r["source"] == "enquete" else []) if main else []
+        units = [main] + (kids if r["declinee_par_unite"] else []) if main else []
         table = [[u.libelle] + [look.fmt(i, c.valeur) if (c := look.d.cells.get((a, u.niveau, u.code), {}).get(i))
                                 else "–" for a in look.d.annees] for u in units]
         w.render(f"indicateurs/{fichier(i)}.html", "indicateur.html", Indicator(
