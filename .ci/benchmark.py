@@ -56,6 +56,48 @@ def size_mib(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
 
 
+# one page of each kind, the first file matching each pattern (from the public site's root)
+PAGE_KINDS = (("accueil", "index.html"), ("rapport annuel", "2*/index.html"), ("fiche de territoire", "2*/territoires/*.html"),
+              ("fiche de commune", "2*/communes/*.html"), ("page d'indicateur", "indicateurs/habitants_touches.html"),
+              ("tableau de bord", "tableau-de-bord.html"), ("méthodologie", "methodologie.html"))
+_ASSET = re.compile(r'<(?:script|link|img)\b[^>]*?(?:src|href)="([^"#?:]+)"')
+
+
+def page_weights(site: Path) -> list[dict]:
+    """What a reader downloads for one page of each kind of the public site: the page and the files
+    it loads (styles, scripts, images), raw and gzip-compressed (as a web server sends them), on a
+    first visit (nothing cached) and on the next pages (only the page: its assets are cached)."""
+    import gzip
+
+    rows = []
+    for kind, pattern in PAGE_KINDS:
+        pages = sorted(site.glob(pattern), reverse=pattern.startswith("2"))   # the latest year first
+        if not pages:
+            continue
+        page = pages[0]
+        html = page.read_bytes()
+        assets = {(page.parent / ref).resolve() for ref in _ASSET.findall(html.decode("utf-8"))}
+        files = [page] + sorted(a for a in assets if a.is_file())
+        raw = {f: f.stat().st_size for f in files}
+        packed = {f: len(gzip.compress(f.read_bytes(), 6)) for f in files}
+        rows.append({"kind": kind, "page": str(page.relative_to(site)), "html": raw[page], "html_gz": packed[page],
+                     "total": sum(raw.values()), "total_gz": sum(packed.values()),
+                     "plotly": any(f.name == "plotly.min.js" for f in files)})
+    return rows
+
+
+def weight_rows(rows: list[dict]) -> list[str]:
+    kib = lambda n: fr(n / 1024, 0) + " Kio"
+    out = ["", "Poids des pages du site public de la démo 92 (une page de chaque sorte ; « compressé » : gzip, "
+           "comme l'envoie un serveur web ; première visite : la page et ses styles, scripts et images ; "
+           "pages suivantes : la page seule, le reste étant en cache) :", "",
+           "| page | première visite | compressé | pages suivantes (compressé) | Plotly |", "|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['kind']} (`{r['page']}`) | {kib(r['total'])} | {kib(r['total_gz'])} | "
+                   f"{kib(r['html_gz'])} | {'oui' if r['plotly'] else 'non'} |")
+    return out
+
+
 def met(ok: bool) -> str:
     return "oui" if ok else "**non**"
 
@@ -263,9 +305,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readme", action="store_true", help="écrire les résultats dans README.md")
     parser.add_argument("--sans-echelles", action="store_true", help="ne pas mesurer la série de tailles")
+    parser.add_argument("--poids-seulement", metavar="SITE", type=Path,
+                        help="ne mesurer que le poids des pages d'un site public déjà produit (et l'afficher)")
     parser.add_argument("--selection-seulement", action="store_true",
                         help="ne mesurer que le contrôle sélectif sur le jeu national bruité (et l'afficher)")
     args = parser.parse_args()
+    if args.poids_seulement:
+        print("\n".join(weight_rows(page_weights(args.poids_seulement))))
+        return
     if args.selection_seulement:
         with tempfile.TemporaryDirectory(prefix="observatoire-mesures-") as tmp:
             print("\n".join(selective_rows(selective_editing(Path(tmp)))))
@@ -283,6 +330,7 @@ def main() -> None:
         demo = tries[len(tries) // 2]
         demo_range = f"{fr(tries[0]['s'])} à {fr(tries[-1]['s'])} s"
         demo_peak = max(r["mio"] for r in tries)
+        weights = page_weights(tmp / "demo" / "site" / "public")   # the pages of the last try
         print("classeur piégé (bombe de décompression)…", flush=True)
         bomb_run = zip_bomb(tmp)
         national, responses = generate(tmp, 1)
@@ -347,6 +395,7 @@ def main() -> None:
             ratio = (r["s"] / n) / (base["s"] / base_n)
             lines.append(f"| × {fr(size, 2).rstrip('0').rstrip(',')} | {fr(n, 0)} | {fr(r['s'])} s | {fr(ratio, 2)} | "
                          f"{fr(r['mio'], 0)} Mio | {fr(sum(r['pages_site'].values()), 0)} |")
+    lines += weight_rows(weights)
     lines += selective_rows(selective)
     lines.append("<!-- /benchmark -->")
     block = "\n".join(lines)

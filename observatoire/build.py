@@ -120,8 +120,12 @@ def folder_seeds(observatory, db_path: Path) -> Path:
         text = (own if own is not None and own.is_file() else source).read_text(encoding="utf-8-sig")
         if source.name == REGISTRY:
             rows = list(csv.DictReader(io.StringIO(text)))
+            # a registry written before a column existed gets it empty (its default): the models read every column
+            product = next(csv.reader(io.StringIO(source.read_text(encoding="utf-8-sig"))))
+            fields = list(rows[0]) if rows else []
+            fields += [c for c in product if c not in fields]
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+            writer = csv.DictWriter(out, fieldnames=fields, restval="", lineterminator="\n")
             writer.writeheader()
             for row in rows:
                 if row.get("axe") == "socle" or row.get("axe") in axes:

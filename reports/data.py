@@ -23,7 +23,7 @@ CELL_COLUMNS = ("annee", "niveau", "code", "indicateur", "valeur", "n_structures
                 "n_structures_precedente", "annee_reference", "verdict_reference", "evolution_reference",
                 "evolution_ensemble_reference", "n_panel_reference", "n_structures_reference", "valeur_reference",
                 "cible", "annee_cible", "valeur_attendue", "statut_cible", "motif_sans_verdict_un_an",
-                "motif_sans_verdict_reference")
+                "motif_sans_verdict_reference", "valeur_pour_10000", "annee_comparee_un_an")
 Cell = namedtuple("Cell", CELL_COLUMNS)
 UNIT_COLUMNS = ("annee", "niveau", "code", "libelle", "niveau_parent", "code_parent", "libelle_parent",
                 "nb_structures", "nb_cs", "nb_evs", "nb_publies", "nb_secrets", "confondu", "principal",
@@ -47,6 +47,8 @@ class SiteData:
     tableau: list[dict]                             # pub_tableau_de_bord, main unit, every year
     secrets: set[tuple] = field(default_factory=set)  # (annee, niveau, code, indicateur) withheld, upper levels
     messages: dict[tuple, list[dict]] = field(default_factory=dict)  # (annee, niveau, code) -> key messages
+    evenements: dict[int, list[str]] = field(default_factory=dict)   # data year -> declared events
+    centres: dict[tuple, list[dict]] = field(default_factory=dict)   # (annee, niveau, code) -> its centres
     structures: list[dict] = field(default_factory=list)
     medianes: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> rows
     constats: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> findings
@@ -137,11 +139,12 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
         unit = Unit._make(row)
         unites[unit.annee][(unit.niveau, unit.code)] = unit
     cells: dict[tuple, dict[str, Cell]] = defaultdict(dict)
-    trends = _columns(con, "publie.pub_tendances")      # a snapshot frozen before a column existed lacks it
+    # a snapshot frozen before a column existed lacks it: read as empty
+    present = {"i": _columns(con, "publie.pub_indicateurs"), "t": _columns(con, "publie.pub_tendances")}
+    own = ('annee', 'niveau', 'code', 'indicateur', 'valeur', 'n_structures', 'n_total', 'valeur_pour_10000')
     for cell in map(Cell._make, _rows(con, f"""
-            SELECT {', '.join('i.' + c if c in ('annee', 'niveau', 'code', 'indicateur', 'valeur', 'n_structures',
-                                                  'n_total') else 't.' + c if c in trends else f'NULL AS {c}'
-                              for c in CELL_COLUMNS)}
+            SELECT {', '.join((a + '.' + c if c in present[a] else 'NULL') for c in CELL_COLUMNS
+                              for a in ['i' if c in own else 't'])}
             FROM publie.pub_indicateurs AS i
             LEFT JOIN publie.pub_tendances AS t USING (indicateur, annee, niveau, code)
             WHERE i.statut = 'publie'""")[1]):
@@ -169,6 +172,18 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
             messages[(r["annee"], r["niveau"], r["code"])].append(r)
         data.messages = dict(messages)
     data.inconnus = unknown_codes(con)
+    if _columns(con, "publie.pub_evenements"):
+        evenements: dict[int, list[str]] = defaultdict(list)
+        for annee, libelle in con.execute("SELECT annee, libelle FROM publie.pub_evenements "
+                                          "ORDER BY annee, ordre").fetchall():
+            evenements[annee].append(libelle)
+        data.evenements = dict(evenements)
+    if _columns(con, "publie.pub_centres"):
+        centres: dict[tuple, list[dict]] = defaultdict(list)
+        for r in _dicts(con, """SELECT annee, niveau, code, nom_structure, libelle_type, commune
+                                FROM publie.pub_centres ORDER BY annee, niveau, code, commune, nom_structure"""):
+            centres[(r["annee"], r["niveau"], r["code"])].append(r)
+        data.centres = dict(centres)
     if audience == "interne":
         _load_internal(con, data, structure_indicators or [])
     return data

@@ -90,6 +90,13 @@ def valeur(value, unite: str, decimales: int | None = None) -> str:
     return nombre(value, decimales)
 
 
+def qualifie(text: str, r: dict | None) -> str:
+    """A formatted value with its registry's published qualifier ("au moins 45 427": a total that
+    may count a person twice and leaves out the structures that did not answer, pub_registre)."""
+    q = (r or {}).get("qualificatif")
+    return f"{q}{NBSP}{text}" if q and not missing(q) and text not in ("", "–") else text
+
+
 def signe(value, decimals: int) -> str:
     """+3,2 / −1,0 / 0,0: the sign of a change, never "-0"."""
     text = nombre(value, decimals)
@@ -204,7 +211,7 @@ def message(m: dict, registre: dict, verdicts: dict) -> str | None:
     r = registre.get(m.get("indicateur")) or {}
     unite, decimales = r.get("unite"), r.get("decimales")
     texts = {"libelle": r.get("libelle"),
-             "valeur": None if missing(m.get("valeur")) or not r else valeur(m["valeur"], unite, decimales),
+             "valeur": None if missing(m.get("valeur")) or not r else qualifie(valeur(m["valeur"], unite, decimales), r),
              "evolution": None if missing(m.get("evolution")) else evolution(m["evolution"], m.get("unite_evolution")
                                                                               or "unite", decimales or 0),
              "verdict": verdicts.get(m.get("verdict")) if not missing(m.get("verdict")) else None,

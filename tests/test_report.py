@@ -79,8 +79,13 @@ def test_public_site_never_shows_a_secret_value_nor_a_structure(site):
     public = root / "public"
     names = {n for (n,) in query(db, "SELECT DISTINCT nom_structure FROM reponses")}
     codes = {c for (c,) in query(db, "SELECT DISTINCT code_structure FROM reponses")}
-    everything = "\n".join(p.read_text(encoding="utf-8") for p in public.rglob("*") if p.suffix in (".html", ".csv")
-                           and "plotly" not in p.name)
+    # a unit sheet lists its centres by name (public facts, issue 17): only there, and with no figure
+    listing = re.compile(r'<section aria-labelledby="centres">.*?</section>', re.S)
+    pages = {p: p.read_text(encoding="utf-8") for p in public.rglob("*") if p.suffix in (".html", ".csv")
+             and "plotly" not in p.name}
+    lists = [m for text in pages.values() for m in listing.findall(text)]
+    assert lists and not [m for m in lists if "<td" in m or "%" in m or "€" in m or "chiffres" in m.split("</p>", 1)[1]]
+    everything = "\n".join(listing.sub("", text) for text in pages.values())
     assert not [c for c in codes if c in everything]
     assert not [n for n in names if n and len(n) > 12 and n in everything]
     # a withheld cell is nowhere: its unit's page (when it has one) does not list that indicator

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .. import charts as C
+from .. import context as X
 from ..formatting import ecart, lecture, missing, pourcentage
 from ..data import Unit
 from ..pages import select
@@ -124,11 +125,16 @@ def card(look: Lookups, i: str, rows: list[dict], charts: list, labels: dict | N
         last.get("valeur_reference")) and not missing(last.get("annee_reference")) else None
     chart = None
     if years:
+        # the declared events of its years (a card is too narrow for the counts under its years, and its
+        # readings say its panels: both are on the indicator's page)
+        ctx = X.chart_context(look.d, look.reg, look.main, i, last["annee"]) if look.main else None
+        if ctx is not None:
+            ctx.panel, ctx.effectifs = None, {}
         chart = C.lines(f"i-{slug(i)}", r["libelle"], f"{measure(r)}, par année de données"
                         + (", avec la trajectoire de la référence à la cible" if start else
                            ", avec la cible" if target else "") + ".", "",
                         {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"],
-                        cible=target, depart=start, petit=True)
+                        cible=target, depart=start, petit=True, contexte=ctx)
         charts.append(chart)
     verdict = last.get("verdict")
     return {"indicateur": i, "ancre": f"i-{slug(i)}", "libelle": r["libelle"], "graphique": chart,

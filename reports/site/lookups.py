@@ -13,6 +13,7 @@ from slugify import slugify
 from common.errors import ObservatoireError
 from common.names import file_stem
 
+from .. import context as X
 from ..data import Cell, SiteData, Unit
 from ..formatting import date_longue, lecture, message, missing, nombre, pluriel, structures, typo, valeur
 from ..pages import PageSpec
@@ -215,6 +216,8 @@ class Lookups:
 
     def tiles(self, annee: int, unit: Unit | None, rows: list[dict]) -> list[dict]:
         out = []
+        # the national figure beside the main unit's (pub_comparaison_nationale is the main unit's)
+        france = X.national_beside(self.d, self.reg, annee) if unit is not None and unit.principal else {}
         for r in rows:
             c = self.cell(annee, unit, r["indicateur"])
             if c is None:
@@ -222,9 +225,10 @@ class Lookups:
             nN = ""
             if r["declinee_par_unite"] and c.n_structures is not None and c.n_total:
                 nN = f"n = {nombre(c.n_structures)} / N = {nombre(c.n_total)}"
-            out.append({"valeur": self.fmt(r["indicateur"], c.valeur),
+            out.append({"valeur": self.fmt(r["indicateur"], c.valeur), "qualificatif": r.get("qualificatif") or "",
                         "libelle": self.named(r, r["libelle_court"] or r["libelle"]),
-                        "indicateur": r["indicateur"], "nN": nN})
+                        "indicateur": r["indicateur"], "nN": nN, "taux": X.rate(self.reg, c),
+                        "national": france.get(r["indicateur"])})
         return out
 
     def sheets(self, annee: int) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .. import context as X
 from ..data import Unit
 from ..formatting import date_longue, nombre, pourcentage, share
 from .lookups import Lookups
@@ -19,6 +20,9 @@ class Methodology(Page):
     n_min: int                      # the disclosure minimum most indicators follow (pub_parametres)
     dominance: str                  # the dominance threshold, as a percentage (pub_parametres)
     principal: Unit | None
+    evenements: list[dict]          # the declared events of the published years
+    au_moins: list[str]             # the totals written "au moins" (pub_registre)
+    par_habitant: list[str]         # the counts also given per 10,000 inhabitants (pub_registre)
 
 
 def render(look: Lookups, w: Writer) -> None:
@@ -46,5 +50,6 @@ def render(look: Lookups, w: Writer) -> None:
     w.render("methodologie.html", "methodologie.html", Methodology(
         titre="Méthodologie", page_id="methodologie", date_page=look.date_site, completude=completude,
         publications=pubs, sources=list(sources.values()), absentes=absent, n_min=look.n_min,
-        dominance=share(look.d.parametres["secret_dominance"]), principal=look.main))
+        dominance=share(look.d.parametres["secret_dominance"]), principal=look.main,
+        **X.methodology(look.d, look.reg)))
 

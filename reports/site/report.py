@@ -12,10 +12,11 @@ from markupsafe import Markup
 from common.processes import die_with_parent
 
 from .. import charts as C
+from .. import context as X
 from .. import maps as M
 from .. import svgcharts
 from ..data import Unit
-from ..formatting import pluriel, structures
+from ..formatting import pluriel, qualifie, structures
 from ..pages import select
 from ..plaquette import cached_pdf, css as plaquette_css, engine as plaquette_engine, keep_pdf, render_pdf
 from .lookups import NIVEAUX, NIVEAUX_PLURIEL, Lookups, each_year, measure, ordre, slug
@@ -134,8 +135,8 @@ def section_map(look: Lookups, id: str, annee: int, main: Unit, spec: dict) -> M
 
 def table_row(look: Lookups, annee: int, unit: Unit | None, r: dict) -> dict:
     c = look.cell(annee, unit, r["indicateur"])
-    return {"indicateur": r["indicateur"], "libelle": look.named(r), "valeur": look.fmt(r["indicateur"], c.valeur),
-            "lecture": look.reading(c, "un_an", annee)}
+    return {"indicateur": r["indicateur"], "libelle": look.named(r),
+            "valeur": qualifie(look.fmt(r["indicateur"], c.valeur), r), "lecture": look.reading(c, "un_an", annee)}
 
 
 def section_chart(look: Lookups, id: str, g: dict, rows: list[dict], annee: int, main: Unit | None):
@@ -169,10 +170,11 @@ def section_chart(look: Lookups, id: str, g: dict, rows: list[dict], annee: int,
                       r0["unite"], r0["decimales"], label_col="Indicateur")
     r, c = found[0]      # evolution: one small chart per indicator, the first one here
     years, values = look.series(r["indicateur"], main, annee)
+    ctx = X.chart_context(look.d, look.reg, main, r["indicateur"], annee)
     return C.lines(id, g.get("titre") or f"{r['libelle']}, par année", f"{measure(r)}, "
-                   f"{main.libelle}, par année de données jusqu'en {annee}{each_year(r, c)}.",
+                   f"{main.libelle}, par année de données jusqu'en {annee}{each_year(r, c)}. " + X.context_text(ctx),
                    look.reading(c, "un_an", annee),
-                   {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"])
+                   {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"], contexte=ctx)
 
 
 def commune_table(look: Lookups, annee: int) -> list[dict]:

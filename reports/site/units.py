@@ -12,8 +12,9 @@ from markupsafe import Markup
 
 from common.processes import die_with_parent
 
+from .. import context as X
 from ..data import Unit
-from ..formatting import structures
+from ..formatting import qualifie, structures
 from ..pages import select
 from .lookups import NIVEAUX, Lookups, fichier, ordre
 from .writer import Page, Writer
@@ -34,11 +35,13 @@ class UnitSheet(Page):
     structures_phrase: str
     principal: Unit | None
     versus: Unit | None             # the unit its figures are compared with
-    blocs: list[dict]               # per section of the page spec, its lines (indicator, value, versus, reading)
+    blocs: list[dict]               # per section of the page spec: its lines (indicator, value, rate, the compared
+                                    # unit's like quantity, reading) and its chart
     enfants: list[dict]             # its territories and communes with a sheet
     messages: list[str]
     sans_fiche: list[dict]          # ...and those without one
     sans_fiche_note: str
+    centres: list[dict]             # its centres: name, type, commune (public facts, no figures)
 
 
 def _unit_pages_in_worker(annee: int, part: int) -> int:
@@ -98,16 +101,26 @@ def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
             versus_values[vkey] = {i: look.fmt(i, c.valeur) for i, c in vcells.items()}
         vvalues = versus_values[vkey]
         blocks = []
-        for titre_bloc, rows in sections:
-            lines = []
+        vcells = look.d.cells.get((annee, *vkey), {}) if vkey else {}
+        for k, (titre_bloc, rows) in enumerate(sections, start=1):
+            lines, apart = [], False
             for r in rows:
                 i = r["indicateur"]
                 c = cells.get(i)
                 if c is not None:
-                    lines.append((links[i], look.fmt(i, c.valeur), vvalues.get(i, "–"),
-                                  look.reading(c, "un_an", annee)))
+                    # like beside like: the compared unit's share, mean or rate, never its count
+                    vc = vcells.get(i)
+                    versus_text = vvalues.get(i, "–") if r.get("comparable_entre_unites") else \
+                        X.rate(look.reg, vc) if vc is not None and X.rate(look.reg, c) else ""
+                    apart = apart or not r.get("comparable_entre_unites")
+                    lines.append({"lien": links[i], "valeur": qualifie(look.fmt(i, c.valeur), r),
+                                  "taux": X.rate(look.reg, c), "versus": versus_text,
+                                  "versus_taux": bool(versus_text) and not r.get("comparable_entre_unites"),
+                                  "lecture": look.reading(c, "un_an", annee)})
             if lines:
-                blocks.append({"titre": titre_bloc, "lignes": lines})
+                chart = X.unit_section_chart(f"s{k}", titre_bloc, look.d, look.reg, annee, u, versus, rows)
+                blocks.append({"titre": titre_bloc, "lignes": lines, "non_compares": apart,
+                               "graphiques": [chart] if chart else []})
         # its territories and communes with a sheet, then those without one: the reason given once,
         # not in each of their lines (a département can list 80 of them)
         kids, small = [], []
@@ -122,6 +135,7 @@ def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
             structures_phrase=structures(u.nb_cs, u.nb_evs),
             parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None, principal=tree["main"],
             versus=versus, blocs=blocks, enfants=kids, messages=look.messages(annee, u),
+            centres=X.centres(look.d, annee, u),
             sans_fiche=small, sans_fiche_note=look.without_sheet(len(small), u.niveau)))
     return w.pages - before
 
