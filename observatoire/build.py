@@ -103,9 +103,11 @@ LABELS = "libelles_codes.csv"
 
 def folder_seeds(observatory, db_path: Path) -> Path:
     """The seeds of an observatory folder, beside its warehouse: each of the product's seeds, or the
-    file of the same name in the folder's config/; the registry keeps the SENACS key figures and
-    only the indicators of the axes its own federal project declares (none without one: no target
-    or baseline it did not declare)."""
+    file of the same name in the folder's config/; the registry keeps the SENACS key figures, the
+    indicators of the axes its own federal project declares (none without one: no target or
+    baseline it did not declare), and the survey's indicators of any other axis as key figures; only
+    the activity log's indicators of an undeclared axis are left out (they count the actions of a
+    project the federation does not have)."""
     import csv
     import io
 
@@ -131,6 +133,11 @@ def folder_seeds(observatory, db_path: Path) -> Path:
                 if row.get("axe") == "socle" or row.get("axe") in axes:
                     if observatory.project_file is None:
                         row["cible"] = row["annee_reference"] = ""
+                    writer.writerow(row)
+                elif row.get("source") == "enquete":
+                    # collected by every centre's survey: a key figure, with no axis, action, working
+                    # group, baseline or target of a project this federation did not declare
+                    row.update(axe="socle", action="", groupes_travail="", cible="", annee_reference="")
                     writer.writerow(row)
             text = out.getvalue()
         elif source.name == LABELS and own is not None and own.is_file():
