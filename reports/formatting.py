@@ -56,6 +56,16 @@ def pourcentage(value, decimals: int = 1) -> str:
     return "–" if missing(value) else f"{nombre(float(value) * 100, decimals)}{NNBSP}%"
 
 
+def ecart(value, unite, decimales) -> str:
+    """A difference of two values of an indicator: points for a share, its unit otherwise."""
+    if missing(value):
+        return "–"
+    if unite == "ratio":
+        return evolution(value * 100, "points")
+    text = signe(value, decimales or 0)
+    return f"{text}{NNBSP}€" if unite == "euros" else text
+
+
 def share(value) -> str:
     """A parameter's share (0.85) as a percentage with no more decimals than it has: 85 %, 87,5 %."""
     if missing(value):

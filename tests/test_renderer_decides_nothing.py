@@ -44,9 +44,32 @@ def template_decisions(text: str) -> list[str]:
     return found
 
 
+def _code_read(node) -> str | None:
+    """The code a node reads from a registry row or a published figure: r["source"], r.get("verdict")."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        key = node.slice.value
+    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+          and node.args and isinstance(node.args[0], ast.Constant)):
+        key = node.args[0].value
+    else:
+        return None
+    return key if key in CODES else None
+
+
+def _literal(node) -> bool:
+    return (isinstance(node, ast.Constant) and isinstance(node.value, str)) or (
+        isinstance(node, (ast.Tuple, ast.List, ast.Set)) and any(_literal(e) for e in node.elts))
+
+
 def python_decisions(source: str) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            for a, b in zip(sides, sides[1:]):
+                code = _code_read(a) or _code_read(b)
+                if code and (_literal(a) or _literal(b)):
+                    found.append(f"ligne {node.lineno} : code « {code} » comparé à une valeur écrite")
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if node.value in WORDS:
                 found.append(f"ligne {node.lineno} : nombre en lettres « {node.value} »")
@@ -80,8 +103,11 @@ def test_the_checks_see_the_decisions_the_renderer_once_made():
     assert python_decisions('con.execute("SELECT federation_nom FROM stg_projet__projet")')
     assert python_decisions('sql = """SELECT * FROM int_structures_annees AS s"""')
     assert python_decisions('sql = "SELECT nom_structure FROM reponses ORDER BY 1"')
+    assert python_decisions('nN = r["source"] == "enquete" and c.n_total')
+    assert python_decisions('x = v if r.get("verdict") not in ("pas_de_cible", "non_calculable") else None')
     # and let layout, grammar and declared marts be
     assert not template_decisions("{% for c in row[1:] %}{{ annee + 1 }}{{ 's' if n > 1 }}{{ rapports[0].annee }}"
                                   "{% endfor %}{% set d = completude[-1] %}{% if loop.index == 2 %}"
                                   "<style>table { width: 100%; }</style>de la référence (0 %) à la cible (100 %)")
     assert not python_decisions('sql = "SELECT * FROM dim_structures"; words = "les deux années"')
+    assert not python_decisions('national = main.niveau == "national"; kids = r["declinee_par_unite"]')

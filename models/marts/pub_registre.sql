@@ -26,6 +26,11 @@ select
     coalesce(r.agregat, '') not in ('compte', 'somme', 'total') as comparable_entre_unites,
     -- what an indicator's page says of its place in the federal project when it is on no axis of it
     case when r.axe = 'socle' or r.axe is null then 'Chiffres clés SENACS' end as libelle_hors_axe,
+    -- computed for each unit from its structures' answers (not the federation's own activities):
+    -- its n / N and its values by territory are shown
+    r.source = 'enquete' as declinee_par_unite,
+    -- its changes compare the structures that answered both years (the charts say so)
+    coalesce(r.comparaison = 'panel', false) as compare_sur_panel,
     -- what its evolutions count, in the words of their reading
     case when r.source = 'activites' then 'activités' else 'structures' end as comptees,
     -- and of its publication under the rule of secrecy

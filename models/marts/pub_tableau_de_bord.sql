@@ -59,6 +59,9 @@ select
     min(case when cible_atteinte then annee end) over (partition by indicateur order by annee
                                                       rows between unbounded preceding and current row) as annee_atteinte,
     case when cible_atteinte and part_chemin > 1 then part_chemin - 1 end as depassement,
+    -- the year the target was first reached, when it still is (the board says "atteinte en ...")
+    case when verdict = 'atteinte' then min(case when cible_atteinte then annee end) over (
+        partition by indicateur order by annee rows between unbounded preceding and current row) end as atteinte_en,
     -- whether the board shows the verdict as a status of the indicator's card (not "no target" nor
     -- "not computable", which the card says otherwise)
     verdict not in ('pas_de_cible', 'non_calculable') as verdict_affiche,

@@ -151,7 +151,7 @@ def common_context(data: SiteData, look: Lookups, audience: str) -> dict:
     return {"site_nom": name, "federation": f, "audience": audience, "logo": "logo" if f.get("logo") else "",
             "logo_fichier": _logo_name(f.get("logo")),
             "contact_href": contact if "://" in contact else (f"mailto:{contact}" if "@" in contact else ""),
-            "journal": any(r["source"] == "activites" for r in data.registre.values()),
+            "journal": bool(data.parametres.get("journal")),
             "projet_federal": bool(data.axes), "niveau_territoire": look.territoires}
 
 

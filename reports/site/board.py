@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .. import charts as C
 from .. import context as X
-from ..formatting import NNBSP, evolution, lecture, missing, pourcentage, signe
+from ..formatting import ecart, lecture, missing, pourcentage
 from ..data import Unit
 from ..pages import select
 from .lookups import Lookups, measure, slug
@@ -73,18 +73,13 @@ def render(look: Lookups, w: Writer) -> None:
 def gap(look: Lookups, i: str, value) -> str:
     """A difference of two values of indicator i: points for a share, its unit otherwise."""
     r = look.reg[i]
-    if missing(value):
-        return "–"
-    if r["unite"] == "ratio":
-        return evolution(value * 100, "points")
-    text = signe(value, r["decimales"] or 0)
-    return f"{text}{NNBSP}€" if r["unite"] == "euros" else text
+    return ecart(value, r["unite"], r["decimales"])
 
 
 def path_text(look: Lookups, i: str, r: dict) -> str:
     """Where the indicator stands on its way to the target, in words (figures from the mart)."""
-    if r.get("verdict") == "atteinte" and not missing(r.get("annee_atteinte")):
-        text = f"Cible atteinte en {r['annee_atteinte']}"
+    if not missing(r.get("atteinte_en")):
+        text = f"Cible atteinte en {r['atteinte_en']}"
         if not missing(r.get("depassement")):
             text += f" et dépassée\u00a0: {pourcentage(r['part_chemin'], 0)} du chemin parcouru"
         return text + "."
@@ -108,7 +103,7 @@ def summary_row(look: Lookups, r: dict, labels: dict) -> dict:
             "chemin": pourcentage(part, 0) if not missing(part) else "–",
             "barre": 0 if missing(part) else round(max(0.0, min(float(part), 1.0)) * 100),
             "ecart": gap(look, i, r.get("ecart_cible")),
-            "atteinte": r.get("annee_atteinte") if r.get("verdict") == "atteinte" else None}
+            "atteinte": None if missing(r.get("atteinte_en")) else r["atteinte_en"]}
 
 
 def follow_row(look: Lookups, i: str, r: dict, action: dict, labels: dict) -> dict:

@@ -53,7 +53,7 @@ def render(look: Lookups, w: Writer) -> None:
                                       + X.context_text(ctx),
                                       look.reading(last, "un_an", look.last) if last else "",
                                       {main.libelle: (years, values)}, r["unite"], r["decimales"], contexte=ctx))
-        units = [main] + (kids if r["source"] == "enquete" else []) if main else []
+        units = [main] + (kids if r["declinee_par_unite"] else []) if main else []
         table = [[u.libelle] + [look.fmt(i, c.valeur) if (c := look.d.cells.get((a, u.niveau, u.code), {}).get(i))
                                 else "–" for a in look.d.annees] for u in units]
         latest = look.cell(look.last, main, i) if main else None

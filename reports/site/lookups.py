@@ -31,7 +31,7 @@ def measure(r: dict) -> str:
 
 def each_year(r: dict, cell) -> str:
     """What an evolution chart draws, when its reading compares only the structures of both years."""
-    if r.get("comparaison") != "panel" or cell is None or missing(cell.n_panel_un_an):
+    if not r.get("compare_sur_panel") or cell is None or missing(cell.n_panel_un_an):
         return ""
     return (", sur les répondantes de chaque année (l'évolution écrite au-dessus ne compare que les structures "
             "ayant répondu les deux années)")
@@ -223,7 +223,7 @@ class Lookups:
             if c is None:
                 continue
             nN = ""
-            if r["source"] == "enquete" and c.n_structures is not None and c.n_total:
+            if r["declinee_par_unite"] and c.n_structures is not None and c.n_total:
                 nN = f"n = {nombre(c.n_structures)} / N = {nombre(c.n_total)}"
             out.append({"valeur": self.fmt(r["indicateur"], c.valeur), "qualificatif": r.get("qualificatif") or "",
                         "libelle": self.named(r, r["libelle_court"] or r["libelle"]),
