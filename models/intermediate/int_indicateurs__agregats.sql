@@ -4,9 +4,12 @@
 -- the disclosure rules need (contributors, largest single contributions).
 -- Sums, counts and maxima are computed once per commune and rolled up the levels (each
 -- structure sits in one commune); only medians go back to the structures of each unit.
+-- Sums are exact (decimals): summing doubles in the order DuckDB's threads happen to take gives
+-- 232006.49999 one run and 232006.5 the next, and a published figure that rounds either way.
 with registre as (select * from {{ ref('registre_indicateurs') }}),
 mesures as (
-    select m.indicateur, m.annee, m.code_structure, m.inclus, m.contributeur, m.numerateur, m.denominateur,
+    select m.indicateur, m.annee, m.code_structure, m.inclus, m.contributeur,
+           m.numerateur::decimal(38, 6) as numerateur, m.denominateur::decimal(38, 6) as denominateur,
            s.code_commune
     from {{ ref('int_indicateurs__structures') }} as m
     join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
@@ -56,11 +59,12 @@ niveaux as (
     -- the activity log is the federation's own: it is published for its département
     select m.indicateur, m.annee, 'departement', p.federation_departement,
            count(*) filter (where m.inclus), count(*) filter (where m.contributeur), count(*),
-           sum(m.numerateur) filter (where m.inclus), sum(m.denominateur) filter (where m.inclus),
-           coalesce(sum(abs(m.numerateur)) filter (where m.inclus), 0),
-           coalesce(max(abs(m.numerateur)) filter (where m.inclus), 0),
-           coalesce(sum(abs(m.denominateur)) filter (where m.inclus), 0),
-           coalesce(max(abs(m.denominateur)) filter (where m.inclus), 0)
+           sum(m.numerateur::decimal(38, 6)) filter (where m.inclus),
+           sum(m.denominateur::decimal(38, 6)) filter (where m.inclus),
+           coalesce(sum(abs(m.numerateur::decimal(38, 6))) filter (where m.inclus), 0),
+           coalesce(max(abs(m.numerateur::decimal(38, 6))) filter (where m.inclus), 0),
+           coalesce(sum(abs(m.denominateur::decimal(38, 6))) filter (where m.inclus), 0),
+           coalesce(max(abs(m.denominateur::decimal(38, 6))) filter (where m.inclus), 0)
     from {{ ref('int_indicateurs__activites') }} as m
     cross join {{ ref('stg_projet__projet') }} as p
     group by m.indicateur, m.annee, p.federation_departement
@@ -88,14 +92,16 @@ totaux as (
 )
 select
     indicateur, annee, niveau, code,
-    {{ valeur_depuis_totaux('agregat', 'n_structures', 'somme_num', 'somme_den', 'mediane') }} * facteur as valeur,
+    ({{ valeur_depuis_totaux('agregat', 'n_structures', 'somme_num', 'somme_den', 'mediane') }})::double
+    * facteur as valeur,
     case agregat
         when 'compte' then n_structures::double
-        when 'total' then coalesce(somme_num, 0)
+        when 'total' then coalesce(somme_num, 0)::double
         when 'mediane' then null
-        else somme_num
+        else somme_num::double
     end as numerateur,
-    case when agregat = 'ratio' then somme_den end as denominateur,
+    case when agregat = 'ratio' then somme_den::double end as denominateur,
     n_structures, n_contributeurs, n_population,
-    somme_abs_num, max_abs_num, somme_abs_den, max_abs_den
+    somme_abs_num::double as somme_abs_num, max_abs_num::double as max_abs_num,
+    somme_abs_den::double as somme_abs_den, max_abs_den::double as max_abs_den
 from totaux
