@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import values as V
 from .config import Config, Column
@@ -88,7 +89,7 @@ class ParsedExtract:
     kind: str
     year: int
     sha256: str
-    data: bytes
+    data: bytes                       # the file's bytes, until they are archived
     rows: pd.DataFrame = field(default_factory=pd.DataFrame)      # canonical typed columns + _ligne
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)     # long: _ligne, question, reponse, est_bloc
     findings: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -96,6 +97,7 @@ class ParsedExtract:
     separator: str = ""
     blank_lines: int = 0
     duplicates: int = 0
+    size: int = 0                     # the file's bytes
 
     def count(self, severity: str) -> int:
         return 0 if self.findings.empty else int((self.findings["severite"] == severity).sum())
@@ -123,14 +125,19 @@ def _expected(column: Column) -> str:
 
 def _parse_columns(present: list[tuple[Column, pd.Series]], known_communes: frozenset[str],
                    codes: ProjectCodes) -> dict[str, tuple]:
-    """name -> (parsed, failed, repaired-or-None, expected). The columns of one type are parsed
-    together, over their distinct values (an enum's spellings are its own). A raw column is a
-    Series of text or None, or an Arrow text array (see `V.on_distinct`)."""
+    """name -> (parsed, failed, repaired-or-None, expected): see `_parsed_columns`."""
+    return dict(_parsed_columns(present, known_communes, codes))
+
+
+def _parsed_columns(present: list[tuple[Column, object]], known_communes: frozenset[str], codes: ProjectCodes):
+    """(name, (parsed, failed, repaired-or-None, expected)) of each column, as soon as it is parsed.
+    The columns of one type are parsed together, over their distinct values (an enum's spellings
+    are its own). A raw column is a Series of text or None, an Arrow text array (see
+    `V.iter_distinct`), or a function giving one, called only when the column is parsed."""
     groups: dict[tuple, list[tuple[Column, pd.Series]]] = {}
     for column, raw in present:
         key = (column.type, column.name) if column.type == "enum" else (column.type,)
         groups.setdefault(key, []).append((column, raw))
-    out = {}
     for (t, *_), members in groups.items():
         if t == "enum":
             parser, args = V.parse_enum, (members[0][0].spellings,)
@@ -140,12 +147,12 @@ def _parse_columns(present: list[tuple[Column, pd.Series]], known_communes: froz
             parser, args = V.parse_reference_code, (codes.actions if t == "action_code" else codes.groups,)
         else:
             parser, args = _PARSERS.get(t, V.parse_text), ()
-        for (column, raw), result in zip(members, V.on_distinct(parser, [raw for _, raw in members], *args)):
+        raws = (raw() if callable(raw) else raw for _, raw in members)
+        for (column, _), result in zip(members, V.iter_distinct(parser, raws, *args)):
             parsed, failed, repaired = (*result, None) if len(result) == 2 else result
             if t in ("action_code", "groupe_travail"):
-                failed = np.zeros(len(raw), dtype=bool)
-            out[column.name] = (parsed, failed, repaired, _expected(column))
-    return out
+                failed = np.zeros(len(parsed), dtype=bool)
+            yield column.name, (parsed, failed, repaired, _expected(column))
 
 
 def _parse_column(column: Column, raw: pd.Series, known_communes: frozenset[str],
@@ -181,7 +188,7 @@ def read_table(path: Path, data: bytes, is_header) -> RawTable:
 def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, config: Config,
                   known_communes: frozenset[str], progress=None, codes: ProjectCodes | None = None
                   ) -> ParsedExtract:
-    out = ParsedExtract(path=path, kind=kind, year=year, sha256=sha256, data=data)
+    out = ParsedExtract(path=path, kind=kind, year=year, sha256=sha256, data=data, size=len(data))
     columns = config.columns[kind]
     required = config.required(kind)
     codes = codes or project_codes()
@@ -231,20 +238,26 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     raw, lines, totals = _without_total_rows(raw, lines, {c: i for i, c in mapping.items()}, required)
     findings.extend(totals)
 
-    typed, said_no = {}, {}
+    typed, said_no, results = {}, {}, {}
     pending: list[tuple[str, pd.Series, np.ndarray, np.ndarray | None, str]] = []
     index_of = {c: i for i, c in mapping.items()}
-    results = _parse_columns([(column, raw.arrow(index_of[name])) for name, column in columns.items()
-                              if name in index_of], known_communes, codes)
+    raw_of = {name: _RawColumn(raw, index_of[name]) for name in columns if name in index_of}
+    for name, (parsed, failed, repaired, expected) in _parsed_columns(
+            [(column, raw_of[name].arrow) for name, column in columns.items() if name in index_of],
+            known_communes, codes):
+        if columns[name].type == "bool":
+            said_no[name] = bool(parsed.eq(False).any())
+        # what the checks below read of the raw column is kept aside, the column let go (a
+        # large extract's canonical columns are never all held twice, raw and typed)
+        raw_of[name].detach(parsed, repaired, checkbox=columns[name].type == "bool" and not said_no[name])
+        typed[name] = parsed.to_numpy() if len(parsed) else parsed
+        results[name] = (failed, repaired, expected)
+        del parsed
+    pa.default_memory_pool().release_unused()
     for name, column in columns.items():
         if name in index_of:
-            parsed, failed, repaired, expected = results.pop(name)      # one typed copy at a time
-            if column.type == "bool":
-                said_no[name] = bool(parsed.eq(False).any())
-            typed[name] = parsed.to_numpy() if len(parsed) else parsed
-            del parsed
-            # the raw column is read again (as Python values) only where a check needs it
-            pending.append((name, _RawColumn(raw, index_of[name]), failed, repaired, expected))
+            failed, repaired, expected = results.pop(name)
+            pending.append((name, raw_of[name], failed, repaired, expected))
         else:                          # a column the file does not have: nothing to read
             typed[name] = pd.Series(pd.NA, index=raw.index, dtype=EMPTY_DTYPES.get(column.type, "string"))
         if progress:
@@ -254,7 +267,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     # Check-box columns: an empty cell means "no" (for respondents only, in a survey). `repondant`
     # first, on every row: a survey that ticks its respondents with 'x' leaves the others empty.
     def checkbox(name, raw_col) -> bool:       # (one "no" rules a check box out: only its 'x' are answers)
-        return columns[name].type == "bool" and not said_no[name] and V.checkbox_column(raw_col())
+        return columns[name].type == "bool" and not said_no[name] and raw_col.checkbox
 
     for name, raw_col, *_ in pending:
         if name == "repondant" and checkbox(name, raw_col):
@@ -333,7 +346,8 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     typed.insert(0, "_ligne", lines.to_numpy())
     typed, extra, dup_findings = _collapse_duplicates(typed, extra, [_RawColumn(raw, i) for i in extra_headers],
                                                       kind, columns)
-    table.cells = raw = None          # the raw cells are read no more
+    table.cells = raw = None          # the raw cells are read no more: their memory goes back to the system
+    pa.default_memory_pool().release_unused()
     findings.extend(dup_findings)
     if kind == "senacs":
         findings.extend(_year_mismatch(typed, year))
@@ -357,16 +371,46 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
 
 class _RawColumn:
     """One raw column of the table, read as Python values (text or None) each time it is asked for:
-    never all the columns at once."""
+    never all the columns at once. Once parsed, a canonical column is `detach`ed: only what the
+    checks read of it is kept (its empty cells, its cells left unread or repaired, whether it is a
+    check box), and the table lets it go."""
 
     def __init__(self, cells, index: int):
         self.cells, self.index = cells, index
+        self.kept: tuple | None = None       # (rows, empty cells, positions, values) once detached
+        self.checkbox = False
+
+    def arrow(self):
+        return self.cells.arrow(self.index)
 
     def __call__(self) -> pd.Series:
-        return self.cells.column(self.index)
+        if self.kept is None:
+            return self.cells.column(self.index)
+        rows, _, positions, values = self.kept
+        out = np.full(rows, None, dtype=object)
+        out[positions] = values
+        return pd.Series(out, dtype=object)
 
     def empty(self) -> np.ndarray:
-        return self.cells.is_empty(self.index)
+        return self.kept[1] if self.kept is not None else self.cells.is_empty(self.index)
+
+    def detach(self, parsed: pd.Series, repaired: np.ndarray | None, checkbox: bool) -> None:
+        """Keep the cells a finding may quote (those the parser left empty: unread, missing; and
+        those it repaired), the empty ones, and whether the column is a check box (`checkbox`:
+        worth asking); then drop the column from the table."""
+        cells = self.cells.arrow(self.index)
+        empty = cells.is_null().to_numpy(zero_copy_only=False)
+        quoted = ~empty & parsed.isna().to_numpy(dtype=bool)
+        if repaired is not None:
+            quoted |= repaired
+        positions = np.flatnonzero(quoted)
+        values = cells.take(pa.array(positions, type=pa.int64())).to_numpy(zero_copy_only=False)
+        if checkbox:                  # a check box is told by the values it holds, not by how often
+            self.checkbox = V.checkbox_column(pd.Series(cells.unique().to_numpy(zero_copy_only=False), dtype=object))
+        self.kept = (len(cells), empty, positions, values)
+        del cells
+        self.cells.drop(self.index)
+        pa.default_memory_pool().release_unused()     # back to the system, for the typed columns
 
 
 def _preview(texts: pd.Series) -> pd.Series:

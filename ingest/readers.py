@@ -148,12 +148,27 @@ class Columns:
     def is_empty(self, j: int) -> np.ndarray:
         return self.arrow(j).is_null().to_numpy(zero_copy_only=False)
 
+    def compact(self) -> None:
+        """Each column in one piece: the slices' pieces of all the columns lie side by side in
+        memory, and a column let go would free none of it until all the others are."""
+        self.flush()
+        for j in range(self.width):
+            if self.chunks[j] is not None and len(self.chunks[j]) > 1:
+                self.chunks[j] = [pa.concat_arrays(self.chunks[j])]
+        pa.default_memory_pool().release_unused()
+
+    def drop(self, j: int) -> None:
+        """Let column j go: it is read no more."""
+        self.flush()
+        self.chunks[j] = None
+
     def keep(self, mask: np.ndarray) -> None:
         """Keep the rows where `mask` is true."""
         self.flush()
         keep = pa.array(mask, type=pa.bool_())
         for j in range(self.width):
-            self.chunks[j] = [self.arrow(j).filter(keep).combine_chunks()]
+            if self.chunks[j] is not None:
+                self.chunks[j] = [self.arrow(j).filter(keep).combine_chunks()]
         self.rows = int(mask.sum())
 
 
@@ -864,7 +879,7 @@ def _to_table(records: Iterable[tuple[int, list]], is_header, counted: bool) -> 
     if not lines:
         raise ExtractError(f"aucune ligne de données sous l'en-tête (ligne {header_line}) : fichier tronqué "
                            "ou export incomplet ? L'année reste telle qu'elle était chargée.")
-    cells_store.flush()
+    cells_store.compact()
     return RawTable(header=header, cells=cells_store, line_numbers=np.frombuffer(lines, dtype=np.int64),
                     lengths=np.frombuffer(lengths, dtype=np.int64), header_line=header_line,
                     blank_lines=blanks, issues=issues, header_fields=len(raw_header), counted_fields=counted,

@@ -53,6 +53,11 @@ _COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
 def on_distinct(parser, columns: list, *args) -> list[tuple]:
+    """See `iter_distinct`: the results as a list."""
+    return list(iter_distinct(parser, columns, *args))
+
+
+def iter_distinct(parser, columns, *args):
     """Run an elementwise parser once over the distinct values of several raw columns (Series, or
     Arrow text arrays: see `factorize`); each column gets back what `parser(column, *args)`
     returns for it alone. An extract repeats its values (oui / non, small counts, the same few
@@ -63,18 +68,20 @@ def on_distinct(parser, columns: list, *args) -> list[tuple]:
     # hundreds of megabytes). A batch holds columns while their distinct values, as Python
     # objects, are fewer than PARSE_SLICE: a large extract's counts and names, nearly all distinct,
     # are then parsed a column at a time, and its answers and codes many columns at once.
-    out, batch, held = [], [], 0
+    # `columns` may be a generator: a column is taken only when the batch before it is parsed,
+    # and a batch's results are given as soon as it is (the caller can let each column go).
+    batch, held = [], 0
     for column in columns:
         codes, uniques = factorize(column)
         if batch and held + len(uniques) > PARSE_SLICE:
-            out.extend(_on_batch(parser, batch, args))
+            yield from _on_batch(parser, batch, args)
             batch, held = [], 0
         index = column.index if isinstance(column, pd.Series) else pd.RangeIndex(len(column))
         batch.append((index, codes.astype(np.int32, copy=False) if len(uniques) < 2**31 else codes, uniques))
         held += len(uniques)
+        del column
     if batch:
-        out.extend(_on_batch(parser, batch, args))
-    return out
+        yield from _on_batch(parser, batch, args)
 
 
 def _on_batch(parser, batch: list[tuple], args) -> list[tuple]:
