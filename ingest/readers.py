@@ -106,8 +106,11 @@ class Columns:
         self._pending: list[list] = []
 
     def append(self, cells: list) -> None:
-        if self.fixed and len(cells) > self.width:
-            cells = cells[:self.width]
+        if len(cells) > self.width:
+            if self.fixed:
+                cells = cells[:self.width]
+            else:
+                self.pad(len(cells))
         self._pending.append(cells)
         if len(self._pending) >= ROW_SLICE:
             self.flush()
@@ -116,7 +119,6 @@ class Columns:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        self.pad(max(self.width, max(len(r) for r in pending)))
         width = self.width
         padded = [r if len(r) == width else r + [None] * (width - len(r)) for r in pending]
         del pending
