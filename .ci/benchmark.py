@@ -3,6 +3,8 @@
     .venv/bin/python .ci/benchmark.py             # measure and print the tables
     .venv/bin/python .ci/benchmark.py --readme    # and write them into README.md
     .venv/bin/python .ci/benchmark.py --sans-echelles   # skip the scaling series (faster)
+    .venv/bin/python .ci/benchmark.py --selection-seulement --jeu-bruite DIR   # selective editing only,
+                                                  # the noisy national set built once in DIR, then reused
 
 Every command runs as its own process. Wall time and peak memory are measured from outside:
 the peak is the max RSS that wait4 reports for the process and the children it waited for
@@ -56,6 +58,48 @@ def size_mib(folder: Path) -> float:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
 
 
+# one page of each kind, the first file matching each pattern (from the public site's root)
+PAGE_KINDS = (("accueil", "index.html"), ("rapport annuel", "2*/index.html"), ("fiche de territoire", "2*/territoires/*.html"),
+              ("fiche de commune", "2*/communes/*.html"), ("page d'indicateur", "indicateurs/habitants_touches.html"),
+              ("tableau de bord", "tableau-de-bord.html"), ("méthodologie", "methodologie.html"))
+_ASSET = re.compile(r'<(?:script|link|img)\b[^>]*?(?:src|href)="([^"#?:]+)"')
+
+
+def page_weights(site: Path) -> list[dict]:
+    """What a reader downloads for one page of each kind of the public site: the page and the files
+    it loads (styles, scripts, images), raw and gzip-compressed (as a web server sends them), on a
+    first visit (nothing cached) and on the next pages (only the page: its assets are cached)."""
+    import gzip
+
+    rows = []
+    for kind, pattern in PAGE_KINDS:
+        pages = sorted(site.glob(pattern), reverse=pattern.startswith("2"))   # the latest year first
+        if not pages:
+            continue
+        page = pages[0]
+        html = page.read_bytes()
+        assets = {(page.parent / ref).resolve() for ref in _ASSET.findall(html.decode("utf-8"))}
+        files = [page] + sorted(a for a in assets if a.is_file())
+        raw = {f: f.stat().st_size for f in files}
+        packed = {f: len(gzip.compress(f.read_bytes(), 6)) for f in files}
+        rows.append({"kind": kind, "page": str(page.relative_to(site)), "html": raw[page], "html_gz": packed[page],
+                     "total": sum(raw.values()), "total_gz": sum(packed.values()),
+                     "plotly": any(f.name == "plotly.min.js" for f in files)})
+    return rows
+
+
+def weight_rows(rows: list[dict]) -> list[str]:
+    kib = lambda n: fr(n / 1024, 0) + " Kio"
+    out = ["", "Poids des pages du site public de la démo 92 (une page de chaque sorte ; « compressé » : gzip, "
+           "comme l'envoie un serveur web ; première visite : la page et ses styles, scripts et images ; "
+           "pages suivantes : la page seule, le reste étant en cache) :", "",
+           "| page | première visite | compressé | pages suivantes (compressé) | Plotly |", "|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['kind']} (`{r['page']}`) | {kib(r['total'])} | {kib(r['total_gz'])} | "
+                   f"{kib(r['html_gz'])} | {'oui' if r['plotly'] else 'non'} |")
+    return out
+
+
 def met(ok: bool) -> str:
     return "oui" if ok else "**non**"
 
@@ -99,76 +143,125 @@ def steps_alone(tmp: Path, name: str, extracts: list[str]) -> dict[str, dict]:
             for step, (args, ok) in steps.items()}
 
 
-def selective_editing(tmp: Path) -> dict:
+def selective_editing(tmp: Path, reuse: Path | None = None) -> dict:
     """The gate on the noisier national demo (observatoire/demo.py::add_noise), whose seeded slips
     are known: how many hold their year (recall), what else holds a year, and how many structures
-    the analyst must contact, per data year."""
+    the analyst must contact, per data year. `reuse`: a folder where a previous call left the
+    noisy set built (extraits/, entrepot/o.duckdb, semees.csv): only measured again, not rebuilt."""
     sys.path.insert(0, str(ROOT))
+    import pandas as pd
+
+    from observatoire.demo import generate as write_demo
+
+    folder = reuse or tmp / "bruit"
+    db = folder / "entrepot" / "o.duckdb"
+    steps = {}
+    if reuse is None or not db.exists():
+        out = folder / "extraits"
+        slips = write_demo(out, "national", bruit=True).erreurs_semees
+        slips.to_csv(folder / "semees.csv", index=False)
+        for args, ok in ((["ingest", str(out)], (0,)), (["build", "--sans-docs"], (0,)), (["validate"], (0, 4))):
+            steps[args[0]] = measure(["--entrepot", str(db), *args], ok=ok)
+    slips = pd.read_csv(folder / "semees.csv", dtype={"code_structure": str})
+    return {**selective_figures(db, slips), "validate": steps.get("validate")}
+
+
+def selective_figures(db: Path, slips) -> dict:
+    """The figures of selective_editing, from a validated warehouse and its seeded slips."""
     import duckdb
 
     from expectations.publication import effective_findings_sql
-    from observatoire.demo import generate as write_demo
+    from ingest.config import score_thresholds
 
-    out = tmp / "bruit" / "extraits"
-    slips = write_demo(out, "national", bruit=True).erreurs_semees
-    db = tmp / "bruit" / "entrepot" / "o.duckdb"
-    steps = {}
-    for args, ok in ((["ingest", str(out)], (0,)), (["build", "--sans-docs"], (0,)), (["validate"], (0, 4))):
-        steps[args[0]] = measure(["--entrepot", str(db), *args], ok=ok)
+    thresholds = score_thresholds()
+    passes = " OR ".join(f"(t.niveau = '{level}' AND abs(s.valeur_semee - s.valeur_juste) / nullif(abs(t.total), 0) "
+                         f">= {float(v)!r})" for level, v in thresholds.items())
+    below = " AND ".join(f"coalesce(c.score_{level} < {float(v)!r}, true)" for level, v in thresholds.items())
     con = duckdb.connect(str(db), read_only=True)
     try:
         con.register("semees", slips)
-        con.execute(f"CREATE TEMP TABLE bloquants AS SELECT DISTINCT annee_enquete, code_structure "
-                    f"FROM ({effective_findings_sql(con)}) WHERE severite = 'bloquant' AND code_structure IS NOT NULL")
-        con.execute("""CREATE TEMP TABLE bloquants_annee AS
-                       SELECT DISTINCT coalesce(c.annee_donnees, c.annee_enquete - 1) AS annee, c.code_structure,
-                              s.code_structure IS NOT NULL AS semee
-                       FROM (""" + effective_findings_sql(con) + """) c
-                       LEFT JOIN (SELECT DISTINCT annee_enquete, code_structure FROM semees) s
-                         USING (annee_enquete, code_structure)
-                       WHERE c.severite = 'bloquant' AND c.code_structure IS NOT NULL""")
-        recall = con.execute("""
-            SELECT s.erreur, count(*) AS n,
-                   count(*) FILTER (WHERE b.code_structure IS NOT NULL AND p.statut = 'bloquee') AS retenues
+        con.execute(f"CREATE TEMP TABLE eff AS SELECT * FROM ({effective_findings_sql(con)}) "
+                    "WHERE severite = 'bloquant' AND code_structure IS NOT NULL")
+        # a seeded slip holds its year when its own value has a blocking finding and the year is held
+        recall = con.execute(f"""
+            WITH influence AS (
+                -- whether the slip, against the true value, moves a published figure past its threshold
+                SELECT s.annee_enquete, s.code_structure, s.colonne, bool_or({passes}) AS influente
+                FROM semees s
+                JOIN int_structures_annees r USING (annee_enquete, code_structure)
+                JOIN int_controles__totaux t ON t.annee = r.annee AND t.colonne = s.colonne
+                 AND t.code = CASE t.niveau WHEN 'commune' THEN r.code_commune WHEN 'territoire' THEN r.code_territoire
+                                            WHEN 'departement' THEN r.code_departement ELSE 'FR' END
+                GROUP BY ALL)
+            SELECT s.erreur, coalesce(i.influente, false) OR s.erreur <> 'chiffre_en_trop' AS doit_retenir,
+                   count(*) AS n,
+                   count(*) FILTER (WHERE EXISTS (SELECT 1 FROM eff b WHERE b.annee_enquete = s.annee_enquete
+                                                  AND b.code_structure = s.code_structure AND b.colonne = s.colonne)
+                                    AND p.statut = 'bloquee') AS retenues
             FROM semees s
             JOIN (SELECT DISTINCT annee_enquete, code_structure, annee_donnees FROM reponses) r
               USING (annee_enquete, code_structure)
-            LEFT JOIN bloquants b USING (annee_enquete, code_structure)
+            LEFT JOIN influence i USING (annee_enquete, code_structure, colonne)
             LEFT JOIN publications p ON p.annee = r.annee_donnees
             GROUP BY ALL ORDER BY ALL""").fetchall()
-        per_year = con.execute("""
+        per_year = con.execute(f"""
             WITH rep AS (SELECT annee_donnees AS annee, count(DISTINCT code_structure) AS n FROM reponses
-                         WHERE repondant GROUP BY ALL)
+                         WHERE repondant GROUP BY ALL),
+                 b AS (
+                    SELECT coalesce(e.annee_donnees, e.annee_enquete - 1) AS annee, e.code_structure,
+                           s.code_structure IS NOT NULL AS semee,
+                           -- a value not seeded whose effect on every published figure is below the threshold
+                           s.code_structure IS NULL AND {below} AS sous_le_seuil
+                    FROM eff e
+                    LEFT JOIN (SELECT DISTINCT annee_enquete, code_structure, colonne FROM semees) s
+                      USING (annee_enquete, code_structure, colonne)
+                    LEFT JOIN int_controles__scores c USING (annee_enquete, code_structure, colonne))
             SELECT rep.annee, rep.n, p.statut,
                    count(DISTINCT b.code_structure) AS contacter,
-                   count(DISTINCT b.code_structure) FILTER (WHERE NOT b.semee) AS sans_erreur_semee
-            FROM rep LEFT JOIN bloquants_annee b USING (annee) LEFT JOIN publications p USING (annee)
+                   count(DISTINCT b.code_structure) FILTER (WHERE NOT b.semee) AS sans_erreur_semee,
+                   count(DISTINCT b.code_structure) FILTER (WHERE b.sous_le_seuil) AS sous_le_seuil
+            FROM rep LEFT JOIN b USING (annee) LEFT JOIN publications p USING (annee)
             GROUP BY ALL ORDER BY rep.annee""").fetchall()
+        rules = con.execute("""
+            SELECT regle, count(*) FILTER (WHERE s.code_structure IS NULL) AS non_semees, count(s.code_structure)
+            FROM eff LEFT JOIN (SELECT DISTINCT annee_enquete, code_structure, colonne FROM semees) s
+              USING (annee_enquete, code_structure, colonne)
+            GROUP BY ALL ORDER BY 2 DESC, 1""").fetchall()
     finally:
         con.close()
-    return {"recall": recall, "per_year": per_year, "validate": steps["validate"]}
+    return {"recall": recall, "per_year": per_year, "rules": rules}
 
 
 def selective_rows(result: dict) -> list[str]:
     recall = result["recall"]
-    total, held = sum(r[1] for r in recall), sum(r[2] for r in recall)
+    must = [r for r in recall if r[1]]
+    total, held = sum(r[2] for r in must), sum(r[3] for r in must)
     words = {"centimes": "montant en centimes", "milliers": "montant en milliers", "chiffre_en_trop":
              "effectif avec un chiffre en trop", "negatif": "effectif négatif"}
     rows = ["", "Contrôle sélectif sur le jeu national bruité (`observatoire/demo.py::add_noise` : 2 % des mesures "
-            "multipliées ou divisées par 2 à 10, et des erreurs semées connues) :", "",
-            "| erreur semée | nombre | retient son année | rappel |", "|---|---|---|---|"]
-    for kind, n, kept in recall:
-        rows.append(f"| {words.get(kind, kind)} | {fr(n, 0)} | {fr(kept, 0)} | {fr(100 * kept / n)} % |")
-    rows.append(f"| **toutes** (objectif ≥ 95 %) | {fr(total, 0)} | {fr(held, 0)} | "
+            "multipliées ou divisées par 2 à 10, et des erreurs semées connues). Une erreur semée retient son année "
+            "quand sa propre valeur a un constat bloquant et que l'année n'est pas publiée. Un montant dans une autre "
+            "unité et un effectif négatif sont impossibles : ils doivent tous retenir leur année ; un chiffre en trop "
+            "doit la retenir quand il change un chiffre publié d'au moins le seuil (`data/config/selection.yaml`), "
+            "sinon c'est un avertissement classé par score :", "",
+            "| erreur semée | doit retenir l'année | nombre | retient son année | rappel |", "|---|---|---|---|---|"]
+    for kind, needed, n, kept in recall:
+        rows.append(f"| {words.get(kind, kind)} | {'oui' if needed else 'non (sous le seuil)'} | {fr(n, 0)} | "
+                    f"{fr(kept, 0)} | {fr(100 * kept / n)} % |")
+    rows.append(f"| **celles qui doivent retenir l'année** (objectif ≥ 95 %) | | {fr(total, 0)} | {fr(held, 0)} | "
                 f"{fr(100 * held / max(total, 1))} % ({met(held >= 0.95 * total)}) |")
     rows += ["", "| année | répondantes | statut | structures à contacter | part (objectif ≤ 2 %) | "
-             "dont sans erreur semée |", "|---|---|---|---|---|---|"]
-    for annee, n, statut, contacter, clean in result["per_year"]:
+             "dont sans erreur semée | retenues par une valeur sous le seuil (objectif 0) |", "|---|---|---|---|---|---|---|"]
+    for annee, n, statut, contacter, clean, below in result["per_year"]:
         share = contacter / n if n else 0
         rows.append(f"| {annee} | {fr(n, 0)} | {statut or '–'} | {fr(contacter, 0)} | {fr(100 * share)} % "
-                    f"({met(share <= 0.02)}) | {fr(clean, 0)} |")
-    rows.append(f"\n`validate` sur le jeu bruité : {fr(result['validate']['s'])} s, "
-                f"{fr(result['validate']['mio'], 0)} Mio.")
+                    f"({met(share <= 0.02)}) | {fr(clean, 0)} | {fr(below, 0)} |")
+    rows += ["", "Constats bloquants par règle : " + ", ".join(
+        f"{regle} {fr(other, 0)} sur des valeurs non semées et {fr(seeded, 0)} sur des erreurs semées"
+        for regle, other, seeded in result["rules"]) + "."]
+    if result.get("validate"):
+        rows.append(f"\n`validate` sur le jeu bruité : {fr(result['validate']['s'])} s, "
+                    f"{fr(result['validate']['mio'], 0)} Mio.")
     return rows
 
 
@@ -263,12 +356,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readme", action="store_true", help="écrire les résultats dans README.md")
     parser.add_argument("--sans-echelles", action="store_true", help="ne pas mesurer la série de tailles")
+    parser.add_argument("--poids-seulement", metavar="SITE", type=Path,
+                        help="ne mesurer que le poids des pages d'un site public déjà produit (et l'afficher)")
     parser.add_argument("--selection-seulement", action="store_true",
                         help="ne mesurer que le contrôle sélectif sur le jeu national bruité (et l'afficher)")
+    parser.add_argument("--jeu-bruite", type=Path, default=None,
+                        help="dossier où garder le jeu bruité construit (réutilisé s'il y est déjà)")
     args = parser.parse_args()
+    if args.poids_seulement:
+        print("\n".join(weight_rows(page_weights(args.poids_seulement))))
+        return
     if args.selection_seulement:
         with tempfile.TemporaryDirectory(prefix="observatoire-mesures-") as tmp:
-            print("\n".join(selective_rows(selective_editing(Path(tmp)))))
+            print("\n".join(selective_rows(selective_editing(Path(tmp), args.jeu_bruite))))
         return
     with tempfile.TemporaryDirectory(prefix="observatoire-mesures-") as tmp:
         tmp = Path(tmp)
@@ -283,6 +383,7 @@ def main() -> None:
         demo = tries[len(tries) // 2]
         demo_range = f"{fr(tries[0]['s'])} à {fr(tries[-1]['s'])} s"
         demo_peak = max(r["mio"] for r in tries)
+        weights = page_weights(tmp / "demo" / "site" / "public")   # the pages of the last try
         print("classeur piégé (bombe de décompression)…", flush=True)
         bomb_run = zip_bomb(tmp)
         national, responses = generate(tmp, 1)
@@ -347,6 +448,7 @@ def main() -> None:
             ratio = (r["s"] / n) / (base["s"] / base_n)
             lines.append(f"| × {fr(size, 2).rstrip('0').rstrip(',')} | {fr(n, 0)} | {fr(r['s'])} s | {fr(ratio, 2)} | "
                          f"{fr(r['mio'], 0)} Mio | {fr(sum(r['pages_site'].values()), 0)} |")
+    lines += weight_rows(weights)
     lines += selective_rows(selective)
     lines.append("<!-- /benchmark -->")
     block = "\n".join(lines)

@@ -65,6 +65,8 @@ class Observatory:
     territories_file: Path | None = None
     # the selective-editing thresholds (the product's default file unless the folder has its own)
     selection_file: Path = DEFAULT_CONFIG_DIR / "selection.yaml"
+    # the events drawn on the yearly charts (the product's default list unless the folder has its own)
+    events_file: Path = DEFAULT_CONFIG_DIR / "evenements.yaml"
     demo: bool = False
     warehouse_override: Path | None = field(default=None, compare=False)
 
@@ -144,7 +146,8 @@ def load(root: Path) -> Observatory:
         pages_file=own("pages.yaml") or DEFAULT_CONFIG_DIR / "pages.yaml",
         alias_file=own("alias_colonnes.yaml") or DEFAULT_CONFIG_DIR / "alias_colonnes.yaml",
         territories_file=own("territoires.csv"),
-        selection_file=own("selection.yaml") or DEFAULT_CONFIG_DIR / "selection.yaml")
+        selection_file=own("selection.yaml") or DEFAULT_CONFIG_DIR / "selection.yaml",
+        events_file=own("evenements.yaml") or DEFAULT_CONFIG_DIR / "evenements.yaml")
 
 
 # ---------------------------------------------------------------------------------------- settings

@@ -41,7 +41,24 @@ FACTEUR_PAIRS_DEMENTIE = 3.0
 # threshold of a level of published figures: the frame's `influente`, see expectations/frames.py)
 # or is a unit slip in euros (a budget in cents or in thousands cannot be true).
 INFLUENTIAL = {"evolution_unite", "valeur_aberrante"}
-INFLUENT_OU_UNITE = "(influente or (nature == 'euros' and facteur_unite >= 10))"
+INFLUENT_OU_UNITE = "(influente or (nature == 'euros' and facteur_unite >= 100))"
+# A euro amount in another unit (cents: x100; thousands typed for euros: /1,000) cannot be a
+# centre's real figure: impossible, whatever its score. Seen against the structure's own history
+# (FACTEUR_UNITE_HISTORIQUE times its previous amount, beyond anything its peers' changes show,
+# and FACTEUR_UNITE_PAIRS times its peers' median), or against its peers alone when it has no
+# history (FACTEUR_PAIRS_BLOQUANT). An honest change, even a heavy-tailed one (x2 to x10), stays
+# well below. Funding lines that add up to the structure's total income vouch for themselves; a
+# line that, read in euros instead of cents (or of thousands), brings them back onto the total is
+# a unit slip however much small lines vary (unite_financeurs, int_controles__scores); a small
+# line of a structure that declared no total income has nothing to be checked against.
+FACTEUR_UNITE_HISTORIQUE, FACTEUR_UNITE_PAIRS = 30.0, 20.0
+MONTANT_UNITE = (
+    "nature == 'euros' and not financeurs_concordants and not ligne_sans_total and (unite_financeurs > 0 or "
+    f"(facteur_evolution >= {FACTEUR_UNITE_HISTORIQUE} and (z_evolution >= {Z_BLOQUANT} or z_evolution <= -{Z_BLOQUANT})"
+    f" and facteur_pairs >= {FACTEUR_UNITE_PAIRS} and (z_pairs >= {Z_AVERTISSEMENT} or z_pairs <= -{Z_AVERTISSEMENT})"
+    " and s_eloigne_des_pairs)"
+    f" or (facteur_evolution != facteur_evolution and facteur_pairs >= {FACTEUR_PAIRS_BLOQUANT}"
+    f" and (z_pairs >= {Z_BLOQUANT} or z_pairs <= -{Z_BLOQUANT})))")
 
 SAISIR = ("Vérifiez avec la structure, puis ajoutez la valeur juste dans corrections.csv "
           "(l'extrait reste tel quel), ou confirmez la valeur déclarée dans confirmations.csv.")
@@ -142,7 +159,10 @@ PARTS = [
 # Ratios between fields (columns of int_controles__reponses): (name, column, French words, the
 # column a finding points at, what was seen, plausible range -> warning, possible range ->
 # blocking, what the row must also have for a block: small figures never block). Outside the
-# possible range the figure cannot be true, or one of the two fields is in the wrong unit.
+# possible range the figure cannot be true, or one of the two fields is in the wrong unit. For two
+# amounts in euros, the possible range is at the scale of a unit slip (x100, x1,000): a charge or
+# an income that honestly moved a lot (x2 to x10) while the other did not is a suspicious value,
+# scored like any other (evolution_unite), not an impossible one.
 RATIOS = [
     ("accompagnes_informes", "rapport_accompagnes_informes", "Personnes accompagnées par personne informée",
      "pers_accomp_droits", "{pers_accomp_droits} personnes accompagnées pour {pers_info_droits} informées",
@@ -171,10 +191,10 @@ RATIOS = [
      "{charges_total} € de charges pour {etp_total} ETP, soit {budget_par_etp} € par ETP",
      (8_000, 300_000), (1_000, 3_000_000), None),
     ("charges_produits", "ratio_charges_produits", "Charges rapportées aux produits", "charges_total",
-     "{charges_total} € de charges pour {produits_total} € de produits", (0.7, 1.3), (0.2, 5), None),
+     "{charges_total} € de charges pour {produits_total} € de produits", (0.7, 1.3), (0.03, 30), None),
     ("financeurs_produits", "rapport_financeurs_produits", "Financeurs rapportés aux produits", "produits_total",
      "les financeurs totalisent {somme_financeurs} € pour {produits_total} € de produits",
-     None, (None, 5), None),
+     None, (None, 30), None),
     ("valorisation_par_heure", "valorisation_par_heure", "Valorisation d'une heure de bénévolat",
      "valorisation_benevolat", "{valorisation_benevolat} € de valorisation pour {heures_benevolat} heures de "
      "bénévolat, soit {valorisation_par_heure} € de l'heure", (5, 60), (0.5, 500), None),
@@ -255,6 +275,14 @@ RULES: list[Rule] = [
     Rule("mesure_negative", "mesures", "bloquant", "{colonne}", "une valeur positive ou nulle",
          "%s : {colonne} négatif ({valeur})." % WHO, _between("valeur", 0, None), "Valeur négative",
          groupe="mesure", centre="La valeur déclarée ({valeur}) est négative : ce nombre ne peut pas l'être."),
+    Rule("montant_unite", "mesures", "bloquant", "{colonne}",
+         f"un montant à moins de {FACTEUR_UNITE_HISTORIQUE:g} fois le précédent, ou sans historique à moins de "
+         f"{FACTEUR_PAIRS_BLOQUANT} fois la médiane des structures du même type, sauf si les lignes de financement "
+         "font le total des produits",
+         "%s : {colonne} de {valeur}, soit {facteur_pairs} fois %s que la médiane des {type_structure} de "
+         "l'année ({mediane_pairs}) : {causes}" % (WHO, "{sens_pairs}"),
+         _between("facteur_pairs", None, FACTEUR_UNITE_PAIRS, where=MONTANT_UNITE),
+         "Montant dans une autre unité (centimes, milliers d'euros)", groupe="mesure", centre=CENTRE_PAIRS),
     *[Rule(regle, "mesures", severite, "{colonne}", attendu,
            "%s : {colonne} passe de {valeur_reference} ({annee_reference}) à {valeur} ({annee_donnees}), "
            "{sens_evolution} par {facteur_evolution} (évolution médiane des {type_structure} : ×{evolution_mediane})%s"

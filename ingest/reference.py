@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import REFERENCE_DIR
+from .config import PROJECT_DIR, REFERENCE_DIR
 from common.errors import ObservatoireError
 from common.observatory import read_yaml
 from .values import fold
@@ -163,12 +163,51 @@ def load_reference(con, reference_dir: Path = REFERENCE_DIR, config=None, observ
     tables = federal_project_tables(reference_dir, observatory)
     tables["ref_territoires"] = declared_territories(observatory.territories_file if observatory else None,
                                                     reference_dir)
+    tables["ref_evenements"] = declared_events(observatory.events_file if observatory is not None
+                                               else EVENTS_FILE)
     if config is not None:
         tables["ref_schema_colonnes"] = schema_columns(config)
     for table, frame in tables.items():
         con.register("_ref_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _ref_frame")
         con.unregister("_ref_frame")
+
+
+EVENTS_FILE = PROJECT_DIR / "data" / "config" / "evenements.yaml"
+EVENT_COLUMNS = ["annee", "libelle", "ordre"]
+
+
+def declared_events(path: Path | None) -> pd.DataFrame:
+    """The events drawn on the yearly charts (data/config/evenements.yaml, or the folder's
+    config/evenements.yaml): one row per data year an event concerns, checked entry by entry."""
+    if path is None or not Path(path).is_file():
+        return pd.DataFrame({"annee": pd.Series(dtype="int32"), "libelle": pd.Series(dtype="string"),
+                             "ordre": pd.Series(dtype="int32")})
+    raw = read_yaml(Path(path)).get("evenements")
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        raise ObservatoireError(f"{path} : « evenements » doit être une liste (- {{annee: 2020, libelle: crise "
+                                "sanitaire}}), ou [] pour aucun.")
+    out = []
+    for n, entry in enumerate(raw, start=1):
+        where = f"{path}, événement n° {n}"
+        if not isinstance(entry, dict):
+            raise ObservatoireError(f"{where} : attendu {{annee: 2020, libelle: ...}}, pas « {entry} ».")
+        libelle = str(entry.get("libelle") or "").strip()
+        if not libelle:
+            raise ObservatoireError(f"{where} : « libelle » manque (le texte dessiné sur les graphiques).")
+        span = entry.get("annees", entry.get("annee"))
+        text = str(span if span is not None else "").strip()
+        parts = [p.strip() for p in text.replace("–", "-").split("-")] if text else []
+        if not parts or len(parts) > 2 or not all(p.isdigit() and 1900 <= int(p) <= 2100 for p in parts):
+            raise ObservatoireError(f"{where} : « annee » (2020) ou « annees » (2020-2021) attendu, lu « {text} ».")
+        first, last = int(parts[0]), int(parts[-1])
+        if last < first:
+            raise ObservatoireError(f"{where} : la période « {text} » finit avant de commencer.")
+        out.extend({"annee": year, "libelle": libelle, "ordre": n} for year in range(first, last + 1))
+    frame = pd.DataFrame(out, columns=EVENT_COLUMNS)
+    return frame.astype({"annee": "int32", "libelle": "string", "ordre": "int32"})
 
 
 TERRITORY_COLUMNS = ["code_commune", "code_territoire", "nom_territoire"]

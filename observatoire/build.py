@@ -66,6 +66,21 @@ def _record_corrections(db_path: Path, corrections: Path, config: Config | None 
 
 
 BUILDS_DDL = "CREATE TABLE IF NOT EXISTS constructions (debut TIMESTAMP, fin TIMESTAMP, statut VARCHAR)"
+# the product's SQL a build ran (see product_fingerprint); a table from before it gains the column
+BUILDS_VERSION_DDL = "ALTER TABLE constructions ADD COLUMN IF NOT EXISTS empreinte VARCHAR"
+
+
+def product_fingerprint(project_dir: Path = PROJECT_DIR) -> str:
+    """A digest of the dbt project the product ships (models, macros, seeds, dbt_project.yml): a
+    warehouse built by another version of the product has other tables and columns, which the
+    later steps must not read as if they were theirs."""
+    digest = hashlib.sha256()
+    files = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "data/seeds"):
+        files += sorted(p for p in (project_dir / folder).rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".csv"))
+    for path in files:
+        digest.update(str(path.relative_to(project_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _mark_build(db_path: Path, status: str) -> None:
@@ -74,8 +89,10 @@ def _mark_build(db_path: Path, status: str) -> None:
     con = W.connect(db_path)
     try:
         con.execute(BUILDS_DDL)
+        con.execute(BUILDS_VERSION_DDL)
         if status == "en_cours":
-            con.execute("INSERT INTO constructions VALUES (now()::TIMESTAMP, NULL, 'en_cours')")
+            con.execute("INSERT INTO constructions (debut, fin, statut, empreinte) "
+                        "VALUES (now()::TIMESTAMP, NULL, 'en_cours', ?)", [product_fingerprint()])
         else:
             con.execute("UPDATE constructions SET fin = now()::TIMESTAMP, statut = ? "
                         "WHERE debut = (SELECT max(debut) FROM constructions)", [status])
@@ -87,24 +104,36 @@ def require_complete_build(con) -> None:
     """Refuse to read the models of a build that was interrupted or failed half-way."""
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'constructions' "
                          "AND table_schema = 'main'").fetchall()[0][0]
-    last = con.execute("SELECT debut, statut FROM constructions ORDER BY debut DESC LIMIT 1").fetchall() \
-        if exists else []
+    versioned = exists and con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = 'constructions' "
+        "AND table_schema = 'main' AND column_name = 'empreinte'").fetchall()[0][0]
+    last = con.execute(f"SELECT debut, statut, {'empreinte' if versioned else 'NULL'} FROM constructions "
+                       "ORDER BY debut DESC LIMIT 1").fetchall() if exists else []
     if last and last[0][1] != "terminee":
         what = "a été interrompue" if last[0][1] == "en_cours" else "a échoué"
         raise ObservatoireError(
             f"La dernière construction des indicateurs (commencée le {last[0][0]:%d/%m/%Y à %H:%M}) {what} : "
             "ses tables sont incomplètes. Relancez « observatoire build » avant de contrôler ou de publier.")
+    if last and last[0][2] != product_fingerprint():
+        raise ObservatoireError(
+            f"Les indicateurs de cet entrepôt ont été calculés le {last[0][0]:%d/%m/%Y à %H:%M} par une autre "
+            "version de l'observatoire, dont les tables diffèrent de celles qu'attend celle-ci. Relancez "
+            "« observatoire build » (ou « observatoire run ») avant de contrôler ou de publier : les extraits, "
+            "les corrections et les années déjà publiées sont gardés.")
 
 
 SEEDS_DIR = PROJECT_DIR / "data" / "seeds"
 REGISTRY = "registre_indicateurs.csv"
+LABELS = "libelles_codes.csv"
 
 
 def folder_seeds(observatory, db_path: Path) -> Path:
     """The seeds of an observatory folder, beside its warehouse: each of the product's seeds, or the
-    file of the same name in the folder's config/; the registry keeps the SENACS key figures and
-    only the indicators of the axes its own federal project declares (none without one: no target
-    or baseline it did not declare)."""
+    file of the same name in the folder's config/; the registry keeps the SENACS key figures, the
+    indicators of the axes its own federal project declares (none without one: no target or
+    baseline it did not declare), and the survey's indicators of any other axis as key figures; only
+    the activity log's indicators of an undeclared axis are left out (they count the actions of a
+    project the federation does not have)."""
     import csv
     import io
 
@@ -119,19 +148,50 @@ def folder_seeds(observatory, db_path: Path) -> Path:
         text = (own if own is not None and own.is_file() else source).read_text(encoding="utf-8-sig")
         if source.name == REGISTRY:
             rows = list(csv.DictReader(io.StringIO(text)))
+            # a registry written before a column existed gets it empty (its default): the models read every column
+            product = next(csv.reader(io.StringIO(source.read_text(encoding="utf-8-sig"))))
+            fields = list(rows[0]) if rows else []
+            fields += [c for c in product if c not in fields]
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+            writer = csv.DictWriter(out, fieldnames=fields, restval="", lineterminator="\n")
             writer.writeheader()
             for row in rows:
                 if row.get("axe") == "socle" or row.get("axe") in axes:
                     if observatory.project_file is None:
                         row["cible"] = row["annee_reference"] = ""
                     writer.writerow(row)
+                elif row.get("source") == "enquete":
+                    # collected by every centre's survey: a key figure, with no axis, action, working
+                    # group, baseline or target of a project this federation did not declare
+                    row.update(axe="socle", action="", groupes_travail="", cible="", annee_reference="")
+                    writer.writerow(row)
             text = out.getvalue()
+        elif source.name == LABELS and own is not None and own.is_file():
+            text = _with_product_labels(text, source.read_text(encoding="utf-8-sig"))
         target = dest / source.name
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
     return dest
+
+
+def _with_product_labels(own: str, product: str) -> str:
+    """A folder's own labels, completed by the product's for the codes it does not label (a domain a
+    later version added): the pages read every code's label from dbt, and a code without one stops them."""
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(own)))
+    if not rows or not {"domaine", "code"} <= set(rows[0]):
+        return own          # not a label file dbt can read: its seed says so, in its own words
+    labelled = {(r["domaine"], r["code"]) for r in rows}
+    missing = [r for r in csv.DictReader(io.StringIO(product)) if (r["domaine"], r["code"]) not in labelled]
+    if not missing:
+        return own
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows + missing)
+    return out.getvalue()
 
 
 def dbt_args(db_path: Path, project_dir: Path = PROJECT_DIR, seeds: Path | None = None) -> list[str]:

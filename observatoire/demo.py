@@ -489,6 +489,9 @@ BRUIT_QUEUES = 0.02         # share of measures off by a factor of 2 to 10, eith
 BRUIT_UNITE_EUROS = 0.002   # share of answers with one euro amount in cents (x100) or thousands (/1,000)
 BRUIT_CHIFFRE_EN_TROP = 0.002   # share of answers with one count of people with a digit too many
 BRUIT_IMPOSSIBLE = 0.0005   # share of answers with one count of people typed negative
+# wholes and their parts, which honest noise keeps coherent
+TOUT_ET_PARTIES = {"administrateurs": ["administrateurs_habitants", "administrateurs_formes"],
+                   "etp_total": ["etp_direction", "etp_accueil", "etp_referent_familles", "etp_animation"]}
 PEOPLE = {"habitants_touches", "publics_0_5", "publics_6_11", "publics_12_17", "publics_18_25", "publics_adultes",
           "publics_seniors", "familles_touchees", "pers_info_droits", "pers_accomp_droits", "jeunes_accompagnes",
           "departs_vacances", "benevoles_activite", "benevoles_instance", "jeunes_benevoles", "administrateurs",
@@ -497,7 +500,8 @@ PEOPLE = {"habitants_touches", "publics_0_5", "publics_6_11", "publics_12_17", "
 
 def add_noise(truth: Truth, seed: int = 92) -> pd.DataFrame:
     """Make `truth` noisier in place: heavier tails (BRUIT_QUEUES of the measures multiplied or
-    divided by 2 to 10, what self-declared data does without being wrong enough to matter), and
+    divided by 2 to 10, what self-declared data does without being wrong enough to matter; a
+    whole moved this way takes its parts along, a part stays within its whole), and
     seeded slips: one euro amount in cents or in thousands, one count of people with a digit
     too many, or typed negative, in a small share of the answers. Returns the seeded slips (annee_enquete,
     code_structure, colonne, erreur, valeur_juste, valeur_semee): the errors a gate must catch."""
@@ -513,6 +517,21 @@ def add_noise(truth: Truth, seed: int = 92) -> pd.DataFrame:
         tails = known & (rng.random(values.shape) < BRUIT_QUEUES)
         factor = rng.uniform(2, 10, values.shape) ** rng.choice([-1, 1], values.shape)
         new = np.where(tails, values * factor, values)
+        # an honest change keeps a whole and its parts coherent: a board or a staff that really
+        # grew (or shrank) takes its parts along, and a part that really moved stays within its
+        # whole (more board members from the neighbourhood than board members is not noise, it is
+        # an error, and errors are only the seeded slips below)
+        for whole, parts in TOUT_ET_PARTIES.items():
+            if whole not in columns:
+                continue
+            w = columns.index(whole)
+            for part in (p for p in parts if p in columns):
+                k = columns.index(part)
+                moved = tails[:, w] & known[:, k]
+                new[moved, k] = values[moved, k] * factor[moved, w]
+                tails[moved, k] = True
+                capped = tails[:, k] & ~tails[:, w] & known[:, w] & (new[:, k] > values[:, w])
+                new[capped, k] = values[capped, w]
         draw = rng.random(len(df))
         for i in np.flatnonzero(draw < BRUIT_UNITE_EUROS + BRUIT_CHIFFRE_EN_TROP + BRUIT_IMPOSSIBLE):
             euros = draw[i] < BRUIT_UNITE_EUROS

@@ -19,6 +19,8 @@ projet_federal.yaml       le projet fédéral (projet, axes, actions, groupes_tr
 pages.yaml                ce que contient chaque page des sites
 alias_colonnes.yaml       les anciens noms de colonnes des extraits
 registre_indicateurs.csv  le registre des indicateurs
+evenements.yaml           les événements dessinés sur les graphiques par année
+                          (evenements: - {annee: 2020, libelle: crise sanitaire})
 territoires.csv           les territoires entre commune et département (par exemple les EPCI) :
                           code_commune;code_territoire;nom_territoire, une ligne par commune.
                           Sans ce fichier : l'EPT dans la Métropole du Grand Paris, ailleurs aucun.

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from common.errors import ObservatoireError
+
 PUBLIC_LEVELS = ("commune", "territoire", "departement", "national")
 
 # One published cell with the reading inputs of its trend (pub_indicateurs + pub_tendances).
@@ -20,10 +22,12 @@ CELL_COLUMNS = ("annee", "niveau", "code", "indicateur", "valeur", "n_structures
                 "verdict_un_an", "evolution_un_an", "evolution_ensemble_un_an", "n_panel_un_an",
                 "n_structures_precedente", "annee_reference", "verdict_reference", "evolution_reference",
                 "evolution_ensemble_reference", "n_panel_reference", "n_structures_reference", "valeur_reference",
-                "cible", "annee_cible", "valeur_attendue", "statut_cible")
+                "cible", "annee_cible", "valeur_attendue", "statut_cible", "motif_sans_verdict_un_an",
+                "motif_sans_verdict_reference", "valeur_pour_10000", "annee_comparee_un_an")
 Cell = namedtuple("Cell", CELL_COLUMNS)
 UNIT_COLUMNS = ("annee", "niveau", "code", "libelle", "niveau_parent", "code_parent", "libelle_parent",
-                "nb_structures", "nb_cs", "nb_evs", "nb_publies", "nb_secrets", "confondu", "principal")
+                "nb_structures", "nb_cs", "nb_evs", "nb_publies", "nb_secrets", "confondu", "principal",
+                "a_une_fiche", "niveau_comparaison", "code_comparaison", "nb_structures_enfants")
 Unit = namedtuple("Unit", UNIT_COLUMNS)
 
 
@@ -43,9 +47,13 @@ class SiteData:
     tableau: list[dict]                             # pub_tableau_de_bord, main unit, every year
     secrets: set[tuple] = field(default_factory=set)  # (annee, niveau, code, indicateur) withheld, upper levels
     messages: dict[tuple, list[dict]] = field(default_factory=dict)  # (annee, niveau, code) -> key messages
+    evenements: dict[int, list[str]] = field(default_factory=dict)   # data year -> declared events
+    centres: dict[tuple, list[dict]] = field(default_factory=dict)   # (annee, niveau, code) -> its centres
     structures: list[dict] = field(default_factory=list)
     medianes: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> rows
     constats: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> findings
+    parametres: dict = field(default_factory=dict)  # pub_parametres: the disclosure minimum, its words...
+    inconnus: list[str] = field(default_factory=list)  # what the snapshot holds that no registry or label names
 
     def principal(self, annee: int) -> Unit | None:
         return next((u for u in self.unites.get(annee, {}).values() if u.principal), None)
@@ -114,18 +122,29 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
     cols = _columns(con, "publie.pub_unites")   # a snapshot frozen before a column existed lacks it
     secrets = "nb_indicateurs_secrets" if "nb_indicateurs_secrets" in cols else "0"
     confondu = "confondu_avec_parent" if "confondu_avec_parent" in cols else "false"
+    # whether a unit has a sheet, and what it is compared with: dbt decides (pub_unites); the rows of a
+    # year frozen before it published them (a year held back since) are read by the rule dbt had then
+    fiche = "a_une_fiche" if "a_une_fiche" in cols else "NULL"
+    versus = "niveau_comparaison, code_comparaison" if "code_comparaison" in cols else "NULL, NULL"
+    below = "nb_structures_enfants" if "nb_structures_enfants" in cols else "NULL"
     unites: dict[int, dict[tuple, Unit]] = defaultdict(dict)
     for row in _rows(con, f"""
             SELECT annee, niveau, code, libelle, niveau_parent, code_parent, libelle_parent, nb_structures, nb_cs,
                    nb_evs, coalesce(nb_indicateurs_publies, 0), coalesce({secrets}, 0), coalesce({confondu}, false),
-                   est_principal
+                   est_principal,
+                   coalesce({fiche}, NOT est_principal AND NOT coalesce({confondu}, false)
+                                     AND (niveau <> 'commune' OR coalesce(nb_indicateurs_publies, 0) > 0)),
+                   {versus}, {below}
             FROM publie.pub_unites ORDER BY annee, niveau, libelle, code""")[1]:
         unit = Unit._make(row)
         unites[unit.annee][(unit.niveau, unit.code)] = unit
     cells: dict[tuple, dict[str, Cell]] = defaultdict(dict)
+    # a snapshot frozen before a column existed lacks it: read as empty
+    present = {"i": _columns(con, "publie.pub_indicateurs"), "t": _columns(con, "publie.pub_tendances")}
+    own = ('annee', 'niveau', 'code', 'indicateur', 'valeur', 'n_structures', 'n_total', 'valeur_pour_10000')
     for cell in map(Cell._make, _rows(con, f"""
-            SELECT {', '.join('i.' + c if c in ('annee', 'niveau', 'code', 'indicateur', 'valeur', 'n_structures',
-                                                  'n_total') else 't.' + c for c in CELL_COLUMNS)}
+            SELECT {', '.join((a + '.' + c if c in present[a] else 'NULL') for c in CELL_COLUMNS
+                              for a in ['i' if c in own else 't'])}
             FROM publie.pub_indicateurs AS i
             LEFT JOIN publie.pub_tendances AS t USING (indicateur, annee, niveau, code)
             WHERE i.statut = 'publie'""")[1]):
@@ -144,27 +163,83 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
     secrets = set(_rows(con, """SELECT annee, niveau, code, indicateur FROM publie.pub_indicateurs
                                 WHERE statut = 'secret' AND niveau IN ('departement', 'national')""")[1])
     data = SiteData(audience, annees, publications, federation, registre, dict(libelles), list(axes.values()),
-                    dict(unites), dict(cells), dict(completude), dict(nationale), tableau, secrets)
+                    dict(unites), dict(cells), dict(completude), dict(nationale), tableau, secrets,
+                    parametres=_parametres(con))
     # a snapshot frozen before the key messages existed has none: its pages open without them
     if _columns(con, "publie.pub_messages"):
         messages: dict[tuple, list[dict]] = defaultdict(list)
         for r in _dicts(con, "SELECT * FROM publie.pub_messages ORDER BY annee, niveau, code, ordre"):
             messages[(r["annee"], r["niveau"], r["code"])].append(r)
         data.messages = dict(messages)
+    data.inconnus = unknown_codes(con)
+    if _columns(con, "publie.pub_evenements"):
+        evenements: dict[int, list[str]] = defaultdict(list)
+        for annee, libelle in con.execute("SELECT annee, libelle FROM publie.pub_evenements "
+                                          "ORDER BY annee, ordre").fetchall():
+            evenements[annee].append(libelle)
+        data.evenements = dict(evenements)
+    if _columns(con, "publie.pub_centres"):
+        centres: dict[tuple, list[dict]] = defaultdict(list)
+        for r in _dicts(con, """SELECT annee, niveau, code, nom_structure, libelle_type, commune
+                                FROM publie.pub_centres ORDER BY annee, niveau, code, commune, nom_structure"""):
+            centres[(r["annee"], r["niveau"], r["code"])].append(r)
+        data.centres = dict(centres)
     if audience == "interne":
         _load_internal(con, data, structure_indicators or [])
     return data
+
+
+# (published table, column, what it names, where its codes are named: the registry or a label domain)
+_NAMED = [("pub_indicateurs", "indicateur", "indicateur", None),
+          ("pub_tendances", "indicateur", "indicateur", None),
+          ("pub_comparaison_nationale", "indicateur", "indicateur", None),
+          ("pub_tableau_de_bord", "indicateur", "indicateur", None),
+          ("pub_messages", "indicateur", "indicateur", None),
+          ("pub_tendances", "verdict_un_an", "verdict", "verdict"),
+          ("pub_tendances", "verdict_reference", "verdict", "verdict"),
+          ("pub_tendances", "motif_sans_verdict_un_an", "motif d'absence de verdict", "motif_sans_verdict"),
+          ("pub_tendances", "motif_sans_verdict_reference", "motif d'absence de verdict", "motif_sans_verdict"),
+          ("pub_tableau_de_bord", "verdict", "verdict du tableau de bord", "verdict_cible")]
+
+
+def unknown_codes(con) -> list[str]:
+    """What the published snapshot holds that the published registry or labels do not name (a year
+    frozen before an indicator left the registry, a verdict without its label): the pages cannot
+    show it, and say so, in French, rather than drop it without a word."""
+    found = []
+    for table, column, what, domain in _NAMED:
+        if column not in _columns(con, f"publie.{table}"):
+            continue
+        names = ("SELECT indicateur AS code FROM publie.pub_registre" if domain is None else
+                 "SELECT code FROM publie.pub_libelles WHERE domaine = ?")
+        codes = [r[0] for r in con.execute(
+            f"""SELECT DISTINCT t.{column} FROM publie.{table} AS t
+                WHERE t.{column} IS NOT NULL AND t.{column} NOT IN ({names}) ORDER BY 1""",
+            [] if domain is None else [domain]).fetchall()]
+        if codes:
+            found.append(f"{table} : {what} {', '.join(f'« {c} »' for c in codes)} "
+                         + ("absent du registre publié" if domain is None else "sans libellé"))
+    return found
+
+
+def _parametres(con) -> dict:
+    """The parameters the pages state (pub_parametres): frozen with the last publication, or, in a
+    snapshot frozen before dbt published them, those of the current build (dbt's either way)."""
+    for table in ("publie.pub_parametres", "main.pub_parametres"):
+        if _columns(con, table):
+            rows = _dicts(con, f"SELECT * FROM {table}")
+            if rows:
+                return rows[0]
+    raise ObservatoireError("Les paramètres de publication (modèle dbt pub_parametres) sont introuvables dans "
+                            "l'entrepôt : relancez « observatoire run » pour reconstruire les modèles.")
 
 
 def _load_internal(con, data: SiteData, indicators: list[str]) -> None:
     """What only the federation sees: every structure, its values against the median of its type,
     and its quality findings (current build)."""
     data.structures = _dicts(con, """
-        SELECT DISTINCT ON (s.code_structure) s.code_structure, s.nom_structure, s.type_structure, s.code_commune,
-               c.nom_commune, s.annee
-        FROM int_structures_annees AS s
-        LEFT JOIN stg_referentiel__communes AS c ON c.code_insee = s.code_commune
-        ORDER BY s.code_structure, s.annee DESC""")
+        SELECT code_structure, nom_structure, type_structure, code_commune, nom_commune, annee
+        FROM dim_structures ORDER BY code_structure""")
     medianes: dict[str, list[dict]] = defaultdict(list)
     for r in _dicts(con, """SELECT indicateur, annee, code_structure, valeur, mediane_type, n_type
                             FROM fct_structures_medianes

@@ -56,6 +56,15 @@ def pourcentage(value, decimals: int = 1) -> str:
     return "–" if missing(value) else f"{nombre(float(value) * 100, decimals)}{NNBSP}%"
 
 
+def share(value) -> str:
+    """A parameter's share (0.85) as a percentage with no more decimals than it has: 85 %, 87,5 %."""
+    if missing(value):
+        return "–"
+    percent = float(value) * 100
+    decimals = next((d for d in range(4) if abs(round(percent, d) - percent) < 1e-9), 4)
+    return pourcentage(value, decimals)
+
+
 def euros(value, decimals: int = 0) -> str:
     return "–" if missing(value) else f"{nombre(value, decimals)}{NNBSP}€"
 
@@ -69,6 +78,13 @@ def valeur(value, unite: str, decimales: int | None = None) -> str:
     if decimales is None:
         decimales = 1 if unite == "etp" else 0
     return nombre(value, decimales)
+
+
+def qualifie(text: str, r: dict | None) -> str:
+    """A formatted value with its registry's published qualifier ("au moins 45 427": a total that
+    may count a person twice and leaves out the structures that did not answer, pub_registre)."""
+    q = (r or {}).get("qualificatif")
+    return f"{q}{NBSP}{text}" if q and not missing(q) and text not in ("", "–") else text
 
 
 def signe(value, decimals: int) -> str:
@@ -114,13 +130,14 @@ def pluriel(n, one: str, many: str) -> str:
 
 
 def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: int,
-            comptees: str = "structures") -> str:
+            comptees: str = "structures", motifs: dict | None = None) -> str:
     """The reading of one change from pub_tendances, always naming what it compares.
 
     periode "un_an" (on the year before) or "reference" (since the reference year). t holds the
     row's fields: verdict_<p>, evolution_<p>, evolution_ensemble_<p>, n_panel_<p>,
-    n_structures_<precedente|reference>, n_structures, unite_evolution, annee_reference (a dict or
-    a named tuple).
+    motif_sans_verdict_<p>, n_structures_<precedente|reference>, n_structures, unite_evolution,
+    annee_reference (a dict or a named tuple). Why a change has no verdict is dbt's
+    (motif_sans_verdict_<p>), worded by its label in `motifs` ({n_min}: the indicator's minimum).
     """
     if not t:
         return "Pas d'évolution publiée."
@@ -139,9 +156,15 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
     panel = t.get(f"n_panel_{periode}")
     unite = t.get("unite_evolution") or "unite"
     label = verdicts.get(verdict, "") if not missing(verdict) else ""
+    motif = t.get(f"motif_sans_verdict_{periode}")
+    reason = (motifs or {}).get(motif) if not missing(motif) else None
     counts = ""
     if not missing(n_avant) and not missing(t.get("n_structures")):
         counts = f"{nombre(n_avant)} en {avant}, {nombre(t['n_structures'])} en {annee}"
+    if reason and not label and not missing(overall):       # no verdict, for the reason dbt gives
+        return (f"{evolution(overall, unite, decimales)} {depuis} sur l'ensemble des répondantes"
+                f"{' (' + counts + ')' if counts else ''}\u202f; pas de verdict\u00a0: "
+                f"{reason.replace('{n_min}', nombre(n_min))}.")
     if missing(panel):      # compared on every unit counted (counts, activities, response rate)
         if missing(change if not missing(change) else overall):
             return f"Pas d'évolution publiée {depuis}."
@@ -161,8 +184,7 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
         return text + ")."
     if not missing(overall):
         return (f"{evolution(overall, unite, decimales)} {depuis} sur l'ensemble des répondantes"
-                f"{' (' + counts + ')' if counts else ''}\u202f; pas de verdict\u00a0: moins de {nombre(n_min)} "
-                f"structures ont répondu les deux années.")
+                f"{' (' + counts + ')' if counts else ''}.")
     return f"Pas d'évolution publiée {depuis}."
 
 
@@ -179,7 +201,7 @@ def message(m: dict, registre: dict, verdicts: dict) -> str | None:
     r = registre.get(m.get("indicateur")) or {}
     unite, decimales = r.get("unite"), r.get("decimales")
     texts = {"libelle": r.get("libelle"),
-             "valeur": None if missing(m.get("valeur")) or not r else valeur(m["valeur"], unite, decimales),
+             "valeur": None if missing(m.get("valeur")) or not r else qualifie(valeur(m["valeur"], unite, decimales), r),
              "evolution": None if missing(m.get("evolution")) else evolution(m["evolution"], m.get("unite_evolution")
                                                                               or "unite", decimales or 0),
              "verdict": verdicts.get(m.get("verdict")) if not missing(m.get("verdict")) else None,

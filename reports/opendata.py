@@ -74,11 +74,12 @@ TABLES = [
         "Une ligne par indicateur, année de données, niveau et unité territoriale. Une commune sans chiffre "
         "propre (trop peu de structures) n'a pas de ligne : ses chiffres sont comptés dans ceux de son territoire, "
         "et son nombre de structures est dans unites.csv.",
-        # a commune with no figure of its own has no rows: its count of structures is in unites.csv
+        # a unit listed without a sheet (dbt's pub_unites.a_une_fiche: a commune with no figure of its own)
+        # has no rows: its count of structures is in unites.csv
         """publie.pub_indicateurs AS i LEFT JOIN publie.pub_registre AS r USING (indicateur)
            WHERE NOT EXISTS (SELECT 1 FROM publie.pub_unites AS u
                              WHERE u.annee = i.annee AND u.niveau = i.niveau AND u.code = i.code
-                               AND u.niveau = 'commune' AND coalesce(u.nb_indicateurs_publies, 0) = 0)""",
+                               AND NOT (HAS_SHEET))""",
         "indicateur, annee, niveau, code",
         [Field("indicateur", "string", "Indicateur", "Identifiant de l'indicateur (voir registre.csv)", "i.indicateur"),
          Field("annee", "integer", "Année de données",
@@ -252,7 +253,7 @@ def _present(con, table: Table) -> set[str] | None:
                                       "'publie' AND table_name = ?", [table.mart]).fetchall()}
 
 
-def _select(table: Table, *, for_csv: bool, present: set[str] | None = None) -> str:
+def _select(table: Table, *, for_csv: bool, present: set[str] | None = None, has_sheet: str = "") -> str:
     columns = []
     for f in table.fields:
         e = f.expression
@@ -265,7 +266,21 @@ def _select(table: Table, *, for_csv: bool, present: set[str] | None = None) -> 
         elif f.type == "integer":
             e = f"CAST({e} AS BIGINT)"
         columns.append(f'{e} AS "{f.name}"')
-    return f"SELECT {', '.join(columns)} FROM {table.source} ORDER BY {table.order}"
+    return f"SELECT {', '.join(columns)} FROM {table.source.replace('HAS_SHEET', has_sheet or _HAS_SHEET)} ORDER BY {table.order}"
+
+
+# whether a unit of publie.pub_unites has a sheet (dbt decides) or is its main unit or a territory that
+# is its département (neither listed without a sheet); the rows of a year frozen before dbt published
+# a_une_fiche (a year held back since) are read by the rule dbt had then
+_HAS_SHEET = ("coalesce(u.a_une_fiche, u.niveau <> 'commune' OR coalesce(u.nb_indicateurs_publies, 0) > 0) "
+              "OR u.est_principal OR coalesce(u.confondu_avec_parent, false)")
+
+
+def _sheet_rule(con) -> str:
+    """_HAS_SHEET, for a snapshot whose pub_unites was frozen before dbt published a_une_fiche too."""
+    present = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                                         "'publie' AND table_name = 'pub_unites'").fetchall()}
+    return _HAS_SHEET if "a_une_fiche" in present else _HAS_SHEET.replace("u.a_une_fiche", "NULL")
 
 
 def _copy_csv(con, select: str, path: Path) -> int:
@@ -384,7 +399,7 @@ def _xlsx(con, path: Path, stamp: str | None = None) -> None:
 
     for t in TABLES:
         header = [f.name for f in t.fields]
-        cursor = con.execute(_select(t, for_csv=False, present=_present(con, t)))
+        cursor = con.execute(_select(t, for_csv=False, present=_present(con, t), has_sheet=_sheet_rule(con)))
         ws, n, part = new_sheet(t.name, header), 0, 1
         while batch := cursor.fetchmany(10_000):
             for row in batch:
@@ -409,7 +424,8 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     written = 0
     for t in TABLES:
-        n = _copy_csv(con, _select(t, for_csv=True, present=_present(con, t)), folder / f"{t.name}.csv")
+        n = _copy_csv(con, _select(t, for_csv=True, present=_present(con, t), has_sheet=_sheet_rule(con)),
+                      folder / f"{t.name}.csv")
         written = written or n          # the first table: indicateurs.csv
     (folder / "dictionnaire.csv").write_bytes(
         _csv_text([f.name for f in DICTIONARY_TABLE.fields], _dictionary_rows()).encode("utf-8"))

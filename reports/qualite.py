@@ -144,18 +144,16 @@ def quality_records(con, gates) -> list[dict]:
         if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'questions_enquete'"
                        ).fetchall()[0][0] else {}
     findings = con.execute(f"SELECT {DATA_YEAR} AS annee, * FROM ({effective_findings_sql(con)})").df()
-    names = dict(con.execute("""SELECT DISTINCT ON (code_structure) code_structure, nom_structure FROM reponses
-                                ORDER BY code_structure, annee_enquete DESC""").fetchall())
+    names = dict(con.execute("SELECT code_structure, nom_structure FROM dim_structures").fetchall())
     has_confirmations = con.execute("SELECT count(*) FROM information_schema.tables "
                                     "WHERE table_name = 'confirmations'").fetchall()[0][0]
     confirmations = (con.execute("SELECT coalesce(annee_donnees, annee_enquete - 1) AS annee, * FROM confirmations "
                                  "ORDER BY code_structure, colonne").df()
                      if has_confirmations else pd.DataFrame(columns=["annee"]))
-    # the federation's département, or France when several are loaded
-    completude = con.execute("""SELECT * FROM fct_completude
-                                WHERE niveau = (SELECT CASE WHEN bool_or(niveau = 'national') THEN 'national'
-                                                            ELSE 'departement' END FROM fct_completude)""").df()
-    federation = con.execute("SELECT federation_nom FROM stg_projet__projet").fetchall()[0][0]
+    # of the observatory's main unit, as dbt chose it (the federation's département, or France)
+    completude = con.execute("""SELECT * FROM fct_completude WHERE (annee, niveau, code) IN
+                                    (SELECT (annee, niveau, code) FROM pub_unites WHERE est_principal)""").df()
+    federation = con.execute("SELECT nom FROM pub_federation").fetchall()[0][0]
     records = []
     for gate in gates:
         year = gate.annee

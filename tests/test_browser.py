@@ -345,7 +345,8 @@ def test_the_printed_footer_stays_whole(tab, urls):
 def test_a_unit_sheet_keeps_its_columns_from_section_to_section(tab, urls):
     base, _, _ = urls
     tab.goto(f"{base}/public/2022/territoires/200057990.html")
-    lefts = tab.evaluate("""() => [...document.querySelectorAll('main section table thead tr')].map(tr =>
+    # the tables of the sheet's figures (not the tables of its charts' figures, folded under each chart)
+    lefts = tab.evaluate("""() => [...document.querySelectorAll('main section table.unite thead tr')].map(tr =>
         [...tr.children].map(th => Math.round(th.getBoundingClientRect().left)).join(','))""")
     assert len(lefts) >= 5 and len(set(lefts)) == 1, lefts
     tab.emulate_media(media="print")

@@ -117,7 +117,9 @@ def test_trend_verdicts_rest_on_a_named_constant_panel(built):
 
 
 def test_national_comparison_prefers_the_same_year(built):
-    rows = frame(built, "SELECT * FROM pub_comparaison_nationale WHERE niveau = 'departement'")
+    # the year is chosen in fct_comparaison_nationale; the published mart then leaves out the rows that
+    # say nothing locally, such as this 100 % urban département's part_urbain (test_series_site.py)
+    rows = frame(built, "SELECT * FROM fct_comparaison_nationale WHERE niveau = 'departement'")
     urbain = rows[rows["indicateur"] == "part_urbain"].set_index("annee")
     assert urbain.loc[2020, "ecart_annees"] == 0 and urbain.loc[2020, "valeur_nationale"] == 0.78
     assert urbain.loc[2022, "annee_nationale"] == 2020 and urbain.loc[2022, "ecart_annees"] == 2

@@ -319,3 +319,26 @@ def test_the_run_ends_with_what_is_held_back_and_what_to_do_next(runner, tmp_pat
     assert "Retenue : 2023, 1 constat bloquant (page qualité : sortie/entrepot/qualite/2023.html)" in said
     assert "sortie/entrepot/qualite/fiches_retour/<année>/" in said
     assert "corrections.csv" in said and "confirmations.csv" in said and "relancez « observatoire run »" in said
+
+
+def test_without_a_project_the_surveys_indicators_stay_as_key_figures(runner, tmp_path):
+    """A federation with no federal project (or other axes) still publishes what every centre's
+    survey collects: the bundled registry's survey indicators of the 92's axes become key figures,
+    with none of the 92's targets; only the activity log's indicators of those axes are left out."""
+    import csv
+
+    from observatoire.build import SEEDS_DIR, folder_seeds
+
+    root = init(runner, tmp_path, "06")
+    obs = load(root)
+    seeds = folder_seeds(obs, obs.warehouse)
+    bundled = {r["indicateur"]: r for r in csv.DictReader((SEEDS_DIR / "registre_indicateurs.csv").open(encoding="utf-8-sig"))}
+    kept = {r["indicateur"]: r for r in csv.DictReader((seeds / "registre_indicateurs.csv").open(encoding="utf-8"))}
+    survey = {k for k, r in bundled.items() if r["source"] == "enquete"}
+    assert survey == set(kept), "every survey indicator is kept, no activity indicator"
+    moved = {k for k in survey if bundled[k]["axe"] != "socle"}
+    assert {"taux_reponse", "pers_info_droits", "pers_accomp_droits"} <= moved
+    for k in moved:
+        assert (kept[k]["axe"], kept[k]["action"], kept[k]["groupes_travail"], kept[k]["cible"],
+                kept[k]["annee_reference"]) == ("socle", "", "", "", ""), k
+        assert kept[k]["rubrique"] == bundled[k]["rubrique"]

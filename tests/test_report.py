@@ -79,8 +79,13 @@ def test_public_site_never_shows_a_secret_value_nor_a_structure(site):
     public = root / "public"
     names = {n for (n,) in query(db, "SELECT DISTINCT nom_structure FROM reponses")}
     codes = {c for (c,) in query(db, "SELECT DISTINCT code_structure FROM reponses")}
-    everything = "\n".join(p.read_text(encoding="utf-8") for p in public.rglob("*") if p.suffix in (".html", ".csv")
-                           and "plotly" not in p.name)
+    # a unit sheet lists its centres by name (public facts, issue 17): only there, and with no figure
+    listing = re.compile(r'<section aria-labelledby="centres">.*?</section>', re.S)
+    pages = {p: p.read_text(encoding="utf-8") for p in public.rglob("*") if p.suffix in (".html", ".csv")
+             and "plotly" not in p.name}
+    lists = [m for text in pages.values() for m in listing.findall(text)]
+    assert lists and not [m for m in lists if "<td" in m or "%" in m or "€" in m or "chiffres" in m.split("</p>", 1)[1]]
+    everything = "\n".join(listing.sub("", text) for text in pages.values())
     assert not [c for c in codes if c in everything]
     assert not [n for n in names if n and len(n) > 12 and n in everything]
     # a withheld cell is nowhere: its unit's page (when it has one) does not list that indicator
@@ -260,9 +265,9 @@ def test_a_failed_build_leaves_the_previous_site_whole(site, monkeypatch):
                     for p in (root / "public").rglob("*") if p.is_file())
     from reports import site as site_module
 
-    def broken(self, w):
+    def broken(look, w):
         raise RuntimeError("panne simulée pendant la production")
-    monkeypatch.setattr(site_module.Site, "methodology", broken)
+    monkeypatch.setattr(site_module.methodology, "render", broken)
     with pytest.raises(RuntimeError):
         run_report(db, root, audiences=("public",))
     after = sorted((p.relative_to(root / "public").as_posix(), p.stat().st_size)
@@ -531,9 +536,9 @@ def test_sites_built_together_are_the_sites_built_alone(site, tmp_path, monkeypa
     import reports.site as S
     con = duckdb.connect(str(db), read_only=True)
     try:
-        monkeypatch.setattr(S, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(S.units, "PARALLEL_FROM", 0)
         together = S.build_sites(con, {a: tmp_path / "ensemble" / a for a in ("public", "interne")})
-        monkeypatch.setattr(S, "PARALLEL_FROM", 10**9)
+        monkeypatch.setattr(S.units, "PARALLEL_FROM", 10**9)
         alone = [S.build_site(con, tmp_path / "seul" / a, a) for a in ("public", "interne")]
     finally:
         con.close()
@@ -614,3 +619,26 @@ def test_quality_pages_separate_their_titles_as_the_rest_of_the_site(site):
         assert not re.search(r"\) – <a href|</strong> – |\d{4} – ", text), page
         sheets += len(re.findall(r"\) — <a href=\"[^\"]+\">fiche de retour", text))
     assert sheets > 0                   # a structure to review, its feedback sheet after the dash
+
+
+def test_sheets_and_their_comparison_are_the_ones_dbt_decided(site):
+    """Which unit has a sheet, what it is compared with and why a change has no verdict are columns
+    of the published marts; the pages follow them, one by one."""
+    db, root, _, _ = site
+    units = frame(db, "SELECT * FROM publie.pub_unites WHERE annee = 2022 AND niveau <> 'national'")
+    folders = {"commune": "communes", "territoire": "territoires", "departement": "departements"}
+    sheets = {(folder, p.stem) for folder in folders.values() for p in (root / "public" / "2022" / folder).glob("*.html")}
+    assert sheets == {(folders[u["niveau"]], u["code"]) for u in units.to_dict("records") if u["a_une_fiche"]}
+    names = {(u["niveau"], u["code"]): u["libelle"] for u in units.to_dict("records")}
+    for u in units[units["a_une_fiche"]].to_dict("records"):
+        page = (root / "public" / "2022" / folders[u["niveau"]] / f"{u['code']}.html").read_text(encoding="utf-8")
+        versus = names[(u["niveau_comparaison"], u["code_comparaison"])]
+        assert f'data-label="{html.escape(versus)}"' in page, (u["code"], versus)
+    # a change of two published values on too small a panel says why it has no verdict, and only then
+    reasons = query(db, """SELECT count(*) FILTER (WHERE motif_sans_verdict_un_an = 'panel_insuffisant'),
+                                  count(*) FILTER (WHERE motif_sans_verdict_un_an IS NOT NULL AND verdict_un_an IS NOT NULL)
+                           FROM publie.pub_tendances""")[0]
+    assert reasons[0] > 0 and reasons[1] == 0
+    said = [p for p in (root / "public").rglob("*.html") if "pas de verdict" in p.read_text(encoding="utf-8")]
+    assert said and all("moins de 3 structures ont répondu les deux années" in text_of_html(p.read_text(encoding="utf-8"))
+                        for p in said)

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.lent
 def _pick(df, prev, column, kind="CS", taken=(), times_median=1.0):
     """A respondent of both years with `column` known and stable, near `times_median` times its
     kind's median."""
-    before = prev[prev["repondant"]].set_index("code_structure")[column]
-    ok = (df["repondant"] & (df["type_structure"] == kind) & df["code_structure"].isin(before.dropna().index)
+    before = prev[prev["repondant"].fillna(False).astype(bool)].set_index("code_structure")[column]
+    ok = (df["repondant"].fillna(False).astype(bool) & (df["type_structure"] == kind) & df["code_structure"].isin(before.dropna().index)
           & df[column].notna() & ~df["code_structure"].isin(list(taken)))
     pool = df[ok]
     ratio = pool[column].astype(float).to_numpy() / before.loc[pool["code_structure"]].astype(float).to_numpy()
@@ -41,11 +41,11 @@ def scenarios(tmp_path_factory):
     i = _pick(df, surveys[2018], "salaries")
     df.loc[i, "salaries"] = -5
     codes["impossible"] = df.loc[i, "code_structure"]
-    # survey 2020 (data 2019): total expenses typed x1,000, an influential unit slip
+    # survey 2020 (data 2019): total expenses typed x1,000, a unit slip: impossible
     df = surveys[2020]
     i = _pick(df, surveys[2019], "charges_total")
     df.loc[i, "charges_total"] = df.loc[i, "charges_total"] * 1000
-    codes["influente"] = df.loc[i, "code_structure"]
+    codes["unite"] = df.loc[i, "code_structure"]
     # survey 2021 (data 2020): families reached fall tenfold at one centre (a little above the
     # median): odd, but it moves no published figure much
     df = surveys[2021]
@@ -58,8 +58,15 @@ def scenarios(tmp_path_factory):
     df["repondant"] = df["repondant"].astype(object)
     df.loc[i, "repondant"] = None
     codes["repondant_vide"] = df.loc[i, "code_structure"]
+    # survey 2023 (data 2022): a large centre's inhabitants reached multiplied by 8 while its
+    # families stay put: a count, no unit, but it moves the département's figure by well over its
+    # threshold (influential)
+    df = surveys[2023]
+    i = _pick(df, surveys[2022], "habitants_touches", times_median=2.5)
+    df.loc[i, "habitants_touches"] = df.loc[i, "habitants_touches"] * 8
+    codes["influente"] = df.loc[i, "code_structure"]
     base = tmp_path_factory.mktemp("selective")
-    write_year_files(truth, base / "extraits", {s: surveys[s] for s in (2019, 2020, 2021, 2022)})
+    write_year_files(truth, base / "extraits", {s: surveys[s] for s in (2019, 2020, 2021, 2022, 2023)})
     db = base / "o.duckdb"
     assert not ingest_paths([base / "extraits"], db).rejected
     outcome, *_ = build_and_validate(db, base)
@@ -71,8 +78,14 @@ def _gates(outcome):
 
 
 def test_each_kind_of_finding_holds_exactly_its_year(scenarios):
-    _, outcome, _, _ = scenarios
-    assert _gates(outcome) == {2017: True, 2018: False, 2019: False, 2020: True, 2021: False, 2022: True}
+    _, outcome, codes, _ = scenarios
+    assert _gates(outcome) == {2017: True, 2018: False, 2019: False, 2020: True, 2021: False, 2022: False}
+    # and by that finding alone: one structure, one value, in each held year
+    held = {g.annee: sorted(set(zip(g.bloquants["code_structure"].fillna("?"), g.bloquants["colonne"].fillna("?"))))
+            for g in outcome.gates if not g.publie}
+    # (the negative count also makes the structure's own indicator negative: the indicators' check)
+    assert held == {2018: [("?", "valeur"), (codes["impossible"], "salaries")], 2019: [(codes["unite"], "charges_total")],
+                    2021: [(codes["repondant_vide"], "repondant")], 2022: [(codes["influente"], "habitants_touches")]}
 
 
 def _kinds(db, code, survey):
@@ -88,13 +101,25 @@ def test_an_impossible_value_is_blocking_whatever_its_score(scenarios):
     assert list(zip(blocking["regle"], blocking["nature"])) == [("mesure_negative", "impossible")]
 
 
-def test_expenses_typed_x1000_are_influential_and_named_a_unit_slip(scenarios):
+def test_expenses_typed_x1000_are_an_impossible_unit_slip(scenarios):
     db, _, codes, _ = scenarios
-    found = _kinds(db, codes["influente"], 2020)
-    row = found[found["severite"] == "bloquant"].iloc[0]
-    assert row["regle"] in ("evolution_unite", "valeur_aberrante") and row["nature"] == "influente"
+    found = _kinds(db, codes["unite"], 2020)
+    blocking = found[found["severite"] == "bloquant"]
+    # the ratios to the income and to the staff say it too: every one of them impossible
+    assert "montant_unite" in set(blocking["regle"]) and set(blocking["nature"]) == {"impossible"}
+    row = blocking[blocking["regle"] == "montant_unite"].iloc[0]
     assert row["score"] > 0.9 and row["figure"].startswith("les charges ")
     assert "autre unité" in row["message"] and "1000" in row["message"].replace("\u202f", "").replace(" ", "")
+
+
+def test_a_count_moving_a_published_figure_past_its_threshold_is_influential(scenarios):
+    db, _, codes, _ = scenarios
+    found = _kinds(db, codes["influente"], 2023)
+    blocking = found[found["severite"] == "bloquant"]
+    assert list(zip(blocking["regle"], blocking["nature"])) == [("evolution_unite", "influente")]
+    row = blocking.iloc[0]
+    assert row["score"] >= 0.1 and row["figure"].startswith("les habitants touchés ")
+    assert "unité" not in row["message"] and "euros" not in row["message"]
 
 
 def test_a_suspicious_count_below_the_threshold_is_a_ranked_warning_without_a_unit(scenarios):
@@ -123,14 +148,14 @@ def test_the_quality_page_leads_with_the_structures_to_contact_in_order(scenario
     page = (base / "qualite" / "2019.html").read_text(encoding="utf-8")
     head = page.index("structure à contacter cette année")
     assert head < page.index("Ce qui bloque la publication") and head < page.index("Avertissements")
-    assert [c for c, _, _ in outcome.contacts[2019]] == [codes["influente"]]
+    assert [c for c, _, _ in outcome.contacts[2019]] == [codes["unite"]]
     assert "Total de vos charges" in " ".join(outcome.contacts[2019][0][2]) or \
         "les charges" in " ".join(outcome.contacts[2019][0][2])
 
 
 def test_the_feedback_sheet_speaks_to_the_centre(scenarios):
     db, _, codes, base = scenarios
-    code = codes["influente"]
+    code = codes["unite"]
     sheets = list((base / "qualite" / "fiches_retour" / "2019").glob(f"{code.lower()}__*.html"))
     assert len(sheets) == 1, sheets
     name = frame(db, "SELECT nom_structure FROM reponses WHERE code_structure = ? LIMIT 1", [code]).iloc[0, 0]

@@ -20,7 +20,14 @@
 {%- set puissance = 'log10(coalesce(p.facteur_evolution, p.facteur_pairs))' -%}
 {%- set pres_de = '(round(P) Q and abs(P - round(P)) <= 0.15)' | replace('P', puissance) -%}
 {%- set unite_possible = pres_de | replace('Q', 'between 1 and 3') -%}
-{%- set chiffre_en_trop = pres_de | replace('Q', '= 1') %}
+{%- set chiffre_en_trop = pres_de | replace('Q', '= 1') -%}
+{#- The funding lines and their total: when the lines add up to the total (to rounding), the
+    accounts vouch for each of them, however far a line moved from last year's (small lines come
+    and go) -#}
+{%- set lignes_financement = ['produits_total', 'caf_ps_agc', 'caf_ps_acf', 'caf_autres', 'communes_interco',
+                              'departement', 'region', 'etat', 'europe', 'usagers', 'autres_produits'] -%}
+{%- set lignes_sporadiques = ['caf_ps_acf', 'caf_autres', 'departement', 'region', 'etat', 'europe', 'usagers',
+                              'autres_produits'] %}
 with retenues as (
     select annee, annee_enquete, code_structure, code_commune, code_territoire, code_departement,
            {{ plusieurs_departements() }} as avec_national
@@ -87,13 +94,36 @@ par_valeur as (
 select
     p.*,
     q.nature,
+    coalesce(p.colonne in ({% for c in lignes_financement %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %})
+             and f.ecart_financeurs <= 0.001, false) as financeurs_concordants,
+    -- a small funding line (they come and go, from a few euros to thousands) of a structure that
+    -- declared no total income: nothing to check it against
+    coalesce(p.colonne in ({% for c in lignes_sporadiques %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %})
+             and f.ecart_financeurs is null, false) as ligne_sans_total,
+    -- a funding line off the total by a unit slip: read in euros instead of cents (/100) or of
+    -- thousands (x1,000), the line brings the lines back onto the total income (to 0.1 %); or the
+    -- total income itself, read so, meets its lines
+    case
+        when p.colonne in ({% for c in lignes_financement[1:] %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %})
+             and f.produits_total > 0 and f.ecart_financeurs > 0.001 then
+            case when abs(f.somme_financeurs - p.valeur + p.valeur / 100 - f.produits_total) <= 0.001 * f.produits_total
+                     then 100
+                 when abs(f.somme_financeurs - p.valeur + p.valeur * 1000 - f.produits_total) <= 0.001 * f.produits_total
+                     then 1000 end
+        when p.colonne = 'produits_total' and f.somme_financeurs > 0 and f.ecart_financeurs > 0.001 then
+            case when abs(f.somme_financeurs - p.valeur / 100) <= 0.001 * p.valeur / 100 then 100
+                 when abs(f.somme_financeurs - p.valeur * 1000) <= 0.001 * p.valeur * 1000 then 1000 end
+    end as unite_financeurs,
     case when {{ unite_possible }} then (10 ^ round({{ puissance }}))::bigint end as facteur_unite,
     -- what may have gone wrong, in words that fit the measure: a unit slip only for euros and
-    -- for a jump near 10, 100 or 1,000; a count gets the causes of a count
+    -- for a jump near 100 or 1,000 (cents, thousands; or of at least 30); a count gets the causes
+    -- of a count
     case
-        when q.nature = 'euros' and {{ unite_possible }}
+        when q.nature = 'euros' and {{ unite_possible }} and round({{ puissance }}) >= 2
             then 'un montant saisi dans une autre unité (rapport proche de ' || (10 ^ round({{ puissance }}))::bigint
                  || ' : euros, k€ ou centimes) ?'
+        when q.nature = 'euros' and coalesce(p.facteur_evolution, p.facteur_pairs) >= 30
+            then 'un montant saisi dans une autre unité (centimes, euros ou milliers d''euros) ?'
         when q.nature = 'euros'
             then 'un montant d''une autre ligne ou d''une autre année, une faute de frappe, ou un changement réel à confirmer ?'
         when q.nature = 'etp'
@@ -115,6 +145,8 @@ select
     end as figure_score
 from par_valeur as p
 left join {{ ref('questions_enquete') }} as q on q.colonne = p.colonne
+left join {{ ref('int_controles__reponses') }} as f
+  on f.annee_enquete = p.annee_enquete and f.code_structure = p.code_structure
 left join {{ ref('stg_referentiel__communes') }} as com
   on p.niveau_score = 'commune' and com.code_insee = p.code_score
 left join (select distinct code_ept, nom_ept from {{ ref('stg_referentiel__communes') }} where code_ept is not null) as ter

@@ -3,8 +3,11 @@
 -- The published figures a declared measure enters, for selective editing (int_controles__scores):
 -- per data year, level (commune, territory, département, France when several départements are
 -- loaded), unit and measure, the total over the respondents whose answer the published figures
--- read, for the cells that clear the disclosure minimum. Built once, so that the validation
--- only looks them up.
+-- read, for the cells that are published: a cell of an indicator of the registry that reads the
+-- measure, at least the disclosure minimum of structures, and not withheld by the disclosure
+-- rules (int_secret__cellules: primary or secondary secrecy). A commune with two structures, a
+-- withheld cell, or a measure no indicator reads publishes nothing a value could move: it gets
+-- no score. Built once, so that the validation only looks them up.
 {%- set mesures = [] -%}
 {%- if execute -%}
   {#- under a dbt unit test, ref() names the test's fixture: the measures are read from the built table -#}
@@ -51,5 +54,15 @@ totaux as (
     where valeur is not null and code is not null
     group by all
     having count(*) >= {{ var('secret_n_min') }}
+),
+-- the cells published for some indicator of the survey that reads the measure
+publiees as (
+    select distinct s.annee, s.niveau, s.code, c.colonne
+    from {{ ref('int_secret__cellules') }} as s
+    join (select indicateur, unnest(string_split(colonnes_sources, '|')) as colonne
+          from {{ ref('registre_indicateurs') }} where source = 'enquete') as c using (indicateur)
+    where not s.secret
 )
-select * from totaux
+select t.*
+from totaux as t
+semi join publiees as p using (annee, niveau, code, colonne)

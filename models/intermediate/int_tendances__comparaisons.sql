@@ -83,5 +83,8 @@ select
              and (mode <> 'panel'
                   or ((n_structures = n_panel or n_structures - n_panel >= n_min)
                       and (n_compare = n_panel or n_compare - n_panel >= n_min))), false) as evolution_publiable,
-    mode = 'panel' and (n_structures <> n_panel or coalesce(n_compare, 0) <> n_panel) as repondants_changes
+    mode = 'panel' and (n_structures <> n_panel or coalesce(n_compare, 0) <> n_panel) as repondants_changes,
+    -- why a change of two published values has no verdict (the reading says it): a panel below the minimum
+    case when statut = 'publie' and coalesce(statut_compare, '') = 'publie' and mode = 'panel' and n_panel < n_min
+         then 'panel_insuffisant' end as motif_sans_verdict
 from evolutions

@@ -16,7 +16,7 @@ comparees as (
         indicateur, niveau, code, annee,
         {%- for col in ['valeur_comparee', 'statut_compare', 'n_compare', 'valeur_panel', 'valeur_panel_comparee',
                         'n_panel', 'evolution', 'evolution_ensemble', 'unite_evolution', 'verdict',
-                        'evolution_publiable', 'repondants_changes'] %}
+                        'evolution_publiable', 'repondants_changes', 'motif_sans_verdict'] %}
         any_value({{ col }}) filter (where comparaison = 'un_an') as {{ col }}__un_an,
         any_value({{ col }}) filter (where comparaison = 'reference') as {{ col }}__ref{{ "," if not loop.last }}
         {%- endfor %}
@@ -62,14 +62,14 @@ select
              case when unite = 'ratio' then 'points' when agregat in ('compte', 'total') then 'unite'
                   else 'pourcent' end) as unite_evolution,
     verdict__un_an as verdict_un_an, evolution_publiable__un_an as evolution_un_an_publiable,
-    repondants_changes__un_an as repondants_changes_un_an,
+    repondants_changes__un_an as repondants_changes_un_an, motif_sans_verdict__un_an as motif_sans_verdict_un_an,
     annee_reference, valeur_reference, statut_reference, n_compare__ref as n_structures_reference,
     case when annee > annee_reference then valeur - valeur_reference end as ecart_reference,
     valeur_panel__ref - valeur_panel_comparee__ref as ecart_reference_panel,
     nullif(n_panel__ref, 0) as n_panel_reference,
     evolution__ref as evolution_reference, evolution_ensemble__ref as evolution_ensemble_reference,
     verdict__ref as verdict_reference, evolution_publiable__ref as evolution_reference_publiable,
-    repondants_changes__ref as repondants_changes_reference,
+    repondants_changes__ref as repondants_changes_reference, motif_sans_verdict__ref as motif_sans_verdict_reference,
     cible, annee_cible, valeur_attendue,
     case when cible is not null and valeur_reference is not null and cible <> valeur_reference
          then (valeur - valeur_reference) / (cible - valeur_reference) end as progression_cible,

@@ -11,7 +11,27 @@ select
     r.agregat, la.libelle as libelle_agregat, r.unite, lu.libelle as libelle_unite,
     r.sens, lsens.libelle as libelle_sens,
     coalesce(r.n_min, {{ var('secret_n_min') }}) as n_min, coalesce(r.decimales, 0) as decimales,
-    r.annee_reference, r.cible, r.comparaison
+    r.annee_reference, r.cible, r.comparaison,
+    -- a total of people declared by each structure and added up: a person a second centre also
+    -- counts is counted twice, and the structures that did not answer are missing; its value is
+    -- written with its qualifier ("au moins 45 427"), the methodology says why
+    coalesce(r.au_moins, false) as au_moins,
+    case when r.au_moins then coalesce(lq.libelle, 'au moins') end as qualificatif,
+    -- a count also published per 10,000 inhabitants of its unit (pub_indicateurs.valeur_pour_10000)
+    coalesce(r.par_habitant, false) as par_habitant,
+    case when r.par_habitant then coalesce(lp.libelle, 'pour 10 000 habitants') end as libelle_pour_10000,
+    -- whether a unit's value may stand beside another unit's (its département's, France's): shares,
+    -- means and medians compare, counts and totals do not (a commune's 2,956 against the
+    -- département's 45,427 says only that the commune is smaller)
+    coalesce(r.agregat, '') not in ('compte', 'somme', 'total') as comparable_entre_unites,
+    -- what an indicator's page says of its place in the federal project when it is on no axis of it
+    case when r.axe = 'socle' or r.axe is null then 'Chiffres clés SENACS' end as libelle_hors_axe,
+    -- what its evolutions count, in the words of their reading
+    case when r.source = 'activites' then 'activités' else 'structures' end as comptees,
+    -- and of its publication under the rule of secrecy
+    case when coalesce(r.n_min, {{ var('secret_n_min') }}) > 1
+         then 'Publié à partir de ' || coalesce(r.n_min, {{ var('secret_n_min') }}) || ' structures (règle du secret)'
+         else 'Toujours publié' end as regle_publication
 from registre as r
 left join {{ ref('stg_projet__axes') }} as x on x.code_axe = r.axe
 left join {{ ref('stg_projet__actions') }} as a on a.code_action = r.action
@@ -20,3 +40,5 @@ left join libelles as ls on ls.domaine = 'source' and ls.code = r.source
 left join libelles as la on la.domaine = 'agregat' and la.code = r.agregat
 left join libelles as lu on lu.domaine = 'unite' and lu.code = r.unite
 left join libelles as lsens on lsens.domaine = 'sens' and lsens.code = r.sens
+left join libelles as lq on lq.domaine = 'qualificatif' and lq.code = 'au_moins'
+left join libelles as lp on lp.domaine = 'qualificatif' and lp.code = 'pour_10000'

@@ -15,7 +15,7 @@ lignes as (
         t.unite_evolution, t.verdict_un_an, t.evolution_un_an, t.evolution_ensemble_un_an, t.n_panel_un_an, t.n_structures_precedente,
         t.repondants_changes_un_an,
         t.annee_reference, t.valeur_reference, t.verdict_reference, t.evolution_reference, t.evolution_ensemble_reference, t.n_panel_reference,
-        t.n_structures_reference, t.repondants_changes_reference,
+        t.n_structures_reference, t.repondants_changes_reference, t.motif_sans_verdict_un_an, t.motif_sans_verdict_reference,
         t.cible, t.annee_cible, t.valeur_attendue, t.statut_cible,
         case when d.sens = 'hausse' then 1 when d.sens = 'baisse' then -1 else 0 end as signe
     from {{ ref('pub_tendances') }} as t
@@ -59,6 +59,9 @@ select
     min(case when cible_atteinte then annee end) over (partition by indicateur order by annee
                                                       rows between unbounded preceding and current row) as annee_atteinte,
     case when cible_atteinte and part_chemin > 1 then part_chemin - 1 end as depassement,
+    -- whether the board shows the verdict as a status of the indicator's card (not "no target" nor
+    -- "not computable", which the card says otherwise)
+    verdict not in ('pas_de_cible', 'non_calculable') as verdict_affiche,
     case verdict
         when 'non_atteinte' then 1 when 'hors_trajectoire' then 2 when 'en_retard' then 3
         when 'en_bonne_voie' then 4 when 'atteinte' then 5 when 'non_calculable' then 6 else 7

@@ -17,8 +17,12 @@ select
     round(t.evolution_ensemble_un_an, case when t.unite_evolution = 'unite' then r.decimales else 1 end)
         as evolution_ensemble_un_an,
     case when t.verdict_un_an is not null then t.n_panel_precedente end as n_panel_un_an,
+    -- the year the change on one year compares with: with this year, the years of its constant panel
+    case when t.verdict_un_an is not null or t.evolution_ensemble_un_an is not null then t.annee - 1 end
+        as annee_comparee_un_an,
     case when t.evolution_ensemble_un_an is not null then t.n_structures_precedente end as n_structures_precedente,
     case when t.verdict_un_an is not null then t.repondants_changes_un_an end as repondants_changes_un_an,
+    t.motif_sans_verdict_un_an,
     t.annee_reference,
     case when t.statut_reference = 'publie' then round(t.valeur_reference, r.decimales) end as valeur_reference,
     t.verdict_reference,
@@ -31,6 +35,7 @@ select
     case when t.verdict_reference is not null then t.n_panel_reference end as n_panel_reference,
     case when t.evolution_ensemble_reference is not null then t.n_structures_reference end as n_structures_reference,
     case when t.verdict_reference is not null then t.repondants_changes_reference end as repondants_changes_reference,
+    t.motif_sans_verdict_reference,
     t.cible, t.annee_cible,
     case when t.statut = 'publie' and t.statut_reference = 'publie' then round(t.valeur_attendue, r.decimales)
     end as valeur_attendue,

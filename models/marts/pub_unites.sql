@@ -38,7 +38,8 @@ principal as (
         end as code
     from comptes
 ),
-libelles as (select niveau, code, libelle from {{ ref('dim_unites') }})
+libelles as (select niveau, code, libelle from {{ ref('dim_unites') }}),
+unites as (
 select
     c.annee, c.niveau, c.code, coalesce(l.libelle, c.code) as libelle,
     -- a territory that is its département is no level of its own: its communes hang from the département
@@ -58,3 +59,33 @@ left join {{ ref('int_unites_hierarchie') }} as hc
 left join libelles as lp on lp.niveau = coalesce(hc.niveau_parent, h.niveau_parent)
                         and lp.code = coalesce(hc.code_parent, h.code_parent)
 left join publies as p on p.annee = c.annee and p.niveau = c.niveau and p.code = c.code
+),
+principale as (select annee, niveau, code from unites where est_principal),
+enfants as (
+    -- the structures of the units listed under each one (the chart of its territories reads their total)
+    select annee, niveau_parent as niveau, code_parent as code, sum(nb_structures) as nb_structures_enfants
+    from unites
+    where not est_principal and not confondu_avec_parent and code_parent is not null
+    group by all
+)
+select
+    u.*,
+    -- whether the unit has a sheet of its own: not the main unit (the yearly reports are its pages),
+    -- not a territory that is its département, not a commune with no figure of its own (too few
+    -- structures: where it is listed, it says how many centres it has and points to the unit whose
+    -- figures count them). The site and the open data read it.
+    not u.est_principal and not u.confondu_avec_parent
+        and (u.niveau <> 'commune' or u.nb_indicateurs_publies > 0) as a_une_fiche,
+    -- the unit a sheet compares its figures with: the département it sits in, or France for a
+    -- département (the main unit when its parent has none)
+    case when p1.niveau in ('departement', 'national') then p1.niveau
+         when p1.niveau is not null then coalesce(p2.niveau, m.niveau) end as niveau_comparaison,
+    case when p1.niveau in ('departement', 'national') then p1.code
+         when p1.niveau is not null then (case when p2.niveau is not null then p2.code else m.code end)
+    end as code_comparaison,
+    coalesce(e.nb_structures_enfants, 0) as nb_structures_enfants
+from unites as u
+left join enfants as e on e.annee = u.annee and e.niveau = u.niveau and e.code = u.code
+left join unites as p1 on p1.annee = u.annee and p1.niveau = u.niveau_parent and p1.code = u.code_parent
+left join unites as p2 on p2.annee = p1.annee and p2.niveau = p1.niveau_parent and p2.code = p1.code_parent
+left join principale as m on m.annee = u.annee

@@ -26,7 +26,8 @@ select
     d.nom_departement,
     case when c.code_departement = e.departement_ept then c.ept end as code_ept,
     case when c.code_departement = e.departement_ept then nullif(c.nom_ept, '') end as nom_ept,
-    c.population
+    c.population,
+    c.type_commune
 from communes as c
 left join departement_des_ept as e using (ept)
 left join {{ source('entrepot', 'ref_departements') }} as d using (code_departement)

@@ -4,7 +4,8 @@
 select 'pub_indicateurs' as mart, indicateur, annee, niveau, code
 from {{ ref('pub_indicateurs') }}
 where statut = 'secret'
-  and (valeur is not null or numerateur is not null or denominateur is not null or n_structures is not null)
+  and (valeur is not null or numerateur is not null or denominateur is not null or n_structures is not null
+       or valeur_pour_10000 is not null)
 union all
 select 'pub_indicateurs', indicateur, annee, niveau, code
 from {{ ref('pub_indicateurs') }}

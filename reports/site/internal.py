@@ -1,0 +1,119 @@
+"""The pages only the federation sees: a page per structure (its values against the median of its
+type, its quality findings), the quality pages of every data year and dbt's documentation."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.names import file_stem
+
+from .. import charts as C
+from ..formatting import nombre
+from .lookups import Lookups, ordre
+from .writer import Page, Writer
+
+
+@dataclass(kw_only=True)
+class Structure(Page):
+    nom: str
+    code: str
+    type_structure: str
+    commune: str
+    annee: int | None               # the last year of its medians
+    comparaison: list[dict]         # its values against the median of its type
+    constats: list[dict]            # its quality findings
+
+
+@dataclass(kw_only=True)
+class StructureList(Page):
+    structures: list[dict]
+
+
+@dataclass(kw_only=True)
+class QualityIndex(Page):
+    pages: list[dict]               # each year's quality page
+    dbt: bool                       # dbt's documentation is there
+
+
+def render(look: Lookups, w: Writer) -> None:
+    spec = look.spec.section("structure")
+    compare = [c for c in spec.get("comparaison", []) if c.get("indicateur") in look.reg]
+    look.spec.unknown.update(c.get("indicateur") for c in spec.get("comparaison", []) if c.get("indicateur")
+                             not in look.reg)
+    history = spec.get("historique") if spec.get("historique") in look.reg else None
+    listing = []
+    for s in sorted(look.d.structures, key=lambda s: ordre(s["nom_structure"] or s["code_structure"])):
+        code = s["code_structure"]
+        name = s["nom_structure"] or f"Structure {code}"
+        href = f"{file_stem(code)}.html"
+        commune = s["nom_commune"] or s["code_commune"] or "commune inconnue"
+        listing.append({"href": href, "nom": name, "type": s["type_structure"] or "–", "commune": commune,
+                        "code": code})
+        rows = look.d.medianes.get(code, [])
+        last = max((r["annee"] for r in rows), default=None)
+        latest = {r["indicateur"]: r for r in rows if r["annee"] == last}
+        lines = []
+        for c in compare:
+            r = latest.get(c["indicateur"])
+            if r is None:
+                continue
+            lines.append({"libelle": c.get("libelle") or look.reg[c["indicateur"]]["libelle"],
+                          "valeur": look.fmt(c["indicateur"], r["valeur"]),
+                          "mediane": look.fmt(c["indicateur"], r["mediane_type"]), "n": nombre(r["n_type"])})
+        charts = []
+        if history:
+            points = [(r["annee"], r["valeur"]) for r in rows if r["indicateur"] == history and r["valeur"] is not None]
+            if points:
+                label = next((c.get("libelle") for c in compare if c["indicateur"] == history), None) \
+                    or look.reg[history]["libelle"]
+                charts.append(C.lines("historique", f"{label}, par année", "Valeurs déclarées par la structure.",
+                                      "", {label: ([p[0] for p in points], [p[1] for p in points])},
+                                      look.reg[history]["unite"], look.reg[history]["decimales"]))
+        w.render(f"structures/{href}", "structure.html", Structure(
+            titre=f"{name} (structure {code})", page_id="structure", date_page=look.date_site, nom=name, code=code,
+            type_structure=s["type_structure"] or "", commune=commune, annee=last, comparaison=lines,
+            graphiques=charts, constats=look.d.constats.get(code, [])))
+    w.render("structures/index.html", "liste_structures.html", StructureList(
+        titre="Les structures", page_id="structures", date_page=look.date_site, structures=listing))
+
+def internal_extras(writer: Writer, tmp: Path, dbt_docs: Path | None, look: Lookups) -> None:
+    """The quality pages of every data year, inside the site's navigation, with the feedback
+    sheets of the structures, and the dbt docs as one self-contained page. (The GX Data Docs, which
+    load their styles from the internet, stay in the quality folder beside the warehouse.)"""
+    from expectations.publication import year_gates
+
+    from ..qualite import quality_records, write_fiches
+
+    pages = []
+    for record in quality_records(look.con, year_gates(look.con)) if look.con is not None else []:
+        write_fiches(record, tmp / "qualite")
+        writer.page(f"qualite/{record['annee']}.html", "qualite_annee.html",
+                    titre=f"Qualité des données {record['annee']}", page_id="qualite", date_page=look.date_site,
+                    **{k: v for k, v in record.items() if k != "federation"})
+        pages.append({"annee": record["annee"], "href": f"{record['annee']}.html"})
+    dbt = _dbt_docs(dbt_docs, tmp / "dbt")
+    writer.render("qualite/index.html", "qualite_index.html", QualityIndex(
+        titre="Qualité des données", page_id="qualite", date_page=look.date_site, pages=pages, dbt=dbt))
+
+
+def _dbt_docs(source: Path | None, dest: Path) -> bool:
+    """dbt's documentation as one page that works offline and from a file: manifest and catalog
+    inlined the way `dbt docs generate --static` does, no canonical link nor favicon to fetch."""
+    if not source or not (source / "index.html").exists() or not (source / "manifest.json").exists():
+        return False
+    html = (source / "index.html").read_text(encoding="utf-8")
+    catalog = (source / "catalog.json").read_text(encoding="utf-8") if (source / "catalog.json").exists() else "{}"
+    inline = lambda text: text.replace("</", "<\\/")     # JSON that cannot close the <script>
+    html = (html.replace('"MANIFEST.JSON INLINE DATA"', inline((source / "manifest.json").read_text(encoding="utf-8")))
+            .replace('"CATALOG.JSON INLINE DATA"', inline(catalog))
+            .replace('<link rel="canonical" href="/overview/"/>', "")
+            .replace("""<link rel="shortcut icon" href="${require('./assets/favicons/favicon.ico')}"/>""",
+                     '<link rel="icon" href="data:,"/>'))
+    # icons drawn from an Angular expression: set by Angular once evaluated (ng-attr-), so that the
+    # browser never requests the literal "{{ getIcon(...) }}" (an interpolation inside the attribute
+    # would be refused by Angular's strict contextual escaping, and the icons left blank)
+    html = re.sub(r'xlink:href="\{\{ getIcon\(([^)]*)\) \}\}"', r'ng-attr-xlink:href="{{ getIcon(\1) }}"', html)
+    dest.mkdir()
+    (dest / "index.html").write_text(html, encoding="utf-8")
+    return True

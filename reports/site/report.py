@@ -1,0 +1,228 @@
+"""The yearly report of each data year (its sections as the page spec declares them: tiles, tables,
+charts, a map, the communes, the unit sheets, the national comparison), and its printed plaquette."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from common.processes import die_with_parent
+
+from .. import charts as C
+from .. import context as X
+from .. import maps as M
+from .. import svgcharts
+from ..data import Unit
+from ..formatting import pluriel, qualifie, structures
+from ..pages import select
+from ..plaquette import cached_pdf, css as plaquette_css, engine as plaquette_engine, keep_pdf, render_pdf
+from .lookups import NIVEAUX, NIVEAUX_PLURIEL, Lookups, each_year, measure, ordre, slug
+from .writer import Page, Writer
+
+
+@dataclass(kw_only=True)
+class Report(Page):
+    annee: int
+    principal: Unit | None
+    messages: list[str]
+    sections: list[dict]            # the sections of the page spec that have something to show
+    plaquette: str                  # the PDF's file name, or ""
+
+
+def render(look: Lookups, w: Writer, annee: int) -> None:
+    tree = look.trees[annee]
+    main = tree["main"]
+    sections, charts = [], []
+    for s in (look.spec.section("rapport")).get("sections") or []:
+        kind = s.get("type", "rubrique")
+        sec = {"id": s.get("id") or slug(s.get("titre", "rubrique")), "titre": look.title(s),
+               "texte": s.get("texte", ""), "type": kind}
+        if kind == "fiches":
+            sec["fiches"] = look.sheets(annee)
+            if not sec["fiches"]["liens"] and not sec["fiches"]["petites"]:
+                continue
+        elif kind == "comparaison_nationale":
+            sec["comparaison"] = look.national_rows(annee)
+            if not sec["comparaison"]:
+                continue
+        else:
+            if not fill_section(look, sec, s, annee, main, charts):
+                if sec.get("avait_indicateurs") or sec.get("selecteurs"):
+                    look.absent[(sec["titre"], bool(sec.get("avait_indicateurs")))].append(annee)
+                continue
+        sections.append(sec)
+    plaquette = f"plaquette-{annee}.pdf" if look.plaquettes else ""
+    w.render(f"{annee}/index.html", "rapport.html", Report(
+        titre=f"Rapport {annee} — {main.libelle if main else ''}", page_id="rapport",
+        date_page=look.year_date(annee), annee=annee, principal=main, messages=look.messages(annee, main),
+        sections=sections, graphiques=charts, annee_page=annee, plaquette=plaquette))
+    if plaquette:
+        look.pdfs.append((f"{annee}/{plaquette}", printed(look, w, annee, main, sections)))
+
+
+def printed(look: Lookups, w: Writer, annee: int, main: Unit | None, sections: list[dict]) -> str:
+    """The yearly report as a printed A4 plaquette (PDF): cover with its key figure, contents,
+    key messages, the report's sections with static charts and map, method and sources last."""
+    site = str(look.d.federation.get("site") or "").rstrip("/")
+    printed = []
+    for sec in sections:
+        sec = dict(sec)
+        sec["graphiques"] = [{"titre": g.titre, "lecture": g.lecture, "legende": g.legende,
+                              "svg": svgcharts.draw(g)} for g in sec.get("graphiques") or []]
+        if sec.get("fiches"):
+            fiches = dict(sec["fiches"])
+            fiches["liens"] = [{**l, "url": f"{site + '/' if site else ''}{annee}/{l['href']}"}
+                               for l in fiches["liens"]]
+            sec["fiches"] = fiches
+        printed.append(sec)
+    first = next((t for s in sections for t in s.get("tuiles") or []), None)
+    sources = sorted({f"{r['editeur_source']}, « {r['titre_source']} »" if r.get("titre_source") else
+                      str(r["editeur_source"]) for r in look.d.nationale.get(annee, []) if r.get("editeur_source")})
+    html = w.template("plaquette.html").render(
+        w.common, css=Markup(plaquette_css()), annee=annee, principal=main, sections=printed,
+        messages=look.messages(annee, main), chiffre=first, date=look.year_date(annee), sources=sources,
+        adresse=f"{site}/{annee}/index.html" if site else "", adresse_methode=f"{site}/methodologie.html")
+    return html
+
+
+def fill_section(look: Lookups, sec: dict, s: dict, annee: int, main: Unit | None, charts: list) -> bool:
+    tiles = select(look.spec, look.reg, s.get("tuiles"))
+    table = select(look.spec, look.reg, s.get("tableau"))
+    chart_rows = [(g, select(look.spec, look.reg, {k: v for k, v in g.items() if k not in ("type", "titre", "tri")}))
+                  for g in s.get("graphiques") or []]
+    indicators = tiles + table + [r for g, rows in chart_rows for r in rows]
+    sec["avait_indicateurs"] = bool(indicators)
+    sec["selecteurs"] = bool(s.get("tuiles") or s.get("tableau") or
+                             any(g.get("type") != "unites" for g in s.get("graphiques") or []))
+    if indicators and not look.has_data(annee, main, indicators):
+        return False
+    sec["tuiles"] = look.tiles(annee, main, tiles)
+    sec["tableau"] = [table_row(look, annee, main, r) for r in table if look.cell(annee, main, r["indicateur"])]
+    sec["graphiques"] = []
+    for k, (g, rows) in enumerate(chart_rows, start=1):
+        chart = section_chart(look, sec["id"] + (f"-{k}" if k > 1 else ""), g, rows, annee, main)
+        if chart is not None:
+            sec["graphiques"].append(chart)
+            charts.append(chart)
+    if s.get("carte") and main is not None:
+        sec["carte"] = section_map(look, f"carte-{sec['id']}", annee, main, s["carte"])
+    if s.get("communes") and main is not None and main.niveau != "national":   # France: on each département
+        sec["communes"] = commune_table(look, annee)
+        small = {r["niveau_parent"] for r in sec["communes"] if r["sans_fiche"]}
+        sec["communes_note"] = look.too_few(small, "Les communes « sans fiche »") if small else ""
+    return bool(sec["tuiles"] or sec["tableau"] or sec["graphiques"] or sec.get("communes") or sec.get("carte"))
+
+
+def section_map(look: Lookups, id: str, annee: int, main: Unit, spec: dict) -> M.Carte | None:
+    """The communes of the département (the départements of France), shaded by their structures."""
+    if main.niveau == "national":
+        level, file, bounds = "departement", "departements", spec.get("classes_departements") or [1, 25, 50, 100]
+        area, areas = "département", "départements"
+    elif main.niveau == "departement":
+        level, file, bounds = "commune", f"communes-{main.code}", spec.get("classes") or [1, 2, 3, 5]
+        area, areas = "commune", "communes"
+    else:
+        return None
+    units = [{"code": u.code, "libelle": u.libelle, "n": u.nb_structures, "detail": structures(u.nb_cs, u.nb_evs)}
+             for u in sorted(look.trees[annee]["units"].values(), key=lambda u: ordre(u.libelle))
+             if u.niveau == level]
+    titre = f"{spec.get('titre') or 'Structures'} par {area}, {main.libelle}, {annee}"
+    return M.choropleth(id, titre, file, units, [int(b) for b in bounds], area=area, areas=areas)
+
+
+def table_row(look: Lookups, annee: int, unit: Unit | None, r: dict) -> dict:
+    c = look.cell(annee, unit, r["indicateur"])
+    return {"indicateur": r["indicateur"], "libelle": look.named(r),
+            "valeur": qualifie(look.fmt(r["indicateur"], c.valeur), r), "lecture": look.reading(c, "un_an", annee)}
+
+
+def section_chart(look: Lookups, id: str, g: dict, rows: list[dict], annee: int, main: Unit | None):
+    kind = g["type"]
+    if kind == "unites":
+        kids = [u for u in look.trees[annee]["children"].get((main.niveau, main.code), [])] if main else []
+        kids = sorted(kids, key=lambda u: (-(u.nb_structures or 0), ordre(u.libelle)))
+        if not 2 <= len(kids) <= 30 or kids[0].niveau == "commune":   # communes: their table follows
+            return None
+        level = NIVEAUX_PLURIEL.get(kids[0].niveau, "unités")
+        titre = f"{g.get('titre', 'Structures')} par {NIVEAUX[kids[0].niveau]}"
+        total = main.nb_structures_enfants      # dbt's total of the units drawn (none in a year frozen before it)
+        return C.bars(id, titre, f"Centres sociaux et espaces de vie sociale agréés, données {annee}.",
+                      f"{pluriel(total, 'structure', 'structures')} réparties sur {len(kids)} {level}."
+                      if total is not None else f"Structures réparties sur {len(kids)} {level}.",
+                      [u.libelle for u in kids], [u.nb_structures for u in kids], "structures", 0,
+                      label_col=NIVEAUX[kids[0].niveau].capitalize())
+    found = [(r, look.cell(annee, main, r["indicateur"])) for r in rows]
+    found = [(r, c) for r, c in found if c is not None]
+    if not found:
+        return None
+    if kind == "barres":
+        if g.get("tri") == "decroissant":
+            found.sort(key=lambda rc: -rc[1].valeur)
+        r0 = found[0][0]      # the reading names the largest values, whatever the order of the bars
+        lead = "\u202f; ".join(f"{r['libelle_court'] or r['libelle']}\u00a0: {look.fmt(r['indicateur'], c.valeur)}"
+                              for r, c in sorted(found, key=lambda rc: -rc[1].valeur)[:3])
+        return C.bars(id, g.get("titre") or "Indicateurs", f"{measure(r0)}, "
+                      f"{main.libelle}, données {annee}.", f"En tête\u00a0: {lead}.",
+                      [r["libelle_court"] or r["libelle"] for r, _ in found], [c.valeur for _, c in found],
+                      r0["unite"], r0["decimales"], label_col="Indicateur")
+    r, c = found[0]      # evolution: one small chart per indicator, the first one here
+    years, values = look.series(r["indicateur"], main, annee)
+    ctx = X.chart_context(look.d, look.reg, main, r["indicateur"], annee)
+    return C.lines(id, g.get("titre") or f"{r['libelle']}, par année", f"{measure(r)}, "
+                   f"{main.libelle}, par année de données jusqu'en {annee}{each_year(r, c)}. " + X.context_text(ctx),
+                   look.reading(c, "un_an", annee),
+                   {r["libelle_court"] or r["libelle"]: (years, values)}, r["unite"], r["decimales"], contexte=ctx)
+
+
+def commune_table(look: Lookups, annee: int) -> list[dict]:
+    tree = look.trees[annee]
+    rows = []
+    for (niveau, code), u in sorted(tree["units"].items(), key=lambda kv: ordre(kv[1].libelle)):
+        if niveau != "commune":
+            continue
+        p = tree["parent"].get((niveau, code))
+        rows.append({"libelle": u.libelle, "parent": p.libelle if p else "", "href": tree["href"].get((niveau, code)),
+                     "parent_href": tree["href"].get((p.niveau, p.code)) if p else None,
+                     "niveau_parent": (p or tree["main"]).niveau if p or tree["main"] else "",
+                     "sans_fiche": (niveau, code) in tree["small"], "structures": structures(u.nb_cs, u.nb_evs)})
+    return rows
+
+
+@contextmanager
+def plaquettes_in_background(look: Lookups, w: Writer):
+    """The PDF of each yearly report, rendered (WeasyPrint: seconds each) by forked workers while
+    the caller writes the other pages, then written into the site. Rendering is deterministic:
+    a plaquette whose HTML was already printed (the same year, unchanged) is taken from the
+    cache of rendered plaquettes (reports/plaquette.py), byte for byte what it would render."""
+    todo, done = [], {}
+    for rel, html in look.pdfs:
+        cached = cached_pdf(html)
+        if cached is not None:
+            done[rel] = cached
+        else:
+            todo.append((rel, html))
+    pool = None
+    if todo:
+        plaquette_engine()      # imported once, before the workers are forked
+    if len(todo) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        pool = multiprocessing.get_context("fork").Pool(min(len(todo), os.cpu_count() or 1),
+                                                        initializer=die_with_parent, initargs=(os.getpid(),))
+    try:
+        pending = pool.map_async(render_pdf, [html for _, html in todo]) if pool else None
+        yield
+        pdfs = pending.get() if pool else [render_pdf(html) for _, html in todo]
+        for (rel, html), pdf in zip(todo, pdfs):
+            done[rel] = pdf
+            keep_pdf(html, pdf)
+        for rel, pdf in sorted(done.items()):
+            w.binary(rel, pdf)
+        if pool:
+            pool.close()
+    finally:
+        if pool:
+            pool.terminate()
+            pool.join()
+

@@ -1,0 +1,141 @@
+"""The sheet of each territory, département and commune of each year: its figures beside those of
+the unit it is compared with, its key messages, its territories and communes. At national scale
+they are the bulk of the site: forked workers render them while the other pages are written."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from common.processes import die_with_parent
+
+from .. import context as X
+from ..data import Unit
+from ..formatting import qualifie, structures
+from ..pages import select
+from .lookups import NIVEAUX, Lookups, fichier, ordre
+from .writer import Page, Writer
+
+PARTS = 2                   # unit sheets are shared between this many workers...
+PARALLEL_FROM = 2000        # ...when there are at least this many
+_FORKED: tuple | None = None
+
+
+@dataclass(kw_only=True)
+class UnitSheet(Page):
+    annee: int
+    unite: Unit
+    nom: str                        # its name, with its parent's when another unit has the same
+    niveau: str                     # its level, in words
+    parent: Unit | None
+    parent_href: str | None
+    structures_phrase: str
+    principal: Unit | None
+    versus: Unit | None             # the unit its figures are compared with
+    blocs: list[dict]               # per section of the page spec: its lines (indicator, value, rate, the compared
+                                    # unit's like quantity, reading) and its chart
+    enfants: list[dict]             # its territories and communes with a sheet
+    messages: list[str]
+    sans_fiche: list[dict]          # ...and those without one
+    sans_fiche_note: str
+    centres: list[dict]             # its centres: name, type, commune (public facts, no figures)
+
+
+def _unit_pages_in_worker(annee: int, part: int) -> int:
+    look, writer = _FORKED
+    return render(look, writer, annee, part)
+
+
+@contextmanager
+def in_background(look: Lookups, w: Writer):
+    """The sheets of every unit of every year: the bulk of a national site, rendered by forked
+    workers (they read the data already loaded and write their own files) while the caller
+    writes the other pages; below PARALLEL_FROM sheets, simply here and now."""
+    tasks = [(annee, part) for annee in look.d.annees for part in range(PARTS)]
+    total = sum(len(look.trees[a]["href"]) for a in look.d.annees)
+    if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for annee, part in tasks:
+            render(look, w, annee, part)
+        yield
+        return
+    global _FORKED
+    _FORKED = (look, w)
+    pool = multiprocessing.get_context("fork").Pool(PARTS, initializer=die_with_parent, initargs=(os.getpid(),))
+    _FORKED = None
+    try:
+        pending = pool.starmap_async(_unit_pages_in_worker, tasks)
+        yield
+        written = sum(pending.get())
+        for writer in (w, *w.mirrors):       # the workers wrote them into the mirrors too
+            writer.pages += written
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
+    """One part (of PARTS) of a year's unit sheets; returns the number of pages written."""
+    before = w.pages
+    tree = look.trees[annee]
+    sections = [(s.get("titre", ""), select(look.spec, look.reg, s)) for s in
+                (look.spec.section("unite")).get("sections") or []]
+    links = {i: Markup('<a href="../../indicateurs/{}.html">{}</a>').format(fichier(i), look.named(r))
+             for i, r in look.reg.items()}
+    versus_values: dict[tuple, dict[str, str]] = {}
+    date_page = look.year_date(annee)
+    for n, (key, rel) in enumerate(tree["href"].items()):
+        if n % PARTS != part:
+            continue
+        u = tree["units"][key]
+        parent = tree["parent"].get(key)
+        name = look.unit_title(annee, u)
+        versus = look.compared_with(annee, u)
+        cells = look.d.cells.get((annee, u.niveau, u.code), {})
+        vkey = (versus.niveau, versus.code) if versus else None
+        if vkey not in versus_values:
+            vcells = look.d.cells.get((annee, *vkey), {}) if vkey else {}
+            versus_values[vkey] = {i: look.fmt(i, c.valeur) for i, c in vcells.items()}
+        vvalues = versus_values[vkey]
+        blocks = []
+        vcells = look.d.cells.get((annee, *vkey), {}) if vkey else {}
+        for k, (titre_bloc, rows) in enumerate(sections, start=1):
+            lines, apart = [], False
+            for r in rows:
+                i = r["indicateur"]
+                c = cells.get(i)
+                if c is not None:
+                    # like beside like: the compared unit's share, mean or rate, never its count
+                    vc = vcells.get(i)
+                    versus_text = vvalues.get(i, "–") if r.get("comparable_entre_unites") else \
+                        X.rate(look.reg, vc) if vc is not None and X.rate(look.reg, c) else ""
+                    apart = apart or not r.get("comparable_entre_unites")
+                    lines.append({"lien": links[i], "valeur": qualifie(look.fmt(i, c.valeur), r),
+                                  "taux": X.rate(look.reg, c), "versus": versus_text,
+                                  "versus_taux": bool(versus_text) and not r.get("comparable_entre_unites"),
+                                  "lecture": look.reading(c, "un_an", annee)})
+            if lines:
+                chart = X.unit_section_chart(f"s{k}", titre_bloc, look.d, look.reg, annee, u, versus, rows)
+                blocks.append({"titre": titre_bloc, "lignes": lines, "non_compares": apart,
+                               "graphiques": [chart] if chart else []})
+        # its territories and communes with a sheet, then those without one: the reason given once,
+        # not in each of their lines (a département can list 80 of them)
+        kids, small = [], []
+        for k in sorted(tree["children"].get(key, []), key=lambda v: ordre(v.libelle)):
+            kkey = (k.niveau, k.code)
+            (small if kkey in tree["small"] else kids).append(
+                {"href": tree["href"].get(kkey), "libelle": look.unit_title(annee, k),
+                 "structures": structures(k.nb_cs, k.nb_evs)})
+        w.render(f"{annee}/{rel}", "unite.html", UnitSheet(
+            titre=f"{name} ({NIVEAUX[u.niveau]}) en {annee}", page_id="unite", date_page=date_page, annee=annee,
+            annee_page=annee, unite=u, nom=name, niveau=NIVEAUX[u.niveau], parent=parent,
+            structures_phrase=structures(u.nb_cs, u.nb_evs),
+            parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None, principal=tree["main"],
+            versus=versus, blocs=blocks, enfants=kids, messages=look.messages(annee, u),
+            centres=X.centres(look.d, annee, u),
+            sans_fiche=small, sans_fiche_note=look.without_sheet(len(small), u.niveau)))
+    return w.pages - before
+

@@ -1,0 +1,100 @@
+"""What the renderer reads instead of deciding (fast: in-memory data and a real DuckDB file, no dbt):
+the disclosure minimum and its words from pub_parametres, the reason a change has no verdict from
+pub_tendances, a code without its label, and published rows that no registry or label names."""
+from __future__ import annotations
+
+import csv
+import io
+
+import duckdb
+import pytest
+
+from common.errors import ObservatoireError
+from conftest import ROOT
+from reports.data import SiteData, _parametres, unknown_codes
+from reports.formatting import lecture, share
+from reports.pages import PageSpec
+from reports.site.lookups import Lookups
+
+PARAMETRES = {"secret_n_min": 5, "secret_n_min_en_lettres": "cinq", "secret_dominance": 0.875}
+
+
+def lookups(libelles: dict | None = None, parametres: dict | None = None) -> Lookups:
+    data = SiteData("public", [], {}, {}, {}, libelles or {}, [], {}, {}, {}, {}, [],
+                    parametres=PARAMETRES if parametres is None else parametres)
+    return Lookups(data, PageSpec({}))
+
+
+def test_the_disclosure_minimum_and_its_words_are_the_published_parameters():
+    look = lookups()
+    assert look.n_min == 5
+    assert look.minimum() == "il en faut au moins cinq"
+    assert "(il en faut au moins cinq)" in look.too_few({"territoire"})
+    assert share(0.875) == "87,5\u202f%" and share(0.85) == "85\u202f%" and share(None) == "–"
+
+
+def test_a_warehouse_without_the_published_parameters_is_refused_in_french(tmp_path):
+    con = duckdb.connect(str(tmp_path / "entrepot.duckdb"))
+    con.execute("CREATE SCHEMA publie")
+    with pytest.raises(ObservatoireError, match="pub_parametres.*observatoire run"):
+        _parametres(con)
+    con.execute("CREATE TABLE main.pub_parametres AS SELECT 4 AS secret_n_min, 'quatre' AS secret_n_min_en_lettres, "
+                "0.9 AS secret_dominance")
+    assert _parametres(con)["secret_n_min_en_lettres"] == "quatre"      # the current build's, before a publication
+    con.execute("CREATE TABLE publie.pub_parametres AS SELECT 3 AS secret_n_min, 'trois' AS secret_n_min_en_lettres, "
+                "0.85 AS secret_dominance")
+    assert _parametres(con)["secret_n_min"] == 3                         # the published ones first
+
+
+def test_a_code_without_its_label_is_an_error():
+    look = lookups({"statut_publication": {"publiee": "publiée"}})
+    assert look.label("statut_publication", "publiee") == "publiée"
+    with pytest.raises(ObservatoireError, match="« suspendue » .*n'a pas de libellé"):
+        look.label("statut_publication", "suspendue")
+
+
+TREND = {"verdict_un_an": None, "evolution_un_an": None, "evolution_ensemble_un_an": -3.2, "n_panel_un_an": None,
+         "n_structures_precedente": 3, "n_structures": 3, "unite_evolution": "pourcent"}
+MOTIFS = {"panel_insuffisant": "moins de {n_min} structures ont répondu les deux années"}
+
+
+def test_the_reason_a_change_has_no_verdict_is_read_not_inferred():
+    said = lecture({**TREND, "motif_sans_verdict_un_an": "panel_insuffisant"}, "un_an", 2019, 0, {}, 4,
+                   motifs=MOTIFS)
+    assert said == ("\u22123,2\u202f% sur un an sur l'ensemble des répondantes (3 en 2018, 3 en 2019)\u202f; "
+                    "pas de verdict\u00a0: moins de 4 structures ont répondu les deux années.")
+    # no reason given: no reason written (the change reads as compared on every structure counted)
+    plain = lecture(TREND, "un_an", 2019, 0, {}, 4, motifs=MOTIFS)
+    assert "pas de verdict" not in plain and "sur l'ensemble des structures comptées (3 en 2018, 3 en 2019)" in plain
+
+
+def test_published_rows_no_registry_or_label_names_are_named(tmp_path):
+    con = duckdb.connect(str(tmp_path / "entrepot.duckdb"))
+    con.execute("CREATE SCHEMA publie")
+    con.execute("CREATE TABLE publie.pub_registre AS SELECT * FROM (VALUES ('a'), ('b')) AS t(indicateur)")
+    con.execute("CREATE TABLE publie.pub_libelles AS SELECT * FROM (VALUES ('verdict', 'stable', 'stable', 1)) "
+                "AS t(domaine, code, libelle, ordre)")
+    con.execute("CREATE TABLE publie.pub_indicateurs AS SELECT * FROM (VALUES ('a'), ('retire'), (NULL)) AS t(indicateur)")
+    con.execute("CREATE TABLE publie.pub_tendances AS SELECT * FROM (VALUES ('a', 'stable', NULL), ('b', 'envole', NULL))"
+                " AS t(indicateur, verdict_un_an, verdict_reference)")
+    found = unknown_codes(con)
+    assert found == ["pub_indicateurs : indicateur « retire » absent du registre publié",
+                     "pub_tendances : verdict « envole » sans libellé"]
+    con.execute("DELETE FROM publie.pub_indicateurs WHERE indicateur = 'retire'")
+    con.execute("UPDATE publie.pub_tendances SET verdict_un_an = 'stable'")
+    assert unknown_codes(con) == []
+
+
+def test_a_folders_own_labels_are_completed_by_the_products():
+    """A federation's config/libelles_codes.csv written before a domain existed (the publication statuses,
+    the reasons for a missing verdict): its own labels win, the product's fill in what it lacks."""
+    from observatoire.build import _with_product_labels
+
+    product = (ROOT / "data" / "seeds" / "libelles_codes.csv").read_text(encoding="utf-8-sig")
+    own = "domaine,code,libelle,ordre\nverdict_cible,atteinte,réussie,5\n"
+    rows = list(csv.DictReader(io.StringIO(_with_product_labels(own, product))))
+    labels = {(r["domaine"], r["code"]): r["libelle"] for r in rows}
+    assert labels[("verdict_cible", "atteinte")] == "réussie" and len(rows) == len(labels)
+    assert labels[("statut_publication", "bloquee")] == "retenue (contrôle bloquant)"
+    assert ("motif_sans_verdict", "panel_insuffisant") in labels
+    assert _with_product_labels("pas,un,fichier\n1,2,3\n", product) == "pas,un,fichier\n1,2,3\n"
