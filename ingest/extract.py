@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import values as V
 from .config import Config, Column
@@ -88,7 +89,7 @@ class ParsedExtract:
     kind: str
     year: int
     sha256: str
-    data: bytes
+    data: bytes                       # the file's bytes, until they are archived
     rows: pd.DataFrame = field(default_factory=pd.DataFrame)      # canonical typed columns + _ligne
     extra: pd.DataFrame = field(default_factory=pd.DataFrame)     # long: _ligne, question, reponse, est_bloc
     findings: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -96,6 +97,7 @@ class ParsedExtract:
     separator: str = ""
     blank_lines: int = 0
     duplicates: int = 0
+    size: int = 0                     # the file's bytes
 
     def count(self, severity: str) -> int:
         return 0 if self.findings.empty else int((self.findings["severite"] == severity).sum())
@@ -123,13 +125,19 @@ def _expected(column: Column) -> str:
 
 def _parse_columns(present: list[tuple[Column, pd.Series]], known_communes: frozenset[str],
                    codes: ProjectCodes) -> dict[str, tuple]:
-    """name -> (parsed, failed, repaired-or-None, expected). The columns of one type are parsed
-    together, over their distinct values (an enum's spellings are its own)."""
+    """name -> (parsed, failed, repaired-or-None, expected): see `_parsed_columns`."""
+    return dict(_parsed_columns(present, known_communes, codes))
+
+
+def _parsed_columns(present: list[tuple[Column, object]], known_communes: frozenset[str], codes: ProjectCodes):
+    """(name, (parsed, failed, repaired-or-None, expected)) of each column, as soon as it is parsed.
+    The columns of one type are parsed together, over their distinct values (an enum's spellings
+    are its own). A raw column is a Series of text or None, an Arrow text array (see
+    `V.iter_distinct`), or a function giving one, called only when the column is parsed."""
     groups: dict[tuple, list[tuple[Column, pd.Series]]] = {}
     for column, raw in present:
         key = (column.type, column.name) if column.type == "enum" else (column.type,)
         groups.setdefault(key, []).append((column, raw))
-    out = {}
     for (t, *_), members in groups.items():
         if t == "enum":
             parser, args = V.parse_enum, (members[0][0].spellings,)
@@ -139,12 +147,12 @@ def _parse_columns(present: list[tuple[Column, pd.Series]], known_communes: froz
             parser, args = V.parse_reference_code, (codes.actions if t == "action_code" else codes.groups,)
         else:
             parser, args = _PARSERS.get(t, V.parse_text), ()
-        for (column, raw), result in zip(members, V.on_distinct(parser, [raw for _, raw in members], *args)):
+        raws = (raw() if callable(raw) else raw for _, raw in members)
+        for (column, _), result in zip(members, V.iter_distinct(parser, raws, *args)):
             parsed, failed, repaired = (*result, None) if len(result) == 2 else result
             if t in ("action_code", "groupe_travail"):
-                failed = np.zeros(len(raw), dtype=bool)
-            out[column.name] = (parsed, failed, repaired, _expected(column))
-    return out
+                failed = np.zeros(len(parsed), dtype=bool)
+            yield column.name, (parsed, failed, repaired, _expected(column))
 
 
 def _parse_column(column: Column, raw: pd.Series, known_communes: frozenset[str],
@@ -180,7 +188,7 @@ def read_table(path: Path, data: bytes, is_header) -> RawTable:
 def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, config: Config,
                   known_communes: frozenset[str], progress=None, codes: ProjectCodes | None = None
                   ) -> ParsedExtract:
-    out = ParsedExtract(path=path, kind=kind, year=year, sha256=sha256, data=data)
+    out = ParsedExtract(path=path, kind=kind, year=year, sha256=sha256, data=data, size=len(data))
     columns = config.columns[kind]
     required = config.required(kind)
     codes = codes or project_codes()
@@ -207,8 +215,9 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
         raise ExtractError(f"{exc} : ce fichier ressemble à {what} : s'il en est un, renommez-le "
                            f"{other}_{year}{path.suffix.lower()}") from None
     out.encoding, out.separator, out.blank_lines = table.encoding, table.separator, table.blank_lines
+    raw = table.cells                 # the rows, column by column (readers.Columns)
     if not table.counted_fields:      # a spreadsheet's cells keep their column: beyond the header,
-        widest = max((len(r) for r in table.rows), default=0)      # a column without a header
+        widest = raw.width            # a column without a header
         table.header += [""] * (widest - len(table.header))
 
     mapping, extra_headers, unknown, unnamed = _map_header(table, kind, year, config)
@@ -222,42 +231,52 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                            + "".join(f" ; {hint}" for hint in hints))
 
     width = len(table.header)
+    raw.pad(width)
     findings: list[pd.DataFrame] = []
     findings.extend(_field_counts(table, width, mapping))
-    raw = _raw_frame(table.rows, width)
     lines = pd.Series(table.line_numbers, dtype="int64")
     raw, lines, totals = _without_total_rows(raw, lines, {c: i for i, c in mapping.items()}, required)
     findings.extend(totals)
 
-    typed = {}
+    typed, said_no, results = {}, {}, {}
     pending: list[tuple[str, pd.Series, np.ndarray, np.ndarray | None, str]] = []
     index_of = {c: i for i, c in mapping.items()}
-    results = _parse_columns([(column, raw[index_of[name]]) for name, column in columns.items() if name in index_of],
-                             known_communes, codes)
+    raw_of = {name: _RawColumn(raw, index_of[name]) for name in columns if name in index_of}
+    for name, (parsed, failed, repaired, expected) in _parsed_columns(
+            [(column, raw_of[name].arrow) for name, column in columns.items() if name in index_of],
+            known_communes, codes):
+        if columns[name].type == "bool":
+            said_no[name] = bool(parsed.eq(False).any())
+        # what the checks below read of the raw column is kept aside, the column let go (a
+        # large extract's canonical columns are never all held twice, raw and typed)
+        raw_of[name].detach(parsed, repaired, checkbox=columns[name].type == "bool" and not said_no[name])
+        typed[name] = parsed.to_numpy() if len(parsed) else parsed
+        results[name] = (failed, repaired, expected)
+        del parsed
+    pa.default_memory_pool().release_unused()
     for name, column in columns.items():
         if name in index_of:
-            parsed, failed, repaired, expected = results[name]
-            typed[name] = parsed.to_numpy() if len(parsed) else parsed
-            pending.append((name, raw[index_of[name]], failed, repaired, expected))
+            failed, repaired, expected = results.pop(name)
+            pending.append((name, raw_of[name], failed, repaired, expected))
         else:                          # a column the file does not have: nothing to read
             typed[name] = pd.Series(pd.NA, index=raw.index, dtype=EMPTY_DTYPES.get(column.type, "string"))
         if progress:
             progress()
-    typed = pd.DataFrame(typed, index=raw.index)
+    typed = pd.DataFrame(typed, index=raw.index, copy=False)      # the columns as they are, not copied into blocks
 
     # Check-box columns: an empty cell means "no" (for respondents only, in a survey). `repondant`
     # first, on every row: a survey that ticks its respondents with 'x' leaves the others empty.
     def checkbox(name, raw_col) -> bool:       # (one "no" rules a check box out: only its 'x' are answers)
-        return columns[name].type == "bool" and not results[name][0].eq(False).any() and V.checkbox_column(raw_col)
+        return columns[name].type == "bool" and not said_no[name] and raw_col.checkbox
 
     for name, raw_col, *_ in pending:
         if name == "repondant" and checkbox(name, raw_col):
-            typed.loc[raw_col.isna().to_numpy(), name] = False
+            typed.loc[raw_col.empty(), name] = False
     answered = (typed["repondant"].fillna(False).to_numpy(dtype=bool) if "repondant" in typed
                 else np.ones(len(typed), dtype=bool))
     for name, raw_col, *_ in pending:
         if name != "repondant" and checkbox(name, raw_col):
-            typed.loc[raw_col.isna().to_numpy() & answered, name] = False
+            typed.loc[raw_col.empty() & answered, name] = False
 
     if kind == "senacs":
         _check_survey_year(typed["annee_enquete"], year, path)
@@ -268,7 +287,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     for name, raw_col, failed, repaired, expected in pending:
         if failed.any():
             rule_sev = "bloquant" if columns[name].required else "avertissement"
-            bad_raw = _preview(raw_col[failed].astype(str))
+            bad_raw = _preview(raw_col()[failed].astype(str))
             findings.append(_findings(
                 lines[failed].to_numpy(), key_year[failed].to_numpy(), key_code[failed].to_numpy(),
                 name, bad_raw.to_numpy(), expected, "valeur_illisible", rule_sev,
@@ -279,12 +298,12 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
         if absent.any():
             findings.append(_findings(
                 lines[absent].to_numpy(), key_year[absent].to_numpy(), key_code[absent].to_numpy(),
-                name, raw_col[absent].astype("string").to_numpy(), expected,
+                name, raw_col()[absent].astype("string").to_numpy(), expected,
                 "valeur_obligatoire_manquante", "bloquant",
                 ("Ligne " + lines[absent].astype(str) + ", colonne « " + name
                  + " » : valeur obligatoire manquante (" + expected + ").").to_numpy()))
         if repaired is not None and repaired.any() and columns[name].type in ("bool", "enum"):
-            before = raw_col[repaired].astype(str).str.strip()
+            before = raw_col()[repaired].astype(str).str.strip()
             after = (pd.Series(np.where(typed.loc[repaired, name].to_numpy(dtype=bool), "oui", "non"),
                                index=before.index) if columns[name].type == "bool"
                      else typed.loc[repaired, name].astype(str))
@@ -295,7 +314,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                  + " » lu « " + after + " » ; la précision qui suit n'est pas gardée dans cette colonne, "
                  "seulement dans ce constat.").to_numpy()))
         elif repaired is not None and repaired.any():
-            before = raw_col[repaired].astype(str)
+            before = raw_col()[repaired].astype(str)
             after = typed.loc[repaired, name].astype(str)
             findings.append(_findings(
                 lines[repaired].to_numpy(), key_year[repaired].to_numpy(), key_code[repaired].to_numpy(),
@@ -305,7 +324,7 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
 
     extra = _long_extra(raw, lines, extra_headers)
     for i in unnamed:
-        if (~V.is_missing(raw[i])).any():
+        if (~V.is_missing(raw.column(i))).any():
             label, _ = extra_headers[i]
             findings.append(_findings(
                 [table.header_line], None, None, label, None, "un en-tête", "colonne_sans_entete", "avertissement",
@@ -325,7 +344,10 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
             f"raw_cellules_hors_schema). {advice}"))
 
     typed.insert(0, "_ligne", lines.to_numpy())
-    typed, extra, dup_findings = _collapse_duplicates(typed, extra, raw[list(extra_headers)], kind, columns)
+    typed, extra, dup_findings = _collapse_duplicates(typed, extra, [_RawColumn(raw, i) for i in extra_headers],
+                                                      kind, columns)
+    table.cells = raw = None          # the raw cells are read no more: their memory goes back to the system
+    pa.default_memory_pool().release_unused()
     findings.extend(dup_findings)
     if kind == "senacs":
         findings.extend(_year_mismatch(typed, year))
@@ -347,18 +369,48 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
     return out
 
 
-def _raw_frame(rows: list[list], width: int) -> pd.DataFrame:
-    """The rows as a frame of `width` text columns. Each row is let go once copied (`rows` is
-    emptied): the file's cells are held once, not twice, whatever its size."""
-    cells = np.full((len(rows), width), None, dtype=object)
-    for i, row in enumerate(rows):
-        if len(row) >= width:
-            cells[i] = row[:width]
-        elif row:
-            cells[i, :len(row)] = row
-        rows[i] = None
-    rows.clear()
-    return pd.DataFrame(cells, columns=range(width), copy=False)
+class _RawColumn:
+    """One raw column of the table, read as Python values (text or None) each time it is asked for:
+    never all the columns at once. Once parsed, a canonical column is `detach`ed: only what the
+    checks read of it is kept (its empty cells, its cells left unread or repaired, whether it is a
+    check box), and the table lets it go."""
+
+    def __init__(self, cells, index: int):
+        self.cells, self.index = cells, index
+        self.kept: tuple | None = None       # (rows, empty cells, positions, values) once detached
+        self.checkbox = False
+
+    def arrow(self):
+        return self.cells.arrow(self.index)
+
+    def __call__(self) -> pd.Series:
+        if self.kept is None:
+            return self.cells.column(self.index)
+        rows, _, positions, values = self.kept
+        out = np.full(rows, None, dtype=object)
+        out[positions] = values
+        return pd.Series(out, dtype=object)
+
+    def empty(self) -> np.ndarray:
+        return self.kept[1] if self.kept is not None else self.cells.is_empty(self.index)
+
+    def detach(self, parsed: pd.Series, repaired: np.ndarray | None, checkbox: bool) -> None:
+        """Keep the cells a finding may quote (those the parser left empty: unread, missing; and
+        those it repaired), the empty ones, and whether the column is a check box (`checkbox`:
+        worth asking); then drop the column from the table."""
+        cells = self.cells.arrow(self.index)
+        empty = cells.is_null().to_numpy(zero_copy_only=False)
+        quoted = ~empty & parsed.isna().to_numpy(dtype=bool)
+        if repaired is not None:
+            quoted |= repaired
+        positions = np.flatnonzero(quoted)
+        values = cells.take(pa.array(positions, type=pa.int64())).to_numpy(zero_copy_only=False)
+        if checkbox:                  # a check box is told by the values it holds, not by how often
+            self.checkbox = V.checkbox_column(pd.Series(cells.unique().to_numpy(zero_copy_only=False), dtype=object))
+        self.kept = (len(cells), empty, positions, values)
+        del cells
+        self.cells.drop(self.index)
+        pa.default_memory_pool().release_unused()     # back to the system, for the typed columns
 
 
 def _preview(texts: pd.Series) -> pd.Series:
@@ -393,21 +445,20 @@ def _field_counts(table: RawTable, width: int, mapping: dict[int, str]) -> list[
     """A CSV line with more values than the header has columns, or fewer (named by the first
     column left empty)."""
     out = []
-    overflow = [(ln, r) for ln, r in zip(table.line_numbers, table.rows) if any(c is not None for c in r[width:])]
-    if overflow:
-        extra = [" | ".join(str(c) for c in r[width:] if c is not None)[:200] for _, r in overflow]
+    if table.overflow:
         sep = {";": "« ; »", ",": "« , »", "\t": "tabulation"}.get(table.separator, f"« {table.separator} »")
         hint = (" (un nombre à virgule dans un fichier séparé par des virgules ?)" if table.separator == "," else
                 " (un texte qui le contient sans être entre guillemets ?)")
         out.append(_findings(
-            [ln for ln, _ in overflow], None, None, None, extra, f"{width} champs", "champs_surnumeraires",
-            "bloquant",
-            [f"Ligne {ln} : {len(r)} valeurs pour {width} colonnes d'en-tête : une cellule contient sans doute le "
+            [ln for ln, _, _ in table.overflow], None, None, None, [x for _, _, x in table.overflow],
+            f"{width} champs", "champs_surnumeraires", "bloquant",
+            [f"Ligne {ln} : {n} valeurs pour {width} colonnes d'en-tête : une cellule contient sans doute le "
              f"séparateur {sep}{hint} et décale les valeurs qui la suivent dans les colonnes voisines. La ligne est "
              "chargée telle quelle mais ses valeurs ne sont pas sûres : corrigez-la dans le fichier puis "
-             f"rechargez-le. Valeurs au-delà de la dernière colonne : {x}" for (ln, r), x in zip(overflow, extra)]))
+             f"rechargez-le. Valeurs au-delà de la dernière colonne : {x}" for ln, n, x in table.overflow]))
     if table.counted_fields:
-        short = [(ln, len(r)) for ln, r in zip(table.line_numbers, table.rows) if len(r) < width]
+        shorter = table.lengths < width
+        short = list(zip(table.line_numbers[shorter].tolist(), table.lengths[shorter].tolist()))
         if short:
             out.append(_findings(
                 [ln for ln, _ in short], None, None, [mapping.get(n, table.header[n]) for _, n in short],
@@ -449,12 +500,12 @@ def _map_header(table: RawTable, kind: str, year: int, config: Config):
 _TOTAL_WORD = re.compile(r"^(?:sous_)?(?:total|totaux)(?:_general|_generaux)?(?:_\d{4})?$|^somme$|^ensemble$")
 
 
-def _without_total_rows(raw: pd.DataFrame, lines: pd.Series, index_of: dict[str, int], required: list[str]):
+def _without_total_rows(raw, lines: pd.Series, index_of: dict[str, int], required: list[str]):
     """A total (or sub-total) row added under the table by hand is no structure and no activity:
     its first cell says « Total » and its first required column (annee_enquete, date) is empty, or
     it is that cell. It is left out, with a warning naming the line: counted, it would double
-    every sum of the year."""
-    key = raw[index_of[required[0]]]
+    every sum of the year. `raw` is the table's cells (readers.Columns), its total rows dropped in place."""
+    key = raw.column(index_of[required[0]])
     # candidates first (a key cell missing or spelling a total): the first cell of every row of a
     # large extract is never looked for
     words = [v for v in key.dropna().unique() if isinstance(v, str) and _TOTAL_WORD.match(V.fold(v))]
@@ -463,7 +514,12 @@ def _without_total_rows(raw: pd.DataFrame, lines: pd.Series, index_of: dict[str,
     if not candidates.any():
         return raw, lines, []
     first = pd.Series(None, index=raw.index, dtype="object")
-    first[candidates] = raw[candidates].bfill(axis=1).iloc[:, 0]
+    # the first filled cell of each candidate row, a column at a time
+    for j in range(raw.width):
+        unfilled = candidates & first.isna().to_numpy()
+        if not unfilled.any():
+            break
+        first[unfilled] = raw.column(j)[unfilled]
     folded = first.map(lambda v: V.fold(v) if isinstance(v, str) else "")
     total = (folded.str.match(_TOTAL_WORD).to_numpy(dtype=bool)
              & (V.is_missing(key) | (key == first).to_numpy(dtype=bool)))
@@ -479,7 +535,8 @@ def _without_total_rows(raw: pd.DataFrame, lines: pd.Series, index_of: dict[str,
          "structure ni une activité, et la compter doublerait les sommes de l'année. Si c'en est une, "
          f"renseignez sa colonne {required[0]} puis rechargez le fichier.").to_numpy())
     keep = ~total
-    return raw[keep].reset_index(drop=True), lines[keep].reset_index(drop=True), [finding]
+    raw.keep(keep)
+    return raw, lines[keep].reset_index(drop=True), [finding]
 
 
 def _old_name_hint(header: str, alias, year: int) -> str:
@@ -491,10 +548,10 @@ def _old_name_hint(header: str, alias, year: int) -> str:
             "de cet alias, puis rechargez le fichier")
 
 
-def _long_extra(raw: pd.DataFrame, lines: pd.Series, extra_headers) -> pd.DataFrame:
+def _long_extra(raw, lines: pd.Series, extra_headers) -> pd.DataFrame:
     parts = []
     for index, (question, is_bloc) in extra_headers.items():
-        values = raw[index]
+        values = raw.column(index)
         keep = ~V.is_missing(values)
         if keep.any():
             parts.append(pd.DataFrame({"_ligne": lines[keep].to_numpy(), "question": question,
@@ -506,21 +563,24 @@ def _long_extra(raw: pd.DataFrame, lines: pd.Series, extra_headers) -> pd.DataFr
     return pd.concat(parts, ignore_index=True)
 
 
-def _collapse_duplicates(typed: pd.DataFrame, extra: pd.DataFrame, raw_extra: pd.DataFrame,
+def _collapse_duplicates(typed: pd.DataFrame, extra: pd.DataFrame, raw_extra: list,
                          kind: str, columns):
-    """Rows equal on every value (canonical and extra cells) collapse into the first one."""
+    """Rows equal on every value (canonical and extra cells: `raw_extra`, the raw columns out of
+    the schema, each read when asked for) collapse into the first one."""
     # A hash of each row, column by column (the rows are never copied into one frame): only the rows
     # whose hash another row shares can be copies, and only those are compared value by value.
     row_hash = np.zeros(len(typed), dtype=np.uint64)
-    for part in [typed[c] for c in columns] + [raw_extra[c] for c in raw_extra.columns]:
+    for part in [typed[c] for c in columns] + raw_extra:
+        part = part() if callable(part) else part
         with np.errstate(over="ignore"):
             row_hash = row_hash * np.uint64(1_000_003) ^ pd.util.hash_pandas_object(part, index=False).to_numpy()
     candidates = pd.Series(row_hash).duplicated(keep=False).to_numpy()
     dup = np.zeros(len(typed), dtype=bool)
     if not candidates.any():
         return typed, extra, []
-    compared = pd.concat([typed.loc[candidates, list(columns)], raw_extra[candidates].set_axis(
-        [f"_x{i}" for i in range(raw_extra.shape[1])], axis=1)], axis=1)
+    compared = pd.concat([typed.loc[candidates, list(columns)],
+                          pd.DataFrame({f"_x{i}": column().to_numpy()[candidates] for i, column in enumerate(raw_extra)},
+                                       index=typed.index[candidates])], axis=1)
     dup[candidates] = compared.duplicated(keep="first").to_numpy()
     if not dup.any():
         return typed, extra, []

@@ -138,6 +138,9 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
         chrono = Chrono("ingest")
         con = W.connect(db_path)
         try:
+            # as for dbt (observatoire/dbt/profiles.yml): beyond, DuckDB writes to its temporary files
+            # what it holds (a large extract's rows, until the transaction commits)
+            con.execute(f"SET memory_limit = '{W.MEMORY_LIMIT}'")
             W.ensure_schema(con, config)
             parsed_by_key: dict[tuple[str, int], list[tuple[FileResult, ParsedExtract | None]]] = {}
             jobs = []
@@ -148,6 +151,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
             for result, parsed in zip(results, _parse_all(jobs, results, config, communes, codes, reporter)):
                 if result.kind:
                     parsed_by_key.setdefault((result.kind, result.year), []).append((result, parsed))
+            jobs.clear()              # each file's bytes are held by its parsed extract only, until archived
             for (kind, year), entries in parsed_by_key.items():
                 if len(entries) > 1:
                     names = ", ".join(str(r.path) for r, _ in entries)
@@ -169,6 +173,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                             W.record_rejection(con, kind, year, result.path, result.sha256, result.message)
                         elif parsed is not None:
                             archive = W.archive_file(archive_dir, parsed)
+                            parsed.data = b""       # archived: its memory goes to the rows being written
                             result.status = W.replace_year(con, parsed, archive)
                         elif result.status == "inchangé" and W.clear_rejections(con, kind, year):
                             result.lifted = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from array import array
 from collections import Counter
 import re
 import warnings
@@ -17,6 +18,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from common.errors import ExtractError
 from common.french import fr_count, fr_int  # noqa: F401  (re-exported for ingest's modules)
@@ -61,9 +67,8 @@ RATIO_FROM = 2 * 2**20
 MAX_XLSX_CELLS = 20_000_000
 MAX_XLSX_KEPT = 5_000_000            # cells kept in memory, up to the last filled one of each row
 _MARKUP_CHUNK = 1 << 20
-# A CSV's values met before are shared, up to this many distinct values of at most this length.
-MAX_SHARED = 1_000_000
-SHARED_CHARS = 40
+# Rows gathered before they are stored column by column (see `Columns`).
+ROW_SLICE = 5_000
 
 
 class NoHeaderError(ExtractError):
@@ -83,11 +88,98 @@ class Issue:
     message: str
 
 
+class Columns:
+    """A table's cells, column by column, as Arrow text arrays (an empty cell is null).
+
+    Rows come in one at a time and are stored a slice of ROW_SLICE rows at a time: a file's cells
+    are never held as millions of Python objects (a Python string weighs some fifty bytes more
+    than its text, and a row list eight more per cell). A column is turned back into Python
+    values only when it is read, one column at a time. `width` None: the table widens to its
+    longest row (a spreadsheet's cells keep their column); otherwise cells beyond it are dropped
+    (a CSV line's surplus values are named by the reader)."""
+
+    def __init__(self, width: int | None = None):
+        self.fixed = width is not None
+        self.width = width or 0
+        self.chunks: list[list[pa.Array]] = [[] for _ in range(self.width)]
+        self.rows = 0
+        self._pending: list[list] = []
+
+    def append(self, cells: list) -> None:
+        if len(cells) > self.width:
+            if self.fixed:
+                cells = cells[:self.width]
+            else:
+                self.pad(len(cells))
+        self._pending.append(cells)
+        if len(self._pending) >= ROW_SLICE:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        width = self.width
+        padded = [r if len(r) == width else r + [None] * (width - len(r)) for r in pending]
+        del pending
+        for j, values in enumerate(zip(*padded)):
+            self.chunks[j].append(pa.array(values, type=pa.string()))
+        self.rows += len(padded)
+
+    def pad(self, width: int) -> None:
+        """At least `width` columns: those added are empty on every row stored so far."""
+        for _ in range(self.width, width):
+            self.chunks.append([pa.nulls(self.rows, type=pa.string())] if self.rows else [])
+        self.width = max(self.width, width)
+
+    def __len__(self) -> int:
+        return self.rows + len(self._pending)
+
+    @property
+    def index(self) -> pd.RangeIndex:
+        return pd.RangeIndex(len(self))
+
+    def arrow(self, j: int) -> pa.ChunkedArray:
+        self.flush()
+        return pa.chunked_array(self.chunks[j], type=pa.string())
+
+    def column(self, j: int) -> pd.Series:
+        """Column j as Python values: text, None for an empty cell."""
+        return pd.Series(self.arrow(j).to_numpy(), dtype=object, index=self.index)
+
+    def is_empty(self, j: int) -> np.ndarray:
+        return self.arrow(j).is_null().to_numpy(zero_copy_only=False)
+
+    def compact(self) -> None:
+        """Each column in one piece: the slices' pieces of all the columns lie side by side in
+        memory, and a column let go would free none of it until all the others are."""
+        self.flush()
+        for j in range(self.width):
+            if self.chunks[j] is not None and len(self.chunks[j]) > 1:
+                self.chunks[j] = [pa.concat_arrays(self.chunks[j])]
+        pa.default_memory_pool().release_unused()
+
+    def drop(self, j: int) -> None:
+        """Let column j go: it is read no more."""
+        self.flush()
+        self.chunks[j] = None
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep the rows where `mask` is true."""
+        self.flush()
+        keep = pa.array(mask, type=pa.bool_())
+        for j in range(self.width):
+            if self.chunks[j] is not None:
+                self.chunks[j] = [self.arrow(j).filter(keep).combine_chunks()]
+        self.rows = int(mask.sum())
+
+
 @dataclass
 class RawTable:
     header: list[str]
-    rows: list[list[str | None]]
-    line_numbers: list[int]          # first line (CSV) or row (XLSX) of each row, 1-based
+    cells: Columns                   # the rows under the header, column by column
+    line_numbers: np.ndarray         # first line (CSV) or row (XLSX) of each row, 1-based
+    lengths: np.ndarray              # each row's number of fields (values, empty ones included)
     header_line: int
     encoding: str = ""
     separator: str = ""
@@ -95,6 +187,8 @@ class RawTable:
     issues: list[Issue] = field(default_factory=list)
     counted_fields: bool = False     # CSV: a row's number of fields is meaningful
     header_fields: int = 0           # fields of the header line, trailing empty ones included
+    # CSV: (line, number of values, the values beyond the header's columns) of each row holding some
+    overflow: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def preview(text: str, limit: int = PREVIEW_CHARS) -> str:
@@ -153,6 +247,95 @@ def split_lines(data: bytes) -> tuple[list[str], str, list[int]]:
     if len(utf8) >= len(other):
         return texts, f"{label}+cp1252", other
     return texts, "cp1252+utf-8", utf8
+
+
+class Lines:
+    """A CSV's physical lines (those of `split_lines`, in the same encodings), decoded one at a
+    time when read: the file is held once, as its bytes, never as a list of decoded lines (which
+    weighs twice the file or more: a line with one accented letter takes two bytes a character).
+    Once `clean_with` is called, a line is read without its invisible characters and control
+    characters, the latter named in a finding (once per line, however often the line is read)."""
+
+    def __init__(self, data: bytes, start: int = 0):
+        self.data = data
+        bounds = array("q", (m.start() for m in _BYTE_LINES.finditer(data, start)))
+        bounds.append(len(data))
+        self.bounds = bounds
+        self.n = len(bounds) - 1          # lines read from the bytes; then `tail`, as text
+        self.tail: list[str] = []
+        self.cleaning: tuple[str, list[Issue]] | None = None
+        self.cleaned: set[int] = set()
+
+    def __len__(self) -> int:
+        return self.n + len(self.tail)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return [self[i] for i in range(*key.indices(len(self)))]
+        if key < 0:
+            key += len(self)
+        if not 0 <= key < len(self):
+            raise IndexError(key)
+        if key >= self.n:
+            line = self.tail[key - self.n]
+        else:
+            raw = self.data[self.bounds[key]:self.bounds[key + 1]]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = _cp1252(raw)
+        if self.cleaning is not None and (_INVISIBLE.search(line) or _CONTROL.search(line)):
+            line = _clean_line(key + 1, line, *self.cleaning, report=key not in self.cleaned)
+            self.cleaned.add(key)
+        return line
+
+    def __iter__(self) -> Iterator[str]:
+        return self.iter_from(0)
+
+    def iter_from(self, first: int) -> Iterator[str]:
+        return (self[i] for i in range(first, len(self)))
+
+    def longer_than(self, i: int, chars: int) -> bool:
+        """Whether line i has more than `chars` characters (its bytes are never fewer)."""
+        if i < self.n and self.bounds[i + 1] - self.bounds[i] <= chars:
+            return False
+        return len(self[i]) > chars
+
+    def replace_tail(self, count: int, lines: list[str]) -> None:
+        """The last `count` lines become `lines`."""
+        count = min(count, len(self))
+        kept = self.tail[:max(len(self.tail) - count, 0)]
+        self.n -= max(count - len(self.tail), 0)
+        self.tail = kept + lines
+
+    def clean_with(self, sep: str, issues: list[Issue]) -> None:
+        self.cleaning = (sep, issues)
+
+
+def lazy_lines(data: bytes) -> tuple[Lines, str, list[int]]:
+    """`split_lines`, the lines decoded only when read (see `Lines`)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (b"\x00" in data[:4000] and _utf16_without_bom(data)):
+        lines, encoding, foreign = split_lines(data)     # UTF-16 (rare): its text, as UTF-8 bytes
+        return Lines("".join(lines).encode("utf-8")), encoding, foreign
+    start, label = (3, "utf-8-sig") if data.startswith(BOM_UTF8) else (0, "utf-8")
+    utf8, other = [], []
+    for number, m in enumerate(_BYTE_LINES.finditer(data, start), start=1):
+        line = m[0]
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8.append(number)
+        except UnicodeDecodeError:
+            other.append(number)
+    lines = Lines(data, start)
+    if not other:
+        return lines, label, []
+    if not utf8:
+        return lines, "cp1252", []
+    if len(utf8) >= len(other):
+        return lines, f"{label}+cp1252", other
+    return lines, "cp1252+utf-8", utf8
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -255,43 +438,35 @@ def _swallowed(cells: list[str], sep: str, width: int | None, header_fields: int
     return any(c.count(sep) >= max(width - 1, 1) for c in cells if "\n" in c or "\r" in c)
 
 
-def _csv_records(lines: list[str], sep: str, is_header, issues: list[Issue]) -> list[tuple[int, list[str]]]:
-    """(first line, cells) of every record. Strict csv parsing; a record that a quote breaks or
-    stretches over the lines that follow is re-read from its first line, on its own."""
-    records: list[tuple[int, list[str]]] = []
+def _csv_records(lines: Lines, sep: str, is_header, issues: list[Issue]) -> Iterator[tuple[int, list[str]]]:
+    """(first line, cells) of every record, as they are read. Strict csv parsing; a record that a
+    quote breaks or stretches over the lines that follow is re-read from its first line, on its own."""
     width = header_fields = None
-    start = 0
-    shared: dict[str, str] = {}
+    start = count = 0
 
-    def keep(cells: list[str], end: int) -> None:
-        nonlocal width, header_fields
-        # a value met before is kept once (counts, answers, years, names repeat down a column):
-        # memory grows with the distinct values, not with the cells
-        if len(shared) < MAX_SHARED:
-            cells = [shared.setdefault(c, c) if len(c) <= SHARED_CHARS else c for c in cells]
-        else:
-            cells = [shared.get(c, c) for c in cells]
-        records.append((start + 1, cells))
-        for i in range(start, end):
-            lines[i] = None            # read: let it go (the file is held once, not twice)
-        if width is None and len(records) <= MAX_TITLE_ROWS and is_header(cells):
+    def keep(cells: list[str], end: int) -> tuple[int, list[str]]:
+        nonlocal width, header_fields, count
+        count += 1
+        if width is None and count <= MAX_TITLE_ROWS and is_header(cells):
             width, header_fields = len(_trim_header(cells)), len(cells)
+        return start + 1, cells
 
     with _no_field_limit():
         while start < len(lines):
             # the reader counts the physical lines it has taken (line_num): from `base`, the
             # position of the next line to read
             base = start
-            reader = csv.reader(itertools.islice(lines, base, None), delimiter=sep, strict=True)
+            reader = csv.reader(lines.iter_from(base), delimiter=sep, strict=True)
             try:
                 for cells in reader:
                     end = base + reader.line_num
                     if end - start > 1 and _swallowed(cells, sep, width, header_fields):
                         break
-                    if end - start > 1 or len(lines[start]) > MAX_CELL_CHARS:
+                    if end - start > 1 or lines.longer_than(start, MAX_CELL_CHARS):
                         _bound_cells(cells, start + 1, issues)
-                    keep(cells, end)
+                    record = keep(cells, end)
                     start = end
+                    yield record
                 else:
                     break
             except csv.Error:
@@ -301,9 +476,9 @@ def _csv_records(lines: list[str], sep: str, is_header, issues: list[Issue]) -> 
             eaten = base + reader.line_num - start - 1
             if issue := _quote_issue(start + 1, stray, written, unclosed, eaten=eaten):
                 issues.append(issue)
-            keep(cells, start + 1)
+            record = keep(cells, start + 1)
             start += 1
-    return records
+            yield record
 
 
 def _quote_issue(line: int, stray: int | None, written: str, unclosed: bool, eaten: int) -> Issue | None:
@@ -337,33 +512,30 @@ def _bound_cells(cells: list, line: int, issues: list[Issue]) -> None:
             cells[i] = ""
 
 
-def _clean_lines(lines: list[str], sep: str, issues: list[Issue]) -> list[str]:
-    """Invisible characters go silently; control characters go with a finding per line, naming
-    the cell of the first one (counted by separators: a quoted separator may shift it)."""
-    out = []
-    for number, line in enumerate(lines, start=1):
-        if _INVISIBLE.search(line):
-            line = _INVISIBLE.sub("", line)
-        if m := _CONTROL.search(line):
-            found = sorted({f"U+{ord(c):04X}" for c in _CONTROL.findall(line)})
-            column = line[:m.start()].count(sep)
-            line = _CONTROL.sub("", line)
+def _clean_line(number: int, line: str, sep: str, issues: list[Issue], report: bool = True) -> str:
+    """Invisible characters go silently; control characters go with a finding (when `report`),
+    naming the cell of the first one (counted by separators: a quoted separator may shift it)."""
+    if _INVISIBLE.search(line):
+        line = _INVISIBLE.sub("", line)
+    if m := _CONTROL.search(line):
+        found = sorted({f"U+{ord(c):04X}" for c in _CONTROL.findall(line)})
+        column = line[:m.start()].count(sep)
+        line = _CONTROL.sub("", line)
+        if report:
             issues.append(Issue(number, column, ", ".join(found), "du texte", "caracteres_de_controle",
                                 "avertissement",
                                 ("caractère de contrôle ({}) retiré" if len(found) == 1 else
                                  "caractères de contrôle ({}) retirés").format(", ".join(found))
                                 + " : octets parasites, ou fichier abîmé. Vérifiez cette ligne dans le fichier "
                                 "d'origine."))
-        out.append(line)
-    return out
+    return line
 
 
-def _drop_eof_mark(lines: list[str]) -> None:
+def _drop_eof_mark(lines: Lines) -> None:
     """Ctrl-Z after the last line (and the line breaks after it) is no line."""
     tail = "".join(lines[-50:])
     if "\x1a" in tail and (m := _EOF_MARK.search(tail)):
-        del lines[-50:]
-        lines.extend(_physical_lines(tail[:m.start()]))
+        lines.replace_tail(50, _physical_lines(tail[:m.start()]))
 
 
 def read_csv(path: Path, data: bytes, is_header) -> RawTable:
@@ -376,7 +548,7 @@ def read_csv(path: Path, data: bytes, is_header) -> RawTable:
 
 
 def _read_csv(data: bytes, is_header) -> RawTable:
-    lines, encoding, foreign = split_lines(data)
+    lines, encoding, foreign = lazy_lines(data)
     _drop_eof_mark(lines)
     sample = "".join(itertools.islice(lines, 2000))[:65536]
     if sample and len(_CONTROL.findall(sample)) > 0.05 * len(sample):
@@ -384,24 +556,31 @@ def _read_csv(data: bytes, is_header) -> RawTable:
                            "demandez l'export CSV ou XLSX de l'extrait")
     issues: list[Issue] = []
     separator = sniff_separator("".join(lines[:40]))
-    if any(_INVISIBLE.search(line) or _CONTROL.search(line) for line in lines):
-        lines = _clean_lines(lines, separator, issues)
-    # a line in the minority encoding is named with its first foreign word: kept before the
-    # lines are let go as they are read
-    foreign_text = {line: lines[line - 1] for line in foreign}
-    records = _csv_records(lines, separator, is_header, issues)
-    del lines
-    table = _to_table(records, is_header)
-    table.encoding, table.separator, table.counted_fields = encoding, separator, True
+    lines.clean_with(separator, issues)
+    # a line in the minority encoding is named with its first foreign word
+    foreign_lines = set(foreign)
+    foreign_cells: dict[int, tuple] = {}
+
+    def noting_foreign(records):
+        """The first cell with a non-ASCII character of each record starting on a foreign line, as
+        written (a title or the header) and as read under the header (a blank cell is empty)."""
+        for line, cells in records:
+            if line in foreign_lines:
+                written = next((i for i, c in enumerate(cells) if c and not c.isascii()), None)
+                read = next((i for i, c in enumerate(cells) if c and not c.isascii() and not c.isspace()), None)
+                foreign_cells[line] = tuple((i, None if i is None else cells[i]) for i in (written, read))
+            yield line, cells
+
+    table = _to_table(noting_foreign(_csv_records(lines, separator, is_header, issues)), is_header, counted=True)
+    table.encoding, table.separator = encoding, separator
     first_data_line = table.header_line + 1
     if foreign:
         main, other = (ENCODING_NAMES[e] for e in encoding.split("+"))
-        by_line = dict(records)
         for line in foreign:
-            cells = by_line.get(line) or []
-            column = next((i for i, c in enumerate(cells) if c and not c.isascii()), None)
-            word = cells[column] if column is not None else next(
-                (w for w in foreign_text[line].split() if not w.isascii()), "")
+            written, read = foreign_cells.get(line, ((None, None), (None, None)))
+            column, word = read if line >= first_data_line else written
+            if column is None:
+                word = next((w for w in lines[line - 1].split() if not w.isascii()), "")
             issues.append(Issue(line, column if line >= first_data_line else None, preview(word),
                                 f"un texte en {main}", "encodage_mixte", "avertissement",
                                 f"ligne écrite dans un autre encodage que le reste du fichier ({main}), lue en "
@@ -621,7 +800,7 @@ def read_xlsx(data: bytes, is_header) -> RawTable:
         header = _find_header(records, is_header)
         if header is not None:
             _fill_merged(records, merged, records[header][0], len(_trim_header(records[header][1])), issues)
-    table = _to_table(records, is_header)
+    table = _to_table(records, is_header, counted=False)
     table.encoding, table.separator = "xlsx", ""
     table.issues = issues + table.issues
     return table
@@ -640,13 +819,22 @@ def _find_header(records: list[tuple[int, list]], is_header) -> int | None:
     return next((i for i, (_, record) in enumerate(records[:MAX_TITLE_ROWS]) if is_header(record)), None)
 
 
-def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
-    """Find the header below any title rows, then keep the non-blank rows under it. The same
-    header repeated further down (two exports put end to end) is skipped, with an `info`; another
-    header there would give its rows the wrong columns: the file is rejected."""
-    header_index = _find_header(records, is_header)
+def _to_table(records: Iterable[tuple[int, list]], is_header, counted: bool) -> RawTable:
+    """Find the header below any title rows, then keep the non-blank rows under it, as they come
+    (stored column by column: see `Columns`). The same header repeated further down (two exports
+    put end to end) is skipped, with an `info`; another header there would give its rows the wrong
+    columns: the file is rejected. `counted` (a CSV): a row's number of values is kept, and the
+    values beyond the header's columns are named by line."""
+    records = iter(records)
+    head: list[tuple[int, list]] = []
+    for record in records:
+        head.append(record)
+        if len(head) >= MAX_TITLE_ROWS or is_header(record[1]):
+            break
+    header_index = _find_header(head, is_header)
     if header_index is None:
-        first = next((r for _, r in records if any(c is not None and str(c).strip() for c in r)), [])
+        first = next((r for _, r in itertools.chain(head, records)
+                      if any(c is not None and str(c).strip() for c in r)), [])
         shown = "|".join("" if c is None else str(c).strip() for c in first).rstrip("|")
         # The first line is quoted only when it names a column of an extract (a header under the
         # wrong separator): the first line of a foreign file (a password file…) is never repeated.
@@ -659,14 +847,17 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
             f"{getattr(is_header, 'expected', 'annee_enquete, code_structure')}…) ; "
             + (f"première ligne lue : « {preview(shown)} »" if quoted else
                "aucune colonne d'extrait n'y figure : est-ce bien un extrait SENACS ou un journal d'activités ?"))
-    header_line, raw_header = records[header_index]
+    header_line, raw_header = head[header_index]
     header = _trim_header(raw_header)
     folded = [fold(h) for h in header]
     names = set(folded) - {""}
-    rows, lines, blanks, issues = [], [], 0, []
-    for line, record in records[header_index + 1:]:
+    width = len(header)
+    cells_store = Columns(width if counted else None)
+    lines, lengths, overflow = array("q"), array("q"), []
+    blanks, issues = 0, []
+    for line, record in itertools.chain(head[header_index + 1:], records):
         record[:] = [c if c and not c.isspace() else None for c in record]    # cells are text or None
-        cells = record                 # in place: the file's rows are not held twice
+        cells = record
         if cells.count(None) == len(cells):
             blanks += 1
             continue
@@ -681,10 +872,17 @@ def _to_table(records: list[tuple[int, list]], is_header) -> RawTable:
                                 f"en-tête répété (celui de la ligne {header_line} : deux exports mis bout à bout ?) : "
                                 "ligne ignorée, les lignes qui suivent sont lues."))
             continue
-        rows.append(cells)
+        if counted and len(cells) > width and any(c is not None for c in cells[width:]):
+            overflow.append((line, len(cells), " | ".join(str(c) for c in cells[width:] if c is not None)[:200]))
+        cells_store.append(cells)
         lines.append(line)
-    if not rows:
+        lengths.append(len(cells))
+    del head
+    if not lines:
         raise ExtractError(f"aucune ligne de données sous l'en-tête (ligne {header_line}) : fichier tronqué "
                            "ou export incomplet ? L'année reste telle qu'elle était chargée.")
-    return RawTable(header=header, rows=rows, line_numbers=lines, header_line=header_line,
-                    blank_lines=blanks, issues=issues, header_fields=len(raw_header))
+    cells_store.compact()
+    return RawTable(header=header, cells=cells_store, line_numbers=np.frombuffer(lines, dtype=np.int64),
+                    lengths=np.frombuffer(lengths, dtype=np.int64), header_line=header_line,
+                    blank_lines=blanks, issues=issues, header_fields=len(raw_header), counted_fields=counted,
+                    overflow=overflow)

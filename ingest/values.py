@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 # "No answer" spellings (compared after strip + lower-case).
 NA_TOKENS = frozenset({"", "nc", "n.c.", "nr", "n.r.", "n/a", "na", "-", "\u2013", "\u2014", "?", "ne sait pas", "nsp",
@@ -51,31 +52,62 @@ _CODE_STRUCTURE = re.compile(r"^[A-Z0-9-]{4,20}$")
 _COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 
 
-def on_distinct(parser, columns: list[pd.Series], *args) -> list[tuple]:
-    """Run an elementwise parser once over the distinct values of several raw columns; each
-    column gets back what `parser(column, *args)` returns for it alone. An extract repeats its
-    values (oui / non, small counts, the same few enum spellings) across rows and columns: the
-    parsers then see a few thousand values instead of millions."""
-    if not columns:
-        return []
-    # Each column is factorized on its own, then the union of their distinct values: the cells of
-    # all the columns are never copied into one array (on a large extract, hundreds of megabytes).
-    # The distinct values come in the same order as over the columns laid end to end.
-    per_column = []
+def on_distinct(parser, columns: list, *args) -> list[tuple]:
+    """See `iter_distinct`: the results as a list."""
+    return list(iter_distinct(parser, columns, *args))
+
+
+def iter_distinct(parser, columns, *args):
+    """Run an elementwise parser once over the distinct values of several raw columns (Series, or
+    Arrow text arrays: see `factorize`); each column gets back what `parser(column, *args)`
+    returns for it alone. An extract repeats its values (oui / non, small counts, the same few
+    enum spellings) across rows and columns: the parsers then see a few thousand values instead
+    of millions."""
+    # Each column is factorized on its own, then the union of the distinct values of a batch of
+    # columns: the cells of all the columns are never copied into one array (on a large extract,
+    # hundreds of megabytes). A batch holds columns while their distinct values, as Python
+    # objects, are fewer than PARSE_SLICE: a large extract's counts and names, nearly all distinct,
+    # are then parsed a column at a time, and its answers and codes many columns at once.
+    # `columns` may be a generator: a column is taken only when the batch before it is parsed,
+    # and a batch's results are given as soon as it is (the caller can let each column go).
+    batch, held = [], 0
     for column in columns:
-        codes, uniques = pd.factorize(column.to_numpy(dtype=object))
-        per_column.append((codes.astype(np.int32, copy=False) if len(uniques) < 2**31 else codes, uniques))
-    offsets = np.cumsum([0] + [len(u) for _, u in per_column])
-    union, uniques = pd.factorize(np.concatenate([u.astype(object) for _, u in per_column])
-                                  if per_column else np.array([], dtype=object))
+        codes, uniques = factorize(column)
+        if batch and held + len(uniques) > PARSE_SLICE:
+            yield from _on_batch(parser, batch, args)
+            batch, held = [], 0
+        index = column.index if isinstance(column, pd.Series) else pd.RangeIndex(len(column))
+        batch.append((index, codes.astype(np.int32, copy=False) if len(uniques) < 2**31 else codes, uniques))
+        held += len(uniques)
+        del column
+    if batch:
+        yield from _on_batch(parser, batch, args)
+
+
+def _on_batch(parser, batch: list[tuple], args) -> list[tuple]:
+    """`on_distinct` over one batch of factorized columns: (index, codes, distinct values) each.
+    The distinct values come in the same order as over the columns laid end to end."""
+    offsets = np.cumsum([0] + [len(u) for *_, u in batch])
+    union, uniques = pd.factorize(np.concatenate([u.astype(object) for *_, u in batch]))
     union = np.append(union, len(uniques))               # empty cells: one more distinct value
     results = _by_slices(parser, np.append(uniques.astype(object), None), args)
     out = []
-    for column, (codes, _local), offset in zip(columns, per_column, offsets):
+    for (index, codes, _local), offset in zip(batch, offsets):
         take = union[np.where(codes < 0, len(union) - 1, codes + offset)]
         out.append(tuple(r if r is None else r[take] if isinstance(r, np.ndarray)
-                         else r.iloc[take].set_axis(column.index) for r in results))
+                         else r.iloc[take].set_axis(index) for r in results))
     return out
+
+
+def factorize(column) -> tuple[np.ndarray, np.ndarray]:
+    """(code of each cell, -1 when empty; the distinct values, as Python objects in the order they
+    first appear) of a Series or of an Arrow text array (a table's raw column: its cells are then
+    never turned into Python objects, only its distinct values)."""
+    if isinstance(column, pd.Series):
+        return pd.factorize(column.to_numpy(dtype=object))
+    encoded = (column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column).dictionary_encode()
+    return (encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp, copy=False),
+            encoded.dictionary.to_numpy(zero_copy_only=False).astype(object))
 
 
 # Distinct values parsed at a time: a large extract has millions, and each step of a parser makes

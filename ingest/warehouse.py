@@ -206,6 +206,12 @@ def write_findings(con, frame: pd.DataFrame, *, etape: str, kind: str | None, ye
         con.unregister("_findings")
 
 
+INSERT_SLICE = 50_000
+# What DuckDB may hold in memory while ingest writes (the rows of a large extract, until they are
+# committed); beyond, it writes them to its temporary files beside the warehouse.
+MEMORY_LIMIT = "512MB"
+
+
 def replace_year(con, parsed: ParsedExtract, archive_path: Path) -> str:
     """Swap the rows of the file's year for the new file's. Runs in the caller's transaction."""
     kind, year = parsed.kind, parsed.year
@@ -217,12 +223,15 @@ def replace_year(con, parsed: ParsedExtract, archive_path: Path) -> str:
                 [kind, year])
     con.execute("UPDATE fichiers_sources SET statut = 'remplace', remplace_le = now()::TIMESTAMP "
                 "WHERE type_extrait = ? AND annee_fichier = ? AND statut = 'actif'", [kind, year])
-    rows = parsed.rows.assign(_fichier_sha256=parsed.sha256, _annee_fichier=year)
-    con.register("_rows", rows)
-    try:
-        con.execute(f"INSERT INTO {table} BY NAME SELECT *, now()::TIMESTAMP AS _charge_le FROM _rows")
-    finally:
-        con.unregister("_rows")
+    # a slice of rows at a time: DuckDB converts the frame's Python values (texts, answers) as it
+    # reads them, and a large extract's at once would weigh as much again as the frame
+    for start in range(0, len(parsed.rows), INSERT_SLICE):
+        rows = parsed.rows.iloc[start:start + INSERT_SLICE].assign(_fichier_sha256=parsed.sha256, _annee_fichier=year)
+        con.register("_rows", rows)
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT *, now()::TIMESTAMP AS _charge_le FROM _rows")
+        finally:
+            con.unregister("_rows")
     if not parsed.extra.empty:
         keys = parsed.rows[["_ligne"] + (["annee_enquete", "code_structure"] if kind == "senacs" else [])]
         extra = parsed.extra.merge(keys, on="_ligne", how="left").assign(
@@ -239,7 +248,7 @@ def replace_year(con, parsed: ParsedExtract, archive_path: Path) -> str:
                    now()::TIMESTAMP, NULL)""",
                 [parsed.sha256, kind, year, name_text(parsed.path.name), name_text(parsed.path.resolve()),
                  name_text(archive_path),
-                 len(parsed.data), parsed.encoding, parsed.separator, len(parsed.rows), parsed.duplicates])
+                 parsed.size, parsed.encoding, parsed.separator, len(parsed.rows), parsed.duplicates])
     return "remplacé" if previous else "chargé"
 
 
