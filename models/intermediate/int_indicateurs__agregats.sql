@@ -9,7 +9,7 @@
 with registre as (select * from {{ ref('registre_indicateurs') }}),
 mesures as (
     select m.indicateur, m.annee, m.code_structure, m.inclus, m.contributeur,
-           m.numerateur::decimal(38, 6) as numerateur, m.denominateur::decimal(38, 6) as denominateur,
+           m.numerateur::decimal(38, 12) as numerateur, m.denominateur::decimal(38, 12) as denominateur,
            s.code_commune
     from {{ ref('int_indicateurs__structures') }} as m
     join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
@@ -59,12 +59,12 @@ niveaux as (
     -- the activity log is the federation's own: it is published for its département
     select m.indicateur, m.annee, 'departement', p.federation_departement,
            count(*) filter (where m.inclus), count(*) filter (where m.contributeur), count(*),
-           sum(m.numerateur::decimal(38, 6)) filter (where m.inclus),
-           sum(m.denominateur::decimal(38, 6)) filter (where m.inclus),
-           coalesce(sum(abs(m.numerateur::decimal(38, 6))) filter (where m.inclus), 0),
-           coalesce(max(abs(m.numerateur::decimal(38, 6))) filter (where m.inclus), 0),
-           coalesce(sum(abs(m.denominateur::decimal(38, 6))) filter (where m.inclus), 0),
-           coalesce(max(abs(m.denominateur::decimal(38, 6))) filter (where m.inclus), 0)
+           sum(m.numerateur::decimal(38, 12)) filter (where m.inclus),
+           sum(m.denominateur::decimal(38, 12)) filter (where m.inclus),
+           coalesce(sum(abs(m.numerateur::decimal(38, 12))) filter (where m.inclus), 0),
+           coalesce(max(abs(m.numerateur::decimal(38, 12))) filter (where m.inclus), 0),
+           coalesce(sum(abs(m.denominateur::decimal(38, 12))) filter (where m.inclus), 0),
+           coalesce(max(abs(m.denominateur::decimal(38, 12))) filter (where m.inclus), 0)
     from {{ ref('int_indicateurs__activites') }} as m
     cross join {{ ref('stg_projet__projet') }} as p
     group by m.indicateur, m.annee, p.federation_departement

@@ -43,8 +43,8 @@ communes_lues as (
 ),
 {#- exact sums (decimals): a sum of doubles depends on the order the threads take, and so would a
     rounded published change -#}
-{%- set sommes = "count(*) as n_panel, sum(num::decimal(38, 6))::double as s, sum(den::decimal(38, 6))::double as d,
-                  sum(num_c::decimal(38, 6))::double as s_c, sum(den_c::decimal(38, 6))::double as d_c,
+{%- set sommes = "count(*) as n_panel, sum(num::decimal(38, 12))::double as s, sum(den::decimal(38, 12))::double as d,
+                  sum(num_c::decimal(38, 12))::double as s_c, sum(den_c::decimal(38, 12))::double as d_c,
                   median(num) filter (where mediane) as m, median(num_c) filter (where mediane) as m_c" %}
 totaux_panels as (
     select p.indicateur, p.annee, 'un_an' as comparaison, 'commune' as niveau, p.code_commune as code, {{ sommes }}
