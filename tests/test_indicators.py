@@ -212,7 +212,7 @@ def test_a_new_registry_entry_appears_end_to_end(built, tmp_path, truth):
     with (project / "data/seeds/registre_indicateurs.csv").open("a", encoding="utf-8") as f:
         f.write('part_multi_sites,Part des structures multi-sites,"Répondantes travaillant sur plusieurs sites.",'
                 'socle,,,realisations,enquete,multi_sites::int,1,repondant and multi_sites is not null,ratio,1,'
-                'ratio,neutre,3,2018,,multi_sites|repondant,,false,panel,3,,,implantation,Multi-sites\n')
+                'ratio,neutre,3,2018,,multi_sites|repondant,,false,panel,3,,,implantation,Multi-sites,,\n')
     db = tmp_path / "copie.duckdb"
     shutil.copy2(built, db)
     build(db, project_dir=project, docs=False)
@@ -231,7 +231,7 @@ def test_a_broken_registry_entry_is_a_clear_french_error(built, tmp_path):
     project = copy_project(tmp_path / "projet")
     with (project / "data/seeds/registre_indicateurs.csv").open("a", encoding="utf-8") as f:
         f.write("part_cassee,Cassée,x,socle,,,realisations,enquete,colonne_inexistante::int,1,repondant,ratio,1,"
-                "ratio,neutre,3,2018,,,,false,panel,3,,,,\n")
+                "ratio,neutre,3,2018,,,,false,panel,3,,,,,,\n")
     db = tmp_path / "copie.duckdb"
     shutil.copy2(built, db)
     before = query(db, "SELECT count(*) FROM indicateurs")[0][0]

@@ -32,13 +32,14 @@ def _scale(column, factor):
 #        the rule expected on that column (or the rules, any of which will do), the gravest
 #        severity expected on that column)
 SEEDED = {
-    "budget_en_euros_au_lieu_de_k": ("charges_total", _scale("charges_total", 1000), "evolution_unite", "bloquant"),
-    "produits_en_centimes": ("produits_total", _scale("produits_total", 100), "evolution_unite", "bloquant"),
+    # an amount in another unit is impossible whatever its effect (montant_unite, selective editing)
+    "budget_en_euros_au_lieu_de_k": ("charges_total", _scale("charges_total", 1000), "montant_unite", "bloquant"),
+    "produits_en_centimes": ("produits_total", _scale("produits_total", 100), "montant_unite", "bloquant"),
     "salaries_chiffre_en_trop": ("salaries", _scale("salaries", 10), "evolution_unite", "bloquant"),
     "habitants_chiffre_en_trop": ("habitants_touches", _scale("habitants_touches", 10), "evolution_unite", "bloquant"),
     "accompagnes_99999_informes_inconnus": (
         "pers_accomp_droits", lambda r, p: r.update(pers_accomp_droits=99_999, pers_info_droits=None),
-        "evolution_unite", "bloquant"),
+        ["evolution_unite", "valeur_aberrante"], "bloquant"),   # one finding of the group: its history or its peers
     "accompagnes_99999_sans_historique": (
         "pers_accomp_droits", lambda r, p: (r.update(pers_accomp_droits=99_999, pers_info_droits=None),
                                             p.update(pers_accomp_droits=None)), "valeur_aberrante", "bloquant"),
@@ -173,7 +174,7 @@ def test_seeded_implausible_values_are_caught_at_the_right_severity(seeded, name
     assert worst == SEVERITY[gravest] if regle else worst >= SEVERITY[gravest], on_column[["regle", "severite"]]
     if regle:
         hit = on_column[on_column["regle"].isin([regle] if isinstance(regle, str) else regle)]
-        assert len(hit) == 1, on_column[["regle", "severite", "message"]]
+        assert len(hit) == 1, on_column[["regle", "severite", "message"]].to_string()
         hit = hit.iloc[0]
         assert hit["severite"] == BY_ID[hit["regle"]].severite and hit["annee_donnees"] == 2021
         # French, says what was seen and what to do; no template left, no Python repr
@@ -224,7 +225,7 @@ def test_fiche_de_retour_groups_a_structure_s_findings_gravest_first(seeded):
     assert {r["code_structure"] for r in rows} == {code}
     ranks = [{"Bloquant": 0, "Avertissement": 1, "Information": 2}[r["severite"]] for r in rows]
     assert ranks == sorted(ranks) and ranks[0] == 0
-    assert BY_ID["evolution_unite"].libelle in {r["controle"] for r in rows}
+    assert BY_ID["montant_unite"].libelle in {r["controle"] for r in rows}
     assert all(r["controle"] not in BY_ID for r in rows)               # French labels, no rule id
     page = (base / "qualite" / "2021.html").read_text(encoding="utf-8")
     assert f"fiches_retour/2021/{code.lower()}.csv" in page
