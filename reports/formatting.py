@@ -140,7 +140,7 @@ def pluriel(n, one: str, many: str) -> str:
 
 
 def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: int,
-            comptees: str = "structures", motifs: dict | None = None) -> str:
+            comptees: str = "structures", motifs: dict | None = None, court: bool = False) -> str:
     """The reading of one change from pub_tendances, always naming what it compares.
 
     periode "un_an" (on the year before) or "reference" (since the reference year). t holds the
@@ -171,6 +171,8 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
     counts = ""
     if not missing(n_avant) and not missing(t.get("n_structures")):
         counts = f"{nombre(n_avant)} en {avant}, {nombre(t['n_structures'])} en {annee}"
+    if court:
+        return _lecture_courte(change, overall, panel, label, reason, unite, decimales, n_min, depuis, counts)
     if reason and not label and not missing(overall):       # no verdict, for the reason dbt gives
         return (f"{evolution(overall, unite, decimales)} {depuis} sur l'ensemble des répondantes"
                 f"{' (' + counts + ')' if counts else ''}\u202f; pas de verdict\u00a0: "
@@ -195,6 +197,27 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
     if not missing(overall):
         return (f"{evolution(overall, unite, decimales)} {depuis} sur l'ensemble des répondantes"
                 f"{' (' + counts + ')' if counts else ''}.")
+    return f"Pas d'évolution publiée {depuis}."
+
+
+def _lecture_courte(change, overall, panel, label, reason, unite, decimales, n_min, depuis, counts) -> str:
+    """The same reading in a row of a unit sheet's table, where the sheet says once what a panel
+    and "ensemble" are and the counts of each year: the direction, the figure, the panel's size."""
+    ensemble = f"ensemble des répondantes\u00a0: {evolution(overall, unite, decimales)}" if not missing(overall) else ""
+    if reason and not label and ensemble:
+        return f"{ensemble[:1].upper()}{ensemble[1:]}\u202f; pas de verdict\u00a0: {reason.replace('{n_min}', nombre(n_min))}."
+    if missing(panel):
+        if missing(change if not missing(change) else overall):
+            return f"Pas d'évolution publiée {depuis}."
+        amount = evolution(change if not missing(change) else overall, unite, decimales)
+        return f"{amount}{' (' + counts + ')' if counts else ''}{NBSP + ': ' + label if label else ''}."
+    if label and not missing(change):
+        return f"{evolution(change, unite, decimales)} sur {nombre(panel)} structures présentes les deux années\u00a0: {label}."
+    if label:
+        return (f"{label[:1].upper()}{label[1:]} sur {nombre(panel)} structures présentes les deux années"
+                f"{' (' + ensemble + ')' if ensemble else ''}.")
+    if ensemble:
+        return f"{ensemble[:1].upper()}{ensemble[1:]}."
     return f"Pas d'évolution publiée {depuis}."
 
 

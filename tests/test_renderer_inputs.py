@@ -68,6 +68,35 @@ def test_the_reason_a_change_has_no_verdict_is_read_not_inferred():
     assert "pas de verdict" not in plain and "sur l'ensemble des structures comptées (3 en 2018, 3 en 2019)" in plain
 
 
+PANEL = {"verdict_un_an": "stable", "evolution_un_an": None, "evolution_ensemble_un_an": 0.0, "n_panel_un_an": 4,
+         "n_structures_precedente": 4, "n_structures": 5, "unite_evolution": "points"}
+VERDICTS = {"stable": "stable", "en_progres": "en progrès"}
+
+
+@pytest.mark.parametrize("row, long_has, short", [
+    # a panel whose figure is not published: its direction, its size, the whole's change
+    (PANEL, "chiffre non publié, les répondantes ayant changé\u00a0: 4 en 2018, 5 en 2019",
+     "Stable sur 4 structures présentes les deux années (ensemble des répondantes\u00a0: 0,0\u202fpoint)."),
+    # a panel's own figure
+    ({**PANEL, "evolution_un_an": 2.0}, "sur les 4 structures ayant répondu les deux années",
+     "+2,0\u202fpoints sur 4 structures présentes les deux années\u00a0: stable."),
+    # every structure counted: the counts of both years stay (they are not said once for the sheet)
+    ({**PANEL, "n_panel_un_an": None, "evolution_un_an": 1, "unite_evolution": "unite", "verdict_un_an": "en_progres"},
+     "sur l'ensemble des structures comptées (4 en 2018, 5 en 2019)", "+1 (4 en 2018, 5 en 2019)\u00a0: en progrès."),
+    # no verdict, for dbt's reason
+    ({**TREND, "motif_sans_verdict_un_an": "panel_insuffisant"}, "pas de verdict",
+     "Ensemble des répondantes\u00a0: \u22123,2\u202f%\u202f; pas de verdict\u00a0: moins de 4 structures ont répondu "
+     "les deux années."),
+])
+def test_a_unit_sheets_short_reading_says_what_the_long_one_says_in_fewer_words(row, long_has, short):
+    """A unit sheet's table says once what a panel is; each row keeps its direction, figure and size."""
+    full = lecture(row, "un_an", 2019, 1 if row["unite_evolution"] != "unite" else 0, VERDICTS, 4, motifs=MOTIFS)
+    said = lecture(row, "un_an", 2019, 1 if row["unite_evolution"] != "unite" else 0, VERDICTS, 4, motifs=MOTIFS,
+                   court=True)
+    assert long_has in full
+    assert said == short and len(said) < len(full)
+
+
 def test_published_rows_no_registry_or_label_names_are_named(tmp_path):
     con = duckdb.connect(str(tmp_path / "entrepot.duckdb"))
     con.execute("CREATE SCHEMA publie")

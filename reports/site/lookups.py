@@ -107,11 +107,12 @@ class Lookups:
             return None
         return self.d.cells.get((annee, unit.niveau, unit.code), {}).get(indicateur)
 
-    def reading(self, cell: Cell | None, periode: str, annee: int) -> str:
+    def reading(self, cell: Cell | None, periode: str, annee: int, court: bool = False) -> str:
         if cell is None:
             return "Pas d'évolution publiée."
         r = self.reg[cell.indicateur]
-        return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"], r["comptees"], self.motifs)
+        return lecture(cell, periode, annee, r["decimales"], self.verdicts, r["n_min"], r["comptees"], self.motifs,
+                       court=court)
 
     def messages(self, annee: int | None, unit: Unit | None) -> list[str]:
         """A unit's key messages of a year, chosen by dbt (pub_messages), in their sentences."""

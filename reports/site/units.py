@@ -117,7 +117,7 @@ def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
                     lines.append({"lien": links[i], "valeur": qualifie(look.fmt(i, c.valeur), r),
                                   "taux": X.rate(look.reg, c), "versus": versus_text,
                                   "versus_taux": bool(versus_text) and not r.get("comparable_entre_unites"),
-                                  "lecture": look.reading(c, "un_an", annee)})
+                                  "lecture": look.reading(c, "un_an", annee, court=True)})
             if lines:
                 chart = X.unit_section_chart(f"s{k}", titre_bloc, look.d, look.reg, annee, u, versus, rows)
                 blocks.append({"titre": titre_bloc, "lignes": lines, "non_compares": apart,
