@@ -35,6 +35,9 @@ UNPRIVILEGED = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] i
 BIN = Path(sys.executable).parent / "observatoire"
 SERIAL = ("import sys; import ingest.load as load; load.PARALLEL_FROM = 10 ** 12; "
           "from observatoire.cli import main; sys.argv[0] = 'observatoire'; main()")
+# the files of {} bytes or more parsed by the writing process, the others by the workers meanwhile
+MIXED = ("import sys; import ingest.load as load; load.HERE_FROM = {}; "
+         "from observatoire.cli import main; sys.argv[0] = 'observatoire'; main()")
 
 
 def text_of(path: Path) -> str:
@@ -154,8 +157,10 @@ def demo(shared):
     return out
 
 
-def run_as_user(shared: Path, db: Path, folder: Path, *, serial: bool = False) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-c", SERIAL] if serial else [sys.executable, str(BIN)]
+def run_as_user(shared: Path, db: Path, folder: Path, *, serial: bool = False,
+                here_from: int | None = None) -> subprocess.CompletedProcess:
+    command = ([sys.executable, "-c", SERIAL] if serial else [sys.executable, "-c", MIXED.format(here_from)]
+               if here_from else [sys.executable, str(BIN)])
     env = {**os.environ, "HOME": str(shared), "PYTHONPATH": str(ROOT), "COLUMNS": "300"}
     return subprocess.run(UNPRIVILEGED + command + ["--entrepot", str(db), "ingest", str(folder)],
                           capture_output=True, text=True, env=env, cwd=shared, timeout=120)
@@ -170,12 +175,14 @@ def runs(shared, demo):
     os.chmod(folder / "activites_2022.csv", 0)
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     assert size > 20 * load.PARALLEL_FROM          # well within the parallel path
+    sizes = sorted(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     out = {}
-    for name, serial in (("parallel", False), ("serial", True), ("parallel_again", False)):
+    for name, serial, here_from in (("parallel", False, None), ("serial", True, None),
+                                    ("parallel_again", False, None), ("mixed", False, sizes[len(sizes) // 2])):
         (shared / name).mkdir()
         os.chmod(shared / name, 0o777)
         db = shared / name / "o.duckdb"
-        out[name] = (run_as_user(shared, db, folder, serial=serial), db)
+        out[name] = (run_as_user(shared, db, folder, serial=serial, here_from=here_from), db)
     return folder, loads, out
 
 
@@ -189,7 +196,7 @@ def findings(db: Path):
                      "FROM constats_qualite ORDER BY fichier, annee_fichier, ligne, regle, colonne, message")
 
 
-@pytest.mark.parametrize("name", ["parallel", "serial", "parallel_again"])
+@pytest.mark.parametrize("name", ["parallel", "serial", "parallel_again", "mixed"])
 def test_every_file_gets_its_french_answer_never_a_traceback(runs, name):
     folder, loads, out = runs
     run, db = out[name]
@@ -236,12 +243,45 @@ def test_each_hostile_class_is_named_where_it_loads(runs):
 
 def test_workers_and_one_by_one_give_the_same_answers_in_the_same_order(runs):
     _, _, out = runs
-    parallel, serial, again = (out[n] for n in ("parallel", "serial", "parallel_again"))
-    assert said(parallel[0]) == said(serial[0]) == said(again[0])
-    assert findings(parallel[1]) == findings(serial[1]) == findings(again[1])
-    for db in (parallel[1], serial[1], again[1]):
+    parallel, serial, again, mixed = (out[n] for n in ("parallel", "serial", "parallel_again", "mixed"))
+    assert said(parallel[0]) == said(serial[0]) == said(again[0]) == said(mixed[0])
+    assert findings(parallel[1]) == findings(serial[1]) == findings(again[1]) == findings(mixed[1])
+    for db in (parallel[1], serial[1], again[1], mixed[1]):
         assert query(db, "SELECT _annee_fichier, count(*) FROM raw_senacs GROUP BY 1 ORDER BY 1") == query(
             parallel[1], "SELECT _annee_fichier, count(*) FROM raw_senacs GROUP BY 1 ORDER BY 1")
+
+
+def test_large_files_are_parsed_by_the_writer_while_workers_parse_the_others(demo, tmp_path, monkeypatch):
+    """A file of HERE_FROM bytes or more is parsed by the process that writes the warehouse (its
+    typed rows never cross a pipe, held twice), the smaller ones by forked workers at the same
+    time; every file loads in full, and the console names them in the batch's order."""
+    folder = tmp_path / "extraits"
+    folder.mkdir()
+    names = ["activites_2019.csv", "senacs_2015.csv", "senacs_2016.csv", "senacs_2017.csv"]
+    for name in names:
+        shutil.copy(demo / name, folder / name)
+    big = max(names, key=lambda n: (folder / n).stat().st_size)
+    monkeypatch.setattr(load, "HERE_FROM", (folder / big).stat().st_size)
+    real, parent, readers = load.parse_extract, os.getpid(), tmp_path / "lecteurs"
+    readers.mkdir()
+
+    def noted(path, *args, **kwargs):
+        (readers / path.name).write_text(str(os.getpid()))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(load, "parse_extract", noted)
+    db = tmp_path / "o.duckdb"
+    result = CliRunner().invoke(cli, ["--entrepot", str(db), "ingest", str(folder)], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    pids = {name: int((readers / name).read_text()) for name in names}
+    assert pids[big] == parent
+    assert all(pid != parent for name, pid in pids.items() if name != big)
+    read = [line.split("lu : ")[1].strip() for line in result.output.splitlines() if "lu : " in line]
+    assert read == names
+    for name in names:
+        kind, year = name[:-9], int(name[-8:-4])
+        assert query(db, f"SELECT count(*) FROM raw_{kind} WHERE _annee_fichier = ?", [year])[0][0] == data_lines(
+            text_of(demo / name)), name
 
 
 # ------------------------------------------------------------------ a worker that dies
