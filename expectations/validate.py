@@ -1,6 +1,7 @@
 """Run the rules with Great Expectations and turn every failing row into a finding."""
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -8,10 +9,13 @@ import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
+import pyarrow as pa
 
 from common.french import fr_number
+from common.names import name_text
 from ingest import warehouse as W
 from ingest.config import SELECTION_FILE, score_thresholds
 from ingest.corrections import CONFIRMATIONS_FILE, record_confirmations
@@ -27,7 +31,7 @@ SEVERITY_RANK = {"bloquant": 0, "avertissement": 1, "info": 2}
 
 @dataclass
 class ValidationResult:
-    findings: pd.DataFrame
+    n_findings: int             # the findings themselves are in the warehouse (constats_qualite)
     rules_run: int = 0
     rules_failed: list[str] = field(default_factory=list)
     data_docs: Path | None = None
@@ -186,56 +190,192 @@ def _ask(rule, record: dict) -> str:
     return "Pouvez-vous vérifier ces chiffres et nous indiquer la valeur juste, ou nous confirmer la valeur déclarée ?"
 
 
-def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
-                 confirmations: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One finding per failing row; of one rule group on one value only the gravest is kept; a
-    value its structure confirmed (active confirmation) turns its finding into `info`."""
+# A rule's failing rows are worded this many at a time: what is held while findings are built is
+# one slice's columns, never a record per finding (a large extract has hundreds of thousands).
+SLICE = 50_000
+# The findings as they are built (one Arrow table per slice), before only the gravest of one rule
+# group on one value is kept; `_rang`: severity rank, `_ordre`: the order of failing rows.
+_BUILT = pa.schema([("ligne", pa.int64()), ("annee_enquete", pa.int64()), ("annee_donnees", pa.int64()),
+                    ("code_structure", pa.string()), ("colonne", pa.string()), ("valeur_brute", pa.string()),
+                    ("valeur_attendue", pa.string()), ("regle", pa.string()), ("severite", pa.string()),
+                    ("message", pa.string()), ("nature", pa.string()), ("score", pa.float64()),
+                    ("figure", pa.string()), ("constat_centre", pa.string()), ("demande_centre", pa.string()),
+                    ("_groupe", pa.string()), ("_rang", pa.int8()), ("_ordre", pa.int64())])
+_SQL_TYPES = {pa.int64(): "BIGINT", pa.int8(): "TINYINT", pa.string(): "VARCHAR", pa.float64(): "DOUBLE"}
+_FORMATTER = string.Formatter()
+
+
+def _plural(n) -> str:
+    """`{name__s}`: « s » when the number `name` is 2 or more."""
+    try:
+        return "s" if n is not None and abs(float(n)) >= 2 else ""
+    except (TypeError, ValueError):
+        return ""
+
+
+class _Shown:
+    """A slice of failing rows, column by column: each column's values as the rule's templates
+    show them (identifiers as they are, numbers in French), computed once per slice."""
+
+    def __init__(self, rows: pd.DataFrame):
+        self.rows, self.n, self._cache = rows, len(rows), {}
+
+    def values(self, name: str) -> list:
+        """The column's values as Python objects (as a record of the row would hold them)."""
+        if name not in self._cache:
+            self._cache[name] = self.rows[name].tolist() if name in self.rows.columns else [None] * self.n
+        return self._cache[name]
+
+    def shown(self, name: str) -> list[str] | str:
+        key = ("shown", name)
+        if key not in self._cache:
+            if name in self.rows.columns:
+                fmt = _identifier if name.startswith(IDENTIFIERS) else fr_number
+                self._cache[key] = [fmt(v) for v in self.values(name)]
+            elif name.endswith("__s"):
+                self._cache[key] = [_plural(v) for v in self.values(name[:-3])] \
+                    if name[:-3] in self.rows.columns else ""
+            else:
+                self._cache[key] = "?"
+        return self._cache[key]
+
+    def format(self, template: str) -> list[str] | str:
+        """The template filled in for every row (a single text when it names no column)."""
+        pieces: list = []
+        for literal, name, spec, conversion in _FORMATTER.parse(template):
+            if literal:
+                pieces.append(literal)
+            if name is not None:
+                column = self.shown(name)
+                if spec or conversion:
+                    one = lambda v: _FORMATTER.format_field(_FORMATTER.convert_field(v, conversion), spec)
+                    column = one(column) if isinstance(column, str) else [one(v) for v in column]
+                pieces.append(column)
+        if all(isinstance(p, str) for p in pieces):
+            return "".join(pieces)
+        columns = [p if isinstance(p, list) else itertools.repeat(p, self.n) for p in pieces]
+        return ["".join(parts) for parts in zip(*columns)]
+
+
+def _each(value, n: int) -> list:
+    return value if isinstance(value, list) else [value] * n
+
+
+def _rule_findings(rule, rows: pd.DataFrame, confirmed: dict, first: int) -> pa.Table:
+    """The findings of `rule` on its failing `rows` (a slice), column by column; `first`: the
+    order of the slice's first row among every failing row."""
+    n, shown = len(rows), _Shown(rows)
+    column = shown.format(rule.colonne)
+    if rule.colonne == "{colonne}":
+        raw = shown.values("valeur")
+    elif isinstance(column, str):
+        raw = shown.values(column)
+    else:
+        raw = [shown.values(c)[i] if c in rows.columns else None for i, c in enumerate(column)]
+    brute = [None if v is None or pd.isna(v) else name_text(_identifier(v)) for v in raw]
+    message = _each(shown.format(rule.message), n)
+    annees, codes, columns = shown.values("annee_enquete"), shown.values("code_structure"), _each(column, n)
+    severite = [rule.severite] * n
+    for i in range(n):
+        key = (annees[i], codes[i], columns[i])
+        confirmation = confirmed.get(key) if confirmed and key[0] is not None and not pd.isna(key[0]) else None
+        if confirmation is not None and rule.severite != "info":
+            severite[i] = "info"
+            message[i] += (f" Valeur confirmée par {confirmation['auteur']} le {confirmation['date_confirmation']} : "
+                           f"{confirmation['motif']}.")
+        else:
+            message[i] += " " + rule.conseil
+    scores = [None if v is None or pd.isna(v) else float(v) for v in shown.values("score")]
+    figures = [f if s is not None else None for f, s in zip(shown.values("figure_score"), scores)]
+    if rule.centre:
+        centre = _each(shown.format(rule.centre), n)
+        if rule.regle.endswith("_obligatoire"):
+            ask = [_ask(rule, {})] * n
+        else:
+            ask = [_ask(rule, {"causes": c}) for c in shown.values("causes")]
+    else:
+        centre = ask = [None] * n
+
+    def ints(name: str) -> pa.Array:
+        return pa.array(pd.array(rows[name], dtype="Int64") if name in rows.columns else [None] * n, pa.int64())
+
+    return pa.table({
+        "ligne": ints("ligne_source"), "annee_enquete": ints("annee_enquete"), "annee_donnees": ints("annee_donnees"),
+        "code_structure": pa.array([None if c is None or pd.isna(c) else str(c) for c in codes], pa.string()),
+        "colonne": pa.array(columns, pa.string()), "valeur_brute": pa.array(brute, pa.string()),
+        "valeur_attendue": pa.array(_each(shown.format(rule.attendu), n), pa.string()),
+        "regle": pa.array([rule.regle] * n, pa.string()), "severite": pa.array(severite, pa.string()),
+        # a value of a file or folder name that is not UTF-8: its bytes written \xNN (as every step does)
+        "message": pa.array([name_text(m) for m in message], pa.string()),
+        "nature": pa.array([rule.nature if s == rule.severite else "info" for s in severite], pa.string()),
+        "score": pa.array(scores, pa.float64()),
+        "figure": pa.array([None if f is None or pd.isna(f) else str(f) for f in figures], pa.string()),
+        "constat_centre": pa.array(centre, pa.string()), "demande_centre": pa.array(ask, pa.string()),
+        "_groupe": pa.array([rule.groupe or rule.regle] * n, pa.string()),
+        "_rang": pa.array([SEVERITY_RANK[s] for s in severite], pa.int8()),
+        "_ordre": pa.array(range(first, first + n), pa.int64()),
+    }, schema=_BUILT)
+
+
+def _slices(failing: dict[str, list], frames: dict[str, pd.DataFrame], confirmations) -> Iterator[pa.Table]:
     confirmed = _confirmed(confirmations)
-    rows = []
+    first = 0
     for regle, indices in failing.items():
         rule = BY_ID[regle]
         frame = frames[rule.frame]
-        for record in frame.loc[indices].to_dict("records"):
-            values = _Row({k: (_identifier(v) if k.startswith(IDENTIFIERS) else fr_number(v))
-                           for k, v in record.items()}, record)
-            column = rule.colonne.format_map(values)
-            raw = record.get("valeur") if rule.colonne == "{colonne}" else record.get(column)
-            message, severite = rule.message.format_map(values), rule.severite
-            key = (record.get("annee_enquete"), record.get("code_structure"), column)
-            confirmation = confirmed.get(key) if key[0] is not None and not pd.isna(key[0]) else None
-            if confirmation is not None and severite != "info":
-                severite = "info"
-                message += (f" Valeur confirmée par {confirmation['auteur']} le {confirmation['date_confirmation']} : "
-                            f"{confirmation['motif']}.")
-            else:
-                message += " " + rule.conseil
-            score = record.get("score")
-            score = None if score is None or pd.isna(score) else float(score)
-            rows.append({
-                "ligne": record.get("ligne_source"),
-                "annee_enquete": record.get("annee_enquete"),
-                "annee_donnees": record.get("annee_donnees"),
-                "code_structure": record.get("code_structure"),
-                "colonne": column,
-                "valeur_brute": None if raw is None or pd.isna(raw) else _identifier(raw),
-                "valeur_attendue": rule.attendu.format_map(values),
-                "regle": regle, "severite": severite, "message": message,
-                "nature": rule.nature if severite == rule.severite else "info",
-                "score": score, "figure": record.get("figure_score") if score is not None else None,
-                "constat_centre": rule.centre.format_map(values) if rule.centre else None,
-                "demande_centre": _ask(rule, record) if rule.centre else None,
-                "_groupe": rule.groupe or regle,
-            })
-    if not rows:
-        return pd.DataFrame(columns=["ligne", "annee_enquete", "annee_donnees", "code_structure", "colonne",
-                                     "valeur_brute", "valeur_attendue", "regle", "severite", "message",
-                                     *W.SELECTION_COLUMNS])
-    found = pd.DataFrame(rows)
-    found["_rang"] = found["severite"].map(SEVERITY_RANK)
-    keys = ["annee_enquete", "code_structure", "colonne", "_groupe"]
-    found = found.sort_values("_rang", kind="stable")
-    found = found[~found[keys].astype(str).duplicated(keep="first") | found["code_structure"].isna()]
-    return found.drop(columns=["_groupe", "_rang"]).sort_index().reset_index(drop=True)
+        for start in range(0, len(indices), SLICE):
+            rows = frame.loc[list(indices[start:start + SLICE])]
+            yield _rule_findings(rule, rows, confirmed, first)
+            first += len(rows)
+
+
+# Of one rule group on one value only the gravest finding is kept (the first failing row among
+# equals); a finding of no structure is always kept. In the order of the failing rows.
+_KEPT = """SELECT * EXCLUDE (_groupe, _rang, _ordre) FROM {table}
+           QUALIFY code_structure IS NULL OR row_number() OVER (
+               PARTITION BY annee_enquete, code_structure, colonne, _groupe ORDER BY _rang, _ordre) = 1
+           ORDER BY _ordre"""
+
+
+def store_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFrame],
+                   confirmations: pd.DataFrame | None = None, table: str = "constats_qualite") -> int:
+    """One finding per failing row (of one rule group on one value only the gravest is kept; a
+    value its structure confirmed, with an active confirmation, turns its finding into `info`),
+    built a slice of rows at a time and appended to `table` of `con` (the warehouse's findings,
+    as the validation's: run in the caller's transaction). Nothing holds every finding in
+    Python: DuckDB keeps them (beyond its memory limit, in its temporary files). Returns how many."""
+    built = "_constats_construits"
+    columns = ", ".join(f'"{f.name}" {_SQL_TYPES[f.type]}' for f in _BUILT)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {built} ({columns})")
+    try:
+        for part in _slices(failing, frames, confirmations):
+            con.register("_tranche", part)
+            try:
+                con.execute(f"INSERT INTO {built} SELECT * FROM _tranche")
+            finally:
+                con.unregister("_tranche")
+            del part
+        before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        extra = ("'validation' AS etape, 'senacs' AS type_extrait, now()::TIMESTAMP AS cree_le"
+                 if table == "constats_qualite" else "")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT *{', ' + extra if extra else ''} "
+                    f"FROM ({_KEPT.format(table=built)})")
+        return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {built}")
+
+
+def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
+                 confirmations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The findings of `failing` as a DataFrame (built as `store_findings` builds them, in an
+    in-memory DuckDB): for a few findings (tests, notebooks); a validation stores them instead."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        columns = ", ".join(f'"{f.name}" {_SQL_TYPES[f.type]}' for f in _BUILT if not f.name.startswith("_"))
+        con.execute(f"CREATE TABLE constats ({columns})")
+        store_findings(con, failing, frames, confirmations, table="constats")
+        return con.execute("SELECT * FROM constats").df()
 
 
 def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATIONS_FILE,
@@ -243,6 +383,9 @@ def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATI
     """Run every rule over the warehouse; replace the validation findings. Runs in the
     caller's transaction. `selection`: the selective-editing settings (thresholds)."""
     W.add_selection_columns(con)
+    # as ingest and dbt: beyond, DuckDB writes what it holds (the findings being built) to its
+    # temporary files beside the warehouse
+    con.execute(f"SET memory_limit = '{W.MEMORY_LIMIT}'")
     active = record_confirmations(con, confirmations)
     _, gxe = _gx()
     expectations = {rule.regle: rule.build(gxe) for rule in RULES}
@@ -252,8 +395,7 @@ def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATI
             _read([rule], [expectations[rule.regle]]) | {rule.colonne})
     frames = load_frames(con, columns, score_thresholds(selection))
     failing = _run_gx(frames, docs_dir, expectations)
-    findings = findings_for(failing, frames, active)
     con.execute("DELETE FROM constats_qualite WHERE etape = 'validation'")
-    W.write_findings(con, findings, etape="validation", kind="senacs", year=None, fichier=None, sha256=None)
-    return ValidationResult(findings=findings, rules_run=len(RULES), rules_failed=sorted(failing),
+    found = store_findings(con, failing, frames, active)
+    return ValidationResult(n_findings=found, rules_run=len(RULES), rules_failed=sorted(failing),
                             data_docs=docs_dir)

@@ -218,3 +218,70 @@ def test_great_expectations_data_docs_are_built(clean):
     assert "controles_reponses" in html and "controles_mesures" in html and "controles_indicateurs_parts" in html
 
 
+
+
+# ------------------------------------------------------------------ findings built column by column
+def _many_failing_rows(n: int = 230) -> pd.DataFrame:
+    """A `mesures` frame of `n` values that stand out, as expectations/frames.py pulls it: integer
+    and decimal values, a structure with no code, some rows with a score."""
+    rows = []
+    for i in range(n):
+        rows.append({"annee_enquete": 2022 + i % 2, "annee_donnees": 2021 + i % 2,
+                     "code_structure": None if i == 17 else f"CS92-{i // 3:04d}", "ligne_source": i + 2,
+                     "colonne": ("charges_total", "salaries", "heures_benevolat")[i % 3],
+                     "valeur": -(1000 * i + 192) if i % 5 else -(i + 0.5), "type_structure": "CS",
+                     "facteur_pairs": 3.5 + i, "mediane_pairs": 1500.25, "sens_pairs": "plus",
+                     "sens_pairs_centre": "plus élevée", "z_pairs": 4.0,
+                     "score": 0.25 * i if i % 4 == 0 else None, "figure_score": "les salariés du département",
+                     "causes": "un chiffre en trop ?" if i % 2 else None})
+    frame = pd.DataFrame(rows)
+    frame["valeur"] = frame["valeur"].astype("float64")
+    return frame
+
+
+def test_findings_are_worded_column_by_column_exactly_as_one_by_one(monkeypatch):
+    """The findings of many failing rows, built a slice at a time: each message in full (French
+    numbers, the rule's advice), the row's line, year and score; of one group on one value only
+    the gravest; a confirmed value turned into an `info` with who confirmed it; the order of the
+    failing rows. The same whatever the size of the slices."""
+    import expectations.validate as V
+
+    frame = _many_failing_rows()
+    frame["valeur_entiere"] = (frame["valeur"].abs() * 10).round().astype("int64")   # numpy integers
+    negative = list(frame.index)
+    atypical = list(range(0, len(frame), 2))        # the same values: only the gravest is kept
+    confirmations = pd.DataFrame([{"annee_enquete": 2023, "code_structure": "CS92-0000", "colonne": "salaries",
+                                   "auteur": "A. Analyste", "date_confirmation": "2024-06-01",
+                                   "motif": "vérifié au téléphone"}])
+    failing = {"mesure_negative": negative, "valeur_atypique": atypical}
+    found = findings_for(failing, {"mesures": frame}, confirmations)
+    monkeypatch.setattr(V, "SLICE", 7)
+    assert_same = pd.testing.assert_frame_equal
+    assert_same(findings_for(failing, {"mesures": frame}, confirmations), found)
+
+    assert len(found) == len(frame)           # every atypical value is also negative: the blocking one kept
+    assert found["regle"].tolist() == ["mesure_negative"] * len(frame)
+    assert found["ligne"].tolist() == [i + 2 for i in range(len(frame))]
+    first = found.iloc[3]
+    assert first["message"] == ("CS92-0001 (enquête 2023) : charges_total négatif (-3\u202f192). " + BY_ID[
+        "mesure_negative"].conseil)
+    assert first["valeur_brute"] == "-3192" and first["severite"] == "bloquant" and first["nature"] == "impossible"
+    assert first["constat_centre"] == "La valeur déclarée (-3\u202f192) est négative : ce nombre ne peut pas l'être."
+    assert "S'agit-il de un chiffre en trop ?" in first["demande_centre"]
+    decimal = found.iloc[5]
+    assert "heures_benevolat négatif (-5,5)." in decimal["message"]
+    assert found["score"].iloc[4] == 1.0 and found["figure"].iloc[4] == "les salariés du département"
+    assert pd.isna(found["score"].iloc[3]) and pd.isna(found["figure"].iloc[3])
+    assert found.loc[17, "message"].startswith("? (enquête 2023) :")     # no code: kept, named « ? »
+    confirmed = found[found["severite"] == "info"]
+    assert confirmed["code_structure"].tolist() == ["CS92-0000"] and confirmed["colonne"].tolist() == ["salaries"]
+    assert confirmed["message"].iloc[0].endswith(
+        "Valeur confirmée par A. Analyste le 2024-06-01 : vérifié au téléphone.")
+    assert confirmed["nature"].iloc[0] == "info"
+
+    # a rule alone keeps each of its rows, and numpy integers read as French numbers
+    frame["valeur"] = -frame["valeur_entiere"]
+    alone = findings_for({"valeur_atypique": atypical}, {"mesures": frame})
+    assert len(alone) == len(atypical) and set(alone["severite"]) == {"avertissement"}
+    assert "heures_benevolat de -21\u202f920, 5,5 fois plus que la médiane des CS de l'année (1\u202f500,25)" in \
+        alone["message"].iloc[1]
