@@ -5,6 +5,7 @@
     .venv/bin/python .ci/benchmark.py --sans-echelles   # skip the scaling series (faster)
     .venv/bin/python .ci/benchmark.py --selection-seulement --jeu-bruite DIR   # selective editing only,
                                                   # the noisy national set built once in DIR, then reused
+    .venv/bin/python .ci/benchmark.py --gros-csv-seulement   # the whole run on the 195 MiB CSV only
 
 Every command runs as its own process. Wall time and peak memory are measured from outside:
 the peak is the max RSS that wait4 reports for the process and the children it waited for
@@ -340,16 +341,87 @@ def big_csv(national: Path, folder: Path, mib: float = BIG_CSV_MIB) -> tuple[Pat
     return target, n
 
 
+# A step of the run on the large CSV that passes this is stopped (and said so): the target is 1.5
+# GiB, and a step growing without bound would starve the machine (and whoever shares it).
+GUARD_MIB = 4096
+
+
+def _group_rss_mib(group: int) -> float:
+    """Resident memory of every process of a process group, in MiB."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group:
+                total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 2**20
+
+
+def measure_guarded(args: list[str], limit_mib: float = GUARD_MIB, ok=(0,)) -> dict:
+    """As `measure`, the command in a process group of its own, stopped once the group holds more
+    than `limit_mib` (then `stopped` is True and the peak is at least the limit)."""
+    import threading
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(CLI + args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    stopped = threading.Event()
+
+    def guard():
+        while proc.poll() is None and not stopped.is_set():
+            if _group_rss_mib(proc.pid) > limit_mib:
+                stopped.set()
+                os.killpg(proc.pid, 9)
+                return
+            time.sleep(0.25)
+
+    watcher = threading.Thread(target=guard, daemon=True)
+    watcher.start()
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    stopped_now = stopped.is_set()
+    stopped.set()
+    watcher.join()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in ok and not stopped_now:
+        sys.exit(f"échec de {' '.join(args)} (code {code}) :\n{output[-3000:]}")
+    return {"s": seconds, "mio": max(usage.ru_maxrss / 1024, limit_mib if stopped_now else 0), "stopped": stopped_now,
+            "out": output}
+
+
 def large_csv(tmp: Path, national: Path) -> dict:
-    """`ingest` of a valid survey CSV of 195 MiB (a few hundred thousand rows)."""
+    """The whole run on a valid survey CSV of 195 MiB (a few hundred thousand rows) loaded beside the
+    national surveys (it replaces the newest one): ingest, build, validate, report, each step as an
+    analyst runs it, measured alone; a step past GUARD_MIB is stopped and the run ends there."""
     folder = tmp / "gros-csv" / "extraits"
-    folder.mkdir(parents=True)
+    shutil.copytree(national, folder, ignore=shutil.ignore_patterns(".*"))
     path, rows = big_csv(national, folder)
-    result = measure(["--entrepot", str(tmp / "gros-csv" / "o.duckdb"), "ingest", str(folder)], ok=(0,))
-    result["rows"] = rows
-    result["mib_file"] = path.stat().st_size / 2**20
+    db = tmp / "gros-csv" / "entrepot" / "o.duckdb"
+    steps = {}
+    for step, args, ok in (("ingest", ["ingest", str(folder)], (0,)), ("build", ["build", "--sans-docs"], (0,)),
+                           ("validate", ["validate"], (0, 4)),
+                           ("report", ["report", "--sortie", str(tmp / "gros-csv" / "site")], (0,))):
+        print(f"  {step}…", flush=True)
+        steps[step] = measure_guarded(["--entrepot", str(db), *args], ok=ok)
+        if steps[step]["stopped"]:
+            break
     shutil.rmtree(tmp / "gros-csv", ignore_errors=True)
-    return result
+    return {"steps": steps, "rows": rows, "mib_file": path.stat().st_size / 2**20,
+            "s": sum(r["s"] for r in steps.values()), "mio": max(r["mio"] for r in steps.values()),
+            "complete": len(steps) == 4 and not any(r["stopped"] for r in steps.values())}
+
+
+def large_csv_row(run: dict) -> str:
+    steps = "ingest à côté des dix enquêtes nationales, build, validate, report"
+    said = " ; ".join(f"{step} **arrêté** après {fr(r['s'])} s, au-delà de {fr(r['mio'], 0)} Mio" if r["stopped"]
+                      else f"{step} {fr(r['s'])} s, {fr(r['mio'], 0)} Mio" for step, r in run["steps"].items())
+    ok = run["complete"] and run["mio"] <= 1536
+    return (f"| chaîne entière sur un CSV d'enquête valide de {fr(run['mib_file'], 0)} Mio ({fr(run['rows'], 0)} lignes) : "
+            f"{steps} | ≤ 1,5 Gio | {said} ; en tout {fr(run['s'])} s, pic {fr(run['mio'], 0)} Mio"
+            f"{'' if run['complete'] else ', chaîne arrêtée'} | {met(ok)} |")
 
 
 def main() -> None:
@@ -362,7 +434,14 @@ def main() -> None:
                         help="ne mesurer que le contrôle sélectif sur le jeu national bruité (et l'afficher)")
     parser.add_argument("--jeu-bruite", type=Path, default=None,
                         help="dossier où garder le jeu bruité construit (réutilisé s'il y est déjà)")
+    parser.add_argument("--gros-csv-seulement", action="store_true",
+                        help="ne mesurer que la chaîne entière sur le CSV de 195 Mio (et l'afficher)")
     args = parser.parse_args()
+    if args.gros_csv_seulement:
+        with tempfile.TemporaryDirectory(prefix="observatoire-mesures-") as tmp:
+            national, _ = generate(Path(tmp), 1)
+            print(large_csv_row(large_csv(Path(tmp), national)))
+        return
     if args.poids_seulement:
         print("\n".join(weight_rows(page_weights(args.poids_seulement))))
         return
@@ -421,8 +500,7 @@ def main() -> None:
                  f"extrait | refusé, ≤ 5 s, ≤ 500 Mio | {'refusé' if bomb_run['refused'] else '**lu**'}, "
                  f"{fr(bomb_run['s'])} s, {fr(bomb_run['mio'], 0)} Mio | "
                  f"{met(bomb_run['refused'] and bomb_run['s'] <= 5 and bomb_run['mio'] <= 500)} |")
-    lines.append(f"| `ingest` d'un CSV d'enquête valide de {fr(csv_run['mib_file'], 0)} Mio ({fr(csv_run['rows'], 0)} "
-                 f"lignes) | ≤ 1,5 Gio | {fr(csv_run['s'])} s, {fr(csv_run['mio'], 0)} Mio | {met(csv_run['mio'] <= 1536)} |")
+    lines.append(large_csv_row(csv_run))
     public_pages = public["pages_site"].get("public", 0)
     report_public = next((p for p in public["phases"] if p["phase"] == "site public"), None)
     if report_public and public_pages:
