@@ -10,12 +10,7 @@ with population as (
     group by all
 ),
 blocs as (
-    select u.annee, u.niveau, u.code, c.bloc,
-           sum(c.cellules_attendues) as cellules_attendues,
-           sum(c.cellules_renseignees) as cellules_renseignees
-    from {{ ref('int_completude__structures') }} as c
-    join {{ ref('int_unites_structures') }} as u using (annee, code_structure)
-    group by all
+    select * from {{ ref('int_completude__unites') }}
 )
 select
     p.annee, p.niveau, p.code, b.bloc,
