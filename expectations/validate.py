@@ -383,9 +383,6 @@ def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATI
     """Run every rule over the warehouse; replace the validation findings. Runs in the
     caller's transaction. `selection`: the selective-editing settings (thresholds)."""
     W.add_selection_columns(con)
-    # as ingest and dbt: beyond, DuckDB writes what it holds (the findings being built) to its
-    # temporary files beside the warehouse
-    con.execute(f"SET memory_limit = '{W.MEMORY_LIMIT}'")
     active = record_confirmations(con, confirmations)
     _, gxe = _gx()
     expectations = {rule.regle: rule.build(gxe) for rule in RULES}
@@ -396,6 +393,10 @@ def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATI
     frames = load_frames(con, columns, score_thresholds(selection))
     failing = _run_gx(frames, docs_dir, expectations)
     con.execute("DELETE FROM constats_qualite WHERE etape = 'validation'")
+    # as ingest and dbt: beyond, DuckDB writes what it holds (the findings being built) to its
+    # temporary files beside the warehouse. (Not before: the frames are read from views that
+    # compute every measure's scores, whose window functions cannot all be written out.)
+    con.execute(f"SET memory_limit = '{W.MEMORY_LIMIT}'")
     found = store_findings(con, failing, frames, active)
     return ValidationResult(n_findings=found, rules_run=len(RULES), rules_failed=sorted(failing),
                             data_docs=docs_dir)
