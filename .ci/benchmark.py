@@ -32,14 +32,14 @@ SIZES = (0.25, 0.5, 1, 2)
 DEMO_RUNS = 3
 
 
-def measure(args: list[str], profile: Path | None = None, ok=(0,)) -> dict:
-    """Wall seconds, peak MiB and output of one CLI process."""
+def measure(args: list[str], profile: Path | None = None, ok=(0,), command: list[str] = CLI) -> dict:
+    """Wall seconds, peak MiB and output of one CLI process (or of another `command`)."""
     env = dict(os.environ)
     if profile is not None:
         profile.unlink(missing_ok=True)
         env["OBSERVATOIRE_PROFIL"] = str(profile)
     start = time.perf_counter()
-    proc = subprocess.Popen(CLI + args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    proc = subprocess.Popen(command + args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env)
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -394,6 +394,9 @@ def main() -> None:
         print("national, run…", flush=True)
         full = run_pipeline(tmp, "national", [str(national)])
         public = run_pipeline(tmp, "national-public", [str(national)], ["--public-seulement"])
+        print("national, plancher…", flush=True)
+        floor = measure([str(national), str(tmp / "plancher")],
+                        command=[sys.executable, str(ROOT / ".ci" / "floor.py")])
         scaling = []
         for size in (() if args.sans_echelles else SIZES):
             print(f"national × {size:g}…", flush=True)
@@ -411,6 +414,10 @@ def main() -> None:
              f"({demo_range}), {fr(demo_peak, 0)} Mio | {met(demo['s'] <= 10)} |",
              f"| `run` national (deux sites) | ≤ 60 s, ≤ 1,5 Gio | {fr(full['s'])} s, {fr(full['mio'], 0)} Mio | "
              f"{met(full['s'] <= 60 and full['mio'] <= 1536)} |",
+             f"| `run` national (deux sites), ticket 20 | ≤ 15 s, ≤ 1 Gio | {fr(full['s'])} s, "
+             f"{fr(full['mio'], 0)} Mio, {fr(full['s'] / floor['s'])} fois le plancher | "
+             f"{met(full['s'] <= 15 and full['mio'] <= 1024)} |",
+             f"| plancher du `run` national (`.ci/floor.py`) | — | {fr(floor['s'])} s, {fr(floor['mio'], 0)} Mio | — |",
              f"| `run --public-seulement` national | ≤ 30 s | {fr(public['s'])} s, {fr(public['mio'], 0)} Mio | "
              f"{met(public['s'] <= 30)} |"]
     for step, target in (("ingest", 20), ("build", None), ("validate", 15), ("report", None)):
