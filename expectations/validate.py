@@ -194,14 +194,14 @@ def _ask(rule, record: dict) -> str:
 # one slice's columns, never a record per finding (a large extract has hundreds of thousands).
 SLICE = 50_000
 # The findings as they are built (one Arrow table per slice), before only the gravest of one rule
-# group on one value is kept; `_rang`: severity rank, `_ordre`: the order of failing rows.
+# group on one value is kept.
 _BUILT = pa.schema([("ligne", pa.int64()), ("annee_enquete", pa.int64()), ("annee_donnees", pa.int64()),
                     ("code_structure", pa.string()), ("colonne", pa.string()), ("valeur_brute", pa.string()),
                     ("valeur_attendue", pa.string()), ("regle", pa.string()), ("severite", pa.string()),
                     ("message", pa.string()), ("nature", pa.string()), ("score", pa.float64()),
                     ("figure", pa.string()), ("constat_centre", pa.string()), ("demande_centre", pa.string()),
-                    ("_groupe", pa.string()), ("_rang", pa.int8()), ("_ordre", pa.int64())])
-_SQL_TYPES = {pa.int64(): "BIGINT", pa.int8(): "TINYINT", pa.string(): "VARCHAR", pa.float64(): "DOUBLE"}
+                    ])
+_SQL_TYPES = {pa.int64(): "BIGINT", pa.string(): "VARCHAR", pa.float64(): "DOUBLE"}
 _FORMATTER = string.Formatter()
 
 
@@ -261,9 +261,8 @@ def _each(value, n: int) -> list:
     return value if isinstance(value, list) else [value] * n
 
 
-def _rule_findings(rule, rows: pd.DataFrame, confirmed: dict, first: int) -> pa.Table:
-    """The findings of `rule` on its failing `rows` (a slice), column by column; `first`: the
-    order of the slice's first row among every failing row."""
+def _rule_findings(rule, rows: pd.DataFrame, confirmed: dict) -> pa.Table:
+    """The findings of `rule` on its failing `rows` (a slice), column by column."""
     n, shown = len(rows), _Shown(rows)
     column = shown.format(rule.colonne)
     if rule.colonne == "{colonne}":
@@ -311,30 +310,26 @@ def _rule_findings(rule, rows: pd.DataFrame, confirmed: dict, first: int) -> pa.
         "score": pa.array(scores, pa.float64()),
         "figure": pa.array([None if f is None or pd.isna(f) else str(f) for f in figures], pa.string()),
         "constat_centre": pa.array(centre, pa.string()), "demande_centre": pa.array(ask, pa.string()),
-        "_groupe": pa.array([rule.groupe or rule.regle] * n, pa.string()),
-        "_rang": pa.array([SEVERITY_RANK[s] for s in severite], pa.int8()),
-        "_ordre": pa.array(range(first, first + n), pa.int64()),
     }, schema=_BUILT)
 
 
 def _slices(failing: dict[str, list], frames: dict[str, pd.DataFrame], confirmations) -> Iterator[pa.Table]:
     confirmed = _confirmed(confirmations)
-    first = 0
     for regle, indices in failing.items():
         rule = BY_ID[regle]
         frame = frames[rule.frame]
         for start in range(0, len(indices), SLICE):
             rows = frame.loc[list(indices[start:start + SLICE])]
-            yield _rule_findings(rule, rows, confirmed, first)
-            first += len(rows)
+            yield _rule_findings(rule, rows, confirmed)
 
 
-# Of one rule group on one value only the gravest finding is kept (the first failing row among
-# equals); a finding of no structure is always kept. In the order of the failing rows.
-_KEPT = """SELECT * EXCLUDE (_groupe, _rang, _ordre) FROM {table}
-           QUALIFY code_structure IS NULL OR row_number() OVER (
-               PARTITION BY annee_enquete, code_structure, colonne, _groupe ORDER BY _rang, _ordre) = 1
-           ORDER BY _ordre"""
+# Of one rule group on one value only the gravest finding is kept (the first stored among equals:
+# the order of the failing rows); a finding of no structure is always kept.
+_DROPPED = """DELETE FROM {table} WHERE rowid IN (
+    SELECT f.rowid FROM {table} AS f JOIN _groupes_regles AS g USING (regle)
+    WHERE {mine} f.code_structure IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY f.annee_enquete, f.code_structure, f.colonne, g.groupe
+                               ORDER BY {rank}, f.rowid) > 1)"""
 
 
 def store_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFrame],
@@ -342,27 +337,28 @@ def store_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFrame
     """One finding per failing row (of one rule group on one value only the gravest is kept; a
     value its structure confirmed, with an active confirmation, turns its finding into `info`),
     built a slice of rows at a time and appended to `table` of `con` (the warehouse's findings,
-    as the validation's: run in the caller's transaction). Nothing holds every finding in
-    Python: DuckDB keeps them (beyond its memory limit, in its temporary files). Returns how many."""
-    built = "_constats_construits"
-    columns = ", ".join(f'"{f.name}" {_SQL_TYPES[f.type]}' for f in _BUILT)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {built} ({columns})")
+    as the validation's, whose earlier ones the caller removed: in the caller's transaction).
+    Nothing holds every finding, neither Python nor a temporary table: each slice goes to the
+    table (which DuckDB writes out beyond its memory limit), then the findings a graver one of
+    their group outweighs are deleted. Returns how many are kept."""
+    ours = table == "constats_qualite"
+    before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    extra = ", 'validation' AS etape, 'senacs' AS type_extrait, now()::TIMESTAMP AS cree_le" if ours else ""
+    for part in _slices(failing, frames, confirmations):
+        con.register("_tranche", part)
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT *{extra} FROM _tranche")
+        finally:
+            con.unregister("_tranche")
+        del part
+    groups = pd.DataFrame({"regle": [r.regle for r in RULES], "groupe": [r.groupe or r.regle for r in RULES]})
+    con.register("_groupes_regles", groups)
     try:
-        for part in _slices(failing, frames, confirmations):
-            con.register("_tranche", part)
-            try:
-                con.execute(f"INSERT INTO {built} SELECT * FROM _tranche")
-            finally:
-                con.unregister("_tranche")
-            del part
-        before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        extra = ("'validation' AS etape, 'senacs' AS type_extrait, now()::TIMESTAMP AS cree_le"
-                 if table == "constats_qualite" else "")
-        con.execute(f"INSERT INTO {table} BY NAME SELECT *{', ' + extra if extra else ''} "
-                    f"FROM ({_KEPT.format(table=built)})")
-        return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before
+        rank = "CASE f.severite " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in SEVERITY_RANK.items()) + " END"
+        con.execute(_DROPPED.format(table=table, mine="f.etape = 'validation' AND" if ours else "", rank=rank))
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {built}")
+        con.unregister("_groupes_regles")
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before
 
 
 def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
@@ -372,10 +368,10 @@ def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
     import duckdb
 
     with duckdb.connect() as con:
-        columns = ", ".join(f'"{f.name}" {_SQL_TYPES[f.type]}' for f in _BUILT if not f.name.startswith("_"))
+        columns = ", ".join(f'"{f.name}" {_SQL_TYPES[f.type]}' for f in _BUILT)
         con.execute(f"CREATE TABLE constats ({columns})")
         store_findings(con, failing, frames, confirmations, table="constats")
-        return con.execute("SELECT * FROM constats").df()
+        return con.execute("SELECT * FROM constats ORDER BY rowid").df()
 
 
 def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATIONS_FILE,
