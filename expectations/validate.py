@@ -199,8 +199,7 @@ _BUILT = pa.schema([("ligne", pa.int64()), ("annee_enquete", pa.int64()), ("anne
                     ("code_structure", pa.string()), ("colonne", pa.string()), ("valeur_brute", pa.string()),
                     ("valeur_attendue", pa.string()), ("regle", pa.string()), ("severite", pa.string()),
                     ("message", pa.string()), ("nature", pa.string()), ("score", pa.float64()),
-                    ("figure", pa.string()), ("constat_centre", pa.string()), ("demande_centre", pa.string()),
-                    ])
+                    ("figure", pa.string()), ("constat_centre", pa.string()), ("demande_centre", pa.string())])
 _SQL_TYPES = {pa.int64(): "BIGINT", pa.string(): "VARCHAR", pa.float64(): "DOUBLE"}
 _FORMATTER = string.Formatter()
 
