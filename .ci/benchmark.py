@@ -409,6 +409,7 @@ def large_csv(tmp: Path, national: Path) -> dict:
     folder = tmp / "gros-csv" / "extraits"
     shutil.copytree(national, folder, ignore=shutil.ignore_patterns(".*"))
     path, rows = big_csv(national, folder)
+    mib_file = path.stat().st_size / 2**20
     db = tmp / "gros-csv" / "entrepot" / "o.duckdb"
     steps = {}
     for step, args, ok in (("ingest", ["ingest", str(folder)], (0,)), ("build", ["build", "--sans-docs"], (0,)),
@@ -416,10 +417,12 @@ def large_csv(tmp: Path, national: Path) -> dict:
                            ("report", ["report", "--sortie", str(tmp / "gros-csv" / "site")], (0,))):
         print(f"  {step}…", flush=True)
         steps[step] = measure_guarded(["--entrepot", str(db), *args], ok=ok)
+        print(f"  {step} : {fr(steps[step]['s'])} s, {fr(steps[step]['mio'], 0)} Mio"
+              + (" (arrêté)" if steps[step]["stopped"] else ""), flush=True)
         if steps[step]["stopped"]:
             break
     shutil.rmtree(tmp / "gros-csv", ignore_errors=True)
-    return {"steps": steps, "rows": rows, "mib_file": path.stat().st_size / 2**20,
+    return {"steps": steps, "rows": rows, "mib_file": mib_file,
             "s": sum(r["s"] for r in steps.values()), "mio": max(r["mio"] for r in steps.values()),
             "complete": len(steps) == 4 and not any(r["stopped"] for r in steps.values())}
 
