@@ -5,7 +5,7 @@ types, relationships, workbook, styles, properties) are written here.
 Why not a spreadsheet library: the national open data is about 3.4 million cells, and a writer
 that handles each cell in Python spends most of the `report` step on them (measured on the same
 rows: openpyxl write-only 41 s, openpyxl with lxml 28 s, XlsxWriter in constant-memory mode 27 s;
-the same sheets written here take a few seconds, mostly the deflate).
+the same sheets written here take about 3 s of CPU: DuckDB writes the XML, zlib compresses it).
 
 What a cell is: text is an inline string (`t="inlineStr"`), XML-escaped, without the control
 characters XML 1.0 forbids, its spaces and line breaks kept: a text beginning with "=" is text,
@@ -22,7 +22,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 MAX_ROWS = 1_048_575        # a worksheet's rows, less the header
-LEVEL = 1                   # deflate level: the workbook is written at every report, and read rarely
+LEVEL = 3                   # deflate level: zlib's fast algorithm (levels 1-3); 6 costs 1.5 s more nationally for 10 % less
 BATCH = 20_000              # rows fetched from DuckDB at a time
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -31,7 +31,8 @@ _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # what XML 1.0 forbids in a document (tab, line feed and carriage return are allowed), as an RE2 class
 _FORBIDDEN = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
-_SPECIAL = r"[&<>\r\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"     # ...and what is escaped
+# what needs escaping or removing, and the spaces a spreadsheet would trim (at an end, or a line break or tab)
+_SPECIAL = r"[&<>\t\n\r\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]|^\s|\s$"
 
 
 @dataclass
@@ -56,21 +57,23 @@ def _quoted(name: str) -> str:
 
 
 def _text_sql(value: str) -> str:
-    """SQL: an XML text node of `value` (VARCHAR): escaped, forbidden characters removed, a carriage
-    return kept as a character reference (an XML parser would turn a raw one into a line feed).
-    Most texts need none of it: one scan finds those that do."""
+    """SQL: the <t> element of `value` (VARCHAR): escaped, forbidden characters removed, a carriage
+    return kept as a character reference (an XML parser would turn a raw one into a line feed), its
+    spaces and line breaks kept (xml:space="preserve": a spreadsheet trims them otherwise). Most
+    texts need none of it: one scan finds those that do, the others are written as they are."""
     cleaned = f"regexp_replace({value}, '{_FORBIDDEN}', '', 'g')"
     for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         cleaned = f"replace({cleaned}, '{raw}', '{entity}')"
-    return f"CASE WHEN regexp_matches({value}, '{_SPECIAL}') THEN replace({cleaned}, chr(13), '&#13;') ELSE {value} END"
+    return (f"CASE WHEN regexp_matches({value}, '{_SPECIAL}') "
+            f"THEN '<t xml:space=\"preserve\">' || replace({cleaned}, chr(13), '&#13;') "
+            f"ELSE '<t>' || {value} END || '</t>'")
 
 
 def _cell_sql(letter: str, name: str, kind: str) -> str:
     """SQL: the <c> element of one column for the current row (NULL when the value is NULL)."""
     v = _quoted(name)
     ref = f"'<c r=\"{letter}' || _r || '\""
-    text = lambda expr: (f"{ref} t=\"inlineStr\"><is><t xml:space=\"preserve\">' || {_text_sql(expr)} "
-                         f"|| '</t></is></c>'")
+    text = lambda expr: f"{ref} t=\"inlineStr\"><is>' || {_text_sql(expr)} || '</is></c>'"
     if kind == "string":
         return text(f"CAST({v} AS VARCHAR)")
     if kind == "integer":
