@@ -65,6 +65,7 @@ class UnitSheet(Page):
     versus: Unit | None             # the unit its figures are compared with
     blocs: list[Block]              # per section of the page spec: its lines and its chart
     evolution: bool                 # some line has a change published (else one sentence says there is none)
+    non_compares: bool              # some count is not set beside the compared unit's (said once for the sheet)
     enfants: list[Child]            # its territories and communes with a sheet
     messages: list[str]
     sans_fiche: list[Child]         # ...and those without one
@@ -163,7 +164,8 @@ def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
             annee_page=annee, unite=u, nom=name, niveau=NIVEAUX[u.niveau], parent=parent,
             structures_phrase=structures(u.nb_cs, u.nb_evs),
             parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None, principal=tree["main"],
-            versus=versus, blocs=blocks, evolution=evolution, enfants=kids, messages=look.messages(annee, u),
+            versus=versus, blocs=blocks, evolution=evolution, non_compares=any(b.non_compares for b in blocks),
+            enfants=kids, messages=look.messages(annee, u),
             centres=(centres := X.centres(look.d, annee, u)), types_centres=X.centre_types(centres),
             sans_fiche=small, sans_fiche_note=look.without_sheet(len(small), u.niveau)))
     return w.pages - before
