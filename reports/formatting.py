@@ -20,7 +20,12 @@ MONTHS = ["janvier", "fÃ©vrier", "mars", "avril", "mai", "juin", "juillet", "aoÃ
 
 def missing(value) -> bool:
     """None, NaN (a float that is not equal to itself) or pandas' NA."""
-    return value is None or value != value or (type(value).__name__ in ("NAType", "NaTType"))
+    kind = type(value)
+    if kind is float:           # the common cases first: called a thousand times a page
+        return value != value
+    if kind is int or kind is str:
+        return False
+    return value is None or value != value or (kind.__name__ in ("NAType", "NaTType"))
 
 
 def nombre(value, decimals: int = 0) -> str:

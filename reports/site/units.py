@@ -1,6 +1,7 @@
 """The sheet of each territory, département and commune of each year: its figures beside those of
 the unit it is compared with, its key messages, its territories and communes. At national scale
-they are the bulk of the site: forked workers render them while the other pages are written."""
+they are the bulk of the site (with the internal site's structure pages): forked workers render
+them while the other pages are written."""
 from __future__ import annotations
 
 import multiprocessing
@@ -16,6 +17,7 @@ from .. import context as X
 from ..data import Unit
 from ..formatting import qualifie, structures
 from ..pages import select
+from .internal import render_structures
 from .lookups import NIVEAUX, Lookups, fichier, ordre
 from .writer import Page, Writer
 
@@ -74,33 +76,44 @@ class UnitSheet(Page):
     types_centres: str              # the legend of the types' codes
 
 
-def _unit_pages_in_worker(annee: int, part: int) -> int:
-    look, writer = _FORKED
-    return render(look, writer, annee, part)
+def _task(look: Lookups, w: Writer, interne: Writer | None, kind: str, annee: int, part: int) -> tuple[str, int]:
+    """One part of the bulk of the pages: a year's unit sheets, or the internal site's structure pages."""
+    if kind == "structures":
+        return kind, render_structures(look, interne, part, PARTS)
+    return kind, render(look, w, annee, part)
+
+
+def _task_in_worker(kind: str, annee: int, part: int) -> tuple[str, int]:
+    return _task(*_FORKED, kind, annee, part)
 
 
 @contextmanager
-def in_background(look: Lookups, w: Writer):
-    """The sheets of every unit of every year: the bulk of a national site, rendered by forked
-    workers (they read the data already loaded and write their own files) while the caller
-    writes the other pages; below PARALLEL_FROM sheets, simply here and now."""
-    tasks = [(annee, part) for annee in look.d.annees for part in range(PARTS)]
+def in_background(look: Lookups, w: Writer, interne: Writer | None = None):
+    """The sheets of every unit of every year, and the page of each structure for the internal
+    site (`interne`, its writer, when it is built): the bulk of a national site, rendered by forked
+    workers (they read the data already loaded and write their own files) while the caller writes
+    the other pages; below PARALLEL_FROM pages, simply here and now."""
+    tasks = [("unites", annee, part) for annee in look.d.annees for part in range(PARTS)]
     total = sum(len(look.trees[a]["href"]) for a in look.d.annees)
+    if interne is not None:
+        tasks += [("structures", 0, part) for part in range(PARTS)]
+        total += len(look.d.structures)
     if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        for annee, part in tasks:
-            render(look, w, annee, part)
+        for task in tasks:
+            _task(look, w, interne, *task)
         yield
         return
     global _FORKED
-    _FORKED = (look, w)
+    _FORKED = (look, w, interne)
     pool = multiprocessing.get_context("fork").Pool(PARTS, initializer=die_with_parent, initargs=(os.getpid(),))
     _FORKED = None
     try:
-        pending = pool.starmap_async(_unit_pages_in_worker, tasks)
+        pending = pool.starmap_async(_task_in_worker, tasks)
         yield
-        written = sum(pending.get())
-        for writer in (w, *w.mirrors):       # the workers wrote them into the mirrors too
-            writer.pages += written
+        for kind, written in pending.get():
+            # the workers wrote the unit sheets into the mirrors too, the structure pages into `interne` only
+            for writer in (w, *w.mirrors) if kind == "unites" else (interne,):
+                writer.pages += written
         pool.close()
     finally:
         pool.terminate()
