@@ -184,10 +184,14 @@ def _write_strings(out, column) -> None:
 
 def _batches(con, query: str):
     """The query's rows as Arrow record batches, streamed (DuckDB 2 names the reader
-    to_arrow_reader; DuckDB 1, fetch_arrow_reader)."""
+    to_arrow_reader; DuckDB 1, fetch_arrow_reader). The reader is closed even when the caller
+    stops early (an error while writing): the connection is left with no pending result."""
     relation = con.sql(query)
-    reader = getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader
-    return reader(BATCH)
+    reader = (getattr(relation, "to_arrow_reader", None) or relation.fetch_arrow_reader)(BATCH)
+    try:
+        yield from reader
+    finally:
+        reader.close()
 
 
 def write(con, path: Path, sheets: list[Sheet], stamp: str | None = None, max_rows: int = MAX_ROWS) -> None:
@@ -199,6 +203,15 @@ def write(con, path: Path, sheets: list[Sheet], stamp: str | None = None, max_ro
             title = sheet.title if k == 0 else f"{sheet.title[:31 - len(f' ({k + 1})')]} ({k + 1})"
             parts.append((title[:31], sheet, first, min(first + max_rows - 1, n)))
     tmp = path.with_name(f".{path.name}")
+    try:
+        _write_parts(con, tmp, parts, stamp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    tmp.replace(path)
+
+
+def _write_parts(con, tmp: Path, parts: list[tuple], stamp: str | None) -> None:
     with zipfile.ZipFile(tmp, "w") as book:
         for name, text in _package_parts([p[0] for p in parts], stamp or "2000-01-01"):
             book.writestr(_entry(name), text.encode("utf-8"))
@@ -212,4 +225,3 @@ def write(con, path: Path, sheets: list[Sheet], stamp: str | None = None, max_ro
                     for batch in _batches(con, rows_sql(sheet, first, last)):
                         _write_strings(out, batch.column(0))
                 out.write(_SHEET_TAIL.encode("utf-8"))
-    tmp.replace(path)

@@ -112,3 +112,16 @@ def test_same_data_same_bytes_and_a_long_table_continues_on_a_next_sheet(con, tm
 def test_column_letters():
     assert [workbook.column_letter(i) for i in (0, 11, 25, 26, 51, 52, 701, 702)] == \
         ["A", "L", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+
+
+def test_a_failure_while_writing_leaves_the_previous_workbook_and_a_usable_connection(con, tmp_path):
+    c, rows = con
+    path = tmp_path / "t.xlsx"
+    workbook.write(c, path, [_sheet()], "2026-03-31")
+    before = path.read_bytes()
+    broken = workbook.Sheet("données", COLUMNS, "SELECT k, texte, CASE WHEN k = 20 THEN error('boom') ELSE entier END "
+                                                "AS entier, nombre, autre, row_number() OVER (ORDER BY k) AS _rn FROM t")
+    with pytest.raises(duckdb.Error, match="boom"):
+        workbook.write(c, path, [_sheet("avant"), broken], "2026-03-31", max_rows=5)
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["t.xlsx"]
+    assert c.execute("SELECT count(*) FROM t").fetchall() == [(len(rows),)]     # no result left pending
