@@ -183,8 +183,8 @@ PARTS = [
 # figures may be nil. Such a ratio holds the year when the value the finding points at is
 # influential (`influente__<column>`, its score passes a threshold: expectations/frames.py), or
 # when the ratio lies a further RATIO_ECHELLE_ERREUR times beyond the possible range, where only a
-# unit slip (FTE in hours, euros in cents) takes it; otherwise it is a warning ranked like the
-# plausible-range one (same group: one finding per value). The FTE by function are parts of the
+# unit slip (FTE in hours, euros in cents) takes it; otherwise it is a warning (same group: one
+# finding per value). The FTE by function are parts of the
 # total FTE: parts adding up to twice their whole cannot be true, whatever their effect.
 RATIO_ECHELLE_ERREUR = 10.0
 PARTIES_DU_TOUT = {"etp_fonctions"}
@@ -244,14 +244,13 @@ def _slip_scale(column: str, low, high) -> str:
 def _ratio_rules() -> list[Rule]:
     rules = []
     for name, column, words, points_at, seen, plausible, possible, guard in RATIOS:
-        # without a plausible range of its own, a ratio past its possible range that does not hold
-        # the year (nothing influential, no slip's scale) is still a warning
-        if plausible or name not in PARTIES_DU_TOUT:
+        # a ratio past its possible range that does not hold the year (nothing influential, no
+        # slip's scale) is still a warning: its plausible-range rule, or, for the ratios without
+        # one, the warning of the same group (a part above its whole, funders off the income)
+        if plausible:
             rules.append(Rule(
-                f"{name}_plausible", "repondantes", "avertissement", points_at,
-                f"{words} : {_range(*(plausible or possible))}", f"{WHO} : {seen}, inhabituel.",
-                _between(column, *(plausible or possible), where=None if plausible else guard),
-                f"{words} : valeur inhabituelle",
+                f"{name}_plausible", "repondantes", "avertissement", points_at, f"{words} : {_range(*plausible)}",
+                f"{WHO} : {seen}, inhabituel.", _between(column, *plausible), f"{words} : valeur inhabituelle",
                 groupe=name, centre=f"Vous déclarez {seen} : ce rapport est inhabituel."))
         holds = (None if name in PARTIES_DU_TOUT else
                  f"(influente__{points_at} or {_slip_scale(column, *possible)})")
