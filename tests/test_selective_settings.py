@@ -167,3 +167,25 @@ def test_an_influential_jump_holds_whatever_a_related_field_did():
                           {**base, "facteur_evolution": 4.0, "corroboree": False, "influente": True}])
     assert _held("evolution_unite", frame) == [True, False, False]
     assert _held("evolution_forte", frame) == [False, True, True]
+
+
+def test_a_unit_slip_on_a_funding_line_needs_a_slips_signature_or_a_change_beyond_nature():
+    nan = float("nan")
+    base = {"nature": "euros", "financeurs_concordants": False, "ligne_sans_total": False, "unite_financeurs": nan,
+            "unite_historique": nan, "s_eloigne_des_pairs": True, "facteur_pairs": 400.0, "z_pairs": -7.0}
+    rows = [
+        # a regional grant from 600 EUR to 1.66 (x360): within what small lines do, no slip's factor
+        {"facteur_evolution": 360.0, "z_evolution": -5.5},
+        # the same line divided by about 1,000: a slip's signature
+        {"facteur_evolution": 1050.0, "z_evolution": -6.0, "unite_historique": 1000.0},
+        # ... but with no total income declared, only a change beyond any natural variation counts
+        {"facteur_evolution": 1050.0, "z_evolution": -6.0, "unite_historique": 1000.0, "ligne_sans_total": True},
+        {"facteur_evolution": 1046.0, "z_evolution": -24.0, "ligne_sans_total": True},
+        # no history: a hundred times above the peers is cents; a hundred times below can be a small line
+        {"facteur_evolution": nan, "z_evolution": nan, "facteur_pairs": 130.0, "z_pairs": 5.6},
+        {"facteur_evolution": nan, "z_evolution": nan, "facteur_pairs": 450.0, "z_pairs": -6.7},
+        # lines that add up to the total income vouch for themselves
+        {"facteur_evolution": 1050.0, "z_evolution": -9.0, "financeurs_concordants": True},
+    ]
+    frame = pd.DataFrame([{**base, **r} for r in rows])
+    assert _held("montant_unite", frame) == [False, True, False, True, True, False, False]
