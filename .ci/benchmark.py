@@ -221,11 +221,15 @@ def selective_figures(db: Path, slips) -> dict:
                  b AS (
                     SELECT coalesce(e.annee_donnees, e.annee_enquete - 1) AS annee, e.code_structure,
                            s.code_structure IS NOT NULL AS semee,
-                           -- a value not seeded whose effect on every published figure is below the threshold
-                           s.code_structure IS NULL AND {below} AS sous_le_seuil
+                           -- a value not seeded whose effect on every published figure is below the
+                           -- threshold, in an answer with no seeded slip (a ratio finding names a
+                           -- field related to the slipped one: charges over income in thousands)
+                           s.code_structure IS NULL AND sa.sa_code IS NULL AND {below} AS sous_le_seuil
                     FROM eff e
                     LEFT JOIN (SELECT DISTINCT annee_enquete, code_structure, colonne FROM semees) s
                       USING (annee_enquete, code_structure, colonne)
+                    LEFT JOIN (SELECT DISTINCT annee_enquete AS sa_annee, code_structure AS sa_code FROM semees) sa
+                      ON sa.sa_annee = e.annee_enquete AND sa.sa_code = e.code_structure
                     LEFT JOIN int_controles__scores c USING (annee_enquete, code_structure, colonne))
             SELECT rep.annee, rep.n, p.statut,
                    count(DISTINCT b.code_structure) AS contacter,
