@@ -17,7 +17,8 @@ with recursive cellules as not materialized (
 ),
 liens as (select * from {{ ref('int_unites_hierarchie') }}),
 national as (
-    select indicateur, annee, niveau, code, sensible, primaire, motif_primaire, primaire as secret
+    select indicateur, annee, niveau, code, sensible, primaire, motif_primaire, {{ secret_portees('cellules') }},
+           primaire as secret
     from cellules where niveau = 'national'
 ),
 {{ secret_etape('departement', 'national') }},
@@ -47,7 +48,9 @@ select
         when f.primaire then f.motif_primaire
         when f.secret then 'complementaire'
         when l.secret_groupe then 'indicateur_lie'
-    end as motif_secret
+    end as motif_secret,
+    -- the cell's own figures (fct_indicateurs reads them here)
+    {{ secret_portees('f') }}
 from finales as f
 left join groupes_lies as g using (indicateur)
 left join liees as l on l.groupe = g.groupe and l.annee = f.annee and l.niveau = f.niveau and l.code = f.code
