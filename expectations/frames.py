@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .rules import FACTEUR_EVOLUTION_AVERTISSEMENT, FACTEUR_PAIRS_BLOQUANT, Z_AVERTISSEMENT
+from .rules import FACTEUR_EVOLUTION_AVERTISSEMENT, FACTEUR_PAIRS_BLOQUANT, RATIOS, Z_AVERTISSEMENT
 
 # Per indicator x year x level: how many values fall outside the bounds, and the extremes.
 _BOUNDS = """
@@ -77,5 +77,28 @@ def load_frames(con, columns: dict[str, set[str]] | None = None,
             sql = f"SELECT {kept} FROM ({sql})"
         frames[name] = con.execute(sql).df()
     reponses = frames["reponses"]
-    frames["repondantes"] = reponses[reponses["est_repondant"]].reset_index(drop=True)
+    frames["repondantes"] = _with_influence(reponses[reponses["est_repondant"]].reset_index(drop=True),
+                                            frames["mesures"])
     return frames
+
+
+def _with_influence(repondantes: pd.DataFrame, mesures: pd.DataFrame) -> pd.DataFrame:
+    """The respondents' frame with, for each column a ratio rule points at, whether that answer's
+    value is influential (`influente__<column>`: its score passes a threshold; see the ratio
+    rules in expectations/rules.py). Only values that stand out are scored: any other is not."""
+    keys = ["annee_enquete", "code_structure"]
+    if "influente" in mesures and "colonne" in mesures and all(k in repondantes for k in keys):
+        influential = mesures.loc[mesures["influente"].fillna(False).astype(bool), [*keys, "colonne"]]
+    else:
+        influential = pd.DataFrame(columns=[*keys, "colonne"])
+    answers = pd.MultiIndex.from_frame(repondantes[keys].astype({"annee_enquete": "Int64"})) \
+        if all(k in repondantes for k in keys) else None
+    out = repondantes.copy()
+    for column in sorted({points_at for _, _, _, points_at, *_ in RATIOS}):
+        found = influential[influential["colonne"] == column]
+        if answers is None or found.empty:
+            out[f"influente__{column}"] = False
+            continue
+        flagged = pd.MultiIndex.from_frame(found[keys].astype({"annee_enquete": "Int64"}))
+        out[f"influente__{column}"] = answers.isin(flagged)
+    return out

@@ -3,8 +3,10 @@ with a severity (DHIS2-style importance) and the French words an analyst needs.
 
 Severities: `bloquant` stops the year's publication; `avertissement` is published with a note
 in the methodology page; `info` is recorded only. A year is blocked only by what cannot be true
-or by a unit slip (a factor of about 10, 100 or 1,000 that nothing else explains); a change
-that related fields confirm is at most an `info`; a small absolute change never blocks.
+or by a suspicious value that alone would change a published figure beyond the settings'
+threshold (selective editing: data/config/selection.yaml); a change that related fields confirm
+and that moves no published figure that much is at most an `info`; a small absolute change
+never blocks.
 
 Frames (built in expectations/frames.py):
   reponses    int_controles__reponses: every structure x survey, corrections applied
@@ -26,16 +28,19 @@ from typing import Any, Callable
 Z_AVERTISSEMENT, Z_BLOQUANT = 3.5, 5.0
 # A value 100 times its peers' median cannot be a centre's real figure: a unit slip.
 FACTEUR_PAIRS_BLOQUANT = 100
-# Year on year: a factor of 3 is worth a look; 8 or more (one digit too many, euros for k€)
-# blocks when nothing explains it, and so does 5 or more when the change lies beyond anything
-# its peers show (z of Z_HORS_NORME: no natural variation goes that far), or when it takes the
-# value out of its peers' range while the related field stayed put (a digit too many after a
-# fall: 11.8 FTE, then 90 for the same staff).
-FACTEUR_EVOLUTION_AVERTISSEMENT, FACTEUR_EVOLUTION_BLOQUANT = 3.0, 8.0
+# Year on year: a factor of 3 is worth a look (a warning, evolution_forte, unless a related field
+# confirms it). A jump of FACTEUR_EVOLUTION_HORS_NORME or more, away from the peers, holds the year
+# when the value is influential (its score passes a threshold: it alone would move a published
+# figure beyond the figure's ordinary yearly movement, data/config/selection.yaml), or is a unit
+# slip in euros. No z-score or related field excuses an influential jump: a digit too many on a
+# count shows as x6 to x16 once the centre's true figure also moved, and a related field moving
+# by chance the same way proves nothing when the value alone changes a published figure that
+# much. Below the threshold, the same jump is a warning ranked by score. Z_HORS_NORME: a change
+# no natural variation of the peers' changes reaches.
+FACTEUR_EVOLUTION_AVERTISSEMENT = 3.0
 FACTEUR_EVOLUTION_HORS_NORME, Z_HORS_NORME = 5.0, 8.0
-# ... and when the related field stayed put while the value left its peers' range (3 times their
-# median or a third of it): an EVS from 2 to 12 employees stays a warning, from 6 to 60 blocks.
-FACTEUR_PAIRS_DEMENTIE = 3.0
+EVOLUTION_INFLUENTE = (f"controle_historique and ecart_evolution >= ecart_minimal and s_eloigne_des_pairs "
+                       f"and facteur_evolution >= {FACTEUR_EVOLUTION_HORS_NORME}")
 
 # Rules whose finding holds a year only when the value is influential (its score passes the
 # threshold of a level of published figures: the frame's `influente`, see expectations/frames.py)
@@ -49,16 +54,25 @@ INFLUENT_OU_UNITE = "(influente or (nature == 'euros' and facteur_unite >= 100))
 # history (FACTEUR_PAIRS_BLOQUANT). An honest change, even a heavy-tailed one (x2 to x10), stays
 # well below. Funding lines that add up to the structure's total income vouch for themselves; a
 # line that, read in euros instead of cents (or of thousands), brings them back onto the total is
-# a unit slip however much small lines vary (unite_financeurs, int_controles__scores); a small
-# line of a structure that declared no total income has nothing to be checked against.
+# a unit slip however much small lines vary (unite_financeurs, int_controles__scores). A small
+# line of a structure that declared no total income has only its history to be checked against,
+# and small lines come and go (a regional grant of 500 EUR, then 0.36 EUR): it is a unit slip
+# only when its change lies beyond any natural variation of its peers' changes (Z_HORS_NORME;
+# a stable line such as the Caf's, divided by 1,000, lies far beyond), never on its peers alone.
+# Against the history, a change short of Z_HORS_NORME is a unit slip only with a slip's
+# signature: a factor near 100 or 1,000 (unite_historique, int_controles__scores); a regional
+# grant falling from 600 EUR to 1.66 (x360) is a small line's life, not cents. Without history,
+# an amount a hundred times above its peers' median cannot be a centre's (cents); a hundred times
+# below, it can be a small line's real amount, unless no natural variation goes that far.
 FACTEUR_UNITE_HISTORIQUE, FACTEUR_UNITE_PAIRS = 30.0, 20.0
 MONTANT_UNITE = (
-    "nature == 'euros' and not financeurs_concordants and not ligne_sans_total and (unite_financeurs > 0 or "
+    "nature == 'euros' and not financeurs_concordants and (unite_financeurs > 0 or "
     f"(facteur_evolution >= {FACTEUR_UNITE_HISTORIQUE} and (z_evolution >= {Z_BLOQUANT} or z_evolution <= -{Z_BLOQUANT})"
+    f" and (z_evolution >= {Z_HORS_NORME} or z_evolution <= -{Z_HORS_NORME} or (not ligne_sans_total and unite_historique > 0))"
     f" and facteur_pairs >= {FACTEUR_UNITE_PAIRS} and (z_pairs >= {Z_AVERTISSEMENT} or z_pairs <= -{Z_AVERTISSEMENT})"
     " and s_eloigne_des_pairs)"
-    f" or (facteur_evolution != facteur_evolution and facteur_pairs >= {FACTEUR_PAIRS_BLOQUANT}"
-    f" and (z_pairs >= {Z_BLOQUANT} or z_pairs <= -{Z_BLOQUANT})))")
+    f" or (facteur_evolution != facteur_evolution and not ligne_sans_total and facteur_pairs >= {FACTEUR_PAIRS_BLOQUANT}"
+    f" and (z_pairs >= {Z_BLOQUANT} or z_pairs <= -{Z_HORS_NORME})))")
 
 SAISIR = ("Vérifiez avec la structure, puis ajoutez la valeur juste dans corrections.csv "
           "(l'extrait reste tel quel), ou confirmez la valeur déclarée dans confirmations.csv.")
@@ -163,6 +177,17 @@ PARTS = [
 # amounts in euros, the possible range is at the scale of a unit slip (x100, x1,000): a charge or
 # an income that honestly moved a lot (x2 to x10) while the other did not is a suspicious value,
 # scored like any other (evolution_unite), not an impossible one.
+# One of two fields off by the factor of an honest heavy tail or of a digit too many (up to x10)
+# takes most ratios past their possible range too (5 FTE per employee, 10 people of the age groups
+# per inhabitant reached): which field is wrong is unknown, and its effect on the published
+# figures may be nil. Such a ratio holds the year when the value the finding points at is
+# influential (`influente__<column>`, its score passes a threshold: expectations/frames.py), or
+# when the ratio lies a further RATIO_ECHELLE_ERREUR times beyond the possible range, where only a
+# unit slip (FTE in hours, euros in cents) takes it; otherwise it is a warning (same group: one
+# finding per value). The FTE by function are parts of the
+# total FTE: parts adding up to twice their whole cannot be true, whatever their effect.
+RATIO_ECHELLE_ERREUR = 10.0
+PARTIES_DU_TOUT = {"etp_fonctions"}
 RATIOS = [
     ("accompagnes_informes", "rapport_accompagnes_informes", "Personnes accompagnées par personne informée",
      "pers_accomp_droits", "{pers_accomp_droits} personnes accompagnées pour {pers_info_droits} informées",
@@ -209,18 +234,31 @@ def _range(low, high) -> str:
     return f"entre {_n(low)} et {_n(high)}"
 
 
+def _slip_scale(column: str, low, high) -> str:
+    """pandas condition: the ratio lies RATIO_ECHELLE_ERREUR times beyond its possible range."""
+    tests = ([f"{column} < {low / RATIO_ECHELLE_ERREUR!r}"] if low is not None else []) + \
+            ([f"{column} > {high * RATIO_ECHELLE_ERREUR!r}"] if high is not None else [])
+    return "(" + " or ".join(tests) + ")"
+
+
 def _ratio_rules() -> list[Rule]:
     rules = []
     for name, column, words, points_at, seen, plausible, possible, guard in RATIOS:
+        # a ratio past its possible range that does not hold the year (nothing influential, no
+        # slip's scale) is still a warning: its plausible-range rule, or, for the ratios without
+        # one, the warning of the same group (a part above its whole, funders off the income)
         if plausible:
             rules.append(Rule(
                 f"{name}_plausible", "repondantes", "avertissement", points_at, f"{words} : {_range(*plausible)}",
                 f"{WHO} : {seen}, inhabituel.", _between(column, *plausible), f"{words} : valeur inhabituelle",
                 groupe=name, centre=f"Vous déclarez {seen} : ce rapport est inhabituel."))
+        holds = (None if name in PARTIES_DU_TOUT else
+                 f"(influente__{points_at} or {_slip_scale(column, *possible)})")
         rules.append(Rule(
             f"{name}_impossible", "repondantes", "bloquant", points_at, f"{words} : {_range(*possible)}",
             f"{WHO} : {seen}, impossible : l'un des deux chiffres est sans doute dans une autre unité "
-            "(euros / k€, heures / jours) ou a un chiffre en trop.", _between(column, *possible, where=guard),
+            "(euros / k€, heures / jours) ou a un chiffre en trop.",
+            _between(column, *possible, where=" and ".join(f"({c})" for c in (guard, holds) if c) or None),
             f"{words} : valeur impossible (unité ?)", groupe=name,
             centre=f"Vous déclarez {seen} : ce rapport ne paraît pas possible ; l'un des deux chiffres est peut-être "
                    "dans une autre unité ou a un chiffre en trop."))
@@ -288,21 +326,16 @@ RULES: list[Rule] = [
            "{sens_evolution} par {facteur_evolution} (évolution médiane des {type_structure} : ×{evolution_mediane})%s"
            % (WHO, suite),
            _between("facteur_evolution", None, facteur,
-                    where="controle_historique and ecart_evolution >= ecart_minimal and s_eloigne_des_pairs "
-                          f"and {corroboree} and ({ecart})"
-                          + (f" and {INFLUENT_OU_UNITE}" if regle in INFLUENTIAL else "")),
+                    where=(f"{EVOLUTION_INFLUENTE} and {INFLUENT_OU_UNITE}" if regle in INFLUENTIAL else
+                           "controle_historique and ecart_evolution >= ecart_minimal and s_eloigne_des_pairs "
+                           f"and {corroboree} and ({ecart})")),
            libelle, groupe="mesure", centre=CENTRE_EVOLUTION, **({"conseil": conseil} if conseil else {}))
       for regle, severite, facteur, ecart, corroboree, attendu, suite, libelle, conseil in (
-          ("evolution_unite", "bloquant", FACTEUR_EVOLUTION_HORS_NORME,
-           f"(facteur_evolution >= {FACTEUR_EVOLUTION_BLOQUANT} and {_outside('z_evolution', Z_BLOQUANT)}) "
-           f"or {_outside('z_evolution', Z_HORS_NORME)} "
-           f"or (dementie and {_outside('z_evolution', Z_AVERTISSEMENT)} and facteur_pairs >= {FACTEUR_PAIRS_DEMENTIE})",
-           "not corroboree",
-           f"moins de {FACTEUR_EVOLUTION_BLOQUANT:g} fois la valeur précédente ({FACTEUR_EVOLUTION_HORS_NORME:g} fois "
-           "pour une évolution sans commune mesure avec celles des structures comparables, ou quand le champ lié n'a "
-           "pas bougé), sauf si un champ lié la confirme, ou une valeur sans effet notable sur les chiffres publiés",
+          ("evolution_unite", "bloquant", FACTEUR_EVOLUTION_HORS_NORME, None, None,
+           f"moins de {FACTEUR_EVOLUTION_HORS_NORME:g} fois la valeur précédente, ou une valeur sans effet notable "
+           "sur les chiffres publiés",
            "{sans_suivi} : {causes}",
-           "Évolution que rien n'explique, influente sur un chiffre publié (ou unité en euros)", None),
+           "Forte évolution influente sur un chiffre publié (ou unité en euros)", None),
           ("evolution_forte", "avertissement", FACTEUR_EVOLUTION_AVERTISSEMENT, _outside("z_evolution", Z_AVERTISSEMENT),
            "not corroboree", f"moins de {FACTEUR_EVOLUTION_AVERTISSEMENT:g} fois la valeur précédente, sauf si un "
            "champ lié la confirme", "{sans_suivi} : {causes}", "Forte évolution sur un an", None),

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from common.errors import ObservatoireError
+from common.timing import phase
 
 STATIC = Path(__file__).resolve().parent / "static"
 try:        # what else than its HTML makes a plaquette's bytes: the engine's version
@@ -82,4 +83,5 @@ def render_pdf(html: str) -> bytes:
     def no_network(url, *args, **kwargs):
         raise ValueError(f"la plaquette ne charge rien : {url}")
 
-    return weasyprint.HTML(string=html, url_fetcher=no_network).write_pdf()
+    with phase("report", "plaquette PDF d'une année"):      # one line per rendering (benchmark)
+        return weasyprint.HTML(string=html, url_fetcher=no_network).write_pdf()

@@ -52,6 +52,12 @@ def scenarios(tmp_path_factory):
     i = _pick(df, surveys[2020], "familles_touchees", times_median=1.5)
     df.loc[i, "familles_touchees"] = round(df.loc[i, "familles_touchees"] / 10)
     codes["suspecte"] = df.loc[i, "code_structure"]
+    # ... and a centre's staff typed a tenth of itself or so (6 FTE per employee): a ratio past its
+    # possible range (5), by a factor an honest change or a missing digit makes, on values that move
+    # no published figure past its threshold: a warning, not an impossible finding
+    i = _pick(df, surveys[2020], "etp_total", taken=[codes["suspecte"]], times_median=1.2)
+    df.loc[i, "salaries"] = max(1, round(float(df.loc[i, "etp_total"]) / 6))
+    codes["rapport"] = df.loc[i, "code_structure"]
     # survey 2022 (data 2021): `repondant` left empty for a respondent
     df = surveys[2022]
     i = df.index[df["repondant"] & (df["type_structure"] == "CS")][0]
@@ -134,6 +140,18 @@ def test_a_suspicious_count_below_the_threshold_is_a_ranked_warning_without_a_un
     page = (base / "qualite" / "2020.html").read_text(encoding="utf-8")
     assert "Aucune structure à contacter cette année" in page
     assert re.search(r"changerait les familles touchées .* de \d+,\d\u202f%", page)
+
+
+def test_a_ratio_off_by_an_honest_factor_on_a_value_that_matters_little_is_a_warning(scenarios):
+    db, outcome, codes, _ = scenarios
+    ratio = frame(db, "SELECT rapport_etp_salaries FROM int_controles__reponses WHERE code_structure = ? "
+                      "AND annee_enquete = 2021", [codes["rapport"]]).iloc[0, 0]
+    assert ratio > 5                                    # past the possible range of FTE per employee
+    found = _kinds(db, codes["rapport"], 2021)
+    assert set(found["severite"]) == {"avertissement"} and set(found["nature"]) == {"suspecte"}, found
+    assert "etp_salaries_impossible" not in set(found["regle"]) and "etp_inferieur_salaries" in set(found["regle"])
+    assert found["score"].notna().any()                # ranked by its effect on the published figures
+    assert _gates(outcome)[2020] is True
 
 
 def test_an_empty_repondant_is_counted_once(scenarios):

@@ -20,14 +20,14 @@ BY_MEASURE = [c.name for c in Config().columns["senacs"].values() if c.type in (
 
 
 def test_the_product_defaults_are_documented_in_the_settings_file():
-    assert score_thresholds() == {"national": 0.05, "departement": 0.10, "territoire": 0.20, "commune": 0.50}
+    assert score_thresholds() == {"national": 0.40, "departement": 0.40, "territoire": 0.40, "commune": 0.75}
     assert "0,05 veut dire : la valeur changerait ce chiffre de 5 %" in SELECTION_FILE.read_text(encoding="utf-8")
 
 
 def test_a_federation_overrides_one_level_and_keeps_the_others(tmp_path):
     own = tmp_path / "selection.yaml"
     own.write_text("seuils_score:\n  commune: 0.3\n", encoding="utf-8")
-    assert score_thresholds(own) == {"national": 0.05, "departement": 0.10, "territoire": 0.20, "commune": 0.3}
+    assert score_thresholds(own) == {"national": 0.40, "departement": 0.40, "territoire": 0.40, "commune": 0.3}
 
 
 @pytest.mark.parametrize("text, words", [
@@ -115,3 +115,77 @@ def test_every_value_a_rule_can_flag_is_scored():
 
     floor = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]["controle_z_min"]
     assert floor <= min(Z_AVERTISSEMENT, Z_BLOQUANT, Z_HORS_NORME)
+
+
+def _held(regle: str, frame: pd.DataFrame) -> list[bool]:
+    """Which rows of `frame` a rule's expectation fails on: its row condition (GX's pandas parser
+    is DataFrame.query), then its bounds."""
+    import great_expectations.expectations as gxe
+
+    exp = BY_ID[regle].expectation(gxe)
+    condition = getattr(exp.row_condition, "pass_through_filter", None) or exp.row_condition
+    kept = frame.query(condition, engine="python") if condition else frame
+    values = kept[exp.column]
+    outside = pd.Series(False, index=kept.index)
+    if exp.min_value is not None:
+        outside |= values < exp.min_value
+    if exp.max_value is not None:
+        outside |= values > exp.max_value
+    return [bool(outside.get(i, False)) for i in frame.index]
+
+
+def test_a_ratio_past_its_possible_range_holds_only_when_it_matters_or_is_a_slip():
+    from expectations.frames import _with_influence
+
+    # FTE and employees: 7 FTE per employee after an honest x10 on a small centre moves nothing
+    # published (a warning); the same on an influential value, or 60 FTE per employee (hours typed
+    # for FTE), holds the year
+    answers = pd.DataFrame({"annee_enquete": [2022, 2022, 2022], "code_structure": ["A", "B", "C"],
+                            "est_repondant": True, "etp_total": [70.0, 70.0, 600.0], "salaries": [10, 10, 10],
+                            "rapport_etp_salaries": [7.0, 7.0, 60.0]})
+    scored = pd.DataFrame({"annee_enquete": [2022, 2022], "code_structure": ["A", "B"],
+                           "colonne": ["etp_total", "etp_total"], "influente": [False, True]})
+    frame = _with_influence(answers, scored)
+    assert frame["influente__etp_total"].tolist() == [False, True, False]
+    assert _held("etp_salaries_impossible", frame) == [False, True, True]
+    # (the first stays a warning: more FTE than employees, a rule of the same group)
+    part = BY_ID["etp_inferieur_salaries"]
+    assert (part.severite, part.groupe) == ("avertissement", BY_ID["etp_salaries_impossible"].groupe)
+    # parts adding up to more than twice their whole cannot be true, whatever their effect
+    parts = pd.DataFrame({"somme_etp_fonctions": [12.0, 3.0], "rapport_etp_fonctions_total": [3.0, 3.0]})
+    assert _held("etp_fonctions_impossible", parts) == [True, False]
+
+
+def test_an_influential_jump_holds_whatever_a_related_field_did():
+    # a digit too many (x10 on a count whose true figure also moved: x6 here) that a related field
+    # happened to follow still holds its year when it alone moves a published figure past its
+    # threshold; below the threshold it is a warning; a x4 is never more than a warning
+    base = {"controle_historique": True, "ecart_evolution": 500.0, "ecart_minimal": 50.0, "s_eloigne_des_pairs": True,
+            "nature": "personnes", "facteur_unite": float("nan"), "z_evolution": 4.0}
+    frame = pd.DataFrame([{**base, "facteur_evolution": 6.0, "corroboree": True, "influente": True},
+                          {**base, "facteur_evolution": 6.0, "corroboree": False, "influente": False},
+                          {**base, "facteur_evolution": 4.0, "corroboree": False, "influente": True}])
+    assert _held("evolution_unite", frame) == [True, False, False]
+    assert _held("evolution_forte", frame) == [False, True, True]
+
+
+def test_a_unit_slip_on_a_funding_line_needs_a_slips_signature_or_a_change_beyond_nature():
+    nan = float("nan")
+    base = {"nature": "euros", "financeurs_concordants": False, "ligne_sans_total": False, "unite_financeurs": nan,
+            "unite_historique": nan, "s_eloigne_des_pairs": True, "facteur_pairs": 400.0, "z_pairs": -7.0}
+    rows = [
+        # a regional grant from 600 EUR to 1.66 (x360): within what small lines do, no slip's factor
+        {"facteur_evolution": 360.0, "z_evolution": -5.5},
+        # the same line divided by about 1,000: a slip's signature
+        {"facteur_evolution": 1050.0, "z_evolution": -6.0, "unite_historique": 1000.0},
+        # ... but with no total income declared, only a change beyond any natural variation counts
+        {"facteur_evolution": 1050.0, "z_evolution": -6.0, "unite_historique": 1000.0, "ligne_sans_total": True},
+        {"facteur_evolution": 1046.0, "z_evolution": -24.0, "ligne_sans_total": True},
+        # no history: a hundred times above the peers is cents; a hundred times below can be a small line
+        {"facteur_evolution": nan, "z_evolution": nan, "facteur_pairs": 130.0, "z_pairs": 5.6},
+        {"facteur_evolution": nan, "z_evolution": nan, "facteur_pairs": 450.0, "z_pairs": -6.7},
+        # lines that add up to the total income vouch for themselves
+        {"facteur_evolution": 1050.0, "z_evolution": -9.0, "financeurs_concordants": True},
+    ]
+    frame = pd.DataFrame([{**base, **r} for r in rows])
+    assert _held("montant_unite", frame) == [False, True, False, True, True, False, False]

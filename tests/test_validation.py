@@ -35,7 +35,8 @@ def clean_frames(clean):
         # (what the rules read of int_controles__scores besides: no value influential, no unit)
         frames["mesures"] = con.execute("SELECT *, false AS influente, NULL::VARCHAR AS nature, "
                                         "NULL::DOUBLE AS facteur_unite, false AS financeurs_concordants, "
-                                        "NULL::DOUBLE AS unite_financeurs, false AS ligne_sans_total "
+                                        "NULL::DOUBLE AS unite_financeurs, NULL::DOUBLE AS unite_historique, "
+                                        "false AS ligne_sans_total "
                                         "FROM int_controles__mesures").df()
         return frames
     finally:

@@ -6,7 +6,11 @@
 -- * anticipated: the structure's previous value times its peers' median change over the same
 --   years, or its peers' median when it has no history (int_controles__mesures);
 -- * published estimate: the total of that measure over the respondents of the cell (a sum: the
---   indicators of a share or a mean move by about as much, relative to their value), for the
+--   indicators of a share or a mean move by about as much, relative to their value), taken with
+--   the declared value or with the anticipated one, whichever is larger: the score is the change
+--   the value makes to the figure, relative to the larger of the two figures (at most 1, the same
+--   for a value ten times too high as for one ten times too low; a value that fell to nothing in a
+--   commune whose figure it made is not scored 500 %), for the
 --   cells that clear the disclosure minimum: the structure's commune, territory, département
 --   and France when several départements are loaded (int_controles__totaux, built once). The
 --   federal project's indicators of the survey are computed from the same measures at the
@@ -21,6 +25,10 @@
 {%- set pres_de = '(round(P) Q and abs(P - round(P)) <= 0.15)' | replace('P', puissance) -%}
 {%- set unite_possible = pres_de | replace('Q', 'between 1 and 3') -%}
 {%- set chiffre_en_trop = pres_de | replace('Q', '= 1') -%}
+{#- the jump against the structure's own history alone, near 100 (cents) or 1,000 (thousands) to
+    within a factor of 1.8 (a quarter of a power of ten): a unit slip also carries the amount's
+    own yearly change, which stays below that for most euro amounts -#}
+{%- set historique = 'log10(p.facteur_evolution)' -%}
 {#- The funding lines and their total: when the lines add up to the total (to rounding), the
     accounts vouch for each of them, however far a line moved from last year's (small lines come
     and go) -#}
@@ -52,10 +60,11 @@ scores as (
     select
         a.*,
         abs(a.valeur - a.valeur_anticipee) as ecart_anticipe,
-        abs(a.valeur - a.valeur_anticipee) / nullif(abs(tc.total), 0) as score_commune,
-        abs(a.valeur - a.valeur_anticipee) / nullif(abs(tt.total), 0) as score_territoire,
-        abs(a.valeur - a.valeur_anticipee) / nullif(abs(td.total), 0) as score_departement,
-        abs(a.valeur - a.valeur_anticipee) / nullif(abs(tn.total), 0) as score_national,
+        {%- for alias, niveau in [('tc', 'commune'), ('tt', 'territoire'), ('td', 'departement'), ('tn', 'national')] %}
+        abs(a.valeur - a.valeur_anticipee)
+            / nullif(greatest(abs({{ alias }}.total), abs({{ alias }}.total - a.valeur + a.valeur_anticipee)), 0)
+            as score_{{ niveau }},
+        {%- endfor %}
         r.code_commune, r.code_territoire, r.code_departement,
         tc.total as total_commune, tt.total as total_territoire, td.total as total_departement,
         tn.total as total_national
@@ -115,6 +124,8 @@ select
                  when abs(f.somme_financeurs - p.valeur * 1000) <= 0.001 * p.valeur * 1000 then 1000 end
     end as unite_financeurs,
     case when {{ unite_possible }} then (10 ^ round({{ puissance }}))::bigint end as facteur_unite,
+    case when round({{ historique }}) between 2 and 3 and abs({{ historique }} - round({{ historique }})) <= 0.25
+         then (10 ^ round({{ historique }}))::bigint end as unite_historique,
     -- what may have gone wrong, in words that fit the measure: a unit slip only for euros and
     -- for a jump near 100 or 1,000 (cents, thousands; or of at least 30); a count gets the causes
     -- of a count
