@@ -9,6 +9,7 @@ import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 NNBSP = "\u202f"        # narrow no-break space: thousands separator, and before % € ; ! ?
 NBSP = "\u00a0"         # no-break space: before : and », after «
@@ -19,14 +20,24 @@ MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
 
 def missing(value) -> bool:
     """None, NaN (a float that is not equal to itself) or pandas' NA."""
-    return value is None or value != value or (type(value).__name__ in ("NAType", "NaTType"))
+    kind = type(value)
+    if kind is float:           # the common cases first: called a thousand times a page
+        return value != value
+    if kind is int or kind is str:
+        return False
+    return value is None or value != value or (kind.__name__ in ("NAType", "NaTType"))
 
 
 def nombre(value, decimals: int = 0) -> str:
     """12 871,8 — French grouping and decimal comma, at the given precision."""
     if missing(value):
         return "–"
-    value = float(value)
+    return _nombre(float(value) + 0.0, decimals)      # + 0.0: a negative zero reads "0", never "-0"
+
+
+@lru_cache(maxsize=1 << 16)
+def _nombre(value: float, decimals) -> str:
+    """nombre() of a float; a national site formats the same few thousand figures again and again."""
     text = f"{-value if value < 0 else value:,.{decimals if decimals > 0 else 0}f}"
     if "," in text:
         text = text.replace(",", NNBSP)
@@ -169,9 +180,9 @@ def lecture(t, periode: str, annee: int, decimales: int, verdicts: dict, n_min: 
     motif = t.get(f"motif_sans_verdict_{periode}")
     reason = (motifs or {}).get(motif) if not missing(motif) else None
     counts = ""
-    if not missing(n_avant) and not missing(t.get("n_structures")):
+    if not missing(n_avant) and not missing(t.get("n_structures")) and not (court and not missing(panel)):
         counts = f"{nombre(n_avant)} en {avant}, {nombre(t['n_structures'])} en {annee}"
-    if court:
+    if court:       # (the short reading gives the counts only of a change without a panel)
         return _lecture_courte(change, overall, panel, label, reason, unite, decimales, n_min, depuis, counts)
     if reason and not label and not missing(overall):       # no verdict, for the reason dbt gives
         return (f"{evolution(overall, unite, decimales)} {depuis} sur l'ensemble des répondantes"

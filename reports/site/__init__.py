@@ -53,7 +53,7 @@ def build(look: Lookups, w: Writer, on_progress: Callable[[str], None], interne:
         on_progress(f"rapport {annee}")
         report.render(look, w, annee)
     on_progress("fiches des territoires et des communes" + (", plaquettes PDF" if look.pdfs else ""))
-    with report.plaquettes_in_background(look, w), units.in_background(look, w):   # the other pages meanwhile
+    with report.plaquettes_in_background(look, w), units.in_background(look, w, interne):   # the rest meanwhile
         if look.d.axes:             # no federal project declared: no board page, no menu entry
             board.render(look, w)
         indicators.render(look, w)

@@ -37,19 +37,39 @@ class QualityIndex(Page):
 
 
 def render(look: Lookups, w: Writer) -> None:
+    """The list of the structures (their pages are rendered by render_structures, in the
+    workers of units.in_background at national scale)."""
     spec = look.spec.section("structure")
-    compare = [c for c in spec.get("comparaison", []) if c.get("indicateur") in look.reg]
     look.spec.unknown.update(c.get("indicateur") for c in spec.get("comparaison", []) if c.get("indicateur")
                              not in look.reg)
-    history = spec.get("historique") if spec.get("historique") in look.reg else None
     listing = []
-    for s in sorted(look.d.structures, key=lambda s: ordre(s["nom_structure"] or s["code_structure"])):
+    for s in _structures(look):
+        code = s["code_structure"]
+        listing.append({"href": f"{file_stem(code)}.html", "nom": s["nom_structure"] or f"Structure {code}",
+                        "type": s["type_structure"] or "–",
+                        "commune": s["nom_commune"] or s["code_commune"] or "commune inconnue", "code": code})
+    w.render("structures/index.html", "liste_structures.html", StructureList(
+        titre="Les structures", page_id="structures", date_page=look.date_site, structures=listing))
+
+
+def _structures(look: Lookups) -> list[dict]:
+    return sorted(look.d.structures, key=lambda s: ordre(s["nom_structure"] or s["code_structure"]))
+
+
+def render_structures(look: Lookups, w: Writer, part: int = 0, parts: int = 1) -> int:
+    """The page of each structure (one part of `parts`): its values against the median of its
+    type, its history, its quality findings; returns the number of pages written."""
+    before = w.pages
+    spec = look.spec.section("structure")
+    compare = [c for c in spec.get("comparaison", []) if c.get("indicateur") in look.reg]
+    history = spec.get("historique") if spec.get("historique") in look.reg else None
+    for n, s in enumerate(_structures(look)):
+        if n % parts != part:
+            continue
         code = s["code_structure"]
         name = s["nom_structure"] or f"Structure {code}"
         href = f"{file_stem(code)}.html"
         commune = s["nom_commune"] or s["code_commune"] or "commune inconnue"
-        listing.append({"href": href, "nom": name, "type": s["type_structure"] or "–", "commune": commune,
-                        "code": code})
         rows = look.d.medianes.get(code, [])
         last = max((r["annee"] for r in rows), default=None)
         latest = {r["indicateur"]: r for r in rows if r["annee"] == last}
@@ -74,8 +94,8 @@ def render(look: Lookups, w: Writer) -> None:
             titre=f"{name} (structure {code})", page_id="structure", date_page=look.date_site, nom=name, code=code,
             type_structure=s["type_structure"] or "", commune=commune, annee=last, comparaison=lines,
             graphiques=charts, constats=look.d.constats.get(code, [])))
-    w.render("structures/index.html", "liste_structures.html", StructureList(
-        titre="Les structures", page_id="structures", date_page=look.date_site, structures=listing))
+    return w.pages - before
+
 
 def internal_extras(writer: Writer, tmp: Path, dbt_docs: Path | None, look: Lookups) -> None:
     """The quality pages of every data year, inside the site's navigation, with the feedback

@@ -1,6 +1,7 @@
 """The sheet of each territory, département and commune of each year: its figures beside those of
 the unit it is compared with, its key messages, its territories and communes. At national scale
-they are the bulk of the site: forked workers render them while the other pages are written."""
+they are the bulk of the site (with the internal site's structure pages): forked workers render
+them while the other pages are written."""
 from __future__ import annotations
 
 import multiprocessing
@@ -16,12 +17,41 @@ from .. import context as X
 from ..data import Unit
 from ..formatting import qualifie, structures
 from ..pages import select
+from .internal import render_structures
 from .lookups import NIVEAUX, Lookups, fichier, ordre
 from .writer import Page, Writer
 
 PARTS = 2                   # unit sheets are shared between this many workers...
 PARALLEL_FROM = 2000        # ...when there are at least this many
 _FORKED: tuple | None = None
+
+
+@dataclass(slots=True)
+class Line:
+    """One indicator of a section: its value (and rate), the compared unit's like quantity, its
+    change in a few words. (Objects, not dicts: the template reads thousands of them per second,
+    and Jinja reads a dict's key only after an attribute lookup has failed.)"""
+    lien: Markup
+    valeur: str
+    taux: str
+    versus: str
+    versus_taux: bool               # the compared unit's figure is a rate per 10,000 inhabitants
+    lecture: str
+
+
+@dataclass(slots=True)
+class Block:
+    titre: str
+    lignes: list[Line]
+    non_compares: bool              # some of its counts are not set beside the compared unit's
+    graphiques: list
+
+
+@dataclass(slots=True)
+class Child:
+    href: str | None
+    libelle: str
+    structures: str
 
 
 @dataclass(kw_only=True)
@@ -35,43 +65,55 @@ class UnitSheet(Page):
     structures_phrase: str
     principal: Unit | None
     versus: Unit | None             # the unit its figures are compared with
-    blocs: list[dict]               # per section of the page spec: its lines (indicator, value, rate, the compared
-                                    # unit's like quantity, reading) and its chart
-    enfants: list[dict]             # its territories and communes with a sheet
+    blocs: list[Block]              # per section of the page spec: its lines and its chart
+    evolution: bool                 # some line has a change published (else one sentence says there is none)
+    non_compares: bool              # some count is not set beside the compared unit's (said once for the sheet)
+    enfants: list[Child]            # its territories and communes with a sheet
     messages: list[str]
-    sans_fiche: list[dict]          # ...and those without one
+    sans_fiche: list[Child]         # ...and those without one
     sans_fiche_note: str
     centres: list[dict]             # its centres by commune: name, type (public facts, no figures)
     types_centres: str              # the legend of the types' codes
 
 
-def _unit_pages_in_worker(annee: int, part: int) -> int:
-    look, writer = _FORKED
-    return render(look, writer, annee, part)
+def _task(look: Lookups, w: Writer, interne: Writer | None, kind: str, annee: int, part: int) -> tuple[str, int]:
+    """One part of the bulk of the pages: a year's unit sheets, or the internal site's structure pages."""
+    if kind == "structures":
+        return kind, render_structures(look, interne, part, PARTS)
+    return kind, render(look, w, annee, part)
+
+
+def _task_in_worker(kind: str, annee: int, part: int) -> tuple[str, int]:
+    return _task(*_FORKED, kind, annee, part)
 
 
 @contextmanager
-def in_background(look: Lookups, w: Writer):
-    """The sheets of every unit of every year: the bulk of a national site, rendered by forked
-    workers (they read the data already loaded and write their own files) while the caller
-    writes the other pages; below PARALLEL_FROM sheets, simply here and now."""
-    tasks = [(annee, part) for annee in look.d.annees for part in range(PARTS)]
+def in_background(look: Lookups, w: Writer, interne: Writer | None = None):
+    """The sheets of every unit of every year, and the page of each structure for the internal
+    site (`interne`, its writer, when it is built): the bulk of a national site, rendered by forked
+    workers (they read the data already loaded and write their own files) while the caller writes
+    the other pages; below PARALLEL_FROM pages, simply here and now."""
+    tasks = [("unites", annee, part) for annee in look.d.annees for part in range(PARTS)]
     total = sum(len(look.trees[a]["href"]) for a in look.d.annees)
+    if interne is not None:
+        tasks += [("structures", 0, part) for part in range(PARTS)]
+        total += len(look.d.structures)
     if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        for annee, part in tasks:
-            render(look, w, annee, part)
+        for task in tasks:
+            _task(look, w, interne, *task)
         yield
         return
     global _FORKED
-    _FORKED = (look, w)
+    _FORKED = (look, w, interne)
     pool = multiprocessing.get_context("fork").Pool(PARTS, initializer=die_with_parent, initargs=(os.getpid(),))
     _FORKED = None
     try:
-        pending = pool.starmap_async(_unit_pages_in_worker, tasks)
+        pending = pool.starmap_async(_task_in_worker, tasks)
         yield
-        written = sum(pending.get())
-        for writer in (w, *w.mirrors):       # the workers wrote them into the mirrors too
-            writer.pages += written
+        for kind, written in pending.get():
+            # the workers wrote the unit sheets into the mirrors too, the structure pages into `interne` only
+            for writer in (w, *w.mirrors) if kind == "unites" else (interne,):
+                writer.pages += written
         pool.close()
     finally:
         pool.terminate()
@@ -101,7 +143,7 @@ def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
             vcells = look.d.cells.get((annee, *vkey), {}) if vkey else {}
             versus_values[vkey] = {i: look.fmt(i, c.valeur) for i, c in vcells.items()}
         vvalues = versus_values[vkey]
-        blocks = []
+        blocks, evolution = [], False
         vcells = look.d.cells.get((annee, *vkey), {}) if vkey else {}
         for k, (titre_bloc, rows) in enumerate(sections, start=1):
             lines, apart = [], False
@@ -110,32 +152,33 @@ def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
                 c = cells.get(i)
                 if c is not None:
                     # like beside like: the compared unit's share, mean or rate, never its count
+                    comparable = r.get("comparable_entre_unites")
+                    taux = X.rate(look.reg, c)
                     vc = vcells.get(i)
-                    versus_text = vvalues.get(i, "–") if r.get("comparable_entre_unites") else \
-                        X.rate(look.reg, vc) if vc is not None and X.rate(look.reg, c) else ""
-                    apart = apart or not r.get("comparable_entre_unites")
-                    lines.append({"lien": links[i], "valeur": qualifie(look.fmt(i, c.valeur), r),
-                                  "taux": X.rate(look.reg, c), "versus": versus_text,
-                                  "versus_taux": bool(versus_text) and not r.get("comparable_entre_unites"),
-                                  "lecture": look.reading(c, "un_an", annee, court=True)})
+                    versus_text = vvalues.get(i, "–") if comparable else \
+                        X.rate(look.reg, vc) if vc is not None and taux else ""
+                    apart = apart or not comparable
+                    reading = look.reading(c, "un_an", annee, court=True)
+                    evolution = evolution or not reading.startswith("Pas d'évolution publiée")
+                    lines.append(Line(links[i], qualifie(look.fmt(i, c.valeur), r), taux, versus_text,
+                                      bool(versus_text) and not comparable, reading))
             if lines:
                 chart = X.unit_section_chart(f"s{k}", titre_bloc, look.d, look.reg, annee, u, versus, rows)
-                blocks.append({"titre": titre_bloc, "lignes": lines, "non_compares": apart,
-                               "graphiques": [chart] if chart else []})
+                blocks.append(Block(titre_bloc, lines, apart, [chart] if chart else []))
         # its territories and communes with a sheet, then those without one: the reason given once,
         # not in each of their lines (a département can list 80 of them)
         kids, small = [], []
         for k in sorted(tree["children"].get(key, []), key=lambda v: ordre(v.libelle)):
             kkey = (k.niveau, k.code)
             (small if kkey in tree["small"] else kids).append(
-                {"href": tree["href"].get(kkey), "libelle": look.unit_title(annee, k),
-                 "structures": structures(k.nb_cs, k.nb_evs)})
+                Child(tree["href"].get(kkey), look.unit_title(annee, k), structures(k.nb_cs, k.nb_evs)))
         w.render(f"{annee}/{rel}", "unite.html", UnitSheet(
             titre=f"{name} ({NIVEAUX[u.niveau]}) en {annee}", page_id="unite", date_page=date_page, annee=annee,
             annee_page=annee, unite=u, nom=name, niveau=NIVEAUX[u.niveau], parent=parent,
             structures_phrase=structures(u.nb_cs, u.nb_evs),
             parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None, principal=tree["main"],
-            versus=versus, blocs=blocks, enfants=kids, messages=look.messages(annee, u),
+            versus=versus, blocs=blocks, evolution=evolution, non_compares=any(b.non_compares for b in blocks),
+            enfants=kids, messages=look.messages(annee, u),
             centres=(centres := X.centres(look.d, annee, u)), types_centres=X.centre_types(centres),
             sans_fiche=small, sans_fiche_note=look.without_sheet(len(small), u.niveau)))
     return w.pages - before

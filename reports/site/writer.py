@@ -105,7 +105,7 @@ class Writer:
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), auto_reload=False,
                       trim_blocks=True, lstrip_blocks=True,
                       finalize=lambda value: "" if value is None else value)   # a missing value shows nothing
     env.filters["css_string"] = lambda text: Markup(css_string(text))
