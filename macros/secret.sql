@@ -21,15 +21,25 @@
                                                       or {{ secret_domine(max_den, somme_den) }})))
 {%- endmacro %}
 
+{#- A cell's own figures, carried along the disclosure steps untouched: int_secret__cellules then
+    holds all of fct_indicateurs, which reads it without joining 1.7 M cells back to their values. -#}
+{% macro secret_portees(alias) -%}
+    {%- for col in ['valeur', 'numerateur', 'denominateur', 'n_structures', 'n_population', 'n_contributeurs'] -%}
+    {{ alias }}.{{ col }}{{ ', ' if not loop.last }}
+    {%- endfor -%}
+{%- endmacro %}
+
 {#- Secondary suppression of the cells of level `enfant`, given the final status of their
-    parents (CTE `parent`). Defines the CTE named after `enfant`: (indicateur, annee, code,
-    primaire, secret). Per parent, the withheld children must together be safe, or be none;
-    a withheld parent must keep a withheld child (or else it equals the sum of its published
+    parents (CTE `parent`). Defines the CTE named after `enfant`: (indicateur, annee, niveau, code,
+    sensible, primaire, motif_primaire, secret, and the cell's own figures `portees`), every cell of
+    that level once. Per parent, the withheld children must together be safe, or be none; a
+    withheld parent must keep a withheld child (or else it equals the sum of its published
     children). When they are not, further children are withheld, the cheapest first (fewest
     structures, then smallest values, then code): deterministic, and the least loss. -#}
 {% macro secret_etape(enfant, parent) %}
 {{ enfant }}__enfants as (
-    select c.indicateur, c.annee, c.code, c.primaire, c.sensible, c.additif, c.n_min, c.dominance,
+    select c.indicateur, c.annee, c.niveau, c.code, c.primaire, c.motif_primaire, c.sensible, c.additif,
+           c.n_min, c.dominance, {{ secret_portees('c') }},
            c.n_contributeurs as n, c.somme_abs_num, c.max_abs_num, c.somme_abs_den, c.max_abs_den,
            l.code_parent, p.secret as parent_secret, p.primaire as parent_primaire
     from cellules as c
@@ -83,7 +93,8 @@
     qualify rang <= coalesce(min(case when suffit then rang end) over p, max(rang) over p)
 ),
 {{ enfant }} as (
-    select e.indicateur, e.annee, e.code, e.primaire, e.primaire or k.code is not null as secret
+    select e.indicateur, e.annee, e.niveau, e.code, e.sensible, e.primaire, e.motif_primaire,
+           {{ secret_portees('e') }}, e.primaire or k.code is not null as secret
     from {{ enfant }}__enfants as e
     left join {{ enfant }}__complements as k using (indicateur, annee, code)
 )

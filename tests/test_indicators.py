@@ -253,3 +253,29 @@ def test_the_unit_tests_of_the_dbt_sql_pass(built):
     result = BuildResult()
     _invoke(["test", "--select", "test_type:unit", *dbt_args(built)], result, None)
     assert result.tests >= 3
+
+
+def test_the_generic_data_tests_catch_a_repeated_key_and_an_empty_column(built, tmp_path):
+    """combinaison_unique (grouped by a hash of the key first) and non_nuls (several columns in one
+    read) still fail on what they guard: a unit listed twice, a flag left empty."""
+    import duckdb
+
+    from observatoire.build import BuildResult, _invoke, dbt_args
+
+    db = tmp_path / built.name
+    shutil.copy(built, db)
+    con = duckdb.connect(str(db))
+    try:
+        clean = BuildResult()
+        con.close()
+        _invoke(["test", "--select", "pub_unites", *dbt_args(db)], clean, None)
+        assert clean.tests >= 2
+        con = duckdb.connect(str(db))
+        con.execute("INSERT INTO pub_unites SELECT * REPLACE (NULL AS est_principal) FROM pub_unites LIMIT 1")
+    finally:
+        con.close()
+    with pytest.raises(ObservatoireError) as failed:
+        _invoke(["test", "--select", "pub_unites", *dbt_args(db)], BuildResult(), None)
+    message = str(failed.value)
+    assert "combinaison_unique_pub_unites" in message and "non_nuls_pub_unites" in message
+    assert "1 ligne en défaut" in message

@@ -9,41 +9,48 @@
 -- linked group is withheld, every member is, so that no published member gives it back through
 -- the relation. Each member's pattern is safe along the tree, and so is their union: a child added
 -- this way either covers no structure, or at least the minimum without one dominating it.
-with recursive cellules as (
+-- The cells are read where each step needs them (`not materialized`): a copy of all of them, held
+-- in memory for the whole query, made a national run spill to disk.
+with recursive cellules as not materialized (
     select *, motif_primaire is not null as primaire
     from {{ ref('int_secret__primaire') }}
 ),
 liens as (select * from {{ ref('int_unites_hierarchie') }}),
 national as (
-    select indicateur, annee, code, primaire, primaire as secret from cellules where niveau = 'national'
+    select indicateur, annee, niveau, code, sensible, primaire, motif_primaire, {{ secret_portees('cellules') }},
+           primaire as secret
+    from cellules where niveau = 'national'
 ),
 {{ secret_etape('departement', 'national') }},
 {{ secret_etape('territoire', 'departement') }},
 {{ secret_etape('commune', 'territoire') }},
 {{ secret_groupes_lies(ref('relations_indicateurs'), 'cellules') }},
 finales as (
-    select *, 'national' as niveau from national
-    union all by name select *, 'departement' as niveau from departement
-    union all by name select *, 'territoire' as niveau from territoire
-    union all by name select *, 'commune' as niveau from commune
+    -- every cell once, with its status along the tree (read as it is: no join back to the cells)
+    select * from national
+    union all by name select * from departement
+    union all by name select * from territoire
+    union all by name select * from commune
 ),
 liees as (
     -- per linked group, unit and year: is any member withheld?
-    select c.annee, c.niveau, c.code, g.groupe, bool_or(coalesce(f.secret, c.primaire)) as secret_groupe
-    from cellules as c
+    select f.annee, f.niveau, f.code, g.groupe, bool_or(f.secret) as secret_groupe
+    from finales as f
     join groupes_lies as g using (indicateur)
-    left join finales as f using (indicateur, annee, niveau, code)
+    -- the linked indicators' cells only, before the join: else DuckDB groups every cell first
+    where f.indicateur in (select indicateur from groupes_lies)
     group by all
 )
 select
-    c.indicateur, c.annee, c.niveau, c.code, c.sensible,
-    coalesce(f.secret, c.primaire) or coalesce(l.secret_groupe, false) as secret,
+    f.indicateur, f.annee, f.niveau, f.code, f.sensible,
+    f.secret or coalesce(l.secret_groupe, false) as secret,
     case
-        when c.primaire then c.motif_primaire
+        when f.primaire then f.motif_primaire
         when f.secret then 'complementaire'
         when l.secret_groupe then 'indicateur_lie'
-    end as motif_secret
-from cellules as c
-left join finales as f using (indicateur, annee, niveau, code)
+    end as motif_secret,
+    -- the cell's own figures (fct_indicateurs reads them here)
+    {{ secret_portees('f') }}
+from finales as f
 left join groupes_lies as g using (indicateur)
-left join liees as l on l.groupe = g.groupe and l.annee = c.annee and l.niveau = c.niveau and l.code = c.code
+left join liees as l on l.groupe = g.groupe and l.annee = f.annee and l.niveau = f.niveau and l.code = f.code

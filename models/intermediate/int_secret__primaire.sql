@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  {#- read by int_secret__cellules and two data tests: recomputed from the aggregates for less than writing 1.7 M rows at national scale -#}
 -- Primary disclosure control of every public cell (indicator x year x unit), INSEE's rules:
 --   frequency  fewer contributing structures than the indicator's minimum (3 by default);
 --              a unit of at least that many structures where none answered reveals no one's
@@ -15,6 +16,7 @@ with registre as (
 )
 select
     a.indicateur, a.annee, a.niveau, a.code,
+    a.valeur, a.numerateur, a.denominateur, a.n_structures,
     a.n_contributeurs, a.n_population, a.somme_abs_num, a.max_abs_num, a.somme_abs_den, a.max_abs_den,
     r.n_min, r.dominance,
     r.sensible,

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  {#- read by five data tests, the publication (three times) and the pages: computed once -#}
 -- The key messages of each public unit and year: a few declared kinds (seed messages_cles), each
 -- a row with the figures its sentence says, chosen here and nowhere else. Read only from the
 -- public marts (pub_tendances, pub_indicateurs, pub_unites), so that a message never says more
