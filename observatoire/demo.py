@@ -492,6 +492,7 @@ BRUIT_IMPOSSIBLE = 0.0005   # share of answers with one count of people typed ne
 # wholes and their parts, which honest noise keeps coherent
 TOUT_ET_PARTIES = {"administrateurs": ["administrateurs_habitants", "administrateurs_formes"],
                    "etp_total": ["etp_direction", "etp_accueil", "etp_referent_familles", "etp_animation"]}
+PARTIES_ADDITIVES = {"etp_total"}        # wholes whose parts add up to at most the whole
 PEOPLE = {"habitants_touches", "publics_0_5", "publics_6_11", "publics_12_17", "publics_18_25", "publics_adultes",
           "publics_seniors", "familles_touchees", "pers_info_droits", "pers_accomp_droits", "jeunes_accompagnes",
           "departs_vacances", "benevoles_activite", "benevoles_instance", "jeunes_benevoles", "administrateurs",
@@ -532,6 +533,18 @@ def add_noise(truth: Truth, seed: int = 92) -> pd.DataFrame:
                 tails[moved, k] = True
                 capped = tails[:, k] & ~tails[:, w] & known[:, w] & (new[:, k] > values[:, w])
                 new[capped, k] = values[capped, w]
+            if whole in PARTIES_ADDITIVES:
+                # parts that add up (FTE by function) stay within their whole together: the rises
+                # noise gave them are cut back, each in proportion, to what the whole leaves room for
+                ks = [columns.index(p) for p in parts if p in columns]
+                part_values = np.where(known[:, ks], new[:, ks], 0.0)
+                rises = np.where(tails[:, ks], np.clip(new[:, ks] - values[:, ks], 0, None), 0.0)
+                excess = np.where(known[:, w], part_values.sum(axis=1) - new[:, w], 0.0)
+                total_rise = rises.sum(axis=1)
+                cut = (excess > 0) & (total_rise > 0)
+                share = np.minimum(excess[cut] / total_rise[cut], 1.0)     # of each rise, what goes
+                for n, k in enumerate(ks):
+                    new[cut, k] = new[cut, k] - rises[cut, n] * share
         draw = rng.random(len(df))
         for i in np.flatnonzero(draw < BRUIT_UNITE_EUROS + BRUIT_CHIFFRE_EN_TROP + BRUIT_IMPOSSIBLE):
             euros = draw[i] < BRUIT_UNITE_EUROS
