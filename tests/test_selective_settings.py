@@ -105,6 +105,21 @@ def test_the_noisier_demo_seeds_known_slips_into_the_answers():
     assert 0.01 < changed / known < 0.03
 
 
+def test_the_noisier_demo_keeps_parts_within_their_whole():
+    """Honest heavy tails never make the parts of a whole larger than it (only seeded slips are
+    errors): FTE by function add up to at most the total FTE, and each part stays within its whole."""
+    truth = build_truth("national", seed=11, taille=0.2)
+    add_noise(truth, seed=11)
+    df = truth.reponses
+    number = lambda c: pd.to_numeric(df[c], errors="coerce")  # noqa: E731
+    functions = ["etp_direction", "etp_accueil", "etp_referent_familles", "etp_animation"]
+    sums = df[functions].apply(pd.to_numeric, errors="coerce").sum(axis=1, min_count=1)
+    total = number("etp_total")
+    assert int((sums > total + 0.05).sum()) == 0
+    for part in ("administrateurs_habitants", "administrateurs_formes"):
+        assert int((number(part) > number("administrateurs")).sum()) == 0
+
+
 def test_every_value_a_rule_can_flag_is_scored():
     """int_controles__scores scores only the values whose z-score reaches the dbt var
     controle_z_min: every rule on the measures must look at nothing below it."""
