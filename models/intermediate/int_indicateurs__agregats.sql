@@ -2,43 +2,61 @@
 -- territory, département, France; a structure's own figures are fct_indicateurs_structures):
 -- valeur = aggregate(numerateur) [/ aggregate(denominateur)] x facteur (DHIS2-style), with what
 -- the disclosure rules need (contributors, largest single contributions).
--- Sums, counts and maxima are computed from the structures of each unit, all levels at once;
--- only medians go through the tree of units (int_unites_structures).
+-- Sums, counts and maxima are computed once per commune and rolled up the levels (each
+-- structure sits in one commune); only medians go back to the structures of each unit. (All
+-- levels in one pass with grouping sets was faster on the national demo, but ran out of
+-- DuckDB's 512 MB on a valid 195 MiB survey file, where this roll-up holds.)
 -- Sums are exact (decimals): summing doubles in the order DuckDB's threads happen to take gives
 -- 232006.49999 one run and 232006.5 the next, and a published figure that rounds either way.
 with registre as (select * from {{ ref('registre_indicateurs') }}),
 mesures as (
-    select m.indicateur, m.annee, m.inclus, m.contributeur,
+    select m.indicateur, m.annee, m.code_structure, m.inclus, m.contributeur,
            m.numerateur::decimal(38, 12) as numerateur, m.denominateur::decimal(38, 12) as denominateur,
-           s.code_commune, s.code_territoire, s.code_departement
+           s.code_commune
     from {{ ref('int_indicateurs__structures') }} as m
     join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
 ),
+par_commune as (
+    -- each structure sits in one commune: the commune's totals, with its territory and département
+    select c.*, l.code_territoire, l.code_departement
+    from (
+        select
+            indicateur, annee, code_commune,
+            count(*) filter (where inclus) as n_structures,
+            count(*) filter (where contributeur) as n_contributeurs,
+            count(*) as n_population,
+            sum(numerateur) filter (where inclus) as somme_num,
+            sum(denominateur) filter (where inclus) as somme_den,
+            coalesce(sum(abs(numerateur)) filter (where inclus), 0) as somme_abs_num,
+            coalesce(max(abs(numerateur)) filter (where inclus), 0) as max_abs_num,
+            coalesce(sum(abs(denominateur)) filter (where inclus), 0) as somme_abs_den,
+            coalesce(max(abs(denominateur)) filter (where inclus), 0) as max_abs_den
+        from mesures
+        group by indicateur, annee, code_commune
+    ) as c
+    left join (
+        select distinct annee, code_commune, code_territoire, code_departement
+        from {{ ref('int_structures_annees') }}
+    ) as l using (annee, code_commune)
+),
+{%- set totaux = "sum(n_structures) as n_structures, sum(n_contributeurs) as n_contributeurs,
+        sum(n_population) as n_population, sum(somme_num) as somme_num, sum(somme_den) as somme_den,
+        sum(somme_abs_num) as somme_abs_num, max(max_abs_num) as max_abs_num,
+        sum(somme_abs_den) as somme_abs_den, max(max_abs_den) as max_abs_den" %}
 niveaux as (
-    -- every level in one pass over the measures (grouping sets): the communes' 1.6 million
-    -- groups of a national run are the only large hash table; rolling the levels up from a
-    -- table of communes held it twice and spilled to disk
-    select
-        indicateur, annee,
-        case when grouping(code_commune) = 0 then 'commune' when grouping(code_territoire) = 0 then 'territoire'
-             when grouping(code_departement) = 0 then 'departement' else 'national' end as niveau,
-        coalesce(code_commune, code_territoire, code_departement, 'FR') as code,
-        count(*) filter (where inclus) as n_structures,
-        count(*) filter (where contributeur) as n_contributeurs,
-        count(*) as n_population,
-        sum(numerateur) filter (where inclus) as somme_num,
-        sum(denominateur) filter (where inclus) as somme_den,
-        coalesce(sum(abs(numerateur)) filter (where inclus), 0) as somme_abs_num,
-        coalesce(max(abs(numerateur)) filter (where inclus), 0) as max_abs_num,
-        coalesce(sum(abs(denominateur)) filter (where inclus), 0) as somme_abs_den,
-        coalesce(max(abs(denominateur)) filter (where inclus), 0) as max_abs_den
-    from mesures
-    group by grouping sets ((indicateur, annee, code_commune), (indicateur, annee, code_territoire),
-                            (indicateur, annee, code_departement), (indicateur, annee))
-    having (grouping(code_commune) = 0 and code_commune is not null)
-        or (grouping(code_territoire) = 0 and code_territoire is not null)
-        or (grouping(code_departement) = 0 and code_departement is not null)
-        or (grouping(code_commune, code_territoire, code_departement) = 7 and {{ plusieurs_departements() }})
+    select indicateur, annee, 'commune' as niveau, code_commune as code,
+           n_structures, n_contributeurs, n_population, somme_num, somme_den,
+           somme_abs_num, max_abs_num, somme_abs_den, max_abs_den
+    from par_commune where code_commune is not null
+    union all
+    select indicateur, annee, 'territoire', code_territoire, {{ totaux }}
+    from par_commune where code_territoire is not null group by indicateur, annee, code_territoire
+    union all
+    select indicateur, annee, 'departement', code_departement, {{ totaux }}
+    from par_commune where code_departement is not null group by indicateur, annee, code_departement
+    union all
+    select indicateur, annee, 'national', 'FR', {{ totaux }}
+    from par_commune where {{ plusieurs_departements() }} group by indicateur, annee
     union all
     -- the activity log is the federation's own: it is published for its département
     select m.indicateur, m.annee, 'departement', p.federation_departement,
