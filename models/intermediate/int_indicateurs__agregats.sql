@@ -3,9 +3,7 @@
 -- valeur = aggregate(numerateur) [/ aggregate(denominateur)] x facteur (DHIS2-style), with what
 -- the disclosure rules need (contributors, largest single contributions).
 -- Sums, counts and maxima are computed once per commune and rolled up the levels (each
--- structure sits in one commune); only medians go back to the structures of each unit. (All
--- levels in one pass with grouping sets was faster on the national demo, but ran out of
--- DuckDB's 512 MB on a valid 195 MiB survey file, where this roll-up holds.)
+-- structure sits in one commune); only medians go back to the structures of each unit.
 -- Sums are exact (decimals): summing doubles in the order DuckDB's threads happen to take gives
 -- 232006.49999 one run and 232006.5 the next, and a published figure that rounds either way.
 with registre as (select * from {{ ref('registre_indicateurs') }}),
@@ -81,13 +79,16 @@ medianes as (
     group by all
 ),
 totaux as (
-    -- one pass over the levels (a CTE read twice is materialized): the median only where it is the rule
+    select n.*, r.agregat, r.facteur, null::double as mediane
+    from niveaux as n
+    join registre as r using (indicateur)
+    where r.agregat <> 'mediane'
+    union all by name
     select n.*, r.agregat, r.facteur, d.mediane
     from niveaux as n
     join registre as r using (indicateur)
-    left join medianes as d
-      on r.agregat = 'mediane' and d.indicateur = n.indicateur and d.annee = n.annee and d.niveau = n.niveau
-     and d.code = n.code
+    left join medianes as d using (indicateur, annee, niveau, code)
+    where r.agregat = 'mediane'
 )
 select
     indicateur, annee, niveau, code,
@@ -100,9 +101,7 @@ select
         else somme_num::double
     end as numerateur,
     case when agregat = 'ratio' then somme_den::double end as denominateur,
-    -- counts as the roll-up of communes typed them (the marts read them so)
-    n_structures::hugeint as n_structures, n_contributeurs::hugeint as n_contributeurs,
-    n_population::hugeint as n_population,
+    n_structures, n_contributeurs, n_population,
     somme_abs_num::double as somme_abs_num, max_abs_num::double as max_abs_num,
     somme_abs_den::double as somme_abs_den, max_abs_den::double as max_abs_den
 from totaux
