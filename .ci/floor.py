@@ -20,6 +20,8 @@ from pathlib import Path
 import duckdb
 from jinja2 import Environment
 
+from common.french import fr_number
+
 ROOT = Path(__file__).resolve().parent.parent
 REGISTRY = ROOT / "data" / "seeds" / "registre_indicateurs.csv"
 COMMUNES = ROOT / "data" / "reference" / "communes.csv"
@@ -36,13 +38,6 @@ PAGE = Environment(autoescape=True).from_string("""<!doctype html>
 {% for r in rows %}<tr><td>{{ r[0] }}</td><td>{{ r[1] }}</td><td>{{ r[2] }}</td></tr>
 {% endfor %}</tbody></table></body></html>
 """)
-
-
-def fr(value) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:,.1f}" if value % 1 else f"{value:,.0f}"
-    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def read_surveys(con, folder: Path, work: Path) -> None:
@@ -141,7 +136,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{code}.html").write_text(PAGE.render(
             libelle=nom or code, annee=annee,
-            rows=[(r["libelle"], fr(r["valeur"]), r["n_structures"]) for r in rows]), encoding="utf-8")
+            rows=[(r["libelle"], fr_number(r["valeur"]), r["n_structures"]) for r in rows]), encoding="utf-8")
         pages += 1
     n = con.execute("select count(*) from indicateurs").fetchone()[0]
     print(json.dumps({"pages": pages, "lignes": n}))
