@@ -3,6 +3,8 @@ federation's override, clear French errors), the SQL condition that makes a valu
 the kinds of finding of the rules, and the noisier demo's seeded slips."""
 import math
 
+import numpy as np
+
 import duckdb
 
 import pandas as pd
@@ -204,3 +206,25 @@ def test_a_unit_slip_on_a_funding_line_needs_a_slips_signature_or_a_change_beyon
     ]
     frame = pd.DataFrame([{**base, **r} for r in rows])
     assert _held("montant_unite", frame) == [False, True, False, True, True, False, False]
+
+
+def test_the_demo_s_funding_lines_move_as_real_ones_do():
+    """A funding line, in the noise-free generator, appears, vanishes (zero) or moves by a few
+    tens of % from one year to the next, never tenfold, let alone a thousandfold (a thousands
+    slip's very signature, which the gate rightly holds): the regional and European grants answer
+    calls for projects, the same structures get them year after year, a few euros never."""
+    from observatoire.demo import FUNDER_LINES
+
+    truth = build_truth("national", seed=5, taille=0.2)
+    df = truth.reponses[truth.reponses["repondant"].astype(bool)]
+    for line in FUNDER_LINES:
+        wide = df.pivot_table(index="code_structure", columns="annee_donnees", values=line, aggfunc="first")
+        values = wide.astype(float).to_numpy()
+        before, after = values[:, :-1], values[:, 1:]
+        both = (before > 0) & (after > 0)
+        change = np.maximum(after[both] / before[both], before[both] / after[both])
+        assert change.max() < 10, line
+        positive = values[values > 0]
+        assert positive.min() >= np.median(positive) / 50, line
+    region = df["region"].astype(float)
+    assert 0.2 < (region > 0).mean() < 0.6                 # most structures get no regional grant
