@@ -236,7 +236,7 @@ def test_the_demo_s_funding_lines_move_as_real_ones_do():
     calls for projects, the same structures get them year after year, a few euros never."""
     from observatoire.demo import FUNDER_LINES
 
-    truth = build_truth("national", seed=5, taille=0.2)
+    truth = build_truth("national", seed=5, taille=0.1)
     df = truth.reponses[truth.reponses["repondant"].astype(bool)]
     for line in FUNDER_LINES:
         wide = df.pivot_table(index="code_structure", columns="annee_donnees", values=line, aggfunc="first")
