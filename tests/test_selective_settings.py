@@ -178,7 +178,8 @@ def test_an_influential_jump_holds_whatever_a_related_field_did():
     # happened to follow still holds its year when it alone moves a published figure past its
     # threshold; below the threshold it is a warning; a x4 is never more than a warning
     base = {"controle_historique": True, "ecart_evolution": 500.0, "ecart_minimal": 50.0, "s_eloigne_des_pairs": True,
-            "nature": "personnes", "facteur_unite": float("nan"), "z_evolution": 4.0, "facteur_pairs": 5.0}
+            "nature": "personnes", "facteur_unite": float("nan"), "z_evolution": 4.0, "facteur_pairs": 5.0,
+            "unite_contredite": False, "valeur": 600.0, "valeur_reference": 100.0}
     frame = pd.DataFrame([{**base, "facteur_evolution": 6.0, "corroboree": True, "influente": True},
                           {**base, "facteur_evolution": 6.0, "corroboree": False, "influente": False},
                           {**base, "facteur_evolution": 4.0, "corroboree": False, "influente": True}])
@@ -192,9 +193,17 @@ def test_a_euro_jump_at_a_unit_s_scale_holds_only_when_it_also_sets_the_amount_a
     # same jump 25 times above the peers, as cents make it, holds whatever its score
     base = {"controle_historique": True, "ecart_evolution": 735_408.0, "ecart_minimal": 61_325.0,
             "s_eloigne_des_pairs": True, "nature": "euros", "facteur_unite": 100.0, "z_evolution": 20.3,
-            "facteur_evolution": 84.8, "corroboree": False, "influente": False}
-    frame = pd.DataFrame([{**base, "facteur_pairs": 12.1}, {**base, "facteur_pairs": 25.0}])
-    assert _held("evolution_unite", frame) == [False, True]
+            "facteur_evolution": 84.8, "corroboree": False, "influente": False, "unite_contredite": False,
+            "valeur": 744_179.42, "valeur_reference": 8_771.0}
+    rows = [{**base, "facteur_pairs": 12.1}, {**base, "facteur_pairs": 25.0},
+            # a fall near 100 is no slip of this year's amount (thousands divide by 1,000), and a
+            # line that, read back at the slip's factor, would exceed the total income is none either
+            {**base, "facteur_pairs": 25.0, "valeur": 8_771.0, "valeur_reference": 744_179.42, "z_evolution": -20.3},
+            {**base, "facteur_pairs": 25.0, "valeur": 744.0, "valeur_reference": 744_179.42, "z_evolution": -20.3,
+             "facteur_evolution": 1000.2, "facteur_unite": 1000.0, "unite_contredite": True},
+            {**base, "facteur_pairs": 25.0, "valeur": 744.0, "valeur_reference": 744_179.42, "z_evolution": -20.3,
+             "facteur_evolution": 1000.2, "facteur_unite": 1000.0}]
+    assert _held("evolution_unite", pd.DataFrame(rows)) == [False, True, False, False, True]
 
 
 def test_a_unit_slip_on_a_funding_line_needs_a_slips_signature_or_a_change_beyond_nature():
