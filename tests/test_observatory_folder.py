@@ -230,6 +230,11 @@ def test_quality_page_counts_warnings_outside_any_structure_as_such():
     assert "12 avertissements hors structure" in alone and "0 structure" not in alone
     some = flat(body.render(publie=True, n_avertissements=3, n_structures_averties=2))
     assert "3 avertissements sur 2 structures" in some
+    # both kinds: the structures' share is not read as the whole (« 94 avertissements sur 1 structure »)
+    both = flat(body.render(publie=True, n_avertissements=94, n_structures_averties=1,
+                            n_avertissements_hors_structure=93)).replace("&nbsp;", " ")
+    assert "94 avertissements : 1 sur 1 structure, 93 hors structure (fichiers et journal)" in both, both
+    assert "94 avertissements sur 1 structure" not in both
 
 
 def test_the_demo_never_writes_into_a_federations_warehouse(runner, tmp_path):
