@@ -237,6 +237,22 @@ def test_quality_page_counts_warnings_outside_any_structure_as_such():
     assert "94 avertissements sur 1 structure" not in both
 
 
+def test_a_feedback_sheet_speaks_for_the_federation_in_the_first_person():
+    """The sheet sent to a centre is signed by the federation and says « nous » before it: its name
+    is not the sentence's bare subject (« …, Fédération des centres sociaux de la Gironde a relevé »)."""
+    from reports.qualite import environment
+
+    sheet = environment().get_template("fiche_retour.html")
+    point = {"question": "Combien de personnes ?", "annee_enquete": "2023", "valeur_lue": "18",
+             "constat_centre": "La valeur déclarée est inhabituelle.", "demande_centre": "Pouvez-vous vérifier ?"}
+    for n in (1, 2):
+        text = " ".join(sheet.render(structure={"nom": "Centre social Les Tilleuls", "code": "CS33-0001",
+                                                "a_demander": [point] * n},
+                                     annee=2022, federation="Fédération des centres sociaux de la Gironde").split())
+        assert "nous avons relevé " + ("un point qui mérite" if n == 1 else "2 points qui méritent") in text
+        assert "Gironde a relevé" not in text and text.count("Fédération des centres sociaux de la Gironde") == 1
+
+
 def test_the_demo_never_writes_into_a_federations_warehouse(runner, tmp_path):
     folder = init(runner, tmp_path)
     inside = folder / "sortie" / "entrepot" / "observatoire.duckdb"
