@@ -262,6 +262,17 @@ def test_what_a_centre_is_asked_reads_as_french_whatever_the_cause():
         assert not re.search(r"\b(?:de|à) (?:le|les|un|une|des)\b", asked), asked
 
 
+def test_an_evolution_is_told_to_the_centre_against_the_year_it_is_compared_with():
+    """The last year a structure declared may be two years back (a year it did not answer): the
+    sheet names that year, never « l'année précédente » for 2018 beside 2020."""
+    fields = {"valeur": "8", "annee_donnees": 2020, "facteur_evolution": "4", "sens_evolution_centre": "plus basse",
+              "valeur_reference": "32", "annee_reference": 2018}
+    for regle in ("evolution_unite", "evolution_forte", "evolution_confirmee"):
+        said = BY_ID[regle].centre.format(**fields)
+        assert "année précédente" not in said and "32" in said and "2018" in said, said
+        assert said == "La valeur déclarée (8 pour 2020) est 4 fois plus basse que celle déclarée pour 2018 (32).", said
+
+
 def test_findings_are_worded_column_by_column_exactly_as_one_by_one(monkeypatch):
     """The findings of many failing rows, built a slice at a time: each message in full (French
     numbers, the rule's advice), the row's line, year and score; of one group on one value only
