@@ -182,6 +182,21 @@ def test_the_federal_project_file_is_checked(runner, tmp_path):
     assert invoke(runner, "ingest", "extraits", cwd=folder).exit_code == 0
 
 
+def test_the_console_says_a_finding_repeated_on_many_lines_once():
+    """Findings alike but for their line and quoted values are grouped (first one shown, with how many
+    lines repeat it); findings of another kind, or not on a line, stay apart and in order."""
+    from observatoire.cli import grouped_findings
+
+    details = [f"Ligne {i}, colonne « action_code » : action « A{i % 3}.1 » : inconnue." for i in range(2, 9)]
+    details[3:3] = ["Ligne 5, colonne « date » : date « 31/02 » illisible.", "Colonne « x » en trop.",
+                    "Colonne « y » en trop."]
+    assert grouped_findings(details) == [
+        ("Ligne 2, colonne « action_code » : action « A2.1 » : inconnue.", 6),
+        ("Ligne 5, colonne « date » : date « 31/02 » illisible.", 0),
+        ("Colonne « x » en trop.", 0), ("Colonne « y » en trop.", 0)]
+    assert grouped_findings([]) == []
+
+
 def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
     """A federation that declared no project: its log's actions are named as such, pointing to its own
     config/projet_federal.yaml, never to the product's file; the 11th finding on sends to the quality page."""
@@ -195,6 +210,8 @@ def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
     assert "aucun projet fédéral n'est déclaré (config/projet_federal.yaml du dossier" in flat, flat
     assert "data/reference" not in flat and "constats_qualite" not in flat
     assert "la page qualité de l'année les liste tous" in flat
+    # the same finding on twelve lines is said once, with how many lines repeat it
+    assert flat.count("aucun projet fédéral n'est déclaré") == 1 and "(même constat sur 11 autres lignes)" in flat, flat
     stored = query(folder / "sortie" / "entrepot" / "observatoire.duckdb",
                    "SELECT DISTINCT valeur_attendue FROM constats_qualite WHERE regle = 'action_inconnue'")
     assert stored == [("un projet fédéral déclaré",)]
