@@ -128,3 +128,22 @@ def test_the_plaquette_names_the_sources_and_the_communes_without_a_sheet_as_it_
         assert "Ces communes ont trop peu" not in text, annee
         if "(sans fiche)" in text:
             assert re.search(r"Les autres (territoires et )?communes ont trop peu de structures", text), annee
+
+
+@pytest.mark.lent
+def test_a_printed_table_starts_on_the_page_of_what_introduces_it(site):
+    """No heading, introduction or caption left at the foot of a page while its table starts on the next:
+    the national comparison (short) is printed whole with its caption; the federation's activity table
+    starts on the page of its section's heading."""
+    db, root = site[0], site[1] / "public"
+    activity = 0
+    for (annee,) in query(db, "SELECT annee FROM publie.publications ORDER BY annee"):
+        pages = [_flat(p.extract_text()) for p in PdfReader(root / str(annee) / f"plaquette-{annee}.pdf").pages]
+        caption = [k for k, t in enumerate(pages) if _flat(f"et France, {annee}") in t]
+        header = [k for k, t in enumerate(pages) if _flat("Année du chiffre national") in t]
+        assert caption and caption == header, (annee, caption, header)
+        heading = [k for k, t in enumerate(pages) if _flat("Ce que la fédération a mené") in t]
+        table = [k for k, t in enumerate(pages) if _flat(f"L'activité de la fédération, {annee}") in t]
+        assert heading == table, (annee, heading, table)
+        activity += bool(heading)
+    assert activity          # the demo's later years print the federation's activity
