@@ -197,6 +197,24 @@ def test_the_console_says_a_finding_repeated_on_many_lines_once():
     assert grouped_findings([]) == []
 
 
+def test_an_unchanged_file_is_not_summed_up_as_empty(runner, tmp_path):
+    """Loaded again unchanged, a file is not re-read: the summary does not say it has 0 lines and
+    0 findings (it had 12 lines and 12 warnings), it says it was not read again."""
+    folder = init(runner, tmp_path)
+    header = "date;action_code;groupe_travail;type_activite;intitule;nb_participants;nb_centres"
+    rows = [f"{10 + i}/03/2022;A1.{i % 3 + 1};;rencontre;Rencontre n° {i};20;4" for i in range(12)]
+    (folder / "extraits" / "activites_2022.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    first = invoke(runner, "ingest", "extraits", cwd=folder)
+    line = next(t for t in first.output.splitlines() if "activites_2022.csv" in t and "│" in t)
+    assert "12" in line.split("│")[5], line
+    again = invoke(runner, "ingest", "extraits", cwd=folder)
+    assert again.exit_code == 0, again.output
+    line = next(t for t in again.output.splitlines() if "activites_2022.csv" in t and "│" in t)
+    cells = [c.strip() for c in line.split("│")[1:-1]]
+    assert cells[3] == "inchangé" and cells[4:] == ["–"] * 5, cells
+    assert "fichier inchangé, non relu" in " ".join(again.output.split())
+
+
 def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
     """A federation that declared no project: its log's actions are named as such, pointing to its own
     config/projet_federal.yaml, never to the product's file; the 11th finding on sends to the quality page."""
