@@ -318,6 +318,13 @@ def test_parsers_keep_the_rows_they_are_given():
     assert codes.index.equals(index) and codes.dtype == "string"
     assert codes[7] == "A1.1" and pd.isna(codes[3]) and codes[12] == "Z9"
     assert unknown.tolist() == [False, False, True]
+    types, failed, remark = V.parse_enum(pd.Series(["Centre social (CS)", None, "cs"], index=index),
+                                         {"cs": "CS", "centre_social": "CS"})
+    assert types.index.equals(index) and types.dtype == "string"
+    assert types[7] == "CS" and pd.isna(types[3]) and types[12] == "CS"
+    assert failed.tolist() == [False, False, False] and remark.tolist() == [False, False, False]
+    types, failed, remark = V.parse_enum(pd.Series([], dtype="object"), {"cs": "CS"})
+    assert len(types) == 0 and types.dtype == "string" and remark.dtype == bool
 
 
 def test_distinct_values_parsed_with_the_parser_s_own_arguments():
