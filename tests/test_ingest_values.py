@@ -338,3 +338,16 @@ def test_distinct_values_parsed_with_the_parser_s_own_arguments():
     assert failed.tolist() == [False, False, True] and repaired.tolist() == [True, False, False]
     (values, unknown), = V.on_distinct(V.parse_reference_code, [actions], known_actions)
     assert values.tolist()[:2] == ["A1.1", "Z9"] and unknown.tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("slice_size", [1, 200_000])
+def test_distinct_values_keep_the_column_s_rows_and_the_parser_s_arguments(monkeypatch, slice_size):
+    """Over distinct values, one slice or many: a Series column keeps its row labels, and a
+    parser taking a reference gets it in every slice."""
+    monkeypatch.setattr(V, "PARSE_SLICE", slice_size)
+    index = pd.Index([7, 3, 12])
+    column = pd.Series(["2050", "92050", "9205"], index=index, dtype=object)
+    (codes, failed, repaired), = V.on_distinct(V.parse_code_commune, [column], frozenset({"02050", "92050"}))
+    assert codes.index.equals(index)
+    assert codes[7] == "02050" and codes[3] == "92050" and pd.isna(codes[12])
+    assert failed.tolist() == [False, False, True] and repaired.tolist() == [True, False, False]
