@@ -351,3 +351,11 @@ def test_distinct_values_keep_the_column_s_rows_and_the_parser_s_arguments(monke
     assert codes.index.equals(index)
     assert codes[7] == "02050" and codes[3] == "92050" and pd.isna(codes[12])
     assert failed.tolist() == [False, False, True] and repaired.tolist() == [True, False, False]
+
+
+def test_counts_and_years_come_back_as_integers():
+    """A count or a year is an integer column (nullable), never floats that would print 12.0."""
+    for parse in (V.parse_int, V.parse_year):
+        values, failed = parse(pd.Series(["12", "2019", None, "douze"], dtype="object"))
+        assert values.dtype == "Int64" and values[1] == 2019 and pd.isna(values[2]) and pd.isna(values[3])
+        assert failed.tolist() == [parse is V.parse_year, False, False, True]
