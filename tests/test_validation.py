@@ -93,10 +93,15 @@ def test_clean_demo_warns_on_few_structures(clean):
     assert warned <= 0.02 * responding
 
 
-def _conditional(rule) -> bool:
-    import great_expectations.expectations as gxe
+class _Arguments:
+    """Stands for great_expectations.expectations when the tests are collected: each expectation
+    is the arguments it is given (importing GX takes seconds, and the fast tier collects this module)."""
+    def __getattr__(self, name):
+        return lambda **kwargs: kwargs
 
-    return getattr(rule.build(gxe), "row_condition", None) is not None
+
+def _conditional(rule) -> bool:
+    return rule.expectation(_Arguments()).get("row_condition") is not None
 
 
 @pytest.mark.parametrize("regle", [r.regle for r in RULES if not _conditional(r)])
