@@ -237,11 +237,17 @@ def selective_figures(db: Path, slips) -> dict:
                    count(DISTINCT b.code_structure) FILTER (WHERE b.sous_le_seuil) AS sous_le_seuil
             FROM rep LEFT JOIN b USING (annee) LEFT JOIN publications p USING (annee)
             GROUP BY ALL ORDER BY rep.annee""").fetchall()
+        # per rule: findings on answers with no seeded slip, on another value of an answer with one
+        # (a ratio finding names a field related to the slipped one), on the seeded slips themselves
         rules = con.execute("""
-            SELECT regle, count(*) FILTER (WHERE s.code_structure IS NULL) AS non_semees, count(s.code_structure)
+            SELECT regle, count(*) FILTER (WHERE sa.sa_code IS NULL) AS non_semees,
+                   count(*) FILTER (WHERE sa.sa_code IS NOT NULL AND s.code_structure IS NULL) AS liees,
+                   count(s.code_structure) AS semees
             FROM eff LEFT JOIN (SELECT DISTINCT annee_enquete, code_structure, colonne FROM semees) s
               USING (annee_enquete, code_structure, colonne)
-            GROUP BY ALL ORDER BY 2 DESC, 1""").fetchall()
+            LEFT JOIN (SELECT DISTINCT annee_enquete AS sa_annee, code_structure AS sa_code FROM semees) sa
+              ON sa.sa_annee = eff.annee_enquete AND sa.sa_code = eff.code_structure
+            GROUP BY ALL ORDER BY 2 DESC, 4 DESC, 1""").fetchall()
     finally:
         con.close()
     return {"recall": recall, "per_year": per_year, "rules": rules}
@@ -271,9 +277,10 @@ def selective_rows(result: dict) -> list[str]:
         share = contacter / n if n else 0
         rows.append(f"| {annee} | {fr(n, 0)} | {statut or '–'} | {fr(contacter, 0)} | {fr(100 * share)} % "
                     f"({met(share <= 0.02)}) | {fr(clean, 0)} | {fr(below, 0)} |")
-    rows += ["", "Constats bloquants par règle : " + ", ".join(
-        f"{regle} {fr(other, 0)} sur des valeurs non semées et {fr(seeded, 0)} sur des erreurs semées"
-        for regle, other, seeded in result["rules"]) + "."]
+    rows += ["", "Constats bloquants par règle (sur une réponse sans erreur semée, sur une autre valeur d'une réponse "
+             "qui en a une, sur les erreurs semées elles-mêmes) : " + ", ".join(
+                 f"{regle} {fr(other, 0)}, {fr(linked, 0)} et {fr(seeded, 0)}"
+                 for regle, other, linked, seeded in result["rules"]) + "."]
     if result.get("validate"):
         rows.append(f"\n`validate` sur le jeu bruité : {fr(result['validate']['s'])} s, "
                     f"{fr(result['validate']['mio'], 0)} Mio.")

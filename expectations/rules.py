@@ -42,11 +42,26 @@ FACTEUR_EVOLUTION_HORS_NORME, Z_HORS_NORME = 5.0, 8.0
 EVOLUTION_INFLUENTE = (f"controle_historique and ecart_evolution >= ecart_minimal and s_eloigne_des_pairs "
                        f"and facteur_evolution >= {FACTEUR_EVOLUTION_HORS_NORME}")
 
+FACTEUR_UNITE_HISTORIQUE, FACTEUR_UNITE_PAIRS = 30.0, 20.0
+# A slip has a direction: cents multiply an amount by 100, thousands divide it by 1,000; a fall
+# short of FACTEUR_MILLIERS_MIN (halfway between 100 and 1,000 on a log scale) is no slip of this
+# year's amount: near 100, it is last year's amount coming back from an odd value (other income
+# from 59,355 EUR to 646, x92). A funding line that fell by a unit's factor and, read back at it,
+# would alone exceed the total income is no thousands slip either: a line is a part of the income
+# (unite_contredite, int_controles__scores).
+FACTEUR_MILLIERS_MIN = 10 ** 2.5
+SENS_UNITE = (f"(valeur > valeur_reference or facteur_evolution >= {FACTEUR_MILLIERS_MIN!r}"
+              " or facteur_evolution != facteur_evolution)")
 # Rules whose finding holds a year only when the value is influential (its score passes the
 # threshold of a level of published figures: the frame's `influente`, see expectations/frames.py)
-# or is a unit slip in euros (a budget in cents or in thousands cannot be true).
+# or is a unit slip in euros (a budget in cents or in thousands cannot be true): a jump near 100 or
+# 1,000, in a slip's direction and not ruled out by the accounts, that also sets the amount
+# FACTEUR_UNITE_PAIRS times apart from its peers, as a slip does (an EVS's communes funding from
+# 8,771 EUR to 744,179, x85, but 12 times its peers' median and the year after a value 7 times
+# below them, is two odd years in a row, scored like any value).
 INFLUENTIAL = {"evolution_unite", "valeur_aberrante"}
-INFLUENT_OU_UNITE = "(influente or (nature == 'euros' and facteur_unite >= 100))"
+INFLUENT_OU_UNITE = (f"(influente or (nature == 'euros' and facteur_unite >= 100 and facteur_pairs >= {FACTEUR_UNITE_PAIRS}"
+                     f" and not unite_contredite and {SENS_UNITE}))")
 # A euro amount in another unit (cents: x100; thousands typed for euros: /1,000) cannot be a
 # centre's real figure: impossible, whatever its score. Seen against the structure's own history
 # (FACTEUR_UNITE_HISTORIQUE times its previous amount, beyond anything its peers' changes show,
@@ -63,11 +78,15 @@ INFLUENT_OU_UNITE = "(influente or (nature == 'euros' and facteur_unite >= 100))
 # signature: a factor near 100 or 1,000 (unite_historique, int_controles__scores); a regional
 # grant falling from 600 EUR to 1.66 (x360) is a small line's life, not cents. Without history,
 # an amount a hundred times above its peers' median cannot be a centre's (cents); a hundred times
-# below, it can be a small line's real amount, unless no natural variation goes that far.
-FACTEUR_UNITE_HISTORIQUE, FACTEUR_UNITE_PAIRS = 30.0, 20.0
+# below, it can be a small line's real amount, unless no natural variation goes that far. The
+# accounts must not rule the slip out (unite_contredite: a Caf payment of 262,203 EUR one year,
+# 3,955 the next, in a structure whose income is 240,529 EUR), and a slip seen against the history
+# must go the slip's way (SENS_UNITE); a line that, read in euros, closes the accounts is a slip
+# whatever last year's amount was.
 MONTANT_UNITE = (
-    "nature == 'euros' and not financeurs_concordants and (unite_financeurs > 0 or "
-    f"(facteur_evolution >= {FACTEUR_UNITE_HISTORIQUE} and (z_evolution >= {Z_BLOQUANT} or z_evolution <= -{Z_BLOQUANT})"
+    "nature == 'euros' and not financeurs_concordants and not unite_contredite and (unite_financeurs > 0 or "
+    f"(facteur_evolution >= {FACTEUR_UNITE_HISTORIQUE} and {SENS_UNITE}"
+    f" and (z_evolution >= {Z_BLOQUANT} or z_evolution <= -{Z_BLOQUANT})"
     f" and (z_evolution >= {Z_HORS_NORME} or z_evolution <= -{Z_HORS_NORME} or (not ligne_sans_total and unite_historique > 0))"
     f" and facteur_pairs >= {FACTEUR_UNITE_PAIRS} and (z_pairs >= {Z_AVERTISSEMENT} or z_pairs <= -{Z_AVERTISSEMENT})"
     " and s_eloigne_des_pairs)"

@@ -192,9 +192,20 @@ def _year(rng: np.random.Generator, s: pd.DataFrame, survey: int) -> pd.DataFram
     caf_acf = np.where(s["agrement_acf"].to_numpy(), np.round(budget * rng.uniform(0.03, 0.05, n), 2), 0.0)
     caf_autres = np.round(budget * rng.uniform(0.08, 0.14, n), 2)
     communes = np.round(budget * rng.uniform(0.3, 0.45, n) * (1 - 0.01 * t), 2)
-    others = {c: np.round(budget * rng.uniform(lo, hi, n), 2) for c, lo, hi in (
-        ("departement", 0.02, 0.06), ("region", 0.0, 0.02), ("etat", 0.04, 0.09), ("europe", 0.0, 0.01),
-        ("usagers", 0.05, 0.1))}
+    others = {}
+    for c, lo, hi in (("departement", 0.02, 0.06), ("region", 0.0, 0.02), ("etat", 0.04, 0.09),
+                      ("europe", 0.0, 0.01), ("usagers", 0.05, 0.1)):
+        share = rng.uniform(lo, hi, n)
+        if c in PROJECT_GRANTS:
+            # a grant answering a call for projects: only the structures the funder supports get
+            # one, about the same share of their budget year after year (a few tens of % up or
+            # down), and some years it is not renewed (zero); never a few euros. The year's draw
+            # above, read as uniform(0, 1), decides both (the other values stay as they were).
+            draw = (share - lo) / (hi - lo)
+            renewed = draw >= GRANT_GAP
+            share = np.where(renewed, s[f"part_{c}"].to_numpy() * (0.7 + 0.6 * (draw - GRANT_GAP) / (1 - GRANT_GAP)),
+                             0.0)
+        others[c] = np.round(budget * share, 2)
     autres = np.round(budget * rng.uniform(0.02, 0.05, n) * (1 + 0.06 * max(t, 0)), 2)
     total = caf_agc + caf_acf + caf_autres + communes + autres + sum(others.values())
     df["produits_total"] = np.round(total, 2)
@@ -215,6 +226,11 @@ def _year(rng: np.random.Generator, s: pd.DataFrame, survey: int) -> pd.DataFram
     return df
 
 
+# Grants answering calls for projects (region, Europe): (share of the structures the funder
+# supports, range of the share of their budget it brings); a supported structure's grant is not
+# renewed one year in GRANT_GAP.
+PROJECT_GRANTS = {"region": (0.45, 0.01, 0.04), "europe": (0.15, 0.01, 0.04)}
+GRANT_GAP = 0.2
 FUNDER_LINES = ["caf_ps_agc", "caf_ps_acf", "caf_autres", "communes_interco", "departement", "region", "etat",
                 "europe", "usagers", "autres_produits"]
 IDENTITY = ["annee_enquete", "annee_donnees", "code_structure", "siret", "nom_structure", "type_structure",
@@ -272,6 +288,12 @@ def build_truth(scale: str = "92", seed: int = 92, reference_dir: Path = REFEREN
     communes["population"] = pd.to_numeric(communes["population"], errors="coerce")
     rng = np.random.default_rng(seed)
     structures = _structures(rng, spec, communes)
+    # who gets a project grant, and its usual share of the budget: a draw of its own, so that the
+    # rest of the generator's values stay as they were
+    grants = np.random.default_rng([seed, 21])
+    for line, (supported, low, high) in PROJECT_GRANTS.items():
+        shares = grants.uniform(low, high, len(structures))
+        structures[f"part_{line}"] = np.where(grants.random(len(structures)) < supported, shares, 0.0)
     years, blocs, wide_blocs = [], [], []
     for survey in spec["surveys"]:
         yrng = np.random.default_rng([seed, survey])

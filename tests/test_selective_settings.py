@@ -3,6 +3,8 @@ federation's override, clear French errors), the SQL condition that makes a valu
 the kinds of finding of the rules, and the noisier demo's seeded slips."""
 import math
 
+import numpy as np
+
 import duckdb
 
 import pandas as pd
@@ -176,7 +178,8 @@ def test_an_influential_jump_holds_whatever_a_related_field_did():
     # happened to follow still holds its year when it alone moves a published figure past its
     # threshold; below the threshold it is a warning; a x4 is never more than a warning
     base = {"controle_historique": True, "ecart_evolution": 500.0, "ecart_minimal": 50.0, "s_eloigne_des_pairs": True,
-            "nature": "personnes", "facteur_unite": float("nan"), "z_evolution": 4.0}
+            "nature": "personnes", "facteur_unite": float("nan"), "z_evolution": 4.0, "facteur_pairs": 5.0,
+            "unite_contredite": False, "valeur": 600.0, "valeur_reference": 100.0}
     frame = pd.DataFrame([{**base, "facteur_evolution": 6.0, "corroboree": True, "influente": True},
                           {**base, "facteur_evolution": 6.0, "corroboree": False, "influente": False},
                           {**base, "facteur_evolution": 4.0, "corroboree": False, "influente": True}])
@@ -184,10 +187,30 @@ def test_an_influential_jump_holds_whatever_a_related_field_did():
     assert _held("evolution_forte", frame) == [False, True, True]
 
 
+def test_a_euro_jump_at_a_unit_s_scale_holds_only_when_it_also_sets_the_amount_apart_from_its_peers():
+    # an EVS's communes funding from 8,771 EUR to 744,179 (x85, near 100) that stands 12 times
+    # above its peers (the year after a value 7 times below them): two odd years, not cents; the
+    # same jump 25 times above the peers, as cents make it, holds whatever its score
+    base = {"controle_historique": True, "ecart_evolution": 735_408.0, "ecart_minimal": 61_325.0,
+            "s_eloigne_des_pairs": True, "nature": "euros", "facteur_unite": 100.0, "z_evolution": 20.3,
+            "facteur_evolution": 84.8, "corroboree": False, "influente": False, "unite_contredite": False,
+            "valeur": 744_179.42, "valeur_reference": 8_771.0}
+    rows = [{**base, "facteur_pairs": 12.1}, {**base, "facteur_pairs": 25.0},
+            # a fall near 100 is no slip of this year's amount (thousands divide by 1,000), and a
+            # line that, read back at the slip's factor, would exceed the total income is none either
+            {**base, "facteur_pairs": 25.0, "valeur": 8_771.0, "valeur_reference": 744_179.42, "z_evolution": -20.3},
+            {**base, "facteur_pairs": 25.0, "valeur": 744.0, "valeur_reference": 744_179.42, "z_evolution": -20.3,
+             "facteur_evolution": 1000.2, "facteur_unite": 1000.0, "unite_contredite": True},
+            {**base, "facteur_pairs": 25.0, "valeur": 744.0, "valeur_reference": 744_179.42, "z_evolution": -20.3,
+             "facteur_evolution": 1000.2, "facteur_unite": 1000.0}]
+    assert _held("evolution_unite", pd.DataFrame(rows)) == [False, True, False, False, True]
+
+
 def test_a_unit_slip_on_a_funding_line_needs_a_slips_signature_or_a_change_beyond_nature():
     nan = float("nan")
     base = {"nature": "euros", "financeurs_concordants": False, "ligne_sans_total": False, "unite_financeurs": nan,
-            "unite_historique": nan, "s_eloigne_des_pairs": True, "facteur_pairs": 400.0, "z_pairs": -7.0}
+            "unite_historique": nan, "s_eloigne_des_pairs": True, "facteur_pairs": 400.0, "z_pairs": -7.0,
+            "unite_contredite": False, "valeur": 1.0, "valeur_reference": 1000.0}
     rows = [
         # a regional grant from 600 EUR to 1.66 (x360): within what small lines do, no slip's factor
         {"facteur_evolution": 360.0, "z_evolution": -5.5},
@@ -201,6 +224,37 @@ def test_a_unit_slip_on_a_funding_line_needs_a_slips_signature_or_a_change_beyon
         {"facteur_evolution": nan, "z_evolution": nan, "facteur_pairs": 450.0, "z_pairs": -6.7},
         # lines that add up to the total income vouch for themselves
         {"facteur_evolution": 1050.0, "z_evolution": -9.0, "financeurs_concordants": True},
+        # a Caf payment from 262,203 EUR to 250 (x1,049): read back x1,000, it would alone exceed
+        # the structure's income; the accounts rule the slip out
+        {"facteur_evolution": 1049.0, "z_evolution": -16.9, "unite_historique": 1000.0, "unite_contredite": True},
+        {"facteur_evolution": 1049.0, "z_evolution": -16.9, "unite_historique": 1000.0},
+        # a slip has a direction: other income from 59,355 EUR to 646 (x92, beyond any natural
+        # variation) is last year's odd amount coming back, no thousands slip; a rise of x92 is cents
+        {"facteur_evolution": 92.0, "z_evolution": -10.8, "unite_historique": 100.0},
+        {"facteur_evolution": 92.0, "z_evolution": 10.8, "unite_historique": 100.0, "z_pairs": 7.0,
+         "valeur": 59355.0, "valeur_reference": 646.0},
     ]
     frame = pd.DataFrame([{**base, **r} for r in rows])
-    assert _held("montant_unite", frame) == [False, True, False, True, True, False, False]
+    assert _held("montant_unite", frame) == [False, True, False, True, True, False, False, False, True, False, True]
+
+
+def test_the_demo_s_funding_lines_move_as_real_ones_do():
+    """A funding line, in the noise-free generator, appears, vanishes (zero) or moves by a few
+    tens of % from one year to the next, never tenfold, let alone a thousandfold (a thousands
+    slip's very signature, which the gate rightly holds): the regional and European grants answer
+    calls for projects, the same structures get them year after year, a few euros never."""
+    from observatoire.demo import FUNDER_LINES
+
+    truth = build_truth("national", seed=5, taille=0.1)
+    df = truth.reponses[truth.reponses["repondant"].astype(bool)]
+    for line in FUNDER_LINES:
+        wide = df.pivot_table(index="code_structure", columns="annee_donnees", values=line, aggfunc="first")
+        values = wide.astype(float).to_numpy()
+        before, after = values[:, :-1], values[:, 1:]
+        both = (before > 0) & (after > 0)
+        change = np.maximum(after[both] / before[both], before[both] / after[both])
+        assert change.max() < 10, line
+        positive = values[values > 0]
+        assert positive.min() >= np.median(positive) / 50, line
+    region = df["region"].astype(float)
+    assert 0.2 < (region > 0).mean() < 0.6                 # most structures get no regional grant

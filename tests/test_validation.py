@@ -36,7 +36,7 @@ def clean_frames(clean):
         frames["mesures"] = con.execute("SELECT *, false AS influente, NULL::VARCHAR AS nature, "
                                         "NULL::DOUBLE AS facteur_unite, false AS financeurs_concordants, "
                                         "NULL::DOUBLE AS unite_financeurs, NULL::DOUBLE AS unite_historique, "
-                                        "false AS ligne_sans_total "
+                                        "false AS ligne_sans_total, false AS unite_contredite "
                                         "FROM int_controles__mesures").df()
         return frames
     finally:

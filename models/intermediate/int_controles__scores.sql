@@ -123,6 +123,14 @@ select
             case when abs(f.somme_financeurs - p.valeur / 100) <= 0.001 * p.valeur / 100 then 100
                  when abs(f.somme_financeurs - p.valeur * 1000) <= 0.001 * p.valeur * 1000 then 1000 end
     end as unite_financeurs,
+    -- a funding line that fell by a unit's factor (against its history, or without history below
+    -- its peers), read back at that factor, would alone exceed the structure's whole income: the
+    -- accounts rule out the thousands slip the jump suggests (a line is a part of the income)
+    coalesce(p.colonne in ({% for c in lignes_financement[1:] %}'{{ c }}'{{ ", " if not loop.last }}{% endfor %})
+             and p.valeur > 0 and f.produits_total > 0
+             and case when p.facteur_evolution is not null then p.valeur < p.valeur_reference
+                      else p.valeur < p.mediane_pairs end
+             and p.valeur * 10 ^ round({{ puissance }}) > f.produits_total, false) as unite_contredite,
     case when {{ unite_possible }} then (10 ^ round({{ puissance }}))::bigint end as facteur_unite,
     case when round({{ historique }}) between 2 and 3 and abs({{ historique }} - round({{ historique }})) <= 0.25
          then (10 ^ round({{ historique }}))::bigint end as unite_historique,
