@@ -42,6 +42,16 @@ MUTATIONS = [
      "les indicateurs liés ne sont plus masqués ensemble"),
     ("models/intermediate/int_secret__primaire.sql", "where a.niveau <> 'structure'", "where true",
      "les chiffres d'une structure deviennent des cellules publiques"),
+    # the cells carry their own figures along the tree and are read once (since the national run's memory)
+    ("macros/secret.sql", "{{ secret_portees('e') }}, e.primaire or k.code is not null as secret",
+     "{{ secret_portees('e') }}, k.code is not null as secret",
+     "une cellule sous le secret primaire n'est plus masquée sous le niveau national"),
+    ("models/intermediate/int_secret__cellules.sql", "bool_or(f.secret) as secret_groupe",
+     "bool_and(f.secret) as secret_groupe",
+     "des indicateurs liés masqués ensemble seulement quand tous le sont déjà"),
+    ("macros/secret.sql", "c.n_min, c.dominance, {{ secret_portees('c') }},",
+     "c.n_min, c.dominance, {{ secret_portees('p') }},",
+     "les chiffres d'une cellule pris à son parent"),
 ]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from . import yamls
 from .errors import ObservatoireError
 
 PRODUCT_DIR = Path(__file__).resolve().parent.parent
@@ -154,7 +155,7 @@ def load(root: Path) -> Observatory:
 def read_yaml(path: Path) -> dict:
     """A settings file as a mapping; a French message for what is unreadable or not a mapping."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamls.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ObservatoireError(f"{path} est illisible : {exc.strerror or exc}.") from None
     except UnicodeDecodeError:

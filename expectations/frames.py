@@ -5,6 +5,8 @@ that stand out are pulled; the indicators are summarised per indicator x year x 
 before they reach pandas."""
 from __future__ import annotations
 
+from typing import Iterator
+
 import pandas as pd
 
 from .rules import FACTEUR_EVOLUTION_AVERTISSEMENT, FACTEUR_PAIRS_BLOQUANT, RATIOS, Z_AVERTISSEMENT
@@ -59,14 +61,12 @@ def influential(thresholds: dict[str, float]) -> str:
     return "(" + " OR ".join(tests or ["false"]) + ")"
 
 
-def load_frames(con, columns: dict[str, set[str]] | None = None,
-                thresholds: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
-    """Every frame; with `columns` (frame -> names), only the columns named there, in the order
-    of the query (the respondents' frame is cut from the answers' one). `thresholds`: the
-    selective-editing thresholds per level (the settings' defaults when not given)."""
+def _queries(con, columns: dict[str, set[str]] | None, thresholds: dict[str, float] | None) -> dict[str, str]:
+    """The SQL of every frame read from the warehouse (the respondents' frame is cut from the
+    answers' one); with `columns`, only the columns named there, in the order of the query."""
     from ingest.config import score_thresholds
 
-    frames = {}
+    queries = {}
     for name, sql in SQL.items():
         if name == "mesures":
             sql = sql.replace("{influente}", influential(thresholds or score_thresholds()))
@@ -75,11 +75,110 @@ def load_frames(con, columns: dict[str, set[str]] | None = None,
                                                   if name == "reponses" else set())
             kept = ", ".join(f'"{c}"' for c in con.sql(sql).columns if c in wanted)
             sql = f"SELECT {kept} FROM ({sql})"
-        frames[name] = con.execute(sql).df()
+        queries[name] = sql
+    return queries
+
+
+def load_frames(con, columns: dict[str, set[str]] | None = None,
+                thresholds: dict[str, float] | None = None) -> dict[str, pd.DataFrame]:
+    """Every frame, whole; with `columns` (frame -> names), only the columns named there, in the
+    order of the query (the respondents' frame is cut from the answers' one). `thresholds`: the
+    selective-editing thresholds per level (the settings' defaults when not given). A validation
+    reads them a slice at a time instead (`frame_slices`)."""
+    frames = {name: con.execute(f"SELECT * FROM ({sql}) ORDER BY {_order(con, sql)}").df()
+              for name, sql in _queries(con, columns, thresholds).items()}
     reponses = frames["reponses"]
     frames["repondantes"] = _with_influence(reponses[reponses["est_repondant"]].reset_index(drop=True),
                                             frames["mesures"])
     return frames
+
+
+# A frame is handed to Great Expectations this many rows at a time: what the validation holds is
+# one slice of one frame (and GX's copies of it), whatever the size of the extracts. The national
+# demo's frames fit in one slice each.
+SLICE_ROWS = 100_000
+# The columns a frame's rows are put in order by (those it has): the same rows, the same order,
+# whatever order DuckDB reads them in.
+ORDER = ("annee_enquete", "code_structure", "ligne_source", "colonne", "indicateur", "annee", "niveau")
+
+
+def _order(con, sql: str) -> str:
+    present = set(con.sql(sql).columns)
+    return ", ".join(f'"{c}"' for c in ORDER if c in present) or "ALL"
+
+
+def _together(rules) -> list[str]:
+    """The columns whose rows a rule of the frame compares with each other (a compound key that
+    must be unique): rows alike on them are never split between two slices."""
+    columns: list[str] = []
+    for rule in rules:
+        import great_expectations.expectations as gxe
+
+        exp = rule.build(gxe)
+        for c in getattr(exp, "column_list", None) or []:
+            if c not in columns:
+                columns.append(c)
+    return columns
+
+
+def frame_slices(con, columns: dict[str, set[str]] | None = None, thresholds: dict[str, float] | None = None,
+                 rows: int | None = None) -> Iterator[tuple[str, int, int | None, pd.DataFrame]]:
+    """Every frame as `load_frames` builds it, a slice of at most about `rows` rows at a time:
+    (frame, first row, row after the last or None when the slice is the whole frame, slice), the frames in the order of `load_frames`, each slice's rows in
+    order. A frame larger than one slice is written, in order, to a temporary table of the
+    warehouse's connection (DuckDB writes it to disk beyond its memory limit) and read back a
+    slice at a time; rows a rule compares with each other stay in one slice."""
+    from .rules import RULES
+
+    rows = rows or SLICE_ROWS
+    queries = _queries(con, columns, thresholds)
+    queries["repondantes"] = f"SELECT * FROM ({queries['reponses']}) WHERE est_repondant"
+    influential = None
+    for name, sql in queries.items():
+        if name == "repondantes":
+            mesures = queries["mesures"]
+            influential = con.execute(
+                f"SELECT annee_enquete, code_structure, colonne, influente FROM ({mesures}) "
+                f"WHERE influente AND colonne IN ({', '.join(repr(c) for c in sorted({r[3] for r in RATIOS}))})").df() \
+                if {"influente", "colonne", "annee_enquete", "code_structure"} <= set(con.sql(mesures).columns) \
+                else pd.DataFrame()
+        for start, end, part in _sliced(con, name, sql, rows, _together([r for r in RULES if r.frame == name])):
+            if name == "repondantes":
+                part = _with_influence(part, influential)
+            yield name, start, end, part
+
+
+def _sliced(con, name: str, sql: str, rows: int, together: list[str]) -> Iterator[tuple[int, int | None, pd.DataFrame]]:
+    order = _order(con, sql)
+    n = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+    if n <= rows:
+        yield 0, None, con.execute(f"SELECT * FROM ({sql}) ORDER BY {order}").df()
+        return
+    table = f"_cadre_{name}"
+    kept = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = true")      # the table's rows in the query's order
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ({sql}) ORDER BY {order}")
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
+    try:
+        # the rows' ids follow the order they were written in (from a first id of the transaction's own)
+        first, last = con.execute(f"SELECT min(rowid), max(rowid) FROM {table}").fetchall()[0]
+        assert last - first + 1 == n, "rows of a frame not numbered in a row"
+        key = ", ".join(f'"{c}"' for c in together)
+        start = 0
+        while start < n:
+            end = min(start + rows, n)
+            if key and end < n:     # the slice ends after the last row alike the one it would end on
+                end = con.execute(f"""SELECT coalesce(min(rowid), {first + n}) - {first} FROM {table}
+                                      WHERE rowid >= {first + end} AND ({key}) IS DISTINCT FROM
+                                            (SELECT ({key}) FROM {table} WHERE rowid = {first + end - 1})""").fetchall()[0][0]
+            part = con.execute(f"SELECT * FROM {table} WHERE rowid >= {first + start} AND rowid < {first + end} "
+                               "ORDER BY rowid").df()
+            yield start, end, part
+            start = end
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _with_influence(repondantes: pd.DataFrame, mesures: pd.DataFrame) -> pd.DataFrame:

@@ -170,16 +170,18 @@ def changed_years(con, years: list[int]) -> set[int]:
             [SNAPSHOT_SCHEMA, name]).fetchall()}
         if not set(columns) <= have:
             return changed
-        cols = ", ".join(f'"{c}"' for c in columns)
+        # each year's rows as a multiset: their count and the sum of their rows' hashes, read in
+        # one streaming pass per side (an EXCEPT ALL of the two sides held both in memory, and
+        # spilled under validate's memory limit: 16 s on the national warehouse)
+        row = "hash(" + ", ".join(f'"{c}"' for c in columns) + ")"
         placeholders = ", ".join("?" * len(same))
+        fingerprint = ("SELECT annee, count(*) AS n, sum({row}) AS h FROM {table} "
+                       "WHERE annee IN ({placeholders}) GROUP BY annee")
         differ = con.execute(f"""
-            SELECT DISTINCT annee FROM (
-                (SELECT {cols} FROM main.{name} WHERE annee IN ({placeholders})
-                 EXCEPT ALL SELECT {cols} FROM {SNAPSHOT_SCHEMA}.{name} WHERE annee IN ({placeholders}))
-                UNION ALL
-                (SELECT {cols} FROM {SNAPSHOT_SCHEMA}.{name} WHERE annee IN ({placeholders})
-                 EXCEPT ALL SELECT {cols} FROM main.{name} WHERE annee IN ({placeholders})))""",
-                             [*same] * 4).fetchall()
+            SELECT annee FROM ({fingerprint.format(row=row, table=f"main.{name}", placeholders=placeholders)}) AS a
+            FULL JOIN ({fingerprint.format(row=row, table=f"{SNAPSHOT_SCHEMA}.{name}", placeholders=placeholders)}) AS b
+            USING (annee)
+            WHERE a.n IS DISTINCT FROM b.n OR a.h IS DISTINCT FROM b.h""", [*same] * 2).fetchall()
         same -= {r[0] for r in differ}
     return changed - same
 

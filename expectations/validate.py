@@ -20,7 +20,7 @@ from ingest import warehouse as W
 from ingest.config import SELECTION_FILE, score_thresholds
 from ingest.corrections import CONFIRMATIONS_FILE, record_confirmations
 
-from .frames import load_frames
+from .frames import frame_slices
 from .rules import BY_ID, RULES
 
 SUITE_TITLES = {"reponses": "controles_reponses", "repondantes": "controles_repondantes",
@@ -101,47 +101,73 @@ def _gx():
     return gx, gxe
 
 
-def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None, expectations: dict | None = None):
-    """One GX suite per frame, each validated once by its validation definition (which keeps its
-    result for the Data Docs); returns {regle: failing index list}. The suites run with GX's
-    BASIC result format (counts, for the Data Docs); only a failing expectation is run again
-    with the COMPLETE format, which lists every failing row and costs much more. The Data Docs
-    are built once, from every suite and result, when all have run. `expectations`: the
-    expectation of each rule, when they are built already."""
-    gx, gxe = _gx()
-    expectations = expectations or {rule.regle: rule.build(gxe) for rule in RULES}
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+class _Checker:
+    """One GX context for a whole validation: one suite per frame, each slice of a frame validated
+    by its own validation definition (which keeps its result for the Data Docs). The suites run
+    with GX's BASIC result format (counts, for the Data Docs); only a failing expectation is run
+    again with the COMPLETE format, which lists every failing row and costs much more. The Data
+    Docs are built once, from every suite and result, by `close`."""
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    if docs_dir is not None:
-        context.add_data_docs_site(site_name="observatoire", site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": _gx_literal(str(docs_dir))},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
-    source = context.data_sources.add_pandas("entrepot")
-    failing: dict[str, list] = {}
-    for frame_name, frame in frames.items():
+    def __init__(self, docs_dir: Path | None, expectations: dict | None = None):
+        gx, gxe = _gx()
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.gx, self.docs_dir = gx, docs_dir
+        self.expectations = expectations or {rule.regle: rule.build(gxe) for rule in RULES}
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        if docs_dir is not None:
+            self.context.add_data_docs_site(site_name="observatoire", site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                  "base_directory": _gx_literal(str(docs_dir))},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+        self.source = self.context.data_sources.add_pandas("entrepot")
+        self.batches: dict[str, object] = {}
+
+    def run(self, frame_name: str, frame: pd.DataFrame, start: int = 0, end: int | None = None) -> dict[str, list]:
+        """{regle: failing index list} of the frame's rules on `frame` (a slice: rows `start` to
+        `end` of the whole frame, named so in the Data Docs when it is not the whole)."""
         rules = [r for r in RULES if r.frame == frame_name]
         if not rules:
-            continue
-        built = [expectations[rule.regle] for rule in rules]
-        # the suite is stored whole (adding its expectations one by one would store it again each time)
-        suite = context.suites.add(gx.ExpectationSuite(name=SUITE_TITLES[frame_name], expectations=built))
+            return {}
+        built = [self.expectations[rule.regle] for rule in rules]
+        title = SUITE_TITLES[frame_name]
+        if frame_name not in self.batches:
+            # the suite is stored whole (adding its expectations one by one would store it again each time)
+            self.context.suites.add(self.gx.ExpectationSuite(name=title, expectations=built))
+            self.batches[frame_name] = self.source.add_dataframe_asset(name=frame_name) \
+                .add_batch_definition_whole_dataframe("tout")
+        suite = self.context.suites.get(title)
+        batch = self.batches[frame_name]
         frame = frame[_needed(rules, built, frame)]
-        batch = source.add_dataframe_asset(name=frame_name).add_batch_definition_whole_dataframe("tout")
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=SUITE_TITLES[frame_name], data=batch, suite=suite))
+        name = title if start == 0 and end is None else f"{title} (lignes {start + 1} à {end})"
+        definition = self.context.validation_definitions.add(self.gx.ValidationDefinition(name=name, data=batch,
+                                                                                          suite=suite))
         result = definition.run(batch_parameters={"dataframe": frame}, result_format="BASIC")
+        failing: dict[str, list] = {}
         failed = _failed(result.results)
         if failed:
             data = batch.get_batch(batch_parameters={"dataframe": frame})
             for regle in failed:
-                complete = data.validate(expectations[regle], result_format="COMPLETE")
+                complete = data.validate(self.expectations[regle], result_format="COMPLETE")
                 _failed([complete])
                 failing[regle] = list(complete.result.get("unexpected_index_list") or [])
-    if docs_dir is not None:
-        context.build_data_docs(site_names=["observatoire"])
+        return failing
+
+    def close(self) -> None:
+        if self.docs_dir is not None:
+            self.context.build_data_docs(site_names=["observatoire"])
+
+
+def _run_gx(frames: dict[str, pd.DataFrame], docs_dir: Path | None, expectations: dict | None = None):
+    """One GX suite per frame, each frame validated whole; returns {regle: failing index list}
+    (see `_Checker`). `expectations`: the expectation of each rule, when they are built already."""
+    checker = _Checker(docs_dir, expectations)
+    failing: dict[str, list] = {}
+    for frame_name, frame in frames.items():
+        failing.update(checker.run(frame_name, frame))
+    checker.close()
     return failing
 
 
@@ -313,8 +339,7 @@ def _rule_findings(rule, rows: pd.DataFrame, confirmed: dict) -> pa.Table:
     }, schema=_BUILT)
 
 
-def _slices(failing: dict[str, list], frames: dict[str, pd.DataFrame], confirmations) -> Iterator[pa.Table]:
-    confirmed = _confirmed(confirmations)
+def _slices(failing: dict[str, list], frames: dict[str, pd.DataFrame], confirmed: dict) -> Iterator[pa.Table]:
     for regle, indices in failing.items():
         rule = BY_ID[regle]
         frame = frames[rule.frame]
@@ -332,6 +357,33 @@ _DROPPED = """DELETE FROM {table} WHERE rowid IN (
                                ORDER BY {rank}, f.rowid) > 1)"""
 
 
+def append_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFrame], confirmed: dict,
+                    table: str = "constats_qualite") -> None:
+    """The findings of `failing` (rows of `frames`), appended to `table` a slice at a time."""
+    extra = ", 'validation' AS etape, 'senacs' AS type_extrait, now()::TIMESTAMP AS cree_le" \
+        if table == "constats_qualite" else ""
+    for part in _slices(failing, frames, confirmed):
+        con.register("_tranche", part)
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT *{extra} FROM _tranche")
+        finally:
+            con.unregister("_tranche")
+        del part
+
+
+def drop_outweighed(con, table: str = "constats_qualite") -> None:
+    """Of one rule group on one value only the gravest finding is kept (the first stored among
+    equals)."""
+    groups = pd.DataFrame({"regle": [r.regle for r in RULES], "groupe": [r.groupe or r.regle for r in RULES]})
+    con.register("_groupes_regles", groups)
+    try:
+        rank = "CASE f.severite " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in SEVERITY_RANK.items()) + " END"
+        con.execute(_DROPPED.format(table=table, mine="f.etape = 'validation' AND" if table == "constats_qualite"
+                                    else "", rank=rank))
+    finally:
+        con.unregister("_groupes_regles")
+
+
 def store_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFrame],
                    confirmations: pd.DataFrame | None = None, table: str = "constats_qualite") -> int:
     """One finding per failing row (of one rule group on one value only the gravest is kept; a
@@ -341,23 +393,9 @@ def store_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFrame
     Nothing holds every finding, neither Python nor a temporary table: each slice goes to the
     table (which DuckDB writes out beyond its memory limit), then the findings a graver one of
     their group outweighs are deleted. Returns how many are kept."""
-    ours = table == "constats_qualite"
     before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    extra = ", 'validation' AS etape, 'senacs' AS type_extrait, now()::TIMESTAMP AS cree_le" if ours else ""
-    for part in _slices(failing, frames, confirmations):
-        con.register("_tranche", part)
-        try:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT *{extra} FROM _tranche")
-        finally:
-            con.unregister("_tranche")
-        del part
-    groups = pd.DataFrame({"regle": [r.regle for r in RULES], "groupe": [r.groupe or r.regle for r in RULES]})
-    con.register("_groupes_regles", groups)
-    try:
-        rank = "CASE f.severite " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in SEVERITY_RANK.items()) + " END"
-        con.execute(_DROPPED.format(table=table, mine="f.etape = 'validation' AND" if ours else "", rank=rank))
-    finally:
-        con.unregister("_groupes_regles")
+    append_findings(con, failing, frames, _confirmed(confirmations), table)
+    drop_outweighed(con, table)
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - before
 
 
@@ -374,10 +412,80 @@ def findings_for(failing: dict[str, list], frames: dict[str, pd.DataFrame],
         return con.execute("SELECT * FROM constats ORDER BY rowid").df()
 
 
+class _Spool:
+    """The validation's findings as they are built, a slice at a time, in a Parquet file of
+    DuckDB's temporary folder (beside the warehouse), then stored in constats_qualite by one
+    statement, without those a graver finding of their group on the same value outweighs (the
+    first written kept among equals). Rows appended by many statements to a table in an open
+    transaction stay in memory until it commits (2.7 million findings of a 195 MiB survey file
+    took 2 GB); one statement reading a file writes them out as it goes."""
+
+    def __init__(self, con):
+        self.con, self.rows, self.writer = con, 0, None
+
+    def __enter__(self):
+        import tempfile
+
+        import pyarrow.parquet as pq
+
+        folder = Path(self.con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] or ".")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix="constats-", dir=folder))
+        self.path = self.folder / "constats.parquet"
+        self.writer = pq.ParquetWriter(self.path, _BUILT.append(pa.field("_ordre", pa.int64())))
+        return self
+
+    def write(self, findings: pa.Table) -> None:
+        n = findings.num_rows
+        self.writer.write_table(findings.append_column("_ordre", pa.array(range(self.rows, self.rows + n), pa.int64())))
+        self.rows += n
+
+    def store(self) -> int:
+        """Stores the findings written (in the caller's transaction); returns how many are kept."""
+        self.writer.close()
+        if not self.rows:
+            return 0
+        source = "read_parquet('" + str(self.path).replace("'", "''") + "')"
+        groups = pd.DataFrame({"regle": [r.regle for r in RULES], "groupe": [r.groupe or r.regle for r in RULES]})
+        rank = "CASE f.severite " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in SEVERITY_RANK.items()) + " END"
+        before = self.con.execute("SELECT count(*) FROM constats_qualite").fetchall()[0][0]
+        self.con.register("_groupes_regles", groups)
+        try:
+            self.con.execute(f"""
+                INSERT INTO constats_qualite BY NAME
+                SELECT f.* EXCLUDE (_ordre), 'validation' AS etape, 'senacs' AS type_extrait, now()::TIMESTAMP AS cree_le
+                FROM {source} AS f
+                WHERE f._ordre NOT IN (
+                    SELECT f._ordre FROM {source} AS f JOIN _groupes_regles AS g USING (regle)
+                    WHERE f.code_structure IS NOT NULL
+                    QUALIFY row_number() OVER (PARTITION BY f.annee_enquete, f.code_structure, f.colonne, g.groupe
+                                               ORDER BY {rank}, f._ordre) > 1)""")
+        finally:
+            self.con.unregister("_groupes_regles")
+        return self.con.execute("SELECT count(*) FROM constats_qualite").fetchall()[0][0] - before
+
+    def __exit__(self, *exc):
+        import shutil
+
+        if self.writer is not None:
+            try:
+                self.writer.close()
+            except Exception:   # already closed
+                pass
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return False
+
+
 def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATIONS_FILE,
              selection: Path = SELECTION_FILE) -> ValidationResult:
     """Run every rule over the warehouse; replace the validation findings. Runs in the
-    caller's transaction. `selection`: the selective-editing settings (thresholds)."""
+    caller's transaction. `selection`: the selective-editing settings (thresholds).
+    Bounded memory: as ingest and dbt, DuckDB holds at most W.MEMORY_LIMIT (beyond, it writes to
+    its temporary files beside the warehouse); the frames reach GX a slice at a time (dbt computed
+    the scores, int_controles__scores) and each slice's findings are written to a file beside the
+    warehouse, stored at the end in one statement (`_Spool`)."""
+    con.execute(f"SET memory_limit = '{W.MEMORY_LIMIT}'")
+    con.execute("SET preserve_insertion_order = false")     # every frame is read in an order of its own
     W.add_selection_columns(con)
     active = record_confirmations(con, confirmations)
     _, gxe = _gx()
@@ -386,13 +494,16 @@ def validate(con, docs_dir: Path | None = None, confirmations: Path = CONFIRMATI
     for rule in RULES:      # per frame, the columns the rules read and the findings name
         columns.setdefault(rule.frame, {"valeur"}).update(
             _read([rule], [expectations[rule.regle]]) | {rule.colonne})
-    frames = load_frames(con, columns, score_thresholds(selection))
-    failing = _run_gx(frames, docs_dir, expectations)
     con.execute("DELETE FROM constats_qualite WHERE etape = 'validation'")
-    # as ingest and dbt: beyond, DuckDB writes what it holds (the findings being built) to its
-    # temporary files beside the warehouse. (Not before: the frames are read from views that
-    # compute every measure's scores, whose window functions cannot all be written out.)
-    con.execute(f"SET memory_limit = '{W.MEMORY_LIMIT}'")
-    found = store_findings(con, failing, frames, active)
-    return ValidationResult(n_findings=found, rules_run=len(RULES), rules_failed=sorted(failing),
+    checker, confirmed, failed = _Checker(docs_dir, expectations), _confirmed(active), set()
+    with _Spool(con) as spool:
+        for name, start, end, part in frame_slices(con, columns, score_thresholds(selection)):
+            failing = checker.run(name, part, start, end)
+            failed |= set(failing)
+            for findings in _slices(failing, {name: part}, confirmed):
+                spool.write(findings)
+            del part, failing
+        checker.close()
+        found = spool.store()
+    return ValidationResult(n_findings=found, rules_run=len(RULES), rules_failed=sorted(failed),
                             data_docs=docs_dir)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from common import yamls
 from common.errors import ObservatoireError
 from .values import fold
 
@@ -72,7 +73,7 @@ def _years(spec) -> tuple[int | None, int | None]:
 
 class Config:
     def __init__(self, schema_file: Path = SCHEMA_FILE, alias_file: Path = ALIAS_FILE):
-        schema = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
+        schema = yamls.safe_load(schema_file.read_text(encoding="utf-8"))
         self.columns: dict[str, dict[str, Column]] = {
             kind: {name: Column(name=name, type=spec["type"], required=bool(spec.get("requis")),
                                 block=spec.get("bloc"), values=spec.get("valeurs") or {})
@@ -83,7 +84,7 @@ class Config:
 
     def _load_aliases(self, path: Path) -> dict[str, list[Alias]]:
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            raw = yamls.safe_load(path.read_text(encoding="utf-8")) or {}
         except FileNotFoundError:
             return {kind: [] for kind in KINDS}
         except yaml.YAMLError as exc:
@@ -135,11 +136,11 @@ def score_thresholds(path: Path = SELECTION_FILE) -> dict[str, float]:
     figure, the score from which a suspicious value must be resolved before publishing. A level
     the file leaves out keeps the product's default; anything unreadable is a French error that
     names the file, the key and what is expected."""
-    defaults = yaml.safe_load(SELECTION_FILE.read_text(encoding="utf-8"))["seuils_score"]
+    defaults = yamls.safe_load(SELECTION_FILE.read_text(encoding="utf-8"))["seuils_score"]
     if path == SELECTION_FILE or not path.exists():
         return {k: float(v) for k, v in defaults.items()}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamls.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ObservatoireError(f"{path} : fichier YAML illisible ({exc.__class__.__name__}).") from None
     given = data.get("seuils_score") if isinstance(data, dict) else None

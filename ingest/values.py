@@ -267,7 +267,8 @@ def parse_date(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     texts = raw.astype("string")
     uniques = {t: _one_date(t) for t in texts[~missing].unique()}
     parsed = [None if m else uniques[t] for t, m in zip(texts, missing)]
-    result = pd.Series(pd.to_datetime(pd.Series(parsed, dtype="object")), index=raw.index)
+    # the column's own row labels (a Series built from a Series with `index=` would align on them)
+    result = pd.to_datetime(pd.Series(parsed, dtype="object")).set_axis(raw.index)
     failed = ~missing & result.isna().to_numpy(dtype=bool)
     return result, failed
 

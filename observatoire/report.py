@@ -31,6 +31,8 @@ def run_report(db_path: Path, out_dir: Path | None = None, audiences=AUDIENCES, 
             fichiers.clean(out_dir / audience, owner)
         con = W.connect(db_path, read_only=True)
         try:
+            # as every step: beyond, DuckDB writes what it holds to its temporary files beside the warehouse
+            con.execute(f"SET memory_limit = '{W.MEMORY_LIMIT}'")
             published = con.execute("SELECT count(*) FROM information_schema.tables "
                                     "WHERE table_schema = 'publie' AND table_name = 'pub_indicateurs'").fetchall()[0][0]
             if not published:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from common import yamls
 from ingest.config import PROJECT_DIR
 from common.errors import ObservatoireError
 
@@ -30,7 +31,7 @@ class PageSpec:
 def load_spec(path: Path | None = None) -> PageSpec:
     path = path or PAGES_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamls.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise ObservatoireError(f"La description des pages {path} est illisible : {exc.strerror}.") from exc
     except yaml.YAMLError as exc:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -88,13 +89,88 @@ def cli_run(warehouse):
     return run
 
 
+# ---------------------------------------------------------------- reading a warehouse in tests
+# Opening a DuckDB database costs 20 to 40 ms (each database builds its own catalog of built-in
+# functions) and the fast tier reads warehouses about a thousand times, often several times in a
+# row between two steps of the product. The reads of a test share one read-only connection per
+# warehouse while nothing else can touch the file. It is closed before anything else opens a
+# database in this process (`duckdb.connect`: the product, dbt, a test), before this process forks
+# or starts a program (either may open the file, and a reader's lock would stop a writer), when the
+# file is no longer the one opened (replaced, rewritten), after a failed query, and at the end of
+# each test. While a child process runs, every read opens and closes its own connection.
+_REAL_CONNECT = duckdb.connect
+_OWNER = os.getpid()
+_READERS: dict[str, tuple[tuple, duckdb.DuckDBPyConnection]] = {}
+_PROGRAMS: list[subprocess.Popen] = []
+
+
+def release_readers() -> None:
+    """Close the shared read-only connections (in the process that opened them only: a forked
+    child must not touch its parent's databases)."""
+    if os.getpid() != _OWNER:
+        return
+    while _READERS:
+        _, (_, con) = _READERS.popitem()
+        con.close()
+
+
+def _connect(*args, **kwargs):
+    release_readers()
+    return _REAL_CONNECT(*args, **kwargs)
+
+
+class _Popen(subprocess.Popen):
+    def __init__(self, *args, **kwargs):
+        release_readers()
+        super().__init__(*args, **kwargs)
+        if os.getpid() == _OWNER:
+            _PROGRAMS.append(self)
+
+
+duckdb.connect = _connect
+subprocess.Popen = _Popen
+os.register_at_fork(before=release_readers)
+
+
+def _children_running() -> bool:
+    _PROGRAMS[:] = [p for p in _PROGRAMS if p.poll() is None]
+    return bool(_PROGRAMS) or bool(multiprocessing.active_children())
+
+
+@pytest.fixture(autouse=True)
+def _readers_closed_after_each_test():
+    yield
+    release_readers()
+
+
 @contextmanager
 def read_only(db: Path):
-    con = duckdb.connect(str(db), read_only=True)
     try:
-        yield con
-    finally:
-        con.close()
+        st = os.stat(db)
+    except OSError:
+        st = None
+    if st is None or os.getpid() != _OWNER or _children_running():
+        con = _REAL_CONNECT(str(db), read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+        return
+    key, identity = str(Path(db).resolve()), (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    held = _READERS.get(key)
+    if held is not None and held[0] != identity:
+        del _READERS[key]
+        held[1].close()
+        held = None
+    if held is None:
+        held = _READERS[key] = (identity, _REAL_CONNECT(str(db), read_only=True))
+    try:
+        yield held[1]
+    except BaseException:
+        if _READERS.get(key) is held:
+            del _READERS[key]
+            held[1].close()
+        raise
 
 
 def query(db: Path, sql: str, params=None):

@@ -285,3 +285,77 @@ def test_distinct_values_parsed_by_slices_read_as_in_one_pass(monkeypatch, parse
                 pd.testing.assert_series_equal(g.reset_index(drop=True), e.reset_index(drop=True), check_names=False)
             else:
                 assert (g == e).all()
+
+
+def test_siret_spaced_wrapped_or_turned_into_a_number_is_read():
+    """A SIRET is 14 digits: the spaces a spreadsheet shows (180 752 233 90371), its text wrappers
+    and a number's '.0' are formatting; a short or lettered code fails, "no answer" is empty."""
+    values, failed = V.parse_siret(pd.Series(["180 752 233 90371", '="18075223390371"', "'18075223390371",
+                                              "18075223390371.0", "1807522339037", "18075223390371A", "NC", None],
+                                             dtype="object"))
+    assert values.tolist()[:4] == ["18075223390371"] * 4
+    assert values[4:].isna().all()
+    assert failed.tolist() == [False, False, False, False, True, True, False, False]
+
+
+def test_a_column_of_spaced_or_zero_padded_codes_only_is_known():
+    """The second spelling pass runs whenever a code is not found as written, even when none of
+    the column is; a column without any cell gives empty results of the right types."""
+    known = {V.fold(c): c for c in ("A1.1", "B3.10")}
+    values, unknown = V.parse_reference_code(pd.Series(["A 1.1", "A01.1", "b 3.10"]), known)
+    assert values.tolist() == ["A1.1", "A1.1", "B3.10"] and not unknown.any()
+    values, unknown = V.parse_reference_code(pd.Series([], dtype="object"), known)
+    assert len(values) == 0 and values.dtype == "string" and unknown.dtype == bool
+
+
+def test_parsers_keep_the_rows_they_are_given():
+    """A column of a table keeps its row labels (lines of the file) through its parser."""
+    index = pd.Index([7, 3, 12])
+    dates, _ = V.parse_date(pd.Series(["31/03/2019", "NC", "2019"], index=index))
+    assert dates.index.equals(index) and dates[7] == pd.Timestamp("2019-03-31") and pd.isna(dates[12])
+    known = {V.fold("A1.1"): "A1.1"}
+    codes, unknown = V.parse_reference_code(pd.Series(["a1.1", None, "Z9"], index=index), known)
+    assert codes.index.equals(index) and codes.dtype == "string"
+    assert codes[7] == "A1.1" and pd.isna(codes[3]) and codes[12] == "Z9"
+    assert unknown.tolist() == [False, False, True]
+    types, failed, remark = V.parse_enum(pd.Series(["Centre social (CS)", None, "cs"], index=index),
+                                         {"cs": "CS", "centre_social": "CS"})
+    assert types.index.equals(index) and types.dtype == "string"
+    assert types[7] == "CS" and pd.isna(types[3]) and types[12] == "CS"
+    assert failed.tolist() == [False, False, False] and remark.tolist() == [False, False, False]
+    types, failed, remark = V.parse_enum(pd.Series([], dtype="object"), {"cs": "CS"})
+    assert len(types) == 0 and types.dtype == "string" and remark.dtype == bool
+
+
+def test_distinct_values_parsed_with_the_parser_s_own_arguments():
+    """Parsers that take a reference (the known communes, the federal project's codes) get it
+    when they run over distinct values."""
+    communes = pd.Series(["2050", "92050", "9205"], dtype=object)
+    actions = pd.Series(["a1-1", "Z9", None], dtype=object)
+    known_communes, known_actions = frozenset({"02050", "92050"}), {V.fold("A1.1"): "A1.1"}
+    (codes, failed, repaired), = V.on_distinct(V.parse_code_commune, [communes], known_communes)
+    assert codes.tolist()[:2] == ["02050", "92050"] and pd.isna(codes[2])
+    assert failed.tolist() == [False, False, True] and repaired.tolist() == [True, False, False]
+    (values, unknown), = V.on_distinct(V.parse_reference_code, [actions], known_actions)
+    assert values.tolist()[:2] == ["A1.1", "Z9"] and unknown.tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("slice_size", [1, 200_000])
+def test_distinct_values_keep_the_column_s_rows_and_the_parser_s_arguments(monkeypatch, slice_size):
+    """Over distinct values, one slice or many: a Series column keeps its row labels, and a
+    parser taking a reference gets it in every slice."""
+    monkeypatch.setattr(V, "PARSE_SLICE", slice_size)
+    index = pd.Index([7, 3, 12])
+    column = pd.Series(["2050", "92050", "9205"], index=index, dtype=object)
+    (codes, failed, repaired), = V.on_distinct(V.parse_code_commune, [column], frozenset({"02050", "92050"}))
+    assert codes.index.equals(index)
+    assert codes[7] == "02050" and codes[3] == "92050" and pd.isna(codes[12])
+    assert failed.tolist() == [False, False, True] and repaired.tolist() == [True, False, False]
+
+
+def test_counts_and_years_come_back_as_integers():
+    """A count or a year is an integer column (nullable), never floats that would print 12.0."""
+    for parse in (V.parse_int, V.parse_year):
+        values, failed = parse(pd.Series(["12", "2019", None, "douze"], dtype="object"))
+        assert values.dtype == "Int64" and values[1] == 2019 and pd.isna(values[2]) and pd.isna(values[3])
+        assert failed.tolist() == [parse is V.parse_year, False, False, True]

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}  {#- read once, by validate, which keeps only the values that stand out -#}
+{{ config(materialized='table') }}  {#- read by validate, which keeps only the values that stand out: built here within DuckDB's memory limit, not in the validation's process -#}
 -- Selective (significance) editing: for every measure of int_controles__mesures that stands
 -- out, the effect the value could have on each published figure it enters, as statistical
 -- offices score their suspicious values:
