@@ -493,7 +493,9 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
     corrections, confirmations = _shown(obs.corrections), _shown(obs.confirmations)
     if held:
         out.print(f"  1. Lisez la page qualité de chaque année retenue ({_shown(quality)}/) : ce qui bloque, par structure.")
-        out.print(f"  2. Envoyez aux centres concernés leur fiche de retour ({_shown(quality / 'fiches_retour')}/<année>/).")
+        out.print(f"  2. Envoyez à chaque centre concerné sa fiche de retour : la page à son code et à son nom "
+                  f"(<code>__<nom>.html) dans {_shown(quality / 'fiches_retour')}/<année>/ ; le CSV du même code "
+                  "est votre relevé, pas pour le centre.")
         out.print(f"  3. Inscrivez ce qu'ils corrigent dans {corrections}, ce qu'ils confirment dans {confirmations}, "
                   "puis relancez « observatoire run ».")
     elif not ok:

@@ -215,6 +215,32 @@ def test_an_unchanged_file_is_not_summed_up_as_empty(runner, tmp_path):
     assert "fichier inchangé, non relu" in " ".join(again.output.split())
 
 
+def test_the_run_says_which_feedback_file_goes_to_the_centre(tmp_path):
+    """A year held back: the next steps name the sheet to send (the HTML page named after the centre),
+    not the folder where the analyst's CSV record lies beside it."""
+    from types import SimpleNamespace
+
+    import duckdb
+
+    from observatoire import cli
+    from observatoire.console import out
+
+    db = tmp_path / "sortie" / "entrepot" / "observatoire.duckdb"
+    db.parent.mkdir(parents=True)
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE publications AS SELECT 2022 AS annee, 'retenue' AS statut, 2 AS nb_bloquants, "
+                "NULL::DATE AS publie_le")
+    con.close()
+    obs = SimpleNamespace(warehouse=db, corrections=tmp_path / "corrections.csv",
+                          confirmations=tmp_path / "confirmations.csv")
+    with out.capture() as captured:
+        cli._run_summary(obs, True, False)
+    said = " ".join(captured.get().split())
+    assert "Retenue : 2022, 2 constats bloquants" in said, said
+    assert "sa fiche de retour : la page à son code et à son nom (<code>__<nom>.html)" in said, said
+    assert "le CSV du même code est votre relevé, pas pour le centre" in said
+
+
 def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
     """A federation that declared no project: its log's actions are named as such, pointing to its own
     config/projet_federal.yaml, never to the product's file; the 11th finding on sends to the quality page."""
