@@ -11,14 +11,8 @@
 --   * a related field (employees and FTE, charges and produits...): whether it moved with the
 --     value, or stands out from its peers as much (a large centre is large everywhere).
 -- The thresholds are in expectations/rules.py; this model only measures.
-{%- set mesures, entiers = [], [] -%}
-{%- if execute -%}
-  {%- set colonnes = run_query("select colonne, type_colonne from " ~ ref('stg_senacs__colonnes')
-                               ~ " where bloc <> 'identite' and type_colonne in ('int', 'decimal')"
-                               ~ " order by ordre") -%}
-  {%- set mesures = colonnes.columns[0].values() -%}
-  {%- for row in colonnes.rows if row[1] == 'int' %}{% do entiers.append(row[0]) %}{% endfor -%}
-{%- endif -%}
+{%- set numeriques = mesures_numeriques() -%}
+{%- set mesures, entiers = numeriques.mesures, numeriques.entiers -%}
 {#- Small funding lines come and go from one year to the next: no history check (their sum is
     checked against produits_total in int_controles__reponses). -#}
 {%- set sans_historique = ['caf_ps_acf', 'caf_autres', 'departement', 'region', 'etat', 'europe', 'usagers',

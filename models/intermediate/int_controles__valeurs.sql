@@ -5,14 +5,8 @@
 -- Every numeric measure of every respondent x survey with a known value (corrections applied), in
 -- long form, with its previous value (at most two years back), its related field and their
 -- logarithms: what int_controles__mesures compares with the peers and the history.
-{%- set mesures, entiers = [], [] -%}
-{%- if execute -%}
-  {%- set colonnes = run_query("select colonne, type_colonne from " ~ ref('stg_senacs__colonnes')
-                               ~ " where bloc <> 'identite' and type_colonne in ('int', 'decimal')"
-                               ~ " order by ordre") -%}
-  {%- set mesures = colonnes.columns[0].values() -%}
-  {%- for row in colonnes.rows if row[1] == 'int' %}{% do entiers.append(row[0]) %}{% endfor -%}
-{%- endif -%}
+{%- set numeriques = mesures_numeriques() -%}
+{%- set mesures, entiers = numeriques.mesures, numeriques.entiers -%}
 {#- The field whose change confirms a change of this one. -#}
 {%- set liees = {
     'salaries': 'etp_total', 'etp_total': 'salaries', 'salaries_cdi': 'salaries', 'salaries_formes': 'salaries',
