@@ -167,7 +167,7 @@ def _n(value: float) -> str:
 
 WHO = "{code_structure} (enquête {annee_enquete})"
 CENTRE_EVOLUTION = ("La valeur déclarée ({valeur} pour {annee_donnees}) est {facteur_evolution} fois {sens_evolution_centre} "
-                    "que celle de l'année précédente ({valeur_reference} pour {annee_reference}).")
+                    "que celle déclarée pour {annee_reference} ({valeur_reference}).")   # not always the year before
 CENTRE_PAIRS = ("La valeur déclarée ({valeur}) est {facteur_pairs} fois {sens_pairs_centre} que celle d'une structure "
                 "comparable (valeur médiane des {type_structure} : {mediane_pairs}).")
 

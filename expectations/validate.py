@@ -211,7 +211,8 @@ def _ask(rule, record: dict) -> str:
         return "Merci de nous indiquer cette information."
     causes = record.get("causes")
     if isinstance(causes, str) and causes:
-        return (f"Pouvez-vous vérifier ce chiffre ? S'agit-il de {causes} Merci de nous indiquer la valeur juste, "
+        # « Est-ce » takes any cause as worded (« S'agit-il de le chiffre… » did not read)
+        return (f"Pouvez-vous vérifier ce chiffre ? Est-ce {causes} Merci de nous indiquer la valeur juste, "
                 "ou de nous confirmer la valeur déclarée.")
     return "Pouvez-vous vérifier ces chiffres et nous indiquer la valeur juste, ou nous confirmer la valeur déclarée ?"
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -169,6 +170,22 @@ def _folder_extracts(obs: Observatory, usage: str = "indiquez des fichiers ou do
     return (obs.extraits,)
 
 
+_LINE = re.compile(r"^Ligne \d+, ")
+_QUOTED = re.compile(r"«[^»]*»")
+
+
+def grouped_findings(details: list[str]) -> list[tuple[str, int]]:
+    """A file's first findings for the console, the same finding on other lines said once: each
+    distinct finding (a line's finding with its line number and quoted values set aside) as its first
+    occurrence, with how many other lines of `details` repeat it. A file whose every activity names an
+    action of an undeclared project prints one line, not ten alike."""
+    groups: dict[str, list[str]] = {}
+    for line in details:
+        key = _QUOTED.sub("«»", _LINE.sub("", line)) if _LINE.match(line) else "\0" + line
+        groups.setdefault(key, []).append(line)
+    return [(lines[0], len(lines) - 1) for lines in groups.values()]
+
+
 def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
     from ingest.load import ingest_paths
 
@@ -185,12 +202,17 @@ def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
             err.print(f"{shown(f.path.name)} : {shown(f.message)}.")
         elif f.counts.get("bloquant") or f.counts.get("avertissement"):
             err.print(f"[yellow]Constats[/] {shown(f.path.name)} :")
-            for line in f.details[:10]:
-                err.print(f"  - {shown(line)}")
-            more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - 10
+            said = 0
+            for line, alike in grouped_findings(f.details)[:10]:
+                err.print(f"  - {shown(line)}" + (f" (même constat sur {fr_count(alike, 'autre ligne', 'autres lignes')})"
+                                                  if alike else ""))
+                said += 1 + alike
+            more = f.counts.get("bloquant", 0) + f.counts.get("avertissement", 0) + f.counts.get("info", 0) - said
             if more > 0:
                 err.print(f"  … et {fr_count(more, 'autre', 'autres')} : la page qualité de l'année les liste tous "
                           "(« observatoire run » l'écrit).")
+            elif said > 10:
+                err.print("  … la page qualité de l'année les liste tous (« observatoire run » l'écrit).")
     if result.conflicts:
         err.print(f"[yellow]{fr_count(result.conflicts, 'ligne', 'lignes')} en doublon conflictuel[/] "
                   "(même structure, même enquête, valeurs différentes) exclues de « reponses ».")
@@ -471,7 +493,9 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
     corrections, confirmations = _shown(obs.corrections), _shown(obs.confirmations)
     if held:
         out.print(f"  1. Lisez la page qualité de chaque année retenue ({_shown(quality)}/) : ce qui bloque, par structure.")
-        out.print(f"  2. Envoyez aux centres concernés leur fiche de retour ({_shown(quality / 'fiches_retour')}/<année>/).")
+        out.print(f"  2. Envoyez à chaque centre concerné sa fiche de retour : la page à son code et à son nom "
+                  f"(<code>__<nom>.html) dans {_shown(quality / 'fiches_retour')}/<année>/ ; le CSV du même code "
+                  "est votre relevé, pas pour le centre.")
         out.print(f"  3. Inscrivez ce qu'ils corrigent dans {corrections}, ce qu'ils confirment dans {confirmations}, "
                   "puis relancez « observatoire run ».")
     elif not ok:

@@ -70,7 +70,13 @@ def ingest_summary(result) -> Table:
         label = f.path.name if names[f.path.name] == 1 else f"{f.path.parent.name}/{f.path.name}"
         if in_folder[label] > 1:
             label = str(f.path)
-        table.add_row(shown(label), f.kind or "?", str(f.year or "?"), f.status, fr_int(f.rows),
-                      fr_int(f.duplicates), fr_int(c.get("bloquant", 0)), fr_int(c.get("avertissement", 0)),
-                      fr_int(c.get("info", 0)))
+        if f.status == "inchangé":      # not read again: its lines and findings are those of its first load
+            numbers = ["–"] * 5
+        else:
+            numbers = [fr_int(f.rows), fr_int(f.duplicates), fr_int(c.get("bloquant", 0)),
+                       fr_int(c.get("avertissement", 0)), fr_int(c.get("info", 0))]
+        table.add_row(shown(label), f.kind or "?", str(f.year or "?"), f.status, *numbers)
+    if any(f.status == "inchangé" for f in result.files):
+        table.caption = "« – » : fichier inchangé, non relu ; ses lignes et constats sont ceux de son premier chargement."
+        table.caption_justify = "left"
     return table

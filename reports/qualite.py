@@ -178,6 +178,8 @@ def quality_records(con, gates) -> list[dict]:
             "bloquants_hors_structure": [r for r in blocking if not _text(r["code_structure"])],
             "n_avertissements": sum(r["severite"] == "avertissement" for r in rows),
             "n_structures_averties": len({r["code_structure"] for r in with_code if r["severite"] == "avertissement"}),
+            "n_avertissements_hors_structure": sum(r["severite"] == "avertissement" for r in rows
+                                                   if not _text(r["code_structure"])),
             "avertissements_par_controle": _counts(rows, "avertissement"),
             "infos_par_controle": _counts(rows, "info"),
             "confirmations": [{"code": c["code_structure"], "nom": names.get(c["code_structure"]) or _text(c["code_structure"]),

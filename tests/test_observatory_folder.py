@@ -182,6 +182,65 @@ def test_the_federal_project_file_is_checked(runner, tmp_path):
     assert invoke(runner, "ingest", "extraits", cwd=folder).exit_code == 0
 
 
+def test_the_console_says_a_finding_repeated_on_many_lines_once():
+    """Findings alike but for their line and quoted values are grouped (first one shown, with how many
+    lines repeat it); findings of another kind, or not on a line, stay apart and in order."""
+    from observatoire.cli import grouped_findings
+
+    details = [f"Ligne {i}, colonne « action_code » : action « A{i % 3}.1 » : inconnue." for i in range(2, 9)]
+    details[3:3] = ["Ligne 5, colonne « date » : date « 31/02 » illisible.", "Colonne « x » en trop.",
+                    "Colonne « y » en trop."]
+    assert grouped_findings(details) == [
+        ("Ligne 2, colonne « action_code » : action « A2.1 » : inconnue.", 6),
+        ("Ligne 5, colonne « date » : date « 31/02 » illisible.", 0),
+        ("Colonne « x » en trop.", 0), ("Colonne « y » en trop.", 0)]
+    assert grouped_findings([]) == []
+
+
+def test_an_unchanged_file_is_not_summed_up_as_empty(runner, tmp_path):
+    """Loaded again unchanged, a file is not re-read: the summary does not say it has 0 lines and
+    0 findings (it had 12 lines and 12 warnings), it says it was not read again."""
+    folder = init(runner, tmp_path)
+    header = "date;action_code;groupe_travail;type_activite;intitule;nb_participants;nb_centres"
+    rows = [f"{10 + i}/03/2022;A1.{i % 3 + 1};;rencontre;Rencontre n° {i};20;4" for i in range(12)]
+    (folder / "extraits" / "activites_2022.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    first = invoke(runner, "ingest", "extraits", cwd=folder)
+    line = next(t for t in first.output.splitlines() if "activites_2022.csv" in t and "│" in t)
+    assert "12" in line.split("│")[5], line
+    again = invoke(runner, "ingest", "extraits", cwd=folder)
+    assert again.exit_code == 0, again.output
+    line = next(t for t in again.output.splitlines() if "activites_2022.csv" in t and "│" in t)
+    cells = [c.strip() for c in line.split("│")[1:-1]]
+    assert cells[3] == "inchangé" and cells[4:] == ["–"] * 5, cells
+    assert "fichier inchangé, non relu" in " ".join(again.output.split())
+
+
+def test_the_run_says_which_feedback_file_goes_to_the_centre(tmp_path):
+    """A year held back: the next steps name the sheet to send (the HTML page named after the centre),
+    not the folder where the analyst's CSV record lies beside it."""
+    from types import SimpleNamespace
+
+    import duckdb
+
+    from observatoire import cli
+    from observatoire.console import out
+
+    db = tmp_path / "sortie" / "entrepot" / "observatoire.duckdb"
+    db.parent.mkdir(parents=True)
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE publications AS SELECT 2022 AS annee, 'retenue' AS statut, 2 AS nb_bloquants, "
+                "NULL::DATE AS publie_le")
+    con.close()
+    obs = SimpleNamespace(warehouse=db, corrections=tmp_path / "corrections.csv",
+                          confirmations=tmp_path / "confirmations.csv")
+    with out.capture() as captured:
+        cli._run_summary(obs, True, False)
+    said = " ".join(captured.get().split())
+    assert "Retenue : 2022, 2 constats bloquants" in said, said
+    assert "sa fiche de retour : la page à son code et à son nom (<code>__<nom>.html)" in said, said
+    assert "le CSV du même code est votre relevé, pas pour le centre" in said
+
+
 def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
     """A federation that declared no project: its log's actions are named as such, pointing to its own
     config/projet_federal.yaml, never to the product's file; the 11th finding on sends to the quality page."""
@@ -195,6 +254,8 @@ def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
     assert "aucun projet fédéral n'est déclaré (config/projet_federal.yaml du dossier" in flat, flat
     assert "data/reference" not in flat and "constats_qualite" not in flat
     assert "la page qualité de l'année les liste tous" in flat
+    # the same finding on twelve lines is said once, with how many lines repeat it
+    assert flat.count("aucun projet fédéral n'est déclaré") == 1 and "(même constat sur 11 autres lignes)" in flat, flat
     stored = query(folder / "sortie" / "entrepot" / "observatoire.duckdb",
                    "SELECT DISTINCT valeur_attendue FROM constats_qualite WHERE regle = 'action_inconnue'")
     assert stored == [("un projet fédéral déclaré",)]
@@ -230,6 +291,27 @@ def test_quality_page_counts_warnings_outside_any_structure_as_such():
     assert "12 avertissements hors structure" in alone and "0 structure" not in alone
     some = flat(body.render(publie=True, n_avertissements=3, n_structures_averties=2))
     assert "3 avertissements sur 2 structures" in some
+    # both kinds: the structures' share is not read as the whole (« 94 avertissements sur 1 structure »)
+    both = flat(body.render(publie=True, n_avertissements=94, n_structures_averties=1,
+                            n_avertissements_hors_structure=93)).replace("&nbsp;", " ")
+    assert "94 avertissements : 1 sur 1 structure, 93 hors structure (fichiers et journal)" in both, both
+    assert "94 avertissements sur 1 structure" not in both
+
+
+def test_a_feedback_sheet_speaks_for_the_federation_in_the_first_person():
+    """The sheet sent to a centre is signed by the federation and says « nous » before it: its name
+    is not the sentence's bare subject (« …, Fédération des centres sociaux de la Gironde a relevé »)."""
+    from reports.qualite import environment
+
+    sheet = environment().get_template("fiche_retour.html")
+    point = {"question": "Combien de personnes ?", "annee_enquete": "2023", "valeur_lue": "18",
+             "constat_centre": "La valeur déclarée est inhabituelle.", "demande_centre": "Pouvez-vous vérifier ?"}
+    for n in (1, 2):
+        text = " ".join(sheet.render(structure={"nom": "Centre social Les Tilleuls", "code": "CS33-0001",
+                                                "a_demander": [point] * n},
+                                     annee=2022, federation="Fédération des centres sociaux de la Gironde").split())
+        assert "nous avons relevé " + ("un point qui mérite" if n == 1 else "2 points qui méritent") in text
+        assert "Gironde a relevé" not in text and text.count("Fédération des centres sociaux de la Gironde") == 1
 
 
 def test_the_demo_never_writes_into_a_federations_warehouse(runner, tmp_path):

@@ -100,3 +100,50 @@ def test_static_charts_draw_the_published_values_from_zero():
     assert len(re.findall(r'<polyline points="([^"]+)"', svg)[0].split()) == 2
     assert svg.count("<circle") == 3
     assert ">0<" in svg                         # the axis starts at zero
+
+
+def test_a_source_title_keeps_its_own_guillemets_not_doubled():
+    """The plaquette cites a national source as « its title » after its publisher; a title read from
+    the reference that already holds its guillemets is not wrapped a second time."""
+    from reports.site.report import citation
+    flat = lambda s: s.replace("\u202f", " ").replace("\u00a0", " ")
+    assert flat(citation("Maire info", "Édition synthétique 2018")) == "Maire info, « Édition synthétique 2018 »"
+    assert flat(citation("La Gazette", "« Dans le rouge »")) == "La Gazette, « Dans le rouge »"
+    assert flat(citation("idCité", "« Portrait type » (enquête SENACS 2015)")) == \
+        "idCité, « Portrait type » (enquête SENACS 2015)"
+    assert citation("CNAF", "") == "CNAF" and citation("CNAF", None) == "CNAF"
+    assert "\u00a0»" in citation("Maire info", "Titre")        # no line starts with the closing guillemet
+
+
+@pytest.mark.lent
+def test_the_plaquette_names_the_sources_and_the_communes_without_a_sheet_as_it_prints_them(site):
+    """Printed, the sheets' section lists only the units that have a sheet: its note on those that have
+    none speaks of « the other communes », not of « these » (none are listed there); and no source
+    of the national figures is quoted twice over (« « … » »)."""
+    db, root = site[0], site[1] / "public"
+    for (annee,) in query(db, "SELECT annee FROM publie.publications ORDER BY annee"):
+        text = " ".join(re.sub(r"\s+", " ", p.extract_text().replace("\u202f", " ").replace("\u00a0", " "))
+                        for p in PdfReader(root / str(annee) / f"plaquette-{annee}.pdf").pages)
+        assert not re.search(r"«\s*«|»\s*»", text), annee
+        assert "Ces communes ont trop peu" not in text, annee
+        if "(sans fiche)" in text:
+            assert re.search(r"Les autres (territoires et )?communes ont trop peu de structures", text), annee
+
+
+@pytest.mark.lent
+def test_a_printed_table_starts_on_the_page_of_what_introduces_it(site):
+    """No heading, introduction or caption left at the foot of a page while its table starts on the next:
+    the national comparison (short) is printed whole with its caption; the federation's activity table
+    starts on the page of its section's heading."""
+    db, root = site[0], site[1] / "public"
+    activity = 0
+    for (annee,) in query(db, "SELECT annee FROM publie.publications ORDER BY annee"):
+        pages = [_flat(p.extract_text()) for p in PdfReader(root / str(annee) / f"plaquette-{annee}.pdf").pages]
+        caption = [k for k, t in enumerate(pages) if _flat(f"et France, {annee}") in t]
+        header = [k for k, t in enumerate(pages) if _flat("Année du chiffre national") in t]
+        assert caption and caption == header, (annee, caption, header)
+        heading = [k for k, t in enumerate(pages) if _flat("Ce que la fédération a mené") in t]
+        table = [k for k, t in enumerate(pages) if _flat(f"L'activité de la fédération, {annee}") in t]
+        assert heading == table, (annee, heading, table)
+        activity += bool(heading)
+    assert activity          # the demo's later years print the federation's activity

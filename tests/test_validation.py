@@ -245,6 +245,39 @@ def _many_failing_rows(n: int = 230) -> pd.DataFrame:
     return frame
 
 
+def test_what_a_centre_is_asked_reads_as_french_whatever_the_cause():
+    """Each cause dbt words for an unusual value (int_controles__scores: « un montant… », « des
+    heures… », « le chiffre d'une autre année… ») reads in the request sent to the centre without
+    an uncontracted article (« de le », « de un », « de des »)."""
+    import re
+    from pathlib import Path
+
+    from expectations.validate import _ask
+
+    sql = (Path(__file__).resolve().parent.parent / "models" / "intermediate" / "int_controles__scores.sql"
+           ).read_text(encoding="utf-8")
+    block = sql[:sql.index("end as causes")]
+    block = block[block.rindex("case"):]
+    causes = [m.replace("''", "'") for m in re.findall(r"(?:then|else)\s+'((?:[^']|'')*)'", block)]
+    assert len(causes) >= 4, causes
+    rule = BY_ID["valeur_atypique"]
+    for cause in causes:
+        asked = _ask(rule, {"causes": cause})
+        assert cause in asked
+        assert not re.search(r"\b(?:de|à) (?:le|les|un|une|des)\b", asked), asked
+
+
+def test_an_evolution_is_told_to_the_centre_against_the_year_it_is_compared_with():
+    """The last year a structure declared may be two years back (a year it did not answer): the
+    sheet names that year, never « l'année précédente » for 2018 beside 2020."""
+    fields = {"valeur": "8", "annee_donnees": 2020, "facteur_evolution": "4", "sens_evolution_centre": "plus basse",
+              "valeur_reference": "32", "annee_reference": 2018}
+    for regle in ("evolution_unite", "evolution_forte", "evolution_confirmee"):
+        said = BY_ID[regle].centre.format(**fields)
+        assert "année précédente" not in said and "32" in said and "2018" in said, said
+        assert said == "La valeur déclarée (8 pour 2020) est 4 fois plus basse que celle déclarée pour 2018 (32).", said
+
+
 def test_findings_are_worded_column_by_column_exactly_as_one_by_one(monkeypatch):
     """The findings of many failing rows, built a slice at a time: each message in full (French
     numbers, the rule's advice), the row's line, year and score; of one group on one value only
@@ -273,7 +306,7 @@ def test_findings_are_worded_column_by_column_exactly_as_one_by_one(monkeypatch)
         "mesure_negative"].conseil)
     assert first["valeur_brute"] == "-3192" and first["severite"] == "bloquant" and first["nature"] == "impossible"
     assert first["constat_centre"] == "La valeur déclarée (-3\u202f192) est négative : ce nombre ne peut pas l'être."
-    assert "S'agit-il de un chiffre en trop ?" in first["demande_centre"]
+    assert "Est-ce un chiffre en trop ?" in first["demande_centre"] and " de un " not in first["demande_centre"]
     decimal = found.iloc[5]
     assert "heures_benevolat négatif (-5,5)." in decimal["message"]
     assert found["score"].iloc[4] == 1.0 and found["figure"].iloc[4] == "les salariés du département"

@@ -234,7 +234,7 @@ class Lookups:
 
     def sheets(self, annee: int) -> dict:
         tree = self.trees[annee]
-        links, small, levels = [], [], set()
+        links, small, levels, kinds = [], [], set(), set()
         national = tree["main"] is not None and tree["main"].niveau == "national"
         for level in ("departement", "territoire") if national else ("territoire", "commune"):
             for key, u in sorted(tree["units"].items(), key=lambda kv: ordre(kv[1].libelle)):
@@ -244,10 +244,15 @@ class Lookups:
                     p = tree["parent"].get(key) or tree["main"]
                     small.append(self.pointer(annee, u, tree["href"].get((p.niveau, p.code)) if p else None))
                     levels.add(p.niveau if p else "")
+                    kinds.add(u.niveau)
                 else:
                     links.append({"href": tree["href"][key], "texte": self.unit_title(annee, u),
                                   "niveau": NIVEAUX[level]})
-        return {"liens": links, "petites": small, "note": self.too_few(levels) if small else ""}
+        # the printed plaquette lists the sheets only: those without one are "the others" there
+        others = "Les autres " + " et ".join(NIVEAUX_PLURIEL[k] for k in ("departement", "territoire", "commune")
+                                              if k in kinds)
+        return {"liens": links, "petites": small, "note": self.too_few(levels) if small else "",
+                "note_imprimee": self.too_few(levels, others) if small else ""}
 
     def national_rows(self, annee: int) -> list[dict]:
         rows = []

@@ -16,7 +16,7 @@ from .. import context as X
 from .. import maps as M
 from .. import svgcharts
 from ..data import Unit
-from ..formatting import pluriel, qualifie, structures
+from ..formatting import pluriel, qualifie, structures, typo
 from ..pages import select
 from ..plaquette import cached_pdf, css as plaquette_css, engine as plaquette_engine, keep_pdf, render_pdf
 from .lookups import NIVEAUX, NIVEAUX_PLURIEL, Lookups, each_year, measure, ordre, slug
@@ -76,16 +76,26 @@ def printed(look: Lookups, w: Writer, annee: int, main: Unit | None, sections: l
             fiches = dict(sec["fiches"])
             fiches["liens"] = [{**l, "url": f"{site + '/' if site else ''}{annee}/{l['href']}"}
                                for l in fiches["liens"]]
+            fiches["note"] = fiches["note_imprimee"]    # the communes without a sheet are not listed there
             sec["fiches"] = fiches
         printed.append(sec)
     first = next((t for s in sections for t in s.get("tuiles") or []), None)
-    sources = sorted({f"{r['editeur_source']}, « {r['titre_source']} »" if r.get("titre_source") else
-                      str(r["editeur_source"]) for r in look.d.nationale.get(annee, []) if r.get("editeur_source")})
+    sources = sorted({citation(r["editeur_source"], r.get("titre_source"))
+                      for r in look.d.nationale.get(annee, []) if r.get("editeur_source")})
     html = w.template("plaquette.html").render(
         w.common, css=Markup(plaquette_css()), annee=annee, principal=main, sections=printed,
         messages=look.messages(annee, main), chiffre=first, date=look.year_date(annee), sources=sources,
         adresse=f"{site}/{annee}/index.html" if site else "", adresse_methode=f"{site}/methodologie.html")
     return html
+
+
+def citation(editeur, titre) -> str:
+    """A national source as the plaquette cites it: « its title » after its publisher; a title that
+    already holds its guillemets (« Portrait type » (enquête SENACS 2015)) keeps them, not doubled."""
+    titre = str(titre or "").strip()
+    if not titre:
+        return typo(str(editeur))
+    return typo(f"{editeur}, {titre}" if "«" in titre else f"{editeur}, « {titre} »")
 
 
 def fill_section(look: Lookups, sec: dict, s: dict, annee: int, main: Unit | None, charts: list) -> bool:
