@@ -1,6 +1,7 @@
 """`observatoire build`: run the dbt project in-process on the warehouse."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -279,6 +280,12 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
         except BaseException:
             _mark_build(db_path, "echouee")
             raise
+        finally:
+            if seeds is not None:
+                # dbt writes each seed's SQL to its target folder joined with the seed's path, which,
+                # absolute, is the seed file itself: the folder's seeds are written back as they were
+                with contextlib.suppress(OSError):
+                    folder_seeds(observatory, db_path)
         _mark_build(db_path, "terminee")
         chrono.tour("modèles et tests dbt")
         if docs:

@@ -95,6 +95,20 @@ def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
     assert "modèle stg_senacs__reponses : ok" in (folder / "sortie" / "entrepot" / "journal.log").read_text(encoding="utf-8")
 
 
+def test_the_folders_seeds_are_left_as_written_after_a_run(alpes_maritimes):
+    """dbt writes each seed's SQL over the seed's own file when its path is absolute, as a
+    folder's seeds are: after a run, the folder's seeds are still the CSV files dbt loaded."""
+    from observatoire.build import SEEDS_DIR
+
+    folder, _, done = alpes_maritimes
+    assert done.returncode == 0, done.stdout + done.stderr
+    seeds = folder / "sortie" / "entrepot" / "dbt" / "seeds"
+    for product in sorted(SEEDS_DIR.glob("*.csv")):
+        header = product.read_text(encoding="utf-8-sig").splitlines()[0]
+        written = (seeds / product.name).read_text(encoding="utf-8")
+        assert written.splitlines()[0] == header and "create table" not in written.lower(), product.name
+
+
 def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_path):
     """Outside the Métropole, config/territoires.csv (commune -> territory, here two EPCI) gives the
     federation its territory level: in the open data, with the names it declared."""
