@@ -7,6 +7,7 @@ import math
 import os
 import re
 import string
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -348,13 +349,26 @@ def _slices(failing: dict[str, list], frames: dict[str, pd.DataFrame], confirmed
             yield _rule_findings(rule, rows, confirmed)
 
 
-# Of one rule group on one value only the gravest finding is kept (the first stored among equals:
-# the order of the failing rows); a finding of no structure is always kept.
-_DROPPED = """DELETE FROM {table} WHERE rowid IN (
-    SELECT f.rowid FROM {table} AS f JOIN _groupes_regles AS g USING (regle)
-    WHERE {mine} f.code_structure IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY f.annee_enquete, f.code_structure, f.colonne, g.groupe
-                               ORDER BY {rank}, f.rowid) > 1)"""
+@contextmanager
+def _rule_groups(con):
+    """The rule group of each rule, registered as `_groupes_regles` for `_outweighed`."""
+    con.register("_groupes_regles", pd.DataFrame({"regle": [r.regle for r in RULES],
+                                                  "groupe": [r.groupe or r.regle for r in RULES]}))
+    try:
+        yield
+    finally:
+        con.unregister("_groupes_regles")
+
+
+def _outweighed(source: str, key: str, mine: str = "") -> str:
+    """The `key` of each finding of `source` that a graver finding of its rule group on the same
+    value outweighs (the first by `key` kept among equals: the order they were stored in); a
+    finding of no structure is never outweighed. Reads `_groupes_regles` (`_rule_groups`)."""
+    rank = "CASE f.severite " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in SEVERITY_RANK.items()) + " END"
+    return f"""SELECT f.{key} FROM {source} AS f JOIN _groupes_regles AS g USING (regle)
+        WHERE {mine} f.code_structure IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY f.annee_enquete, f.code_structure, f.colonne, g.groupe
+                                   ORDER BY {rank}, f.{key}) > 1"""
 
 
 def append_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFrame], confirmed: dict,
@@ -374,14 +388,9 @@ def append_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFram
 def drop_outweighed(con, table: str = "constats_qualite") -> None:
     """Of one rule group on one value only the gravest finding is kept (the first stored among
     equals)."""
-    groups = pd.DataFrame({"regle": [r.regle for r in RULES], "groupe": [r.groupe or r.regle for r in RULES]})
-    con.register("_groupes_regles", groups)
-    try:
-        rank = "CASE f.severite " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in SEVERITY_RANK.items()) + " END"
-        con.execute(_DROPPED.format(table=table, mine="f.etape = 'validation' AND" if table == "constats_qualite"
-                                    else "", rank=rank))
-    finally:
-        con.unregister("_groupes_regles")
+    mine = "f.etape = 'validation' AND" if table == "constats_qualite" else ""
+    with _rule_groups(con):
+        con.execute(f"DELETE FROM {table} WHERE rowid IN ({_outweighed(table, 'rowid', mine)})")
 
 
 def store_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFrame],
@@ -446,22 +455,13 @@ class _Spool:
         if not self.rows:
             return 0
         source = "read_parquet('" + str(self.path).replace("'", "''") + "')"
-        groups = pd.DataFrame({"regle": [r.regle for r in RULES], "groupe": [r.groupe or r.regle for r in RULES]})
-        rank = "CASE f.severite " + " ".join(f"WHEN '{k}' THEN {v}" for k, v in SEVERITY_RANK.items()) + " END"
         before = self.con.execute("SELECT count(*) FROM constats_qualite").fetchall()[0][0]
-        self.con.register("_groupes_regles", groups)
-        try:
+        with _rule_groups(self.con):
             self.con.execute(f"""
                 INSERT INTO constats_qualite BY NAME
                 SELECT f.* EXCLUDE (_ordre), 'validation' AS etape, 'senacs' AS type_extrait, now()::TIMESTAMP AS cree_le
                 FROM {source} AS f
-                WHERE f._ordre NOT IN (
-                    SELECT f._ordre FROM {source} AS f JOIN _groupes_regles AS g USING (regle)
-                    WHERE f.code_structure IS NOT NULL
-                    QUALIFY row_number() OVER (PARTITION BY f.annee_enquete, f.code_structure, f.colonne, g.groupe
-                                               ORDER BY {rank}, f._ordre) > 1)""")
-        finally:
-            self.con.unregister("_groupes_regles")
+                WHERE f._ordre NOT IN ({_outweighed(source, '_ordre')})""")
         return self.con.execute("SELECT count(*) FROM constats_qualite").fetchall()[0][0] - before
 
     def __exit__(self, *exc):
