@@ -9,6 +9,7 @@ from conftest import query
 from reports import svgcharts
 from reports.charts import bars, lines
 from reports.formatting import nombre
+from reports.site.writer import environment
 
 
 
@@ -100,6 +101,21 @@ def test_static_charts_draw_the_published_values_from_zero():
     assert len(re.findall(r'<polyline points="([^"]+)"', svg)[0].split()) == 2
     assert svg.count("<circle") == 3
     assert ">0<" in svg                         # the axis starts at zero
+
+
+def test_the_printed_tiles_stand_three_a_row_in_their_order_the_last_row_filled():
+    """The tiles of a section are printed as rows of three cells of one height (table rows: a flex
+    box costs WeasyPrint several layouts of each tile); a short last row is filled with empty cells,
+    so that its tiles keep the width of the others."""
+    tiles = [{"valeur": f"{k}\u202f000", "libelle": f"Tuile {k}"} for k in range(1, 5)]
+    html = environment().get_template("plaquette.html").render(
+        federation={"nom": "Fédération"}, annee=2022, css="",
+        sections=[{"id": "reperes", "titre": "Repères", "tuiles": tiles}])
+    block = re.search(r'<div class="tuiles">(.*?)</div>', html, re.S).group(1)
+    rows = re.findall(r"<ul>(.*?)</ul>", block, re.S)
+    assert [len(re.findall(r"<li[ >]", r)) for r in rows] == [3, 3]
+    assert re.findall(r"Tuile \d", block) == ["Tuile 1", "Tuile 2", "Tuile 3", "Tuile 4"]
+    assert rows[1].count('<li class="vide"></li>') == 2 and "vide" not in rows[0]
 
 
 def test_a_source_title_keeps_its_own_guillemets_not_doubled():
