@@ -100,6 +100,8 @@ def test_unquoted_codes_are_read_as_text(tmp_path, text, expected):
     ("federation:\n  nom: F\n departements: [\"06\"]\n", "n'est pas un YAML valide"),
     ("- a\n- b\n", "doit être une suite de clés"),
     ("federation:\n  nom: F\n  departements: [\"06\"]\n  logo: absent.svg\n", "clé « logo »"),
+    ("federation:\n  nom: F\n  departements: [\"06\"]\n  adresse_observatoire: www.exemple.fr\n",
+     "clé « adresse_observatoire » : une adresse web commençant par https://"),
 ])
 def test_every_setting_is_checked_with_a_french_message(runner, tmp_path, text, says):
     folder = init(runner, tmp_path)
