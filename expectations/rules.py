@@ -470,6 +470,7 @@ OTHER_LABELS = {
     "feuille_lue": "Tableau lu dans une autre feuille que la première",
     "dossier_illisible": "Dossier illisible",
     "action_inconnue": "Action du projet fédéral inconnue",
+    "projet_federal_absent": "Journal d'activités sans projet fédéral déclaré",
     "groupe_travail_inconnu": "Groupe de travail inconnu",
     "valeur_negative": "Valeur négative",
     "superieur_aux_participants": "Plus que le nombre de participants",
