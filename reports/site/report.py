@@ -221,7 +221,8 @@ def plaquettes_in_background(look: Lookups, w: Writer):
         pool = multiprocessing.get_context("fork").Pool(min(len(todo), os.cpu_count() or 1),
                                                         initializer=die_with_parent, initargs=(os.getpid(),))
     try:
-        pending = pool.map_async(render_pdf, [html for _, html in todo]) if pool else None
+        # one plaquette a task: by pairs (the default), ten of them went six to one worker, four to the other
+        pending = pool.map_async(render_pdf, [html for _, html in todo], chunksize=1) if pool else None
         yield
         pdfs = pending.get() if pool else [render_pdf(html) for _, html in todo]
         for (rel, html), pdf in zip(todo, pdfs):
