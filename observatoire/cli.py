@@ -285,15 +285,16 @@ def _print_contacts(contacts: dict) -> None:
         return
     latest = max(contacts)
     todo = contacts[latest]
-    out.print(f"{fr_count(len(todo), 'structure à contacter', 'structures à contacter')} cette année "
+    total = lambda year: getattr(contacts[year], "total", len(contacts[year]))     # the list holds the first ones
+    out.print(f"{fr_count(total(latest), 'structure à contacter', 'structures à contacter')} cette année "
               f"(données {latest}){' :' if todo else '.'}")
     for code, nom, asks in todo[:20]:
         out.print(f"  - {nom} ({code}) : " + " ; ".join(asks))
-    if len(todo) > 20:
-        out.print(f"  … et {fr_count(len(todo) - 20, 'autre', 'autres')} : voir la page qualité de l'année.")
+    if total(latest) > 20:
+        out.print(f"  … et {fr_count(total(latest) - 20, 'autre', 'autres')} : voir la page qualité de l'année.")
     for year in sorted(contacts, reverse=True):
         if year != latest and contacts[year]:
-            out.print(f"  {year} : {fr_count(len(contacts[year]), 'structure à contacter', 'structures à contacter')}.")
+            out.print(f"  {year} : {fr_count(total(year), 'structure à contacter', 'structures à contacter')}.")
 
 
 def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> bool:

@@ -103,15 +103,20 @@ def internal_extras(writer: Writer, tmp: Path, dbt_docs: Path | None, look: Look
     load their styles from the internet, stay in the quality folder beside the warehouse.)"""
     from expectations.publication import year_gates
 
-    from ..qualite import quality_records, write_fiches
+    from ..qualite import quality_records, release, write_fiches, write_full_list
 
     pages = []
-    for record in quality_records(look.con, year_gates(look.con)) if look.con is not None else []:
-        write_fiches(record, tmp / "qualite")
-        writer.page(f"qualite/{record['annee']}.html", "qualite_annee.html",
-                    titre=f"Qualité des données {record['annee']}", page_id="qualite", date_page=look.date_site,
-                    **{k: v for k, v in record.items() if k != "federation"})
-        pages.append({"annee": record["annee"], "href": f"{record['annee']}.html"})
+    try:
+        for record in quality_records(look.con, year_gates(look.con)) if look.con is not None else []:
+            write_fiches(look.con, record, tmp / "qualite")
+            write_full_list(look.con, record["annee"], tmp / "qualite" / record["liste_complete"])
+            writer.page(f"qualite/{record['annee']}.html", "qualite_annee.html",
+                        titre=f"Qualité des données {record['annee']}", page_id="qualite", date_page=look.date_site,
+                        **{k: v for k, v in record.items() if k != "federation"})
+            pages.append({"annee": record["annee"], "href": f"{record['annee']}.html"})
+    finally:
+        if look.con is not None:
+            release(look.con)
     dbt = _dbt_docs(dbt_docs, tmp / "dbt")
     writer.render("qualite/index.html", "qualite_index.html", QualityIndex(
         titre="Qualité des données", page_id="qualite", date_page=look.date_site, pages=pages, dbt=dbt))
