@@ -119,6 +119,14 @@ def _structure(code: str, nom, found: list[dict], year) -> dict:
             "n_avertissements": sum(r["severite"] == "avertissement" for r in found)}
 
 
+def _by_structure(rows: list[dict], names: dict, year) -> list[dict]:
+    """Findings grouped by structure, one record each, in the order the rows come (DuckDB's)."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["code_structure"], []).append(row)
+    return [_structure(code, names.get(code), found, year) for code, found in groups.items()]
+
+
 TOP = 100           # structures (and findings outside any structure) detailed on a year's page
 BATCH = 500         # structures whose feedback sheets are written from one query
 FULL_LIST = "constats_{annee}.csv"      # every finding of a year, beside its page
@@ -202,13 +210,11 @@ def _structures_of(con, questions: dict, year, codes: list[str]) -> dict[str, di
     """The records of the structures `codes` in `year`, each with all its findings."""
     if not codes:
         return {}
-    found: dict[str, list[dict]] = {code: [] for code in codes}
     names = dict(con.execute(f"SELECT code, nom FROM {_STRUCTURES} WHERE annee = ? AND code IN (SELECT unnest(?))",
                              [year, codes]).fetchall())
-    for f in _findings_of(con, questions, "annee = ? AND code_structure IN (SELECT unnest(?))", [year, codes],
-                          order=f"code_structure, {_FINDING_ORDER}"):
-        found[f["code_structure"]].append(f)
-    return {code: _structure(code, names.get(code), found[code], year) for code in codes}
+    found = _findings_of(con, questions, "annee = ? AND code_structure IN (SELECT unnest(?))", [year, codes],
+                         order=f"code_structure, {_FINDING_ORDER}")
+    return {s["code"]: s for s in _by_structure(found, names, year)}
 
 
 def _top(con, year, where: str, order: str, top: int) -> tuple[list[str], int]:
@@ -377,15 +383,11 @@ def write_fiches(con, record: dict, out_dir: Path) -> None:
     questions = _questions(con)
     lots = con.execute(f"SELECT max(lot) FROM {_STRUCTURES} WHERE annee = ?", [year]).fetchall()[0][0]
     for lot in range(0 if lots is None else lots + 1):
-        found: dict[str, list[dict]] = {}
-        names: dict[str, str] = {}
-        for r in _rows(con, f"SELECT * FROM {_FINDINGS} WHERE annee = ? AND lot = ? "
-                            f"ORDER BY code_structure, {_FINDING_ORDER}", [year, lot]):
-            found.setdefault(r["code_structure"], []).append({**_finding(r, questions),
-                                                              "code_structure": r["code_structure"]})
-            names[r["code_structure"]] = r["nom_structure_lu"]
-        for code, findings in found.items():
-            structure = _structure(code, names[code], findings, year)
+        rows = _rows(con, f"SELECT * FROM {_FINDINGS} WHERE annee = ? AND lot = ? "
+                          f"ORDER BY code_structure, {_FINDING_ORDER}", [year, lot])
+        names = {r["code_structure"]: r["nom_structure_lu"] for r in rows}
+        for structure in _by_structure([{**_finding(r, questions), "code_structure": r["code_structure"]}
+                                        for r in rows], names, year):
             _write_fiche(folder / structure["fichier"], structure)
             if structure["a_demander"]:
                 (folder / structure["fichier_html"]).write_text(
