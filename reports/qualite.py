@@ -6,6 +6,7 @@ is kept apart from the HTML: it returns plain records (strings, numbers, lists, 
 any template can render, the quality page here or a page of the internal site."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -140,6 +141,21 @@ _OPTIONAL = {"nature": "VARCHAR", "score": "DOUBLE", "figure": "VARCHAR", "const
 _FINDING_ORDER = ("ordre_severite, coalesce(score_lu, 0) DESC, coalesce(colonne, ''), controle, "
                   "coalesce(regle, ''), coalesce(valeur_brute, ''), coalesce(message, '')")
 _HAS_CODE = "coalesce(code_structure, '') <> ''"
+# what the outputs read of a finding (the rest stays in the warehouse)
+_READ = ("etape", "type_extrait", "fichier", "ligne", "annee_enquete", "code_structure", "colonne", "valeur_brute",
+         "valeur_attendue", "regle", "severite", "message", "nature", "score", "figure", "constat_centre",
+         "demande_centre")
+
+
+@contextmanager
+def _in_order(con):
+    """Rows written and read in the order of the query (validate lets DuckDB reorder them)."""
+    kept = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
 
 
 def _rows(con, sql: str, params=None) -> list[dict]:
@@ -168,7 +184,7 @@ def _prepare(con) -> None:
                CASE WHEN isnan(f.score) THEN NULL ELSE f.score END AS score_lu,
                coalesce(nullif(f.nature, ''), CASE f.severite WHEN 'bloquant' THEN 'impossible'
                                                    WHEN 'avertissement' THEN 'suspecte' ELSE 'info' END) AS nature_lue
-        FROM (SELECT {DATA_YEAR} AS annee, *{', ' + missing if missing else ''}
+        FROM (SELECT {DATA_YEAR} AS annee, {", ".join(c for c in _READ if c in present)}{', ' + missing if missing else ''}
               FROM ({effective_findings_sql(con)})) f
         LEFT JOIN {_LABELS} l USING (regle)""", [libelle(None)])
     con.execute(f"""
@@ -184,12 +200,14 @@ def _prepare(con) -> None:
                (dense_rank() OVER (PARTITION BY s.annee ORDER BY s.code) - 1) // {BATCH} AS lot
         FROM s LEFT JOIN (SELECT code_structure, any_value(nom_structure) AS nom FROM dim_structures GROUP BY ALL) d
             ON d.code_structure = s.code""")
-    # stored by year and batch, so that reading one batch skips the others
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {_FINDINGS} AS
-        SELECT f.*, s.lot, s.nom AS nom_structure_lu FROM _qualite_lus f
-        LEFT JOIN {_STRUCTURES} s ON s.annee = f.annee AND s.code = f.code_structure
-        ORDER BY f.annee, s.lot, f.code_structure, {_FINDING_ORDER}""")
+    # stored by year and batch, so that reading one batch skips the others, and in the order of the
+    # full list: by structure, its gravest findings first, then those of no structure
+    with _in_order(con):
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {_FINDINGS} AS
+            SELECT f.*, s.lot, s.nom AS nom_structure_lu FROM _qualite_lus f
+            LEFT JOIN {_STRUCTURES} s ON s.annee = f.annee AND s.code = f.code_structure
+            ORDER BY f.annee, s.lot, f.code_structure, {_FINDING_ORDER}, fichier, ligne""")
     con.execute("DROP TABLE _qualite_lus")
 
 
@@ -396,26 +414,23 @@ def write_fiches(con, record: dict, out_dir: Path) -> None:
 
 
 def write_full_list(con, year: int, path: Path) -> int:
-    """Every finding of `year` (and those of no year, which hold every year), written by DuckDB in
-    the order of the year's page: the structures to review first, each finding as its feedback
-    sheet says it (after quality_records, whose temporary tables it reads); returns the number of
-    findings."""
+    """Every finding of `year` (and those of no year, which hold every year), written by DuckDB:
+    structure by structure (by code, as their feedback sheets), the gravest findings of each first,
+    then those of no structure; each as the feedback sheets say it. Read in the order the findings
+    are stored (quality_records' temporary tables): no sort, whatever their number. Returns the
+    number of findings."""
     from .opendata import _NEUTRAL, _copy_csv
 
-    severity = "CASE c.severite " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SEVERITIES.items()) + " ELSE 'Constat' END"
-    cells = {"annee_enquete": "CAST(c.annee_enquete AS VARCHAR)", "code_structure": "c.code_structure",
-             "nom_structure": "c.nom_structure_lu", "severite": severity, "controle": "c.controle",
-             "colonne": "c.colonne", "valeur_declaree": "c.valeur_brute", "valeur_attendue": "c.valeur_attendue",
-             "message": "c.message"}
+    severity = "CASE severite " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in SEVERITIES.items()) + " ELSE 'Constat' END"
+    cells = {"annee_enquete": "CAST(annee_enquete AS VARCHAR)", "code_structure": "code_structure",
+             "nom_structure": "nom_structure_lu", "severite": severity, "controle": "controle",
+             "colonne": "colonne", "valeur_declaree": "valeur_brute", "valeur_attendue": "valeur_attendue",
+             "message": "message"}
     select = ", ".join(f"{_NEUTRAL.format(c=f'CAST({e} AS VARCHAR)')} AS {name}" for name, e in cells.items())
     path.parent.mkdir(parents=True, exist_ok=True)
-    return _copy_csv(con, f"""
-        SELECT {select} FROM {_FINDINGS} c
-        LEFT JOIN {_STRUCTURES} s ON s.annee = c.annee AND s.code = c.code_structure
-        WHERE c.annee = {int(year)} OR (c.annee IS NULL AND c.severite = 'bloquant')
-        ORDER BY s.code IS NULL, s.n_bloquants DESC, s.n_avertissements DESC, c.code_structure, c.ordre_severite,
-                 coalesce(c.score_lu, 0) DESC, coalesce(c.colonne, ''), c.controle, coalesce(c.regle, ''), c.fichier,
-                 c.ligne""", path)
+    with _in_order(con):
+        return _copy_csv(con, f"SELECT {select} FROM {_FINDINGS} WHERE annee = {int(year)} "
+                              "OR (annee IS NULL AND severite = 'bloquant')", path)
 
 
 def _write_fiche(path: Path, structure: dict) -> None:

@@ -119,8 +119,10 @@ def test_the_full_list_holds_every_finding_of_the_year_neutralised(warehouse, tm
     assert sorted((r["code_structure"], r["colonne"]) for r in rows) == sorted((c or "", col) for c, col, _ in findings)
     assert {r["severite"] for r in rows} == {"Bloquant", "Avertissement", "Information"}
     assert all(r["message"].startswith("'=constat") for r in rows)      # no formula a spreadsheet would run
-    # in the page's order: the structures with the most blocking findings first, findings of no structure last
-    assert rows[0]["code_structure"] and rows[-1]["code_structure"] == ""
+    # structure by structure (by code), findings of no structure last
+    coded = [r["code_structure"] for r in rows if r["code_structure"]]
+    assert coded == sorted(coded) and rows[-1]["code_structure"] == "" and rows.index(
+        next(r for r in rows if not r["code_structure"])) == len(coded)
 
 
 def test_a_sheet_per_structure_written_batch_after_batch(warehouse, tmp_path, monkeypatch):
