@@ -29,6 +29,9 @@ UNIT_COLUMNS = ("annee", "niveau", "code", "libelle", "niveau_parent", "code_par
                 "nb_structures", "nb_cs", "nb_evs", "nb_publies", "nb_secrets", "confondu", "principal",
                 "a_une_fiche", "niveau_comparaison", "code_comparaison", "nb_structures_enfants")
 Unit = namedtuple("Unit", UNIT_COLUMNS)
+# a structure of the internal site (dim_structures)
+StructureRow = namedtuple("StructureRow", ("code_structure", "nom_structure", "type_structure", "code_commune",
+                                           "nom_commune"))
 
 
 @dataclass
@@ -49,7 +52,7 @@ class SiteData:
     messages: dict[tuple, list[dict]] = field(default_factory=dict)  # (annee, niveau, code) -> key messages
     evenements: dict[int, list[str]] = field(default_factory=dict)   # data year -> declared events
     centres: dict[tuple, list[dict]] = field(default_factory=dict)   # (annee, niveau, code) -> its centres
-    structures: list[dict] = field(default_factory=list)
+    structures: list[StructureRow] = field(default_factory=list)
     indicateurs_structure: list[str] = field(default_factory=list)  # those a structure's page compares
     parametres: dict = field(default_factory=dict)  # pub_parametres: the disclosure minimum, its words...
     inconnus: list[str] = field(default_factory=list)  # what the snapshot holds that no registry or label names
@@ -237,7 +240,8 @@ def _load_internal(con, data: SiteData, indicators: list[str]) -> None:
     """What only the federation sees: the list of every structure (its values against the median of
     its type and its quality findings are read batch by batch as its pages are written:
     site.internal.render_structures)."""
-    data.structures = _dicts(con, """
-        SELECT code_structure, nom_structure, type_structure, code_commune, nom_commune, annee
-        FROM dim_structures ORDER BY code_structure""")
+    # one small tuple each: with a large extract, hundreds of thousands of structures (a dict each held 1.5 kB)
+    data.structures = [StructureRow(*r) for r in con.execute("""
+        SELECT code_structure, nom_structure, type_structure, code_commune, nom_commune
+        FROM dim_structures ORDER BY code_structure""").fetchall()]
     data.indicateurs_structure = [i for i in indicators if i]

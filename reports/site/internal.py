@@ -44,18 +44,16 @@ def render(look: Lookups, w: Writer) -> None:
     spec = look.spec.section("structure")
     look.spec.unknown.update(c.get("indicateur") for c in spec.get("comparaison", []) if c.get("indicateur")
                              not in look.reg)
-    listing = []
-    for s in _structures(look):
-        code = s["code_structure"]
-        listing.append({"href": f"{file_stem(code)}.html", "nom": s["nom_structure"] or f"Structure {code}",
-                        "type": s["type_structure"] or "–",
-                        "commune": s["nom_commune"] or s["code_commune"] or "commune inconnue", "code": code})
-    w.render("structures/index.html", "liste_structures.html", StructureList(
+    listing = ({"href": f"{file_stem(s.code_structure)}.html", "nom": s.nom_structure or f"Structure {s.code_structure}",
+                "type": s.type_structure or "–", "commune": s.nom_commune or s.code_commune or "commune inconnue",
+                "code": s.code_structure} for s in _structures(look))
+    # one row per structure, hundreds of thousands with a large extract: written as it is rendered
+    w.stream("structures/index.html", "liste_structures.html", StructureList(
         titre="Les structures", page_id="structures", date_page=look.date_site, structures=listing))
 
 
-def _structures(look: Lookups) -> list[dict]:
-    return sorted(look.d.structures, key=lambda s: ordre(s["nom_structure"] or s["code_structure"]))
+def _structures(look: Lookups) -> list:
+    return sorted(look.d.structures, key=lambda s: ordre(s.nom_structure or s.code_structure))
 
 
 BATCH = 2000        # structures whose pages are written from one query of their medians and findings
@@ -76,7 +74,7 @@ def render_structures(look: Lookups, w: Writer) -> int:
         return 0
     # every structure's batch, and its medians and findings stored by batch (one batch read skips the others)
     con.execute("CREATE OR REPLACE TEMP TABLE _pages_lots AS SELECT unnest(?) AS code_structure, unnest(?) AS lot",
-                [[s["code_structure"] for s in structures], [n // BATCH for n in range(len(structures))]])
+                [[s.code_structure for s in structures], [n // BATCH for n in range(len(structures))]])
     try:
         con.execute("""CREATE OR REPLACE TEMP TABLE _pages_medianes AS
                        SELECT l.lot, m.indicateur, m.annee, m.code_structure, m.valeur, m.mediane_type, m.n_type
@@ -101,8 +99,8 @@ def render_structures(look: Lookups, w: Writer) -> int:
                             [lot]):
                 constats[r["code_structure"]].append(r)
             for s in structures[start:start + BATCH]:
-                _structure_page(look, w, s, compare, history, medianes.get(s["code_structure"], []),
-                                constats.get(s["code_structure"], []))
+                _structure_page(look, w, s, compare, history, medianes.get(s.code_structure, []),
+                                constats.get(s.code_structure, []))
     finally:
         for table in ("_pages_lots", "_pages_medianes", "_pages_constats"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -111,10 +109,10 @@ def render_structures(look: Lookups, w: Writer) -> int:
 
 def _structure_page(look: Lookups, w: Writer, s: dict, compare: list[dict], history: str | None, rows: list[dict],
                     constats: list[dict]) -> None:
-    code = s["code_structure"]
-    name = s["nom_structure"] or f"Structure {code}"
+    code = s.code_structure
+    name = s.nom_structure or f"Structure {code}"
     href = f"{file_stem(code)}.html"
-    commune = s["nom_commune"] or s["code_commune"] or "commune inconnue"
+    commune = s.nom_commune or s.code_commune or "commune inconnue"
     last = max((r["annee"] for r in rows), default=None)
     latest = {r["indicateur"]: r for r in rows if r["annee"] == last}
     lines = []
@@ -136,7 +134,7 @@ def _structure_page(look: Lookups, w: Writer, s: dict, compare: list[dict], hist
                                   look.reg[history]["unite"], look.reg[history]["decimales"]))
     w.render(f"structures/{href}", "structure.html", Structure(
         titre=f"{name} (structure {code})", page_id="structure", date_page=look.date_site, nom=name, code=code,
-        type_structure=s["type_structure"] or "", commune=commune, annee=last, comparaison=lines,
+        type_structure=s.type_structure or "", commune=commune, annee=last, comparaison=lines,
         graphiques=charts, constats=constats))
 
 
