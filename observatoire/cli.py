@@ -313,11 +313,11 @@ def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> b
                                                      "la méthodologie)" if gate.avertissements else ""))
         else:
             kept = " ; la publication précédente reste en place" if gate.deja_publie else ""
-            out.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(len(gate.bloquants), 'constat bloquant', 'constats bloquants')}{kept} :")
+            out.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(gate.n_bloquants, 'constat bloquant', 'constats bloquants')}{kept} :")
             for message in gate.bloquants["message"].head(15):
                 out.print(f"    - {shown(message)}")
-            if len(gate.bloquants) > 15:
-                out.print(f"    … et {fr_count(len(gate.bloquants) - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
+            if gate.n_bloquants > 15:
+                out.print(f"    … et {fr_count(gate.n_bloquants - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
     if outcome.pages:
         out.print(f"Pages qualité : {shown(outcome.pages[0].parent)}")
     if outcome.data_docs is not None:

@@ -152,3 +152,14 @@ def test_a_sheet_per_structure_written_batch_after_batch(warehouse, tmp_path, mo
         assert [order.index(r["severite"]) for r in rows] == sorted(order.index(r["severite"]) for r in rows)
     # the sheets to send to the centres: one per structure with something to ask
     assert len(list(folder.glob("*__*.html"))) == N_STRUCTURES
+
+
+def test_a_year_gate_counts_every_blocking_finding_and_holds_the_first(warehouse, monkeypatch):
+    from expectations import publication
+
+    con = warehouse
+    monkeypatch.setattr(publication, "GATE_ROWS", 10)
+    gate = year_gates(con)[0]
+    blocking = [f for f in _year_findings(con) if f[2] == "bloquant"]
+    assert not gate.publie and gate.n_bloquants == len(blocking) > 10
+    assert len(gate.bloquants) == 10 and set(gate.bloquants["regle"]) == {"forte_evolution"}   # by rule first
