@@ -26,7 +26,8 @@ REFERENCE_DIR = PRODUCT_DIR / "data" / "reference"
 DEFAULT_CONFIG_DIR = PRODUCT_DIR / "data" / "config"
 DEMO_PROJECT = REFERENCE_DIR / "projet_federal.yaml"       # the Hauts-de-Seine's, the demo's only
 OPEN_LICENCE = ("Licence Ouverte 2.0", "https://www.etalab.gouv.fr/licence-ouverte-open-licence/")
-IDENTITY_KEYS = ("nom", "departements", "national", "licence", "licence_url", "contact", "site", "logo")
+IDENTITY_KEYS = ("nom", "departements", "national", "licence", "licence_url", "contact", "site", "adresse_observatoire",
+                 "logo")
 # the folder's corrections and confirmations files (ingest.corrections reads them)
 CORRECTION_COLUMNS = ["annee_enquete", "code_structure", "colonne", "nouvelle_valeur", "motif", "auteur", "date"]
 CONFIRMATION_COLUMNS = ["annee_enquete", "code_structure", "colonne", "valeur_confirmee", "motif", "auteur", "date"]
@@ -44,6 +45,7 @@ class Identity:
     licence_url: str = OPEN_LICENCE[1]
     contact: str = ""
     site: str = ""
+    adresse_observatoire: str = ""       # where the observatory's site is published (printed addresses)
     logo: Path | None = None
 
     def covers(self, departement: str | None) -> bool:
@@ -199,6 +201,16 @@ def _text(section: dict, key: str, where: str, required: bool = False) -> str:
     return str(value).strip()
 
 
+def web_address(section: dict, key: str, where: str) -> str:
+    """A web address of the settings: empty, or http(s)://… without its trailing slash (it is
+    printed in the plaquette, where a reader types it)."""
+    value = _text(section, key, where)
+    if value and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ObservatoireError(f"{where}, clé « {key} » : une adresse web commençant par https:// ou http:// "
+                                f"est attendue (ex. https://observatoire.exemple.fr), reçu « {value} ».")
+    return value.rstrip("/")
+
+
 def identity_from(section, path: Path, block: str = "federation") -> Identity:
     """The `federation` block of a settings (or project) file, every key checked."""
     where = f"{path}, section « {block} »"
@@ -234,7 +246,8 @@ def identity_from(section, path: Path, block: str = "federation") -> Identity:
     return Identity(nom=_text(section, "nom", where, required=True), departements=codes, national=national,
                     licence=licence or OPEN_LICENCE[0],
                     licence_url=_text(section, "licence_url", where) or ("" if licence else OPEN_LICENCE[1]),
-                    contact=_text(section, "contact", where), site=_text(section, "site", where), logo=logo)
+                    contact=_text(section, "contact", where), site=_text(section, "site", where),
+                    adresse_observatoire=web_address(section, "adresse_observatoire", where), logo=logo)
 
 
 def read_settings(path: Path) -> Identity:
@@ -257,6 +270,7 @@ federation:
   licence: {identity.licence}
   licence_url: {identity.licence_url}
   contact: ""        # adresse électronique ou page de contact, affichée en pied de page
-  site: ""           # site de la fédération
+  site: ""           # site de la fédération, en lien dans le pied de page
+  adresse_observatoire: ""   # adresse où le site de l'observatoire est publié (https://…) : les fiches y sont imprimées dans la plaquette
   logo: ""           # image SVG, PNG ou JPEG rangée dans ce dossier, par exemple logo.svg
 """

@@ -357,7 +357,7 @@ RULES: list[Rule] = [
            "Forte évolution influente sur un chiffre publié (ou unité en euros)", None),
           ("evolution_forte", "avertissement", FACTEUR_EVOLUTION_AVERTISSEMENT, _outside("z_evolution", Z_AVERTISSEMENT),
            "not corroboree", f"moins de {FACTEUR_EVOLUTION_AVERTISSEMENT:g} fois la valeur précédente, sauf si un "
-           "champ lié la confirme", "{sans_suivi} : {causes}", "Forte évolution sur un an", None),
+           "champ lié la confirme", "{sans_suivi} : {causes}", "Forte évolution depuis la réponse précédente", None),
           ("evolution_confirmee", "info", FACTEUR_EVOLUTION_AVERTISSEMENT, _outside("z_evolution", Z_AVERTISSEMENT),
            "corroboree", "une évolution confirmée par un champ lié",
            " ; « {colonne_liee} » suit (de {valeur_liee_reference} à {valeur_liee}) : évolution vraisemblable.",
@@ -470,6 +470,7 @@ OTHER_LABELS = {
     "feuille_lue": "Tableau lu dans une autre feuille que la première",
     "dossier_illisible": "Dossier illisible",
     "action_inconnue": "Action du projet fédéral inconnue",
+    "projet_federal_absent": "Journal d'activités sans projet fédéral déclaré",
     "groupe_travail_inconnu": "Groupe de travail inconnu",
     "valeur_negative": "Valeur négative",
     "superieur_aux_participants": "Plus que le nombre de participants",

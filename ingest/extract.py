@@ -654,15 +654,26 @@ def _activity_checks(typed: pd.DataFrame, year: int, codes: ProjectCodes) -> lis
                          f"Corrigez le code dans le journal, ou ajoutez l'action au projet fédéral ({project_file}).")
     else:
         expected, why = ("un projet fédéral déclaré",
-                         f" : aucun projet fédéral n'est déclaré ({project_file}) : l'activité est gardée mais "
-                         "n'est comptée dans aucune action. Déclarez le projet pour compter ses actions.")
-    flag(action.notna() & ~action.isin(known_actions), "action_code", action, expected, "action_inconnue",
-         "avertissement", "action « " + action + " »" + why)
+                         " : l'activité est gardée mais n'est comptée dans aucune action, faute de projet "
+                         "fédéral déclaré (voir le constat du journal).")
+    # without a declared project no code can be known: the log is said once (a warning of the
+    # file), each line kept as an information, not as a point of attention of its own
+    unknown = action.notna() & ~action.isin(known_actions)
+    flag(unknown, "action_code", action, expected, "action_inconnue",
+         "avertissement" if known_actions else "info", "action « " + action + " »" + why)
+    if not known_actions and unknown.any():
+        n = int(unknown.sum())
+        out.append(_findings([None], None, None, "action_code", None, "un projet fédéral déclaré",
+                             "projet_federal_absent", "avertissement",
+                             [f"Journal d'activités {year} : aucun projet fédéral n'est déclaré ({project_file}) : "
+                              + (f"ses {n} activités sont gardées mais ne sont comptées" if n > 1 else
+                                 "son activité est gardée mais n'est comptée")
+                              + " dans aucune action. Déclarez le projet pour compter ses actions."]))
     known_groups = sorted(set(codes.groups.values()))
     group = typed["groupe_travail"].astype("string")
     flag(group.notna() & ~group.isin(known_groups), "groupe_travail", group,
          "un des groupes : " + ", ".join(known_groups) if known_groups else "un projet fédéral déclaré",
-         "groupe_travail_inconnu", "avertissement",
+         "groupe_travail_inconnu", "avertissement" if known_groups else "info",
          "groupe de travail « " + group + " » absent du projet fédéral : corrigez le code dans le journal, "
          f"ou ajoutez le groupe au projet fédéral ({project_file}).")
     for column in ACTIVITY_COUNTS:

@@ -69,7 +69,8 @@ def _identity(project: dict, path: Path | None, reference_dir: Path, observatory
         i = observatory.identity
         return {"nom": i.nom, "departement": i.departements[0] if i.departements else "",
                 "departements": ",".join(i.departements), "licence": i.licence, "licence_url": i.licence_url,
-                "contact": i.contact, "site": i.site, "logo": _logo_data(i.logo) if i.logo else ""}
+                "contact": i.contact, "site": i.site,
+                "adresse_observatoire": i.adresse_observatoire, "logo": _logo_data(i.logo) if i.logo else ""}
     return federation_identity(project["federation"], reference_dir)
 
 
@@ -128,6 +129,7 @@ def federation_identity(federation: dict, reference_dir: Path) -> dict:
         "licence_url": federation.get("licence_url") or (OPEN_LICENCE[1] if not federation.get("licence") else ""),
         "contact": federation.get("contact") or "",
         "site": federation.get("site") or "",
+        "adresse_observatoire": str(federation.get("adresse_observatoire") or "").strip().rstrip("/"),
         "logo": logo,
     }
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from pypdf import PdfReader
 
 from conftest import ROOT
 from ingest.config import Config
@@ -84,7 +85,10 @@ def moselle(tmp_path_factory):
     folder = base / "moselle"
     settings = folder / "observatoire.yaml"
     settings.write_text(settings.read_text(encoding="utf-8").replace(
-        'contact: ""', "contact: observatoire@centres-sociaux-57.exemple"), encoding="utf-8")
+        'contact: ""', "contact: observatoire@centres-sociaux-57.exemple").replace(
+        'site: ""', "site: https://centres-sociaux-57.exemple").replace(
+        'adresse_observatoire: ""', "adresse_observatoire: https://observatoire.centres-sociaux-57.exemple/"),
+        encoding="utf-8")
     config = folder / "config"
     (config / "projet_federal.yaml").write_text(yaml.safe_dump(PROJECT, allow_unicode=True), encoding="utf-8")
     registry = (ROOT / "data" / "seeds" / "registre_indicateurs.csv").read_text(encoding="utf-8")
@@ -128,6 +132,12 @@ def test_another_federation_gets_its_own_site_with_no_code_change(moselle):
     home = (site / "index.html").read_text(encoding="utf-8")
     assert "Fédération des centres sociaux de la Moselle" in home and "Moselle" in home
     assert 'href="mailto:observatoire@centres-sociaux-57.exemple"' in home
+    # the federation's own site in the footer; the observatory's address printed in the plaquette
+    assert 'href="https://centres-sociaux-57.exemple"' in home
+    printed = re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(
+        site / str(last) / f"plaquette-{last}.pdf").pages))
+    assert f"https://observatoire.centres-sociaux-57.exemple/{last}/index.html" in printed
+    assert "https://centres-sociaux-57.exemple/" not in printed
     # its own axes, actions and indicator ids
     board = " ".join(parse(site / "tableau-de-bord.html").text)
     assert "M1 — Faire vivre la participation des habitants" in board and "Action M2.2" in board

@@ -100,6 +100,8 @@ def test_unquoted_codes_are_read_as_text(tmp_path, text, expected):
     ("federation:\n  nom: F\n departements: [\"06\"]\n", "n'est pas un YAML valide"),
     ("- a\n- b\n", "doit être une suite de clés"),
     ("federation:\n  nom: F\n  departements: [\"06\"]\n  logo: absent.svg\n", "clé « logo »"),
+    ("federation:\n  nom: F\n  departements: [\"06\"]\n  adresse_observatoire: www.exemple.fr\n",
+     "clé « adresse_observatoire » : une adresse web commençant par https://"),
 ])
 def test_every_setting_is_checked_with_a_french_message(runner, tmp_path, text, says):
     folder = init(runner, tmp_path)
@@ -253,12 +255,13 @@ def test_an_activity_log_without_a_federal_project_says_so(runner, tmp_path):
     flat = " ".join(result.output.split())
     assert "aucun projet fédéral n'est déclaré (config/projet_federal.yaml du dossier" in flat, flat
     assert "data/reference" not in flat and "constats_qualite" not in flat
-    assert "la page qualité de l'année les liste tous" in flat
-    # the same finding on twelve lines is said once, with how many lines repeat it
-    assert flat.count("aucun projet fédéral n'est déclaré") == 1 and "(même constat sur 11 autres lignes)" in flat, flat
+    # said once for the file, with how many activities it concerns
+    assert flat.count("aucun projet fédéral n'est déclaré") == 1 and "ses 12 activités sont gardées" in flat, flat
     stored = query(folder / "sortie" / "entrepot" / "observatoire.duckdb",
-                   "SELECT DISTINCT valeur_attendue FROM constats_qualite WHERE regle = 'action_inconnue'")
-    assert stored == [("un projet fédéral déclaré",)]
+                   "SELECT regle, severite, count(*) FROM constats_qualite WHERE regle IN "
+                   "('action_inconnue', 'projet_federal_absent') GROUP BY ALL ORDER BY regle")
+    # one point of attention for the log, each line named as an information (nothing silent)
+    assert stored == [("action_inconnue", "info", 12), ("projet_federal_absent", "avertissement", 1)]
 
 
 def test_advice_names_the_folders_files_not_the_products():

@@ -8,6 +8,7 @@ select
     federation_licence_url as licence_url,
     federation_contact as contact,
     federation_site as site,
+    federation_adresse_observatoire as adresse_observatoire,
     federation_logo as logo,
     titre as titre_projet,
     premiere_annee, derniere_annee, annee_reference, annee_cible

@@ -11,5 +11,6 @@ select
     nullif(federation_licence_url, '') as federation_licence_url,
     nullif(federation_contact, '') as federation_contact,
     nullif(federation_site, '') as federation_site,
+    nullif(federation_adresse_observatoire, '') as federation_adresse_observatoire,
     nullif(federation_logo, '') as federation_logo
 from {{ source('entrepot', 'ref_projet') }}

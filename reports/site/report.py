@@ -66,7 +66,7 @@ def render(look: Lookups, w: Writer, annee: int) -> None:
 def printed(look: Lookups, w: Writer, annee: int, main: Unit | None, sections: list[dict]) -> str:
     """The yearly report as a printed A4 plaquette (PDF): cover with its key figure, contents,
     key messages, the report's sections with static charts and map, method and sources last."""
-    site = str(look.d.federation.get("site") or "").rstrip("/")
+    site = str(look.d.federation.get("adresse_observatoire") or "").rstrip("/")
     printed = []
     for sec in sections:
         sec = dict(sec)
