@@ -31,13 +31,22 @@ DDL = [
 ]
 
 
+# blocking findings a gate holds (its first ones; it counts them all): the console quotes 15 of them
+GATE_ROWS = 1000
+
+
 @dataclass
 class YearGate:
     annee: int
     publie: bool
-    bloquants: pd.DataFrame
+    bloquants: pd.DataFrame         # the first GATE_ROWS blocking findings (by rule, then structure)
     avertissements: int
     deja_publie: bool
+    n_bloquants: int | None = None  # how many blocking findings in all
+
+    def __post_init__(self):
+        if self.n_bloquants is None:
+            self.n_bloquants = len(self.bloquants)
 
 
 def _exists(con, table: str) -> bool:
@@ -130,7 +139,15 @@ def freeze(con, years: list[int]) -> None:
 def year_gates(con) -> list[YearGate]:
     """The gate of every data year of `indicateurs`, from the findings as they stand (reads only)."""
     years = [r[0] for r in con.execute("SELECT DISTINCT annee FROM indicateurs ORDER BY annee").fetchall()]
-    blocking = blocking_findings(con)
+    # the first GATE_ROWS of each year (hundreds of thousands with a large extract), and their count
+    blocking = con.execute(f"""
+        SELECT {DATA_YEAR} AS annee, etape, regle, code_structure, colonne, valeur_brute, message
+        FROM ({effective_findings_sql(con)}) WHERE severite = 'bloquant'
+        QUALIFY row_number() OVER (PARTITION BY {DATA_YEAR} ORDER BY regle, code_structure, colonne, message)
+                <= {GATE_ROWS}
+        ORDER BY annee, regle, code_structure""").df()
+    counts = dict(con.execute(f"""SELECT {DATA_YEAR}, count(*) FROM ({effective_findings_sql(con)})
+                                  WHERE severite = 'bloquant' GROUP BY ALL""").fetchall())
     # findings with no year at all (a rejected file of unknown year, say) block every year
     undated = blocking[blocking["annee"].isna()]
     warnings = con.execute(f"""SELECT {DATA_YEAR} AS annee, count(*) AS n FROM ({effective_findings_sql(con)})
@@ -142,8 +159,9 @@ def year_gates(con) -> list[YearGate]:
         if logged else set()
     gates = []
     for year in years:
-        block = pd.concat([blocking[blocking["annee"] == year], undated], ignore_index=True)
-        gates.append(YearGate(year, block.empty, block, int(warnings.get(year, 0)), year in published))
+        block = pd.concat([blocking[blocking["annee"] == year], undated], ignore_index=True).head(GATE_ROWS)
+        n = counts.get(year, 0) + counts.get(None, 0)
+        gates.append(YearGate(year, n == 0, block, int(warnings.get(year, 0)), year in published, n))
     return gates
 
 
@@ -211,5 +229,5 @@ def publish(con) -> list[YearGate]:
                            (SELECT publie_le FROM publie.publications WHERE annee = ?), now()::TIMESTAMP) ELSE ? END,
                        now()::TIMESTAMP, ?, ?)""",
                     [gate.annee, "publiee" if gate.publie else "bloquee", gate.publie, gate.annee,
-                     previous[0][0] if previous else None, len(gate.bloquants), gate.avertissements])
+                     previous[0][0] if previous else None, gate.n_bloquants, gate.avertissements])
     return gates

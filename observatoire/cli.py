@@ -285,15 +285,16 @@ def _print_contacts(contacts: dict) -> None:
         return
     latest = max(contacts)
     todo = contacts[latest]
-    out.print(f"{fr_count(len(todo), 'structure à contacter', 'structures à contacter')} cette année "
+    total = lambda year: getattr(contacts[year], "total", len(contacts[year]))     # the list holds the first ones
+    out.print(f"{fr_count(total(latest), 'structure à contacter', 'structures à contacter')} cette année "
               f"(données {latest}){' :' if todo else '.'}")
     for code, nom, asks in todo[:20]:
         out.print(f"  - {nom} ({code}) : " + " ; ".join(asks))
-    if len(todo) > 20:
-        out.print(f"  … et {fr_count(len(todo) - 20, 'autre', 'autres')} : voir la page qualité de l'année.")
+    if total(latest) > 20:
+        out.print(f"  … et {fr_count(total(latest) - 20, 'autre', 'autres')} : voir la page qualité de l'année.")
     for year in sorted(contacts, reverse=True):
         if year != latest and contacts[year]:
-            out.print(f"  {year} : {fr_count(len(contacts[year]), 'structure à contacter', 'structures à contacter')}.")
+            out.print(f"  {year} : {fr_count(total(year), 'structure à contacter', 'structures à contacter')}.")
 
 
 def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> bool:
@@ -312,11 +313,11 @@ def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> b
                                                      "la méthodologie)" if gate.avertissements else ""))
         else:
             kept = " ; la publication précédente reste en place" if gate.deja_publie else ""
-            out.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(len(gate.bloquants), 'constat bloquant', 'constats bloquants')}{kept} :")
+            out.print(f"  [bold red]{gate.annee} : non publiée[/], {fr_count(gate.n_bloquants, 'constat bloquant', 'constats bloquants')}{kept} :")
             for message in gate.bloquants["message"].head(15):
                 out.print(f"    - {shown(message)}")
-            if len(gate.bloquants) > 15:
-                out.print(f"    … et {fr_count(len(gate.bloquants) - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
+            if gate.n_bloquants > 15:
+                out.print(f"    … et {fr_count(gate.n_bloquants - 15, 'autre', 'autres')} : voir la page qualité de l'année.")
     if outcome.pages:
         out.print(f"Pages qualité : {shown(outcome.pages[0].parent)}")
     if outcome.data_docs is not None:

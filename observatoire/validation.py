@@ -17,7 +17,7 @@ from expectations.publication import YearGate, effective_findings_sql, publish
 
 MARKER = ".observatoire-qualite"
 MARKER_TEXT = "Dossier écrit par « observatoire validate » : il est remplacé en entier à chaque contrôle.\n"
-OUR_ENTRIES = re.compile(r"\d{4}\.html|fiches_retour|gx")     # what validate wrote before the marker
+OUR_ENTRIES = re.compile(r"\d{4}\.html|constats_\d{4}\.csv|fiches_retour|gx")     # what validate wrote before the marker
 
 
 @dataclass

@@ -29,6 +29,9 @@ UNIT_COLUMNS = ("annee", "niveau", "code", "libelle", "niveau_parent", "code_par
                 "nb_structures", "nb_cs", "nb_evs", "nb_publies", "nb_secrets", "confondu", "principal",
                 "a_une_fiche", "niveau_comparaison", "code_comparaison", "nb_structures_enfants")
 Unit = namedtuple("Unit", UNIT_COLUMNS)
+# a structure of the internal site (dim_structures)
+StructureRow = namedtuple("StructureRow", ("code_structure", "nom_structure", "type_structure", "code_commune",
+                                           "nom_commune"))
 
 
 @dataclass
@@ -49,9 +52,8 @@ class SiteData:
     messages: dict[tuple, list[dict]] = field(default_factory=dict)  # (annee, niveau, code) -> key messages
     evenements: dict[int, list[str]] = field(default_factory=dict)   # data year -> declared events
     centres: dict[tuple, list[dict]] = field(default_factory=dict)   # (annee, niveau, code) -> its centres
-    structures: list[dict] = field(default_factory=list)
-    medianes: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> rows
-    constats: dict[str, list[dict]] = field(default_factory=dict)   # code_structure -> findings
+    structures: list[StructureRow] = field(default_factory=list)
+    indicateurs_structure: list[str] = field(default_factory=list)  # those a structure's page compares
     parametres: dict = field(default_factory=dict)  # pub_parametres: the disclosure minimum, its words...
     inconnus: list[str] = field(default_factory=list)  # what the snapshot holds that no registry or label names
 
@@ -235,22 +237,11 @@ def _parametres(con) -> dict:
 
 
 def _load_internal(con, data: SiteData, indicators: list[str]) -> None:
-    """What only the federation sees: every structure, its values against the median of its type,
-    and its quality findings (current build)."""
-    data.structures = _dicts(con, """
-        SELECT code_structure, nom_structure, type_structure, code_commune, nom_commune, annee
-        FROM dim_structures ORDER BY code_structure""")
-    medianes: dict[str, list[dict]] = defaultdict(list)
-    for r in _dicts(con, """SELECT indicateur, annee, code_structure, valeur, mediane_type, n_type
-                            FROM fct_structures_medianes
-                            WHERE annee IN (SELECT unnest(?)) AND indicateur IN (SELECT unnest(?))
-                            ORDER BY code_structure, annee""", [data.annees, indicators]):
-        medianes[r["code_structure"]].append(r)
-    data.medianes = dict(medianes)
-    constats: dict[str, list[dict]] = defaultdict(list)
-    for r in _dicts(con, """SELECT code_structure, annee_enquete, severite, colonne, message FROM constats_qualite
-                            WHERE code_structure IS NOT NULL
-                            ORDER BY annee_enquete, CASE severite WHEN 'bloquant' THEN 0
-                                                                  WHEN 'avertissement' THEN 1 ELSE 2 END"""):
-        constats[r["code_structure"]].append(r)
-    data.constats = dict(constats)
+    """What only the federation sees: the list of every structure (its values against the median of
+    its type and its quality findings are read batch by batch as its pages are written:
+    site.internal.render_structures)."""
+    # one small tuple each: with a large extract, hundreds of thousands of structures (a dict each held 1.5 kB)
+    data.structures = [StructureRow(*r) for r in con.execute("""
+        SELECT code_structure, nom_structure, type_structure, code_commune, nom_commune
+        FROM dim_structures ORDER BY code_structure""").fetchall()]
+    data.indicateurs_structure = [i for i in indicators if i]

@@ -529,16 +529,22 @@ def test_every_value_read_from_the_data_may_be_missing(site, tmp_path):
 
 def test_sites_built_together_are_the_sites_built_alone(site, tmp_path, monkeypatch):
     """Built together, the internal site takes the public one's pages (rendered once, written to
-    both with each site's own menu), here by forked workers for the unit sheets: every file of
-    each site is, byte for byte, the one it has when built alone, in this process."""
+    both with each site's own menu), here by forked workers for the unit sheets, and the
+    structure pages and feedback sheets written by small batches: every file of each site is,
+    byte for byte, the one it has when built alone, in this process, in one batch."""
     db, _, results, _ = site
     import duckdb
     import reports.site as S
+    from reports import qualite
     con = duckdb.connect(str(db), read_only=True)
     try:
         monkeypatch.setattr(S.units, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(S.internal, "BATCH", 7)
+        monkeypatch.setattr(qualite, "BATCH", 1)
         together = S.build_sites(con, {a: tmp_path / "ensemble" / a for a in ("public", "interne")})
         monkeypatch.setattr(S.units, "PARALLEL_FROM", 10**9)
+        monkeypatch.setattr(S.internal, "BATCH", 10**6)
+        monkeypatch.setattr(qualite, "BATCH", 10**6)
         alone = [S.build_site(con, tmp_path / "seul" / a, a) for a in ("public", "interne")]
     finally:
         con.close()

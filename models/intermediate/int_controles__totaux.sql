@@ -40,8 +40,11 @@ valeurs as (
 ),
 totaux as (
     -- a published figure: the measure's total over the respondents of a cell that clears the
-    -- disclosure minimum
-    select annee, niveau, code, colonne, sum(valeur) as total, count(*) as n
+    -- disclosure minimum. Summed exactly (decimals; ingest bounds every value to 1e15): a sum of
+    -- doubles depends on the order DuckDB's threads take, so a territory that is its whole
+    -- département got a total a few bits off the département's, and a finding named one or the
+    -- other from one build to the next
+    select annee, niveau, code, colonne, sum(valeur::decimal(38, 12))::double as total, count(*) as n
     from (
         select annee, 'commune' as niveau, code_commune as code, colonne, valeur from valeurs
         union all

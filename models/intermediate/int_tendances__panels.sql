@@ -11,24 +11,34 @@ with registre as (
     select indicateur, agregat, facteur, annee_reference, coalesce(comparaison, 'panel') as mode
     from {{ ref('registre_indicateurs') }}
 ),
-mesures as (
-    -- the measures of the panel indicators
+mesures as not materialized (
+    -- the measures of the panel indicators (read twice as they are: cheaper than a copy of them)
     select m.indicateur, m.annee, m.code_structure, m.numerateur as num, m.denominateur as den
     from {{ ref('int_indicateurs__structures') }} as m
     where m.inclus and m.indicateur in (select indicateur from registre where mode = 'panel')
 ),
 paires as (
     -- a structure counted in both years, with its measures in each, where it is the later year:
-    -- with the year before, and with the indicator's reference year
-    select cur.indicateur, cur.annee, k.comparaison, cur.code_structure,
+    -- with the year before, and with the indicator's reference year. Two plain joins, the
+    -- reference pairs looking up the reference year's measures only: one join on a year computed
+    -- per row (a `case` of the comparison) probed a hash of every measure with twice the rows.
+    select cur.indicateur, cur.annee, 'un_an' as comparaison, cur.code_structure,
+           cur.num, cur.den, prev.num as num_c, prev.den as den_c
+    from mesures as cur
+    join mesures as prev
+      on prev.indicateur = cur.indicateur and prev.code_structure = cur.code_structure
+     and prev.annee = cur.annee - 1
+    union all
+    select cur.indicateur, cur.annee, 'reference', cur.code_structure,
            cur.num, cur.den, prev.num as num_c, prev.den as den_c
     from mesures as cur
     join registre as r using (indicateur)
-    cross join (values ('un_an'), ('reference')) as k (comparaison)
-    join mesures as prev
+    join (
+        -- the reference year's measures only
+        select m.* from mesures as m join registre as rr using (indicateur) where m.annee = rr.annee_reference
+    ) as prev
       on prev.indicateur = cur.indicateur and prev.code_structure = cur.code_structure
-     and prev.annee = case k.comparaison when 'un_an' then cur.annee - 1 else r.annee_reference end
-    where k.comparaison = 'un_an' or cur.annee > r.annee_reference
+    where cur.annee > r.annee_reference
 ),
 communes_lues as (
     -- a commune's trend is read only where its figure is published

@@ -11,22 +11,25 @@ projet as (
     select coalesce(any_value(annee_cible), {{ var('annee_cible') }}) as annee_cible
     from {{ ref('stg_projet__projet') }}
 ),
-comparees as (
-    select
-        indicateur, niveau, code, annee,
-        {%- for col in ['valeur_comparee', 'statut_compare', 'n_compare', 'valeur_panel', 'valeur_panel_comparee',
-                        'n_panel', 'evolution', 'evolution_ensemble', 'unite_evolution', 'verdict',
-                        'evolution_publiable', 'repondants_changes', 'motif_sans_verdict'] %}
-        any_value({{ col }}) filter (where comparaison = 'un_an') as {{ col }}__un_an,
-        any_value({{ col }}) filter (where comparaison = 'reference') as {{ col }}__ref{{ "," if not loop.last }}
-        {%- endfor %}
+{%- set colonnes = ['valeur_comparee', 'statut_compare', 'n_compare', 'valeur_panel', 'valeur_panel_comparee',
+                    'n_panel', 'evolution', 'evolution_ensemble', 'unite_evolution', 'verdict',
+                    'evolution_publiable', 'repondants_changes', 'motif_sans_verdict'] %}
+{#- each cell's two comparisons side by side: a join per comparison (one row each per cell), at less
+    than half the cost of grouping the comparisons with a filtered any_value per column -#}
+{%- for comparaison, suffixe in [('un_an', 'un_an'), ('reference', 'ref')] %}
+comparees__{{ suffixe }} as (
+    select indicateur, niveau, code, annee
+        {%- for col in colonnes %}, {{ col }} as {{ col }}__{{ suffixe }}{% endfor %}
     from {{ ref('int_tendances__comparaisons') }}
-    group by indicateur, niveau, code, annee
+    where comparaison = '{{ comparaison }}'
 ),
+{%- endfor %}
 cellules as (
-    select i.indicateur, i.niveau, i.code, i.annee, i.valeur, i.statut, i.n_structures, c.* exclude (indicateur, niveau, code, annee)
+    select i.indicateur, i.niveau, i.code, i.annee, i.valeur, i.statut, i.n_structures,
+           u.* exclude (indicateur, niveau, code, annee), f.* exclude (indicateur, niveau, code, annee)
     from {{ ref('fct_indicateurs') }} as i
-    left join comparees as c using (indicateur, niveau, code, annee)
+    left join comparees__un_an as u using (indicateur, niveau, code, annee)
+    left join comparees__ref as f using (indicateur, niveau, code, annee)
     where i.niveau <> 'structure' and i.statut <> 'non_disponible'
       and (i.statut = 'publie' or i.niveau <> 'commune')
 ),

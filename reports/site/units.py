@@ -77,9 +77,7 @@ class UnitSheet(Page):
 
 
 def _task(look: Lookups, w: Writer, interne: Writer | None, kind: str, annee: int, part: int) -> tuple[str, int]:
-    """One part of the bulk of the pages: a year's unit sheets, or the internal site's structure pages."""
-    if kind == "structures":
-        return kind, render_structures(look, interne, part, PARTS)
+    """One part of the bulk of the pages: a year's unit sheets."""
     return kind, render(look, w, annee, part)
 
 
@@ -90,17 +88,19 @@ def _task_in_worker(kind: str, annee: int, part: int) -> tuple[str, int]:
 @contextmanager
 def in_background(look: Lookups, w: Writer, interne: Writer | None = None):
     """The sheets of every unit of every year, and the page of each structure for the internal
-    site (`interne`, its writer, when it is built): the bulk of a national site, rendered by forked
-    workers (they read the data already loaded and write their own files) while the caller writes
-    the other pages; below PARALLEL_FROM pages, simply here and now."""
+    site (`interne`, its writer, when it is built): the bulk of a national site. The unit sheets
+    are rendered by forked workers (they read the data already loaded and write their own files)
+    while the caller writes the other pages, then the structure pages (read from the warehouse
+    batch by batch, which only this process may query); below PARALLEL_FROM pages, simply here and now."""
     tasks = [("unites", annee, part) for annee in look.d.annees for part in range(PARTS)]
     total = sum(len(look.trees[a]["href"]) for a in look.d.annees)
     if interne is not None:
-        tasks += [("structures", 0, part) for part in range(PARTS)]
         total += len(look.d.structures)
     if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for task in tasks:
             _task(look, w, interne, *task)
+        if interne is not None:
+            render_structures(look, interne)
         yield
         return
     global _FORKED
@@ -110,9 +110,11 @@ def in_background(look: Lookups, w: Writer, interne: Writer | None = None):
     try:
         pending = pool.starmap_async(_task_in_worker, tasks)
         yield
+        if interne is not None:
+            render_structures(look, interne)
         for kind, written in pending.get():
-            # the workers wrote the unit sheets into the mirrors too, the structure pages into `interne` only
-            for writer in (w, *w.mirrors) if kind == "unites" else (interne,):
+            # the workers wrote the unit sheets into the mirrors too
+            for writer in (w, *w.mirrors):
                 writer.pages += written
         pool.close()
     finally:

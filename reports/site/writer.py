@@ -66,6 +66,30 @@ class Writer:
                 text = head + other + tail
             mirror._write(rel, csv_nom, figures, text)
 
+    def stream(self, rel: str, template: str, page: Page) -> None:
+        """A page with no chart written as its template renders it, piece by piece: one of
+        hundreds of thousands of rows is never held whole (a site with mirrors renders it whole)."""
+        if self.mirrors:
+            self.render(rel, template, page)
+            return
+        context = page.context()
+        racine = "../" * rel.count("/")
+        context.update(racine=racine, graphiques=(), csv_nom="",
+                       entete=self.chrome("_entete.html", racine, context.get("page_id")),
+                       pied=self.chrome("_pied.html", context.get("annee_page"), context.get("date_page")))
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._dirs.add(path.parent)
+        with open(path, "w", encoding="utf-8") as f:
+            pieces = []
+            for piece in self.template(template).generate(self.common, **context):
+                pieces.append(piece)
+                if len(pieces) >= 4096:
+                    f.write("".join(pieces))
+                    pieces.clear()
+            f.write("".join(pieces))
+        self.pages += 1
+
     def _write(self, rel: str, csv_nom: str, figures: str, html: str) -> None:
         path = self.root / rel
         if path.parent not in self._dirs:
