@@ -6,37 +6,41 @@
 -- structure sits in one commune); only medians go back to the structures of each unit.
 -- Sums are exact (decimals): summing doubles in the order DuckDB's threads happen to take gives
 -- 232006.49999 one run and 232006.5 the next, and a published figure that rounds either way.
--- The commune's totals are grouped once from the structures (2.8 million measures at national
--- scale), then territories and départements from their communes (a few tens of thousands of
--- rows) and France from those: each level from the one below, not each from the communes.
 with registre as (select * from {{ ref('registre_indicateurs') }}),
-par_commune as (
-    -- each structure sits in one commune, and its commune in one territory and one département.
-    -- A maximum is taken before the exact cast, which keeps the order of values.
-    select
-        m.indicateur, m.annee, s.code_commune, s.code_territoire, s.code_departement,
-        count(*) filter (where m.inclus) as n_structures,
-        count(*) filter (where m.contributeur) as n_contributeurs,
-        count(*) as n_population,
-        sum(m.numerateur::decimal(38, 12)) filter (where m.inclus) as somme_num,
-        sum(m.denominateur::decimal(38, 12)) filter (where m.inclus) as somme_den,
-        coalesce(sum(abs(m.numerateur)::decimal(38, 12)) filter (where m.inclus), 0) as somme_abs_num,
-        coalesce(max(abs(m.numerateur)) filter (where m.inclus), 0)::decimal(38, 12) as max_abs_num,
-        coalesce(sum(abs(m.denominateur)::decimal(38, 12)) filter (where m.inclus), 0) as somme_abs_den,
-        coalesce(max(abs(m.denominateur)) filter (where m.inclus), 0)::decimal(38, 12) as max_abs_den
+mesures as (
+    select m.indicateur, m.annee, m.code_structure, m.inclus, m.contributeur,
+           m.numerateur::decimal(38, 12) as numerateur, m.denominateur::decimal(38, 12) as denominateur,
+           s.code_commune
     from {{ ref('int_indicateurs__structures') }} as m
     join {{ ref('int_structures_annees') }} as s using (annee, code_structure)
-    group by m.indicateur, m.annee, s.code_commune, s.code_territoire, s.code_departement
+),
+par_commune as (
+    -- each structure sits in one commune: the commune's totals, with its territory and département
+    select c.*, l.code_territoire, l.code_departement
+    from (
+        select
+            indicateur, annee, code_commune,
+            count(*) filter (where inclus) as n_structures,
+            count(*) filter (where contributeur) as n_contributeurs,
+            count(*) as n_population,
+            sum(numerateur) filter (where inclus) as somme_num,
+            sum(denominateur) filter (where inclus) as somme_den,
+            coalesce(sum(abs(numerateur)) filter (where inclus), 0) as somme_abs_num,
+            coalesce(max(abs(numerateur)) filter (where inclus), 0) as max_abs_num,
+            coalesce(sum(abs(denominateur)) filter (where inclus), 0) as somme_abs_den,
+            coalesce(max(abs(denominateur)) filter (where inclus), 0) as max_abs_den
+        from mesures
+        group by indicateur, annee, code_commune
+    ) as c
+    left join (
+        select distinct annee, code_commune, code_territoire, code_departement
+        from {{ ref('int_structures_annees') }}
+    ) as l using (annee, code_commune)
 ),
 {%- set totaux = "sum(n_structures) as n_structures, sum(n_contributeurs) as n_contributeurs,
         sum(n_population) as n_population, sum(somme_num) as somme_num, sum(somme_den) as somme_den,
         sum(somme_abs_num) as somme_abs_num, max(max_abs_num) as max_abs_num,
         sum(somme_abs_den) as somme_abs_den, max(max_abs_den) as max_abs_den" %}
-par_territoire as (
-    select indicateur, annee, code_territoire, code_departement, {{ totaux }}
-    from par_commune
-    group by indicateur, annee, code_territoire, code_departement
-),
 niveaux as (
     select indicateur, annee, 'commune' as niveau, code_commune as code,
            n_structures, n_contributeurs, n_population, somme_num, somme_den,
@@ -44,13 +48,13 @@ niveaux as (
     from par_commune where code_commune is not null
     union all
     select indicateur, annee, 'territoire', code_territoire, {{ totaux }}
-    from par_territoire where code_territoire is not null group by indicateur, annee, code_territoire
+    from par_commune where code_territoire is not null group by indicateur, annee, code_territoire
     union all
     select indicateur, annee, 'departement', code_departement, {{ totaux }}
-    from par_territoire where code_departement is not null group by indicateur, annee, code_departement
+    from par_commune where code_departement is not null group by indicateur, annee, code_departement
     union all
     select indicateur, annee, 'national', 'FR', {{ totaux }}
-    from par_territoire where {{ plusieurs_departements() }} group by indicateur, annee
+    from par_commune where {{ plusieurs_departements() }} group by indicateur, annee
     union all
     -- the activity log is the federation's own: it is published for its département
     select m.indicateur, m.annee, 'departement', p.federation_departement,
@@ -75,12 +79,16 @@ medianes as (
     group by all
 ),
 totaux as (
-    -- the medians are few (a median indicator's cells): joined to every cell rather than reading
-    -- the levels twice
+    select n.*, r.agregat, r.facteur, null::double as mediane
+    from niveaux as n
+    join registre as r using (indicateur)
+    where r.agregat <> 'mediane'
+    union all by name
     select n.*, r.agregat, r.facteur, d.mediane
     from niveaux as n
     join registre as r using (indicateur)
     left join medianes as d using (indicateur, annee, niveau, code)
+    where r.agregat = 'mediane'
 )
 select
     indicateur, annee, niveau, code,
