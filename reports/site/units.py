@@ -112,7 +112,7 @@ def in_background(look: Lookups, w: Writer, interne: Writer | None = None):
         yield
         if interne is not None:
             render_structures(look, interne)
-        for kind, written in pending.get():
+        for _kind, written in pending.get():
             # the workers wrote the unit sheets into the mirrors too
             for writer in (w, *w.mirrors):
                 writer.pages += written
