@@ -136,4 +136,18 @@ def environment() -> Environment:
     env.filters["fichier"] = fichier
     env.filters["initiale"] = lambda text: str(text or "")[:1].upper() + str(text or "")[1:]
     env.filters["typo"] = typo
+    env.filters["rangees"] = rows_of_tiles
     return env
+
+
+TILES_PER_ROW = 3       # the plaquette's key figures, printed as table rows (layout, not a figure)
+
+
+def rows_of_tiles(tiles) -> list[list]:
+    """Tiles in rows of TILES_PER_ROW, a short last row filled with None (an empty cell, so that
+    its tiles keep the width of the others)."""
+    tiles = list(tiles or [])
+    rows = [tiles[i:i + TILES_PER_ROW] for i in range(0, len(tiles), TILES_PER_ROW)]
+    if rows:
+        rows[-1] += [None] * (TILES_PER_ROW - len(rows[-1]))
+    return rows
