@@ -50,9 +50,7 @@ class Writer:
         csv_nom = f"{PurePosixPath(rel).stem}-chiffres.csv" if graphiques else ""
         figures = csv_text(["graphique", "serie", "categorie", "valeur"],
                            [(g.titre, *row) for g in graphiques for row in g.brut]) if graphiques else ""
-        racine = "../" * rel.count("/")
-        entete = self.chrome("_entete.html", racine, context.get("page_id"))
-        pied = self.chrome("_pied.html", context.get("annee_page"), context.get("date_page"))
+        racine, entete, pied = self._frame(rel, context)
         context.update(racine=racine, titre=titre, graphiques=graphiques, csv_nom=csv_nom, entete=entete, pied=pied)
         html = self.template(template).render(self.common, **context)
         self._write(rel, csv_nom, figures, html)
@@ -73,22 +71,21 @@ class Writer:
             self.render(rel, template, page)
             return
         context = page.context()
-        racine = "../" * rel.count("/")
-        context.update(racine=racine, graphiques=(), csv_nom="",
-                       entete=self.chrome("_entete.html", racine, context.get("page_id")),
-                       pied=self.chrome("_pied.html", context.get("annee_page"), context.get("date_page")))
+        racine, entete, pied = self._frame(rel, context)
+        context.update(racine=racine, graphiques=(), csv_nom="", entete=entete, pied=pied)
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         self._dirs.add(path.parent)
-        with open(path, "w", encoding="utf-8") as f:
-            pieces = []
-            for piece in self.template(template).generate(self.common, **context):
-                pieces.append(piece)
-                if len(pieces) >= 4096:
-                    f.write("".join(pieces))
-                    pieces.clear()
-            f.write("".join(pieces))
+        stream = self.template(template).stream(self.common, **context)
+        stream.enable_buffering(4096)
+        stream.dump(str(path), encoding="utf-8")
         self.pages += 1
+
+    def _frame(self, rel: str, context: dict) -> tuple[str, str, str]:
+        """A page's way back to the site's root, its header and its footer."""
+        racine = "../" * rel.count("/")
+        return (racine, self.chrome("_entete.html", racine, context.get("page_id")),
+                self.chrome("_pied.html", context.get("annee_page"), context.get("date_page")))
 
     def _write(self, rel: str, csv_nom: str, figures: str, html: str) -> None:
         path = self.root / rel
@@ -136,18 +133,6 @@ def environment() -> Environment:
     env.filters["fichier"] = fichier
     env.filters["initiale"] = lambda text: str(text or "")[:1].upper() + str(text or "")[1:]
     env.filters["typo"] = typo
-    env.filters["rangees"] = rows_of_tiles
+    # the plaquette's key figures, printed as table rows of this many (layout, not a figure)
+    env.globals["tuiles_par_rangee"] = 3
     return env
-
-
-TILES_PER_ROW = 3       # the plaquette's key figures, printed as table rows (layout, not a figure)
-
-
-def rows_of_tiles(tiles) -> list[list]:
-    """Tiles in rows of TILES_PER_ROW, a short last row filled with None (an empty cell, so that
-    its tiles keep the width of the others)."""
-    tiles = list(tiles or [])
-    rows = [tiles[i:i + TILES_PER_ROW] for i in range(0, len(tiles), TILES_PER_ROW)]
-    if rows:
-        rows[-1] += [None] * (TILES_PER_ROW - len(rows[-1]))
-    return rows
