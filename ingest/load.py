@@ -14,6 +14,7 @@ from common.processes import die_with_parent
 
 from .config import REFERENCE_DIR, Config
 from common.errors import ExtractError, ObservatoireError
+from common.observatory import DEPARTEMENT
 from .extract import CSV_SUFFIXES, XLSX_SUFFIXES, ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
 from .reference import known_communes, load_reference, project_codes
 from . import warehouse as W
@@ -231,10 +232,10 @@ def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> No
             rows = parsed.rows.dropna(subset=["code_commune"])
             for commune, structure in zip(rows["code_commune"].astype(str), rows.get("code_structure", rows["code_commune"])):
                 dep = departement_of(commune)
-                if not identity.covers(dep):
+                if not identity.covers(dep) and DEPARTEMENT.fullmatch(dep):   # no département: an unknown commune
                     outside.setdefault(result.path.name, {}).setdefault(dep, set()).add(str(structure))
     if outside:
-        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d}"
+        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d} ({_some(s)})"
                                               for d, s in sorted(deps.items()))
                  for name, deps in sorted(outside.items())]
         settings = (observatory.root / "observatoire.yaml") if observatory.root else "observatoire.yaml"
@@ -244,6 +245,13 @@ def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> No
             f"{identity.nom} ({declared}).\n" + "\n".join(lines) + "\n"
             f"S'il s'agit bien de vos structures, ajoutez ces départements à la clé « departements » de {settings} "
             "(ou « national: true ») ; sinon retirez ces fichiers du dossier des extraits.")
+
+
+def _some(codes: set[str], shown: int = 5) -> str:
+    """A few codes of a set, in order, and how many more."""
+    ordered = sorted(codes)
+    more = len(ordered) - shown
+    return ", ".join(ordered[:shown]) + (f" et {more} autre{'s' if more > 1 else ''}" if more > 0 else "")
 
 
 def _reject(result: FileResult, message: str) -> None:
