@@ -367,7 +367,7 @@ def parse_reference_code(raw: pd.Series, known: dict[str, str]) -> tuple[pd.Seri
     return result, unknown
 
 
-def _restored_commune(text: str, known: frozenset[str]) -> str | None:
+def restored_commune(text: str, known: frozenset[str]) -> str | None:
     """The one known commune a code means once its lost zeros are restored (a spreadsheet made
     01053 a number: 1053; 2B033 typed 2B33), or its old Corsican département 20 replaced by 2A or
     2B (20033: Bastia, numbered before 1976 and still in old files); None when none or several."""
@@ -394,7 +394,7 @@ def parse_code_commune(raw: pd.Series, known: frozenset[str]) -> tuple[pd.Series
     candidate = texts.str.fullmatch(_REPAIRABLE).fillna(False).to_numpy(dtype=bool) & ~missing
     repairable = np.zeros(len(texts), dtype=bool)
     if candidate.any():   # set look-ups on the few candidates only (known holds ~35,000 codes)
-        restored = [_restored_commune(text, known) for text in texts[candidate]]
+        restored = [restored_commune(text, known) for text in texts[candidate]]
         repairable[candidate] = [code is not None for code in restored]
         values = texts.to_numpy(dtype=object, na_value=None)
         values[np.flatnonzero(candidate)[repairable[candidate]]] = [code for code in restored if code is not None]

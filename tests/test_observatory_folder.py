@@ -190,6 +190,20 @@ def test_corsica_s_old_and_shortened_commune_codes_load_and_a_foreign_one_is_nam
     old = invoke(runner, "init", "corse", "--federation", NAME, "--departement", "20", cwd=tmp_path)
     assert old.exit_code == 1 and '"2A" (Corse-du-Sud) et "2B" (Haute-Corse)' in " ".join(old.output.split())
 
+
+def test_declared_territories_read_corsican_codes_as_the_extracts_do(tmp_path):
+    """config/territoires.csv of a Haute-Corse folder, written from an old list: 20033 and 2B37
+    are Bastia and Biguglia, as in the extracts; a code of no commune is still refused."""
+    from ingest.reference import declared_territories
+
+    path = tmp_path / "territoires.csv"
+    path.write_text("code_commune;code_territoire;nom_territoire\n20033;242000354;CA de Bastia\n"
+                    "2b37;242000354;CA de Bastia\n", encoding="utf-8")
+    assert declared_territories(path)["code_commune"].tolist() == ["2B033", "2B037"]
+    path.write_text("code_commune;code_territoire;nom_territoire\n20999;242000354;CA de Bastia\n", encoding="utf-8")
+    with pytest.raises(ObservatoireError, match="« 20999 » n'est pas un code commune INSEE connu"):
+        declared_territories(path)
+
 def test_the_federal_project_file_is_checked(runner, tmp_path):
     folder = init(runner, tmp_path)
     survey_of(folder / "extraits" / "senacs_2021.csv", "06")
