@@ -14,4 +14,7 @@ select 'territoire', code_territoire, cast(sum(population) as bigint) from commu
 union all
 select 'departement', code_departement, cast(sum(population) as bigint) from communes where entiere group by code_departement
 union all
-select 'national', 'FR', cast(sum(population) as bigint) from communes where entiere
+select 'national', 'FR', cast(sum(population) as bigint) from communes
+where entiere and (  -- France, or the départements of a federation that declares several (dim_unites)
+    select coalesce(len(federation_departements) < 2 or list_contains(federation_departements, code_departement), true)
+    from {{ ref('stg_projet__projet') }})

@@ -1,0 +1,47 @@
+"""A federation that declares several départements (here Corsica's 2A and 2B: a « Fédération des
+centres sociaux de Corse »): the level above its départements is its own area, not France. Its
+pages are titled with its départements and its rates per 10,000 inhabitants divide by their
+population, never by France's (which made 14 structures « 0,0 pour 10 000 habitants »)."""
+import csv
+
+import pytest
+
+from conftest import observatoire, query
+from observatoire import demo
+from observatoire.demo import Dialect, build_truth, write_survey
+from ingest.config import Config
+from ingest.config import REFERENCE_DIR
+
+pytestmark = pytest.mark.lent
+
+NAME = "Fédération des centres sociaux de Corse"
+
+
+def test_the_level_above_a_federations_departements_is_its_area_not_france(tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    made = observatoire("init", "corse", "--federation", NAME, "--departement", "2A", "--departement", "2B",
+                        cwd=tmp_path, tmp=tmp)
+    assert made.returncode == 0, made.stderr
+    folder = tmp_path / "corse"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(demo.SCALES, "corse", {"departements": ["2A", "2B"], "cs": 8, "evs": 6,
+                                          "surveys": [2022, 2023], "activities": [2022]})
+        truth = build_truth("corse", seed=20)
+    for survey, df, blocs in truth.per_year:
+        write_survey(folder / "extraits" / f"senacs_{survey}.csv", survey, df, blocs, Dialect(), Config())
+    done = observatoire("run", "--public-seulement", cwd=folder, tmp=tmp)
+    assert done.returncode in (0, 4), done.stdout + done.stderr
+    db = folder / "sortie" / "entrepot" / "observatoire.duckdb"
+    with (REFERENCE_DIR / "communes.csv").open(encoding="utf-8") as f:
+        corsica = sum(int(r["population"]) for r in csv.DictReader(f)
+                      if r["code_departement"] in ("2A", "2B") and r["type_commune"] != "arrondissement_municipal")
+    assert query(db, "SELECT DISTINCT libelle FROM publie.pub_unites WHERE niveau = 'national'") == [
+        ("Corse-du-Sud, Haute-Corse",)]
+    rows = query(db, "SELECT annee, valeur, population, valeur_pour_10000 FROM publie.pub_indicateurs "
+                     "WHERE niveau = 'national' AND indicateur = 'nb_structures'")
+    assert rows and all(population == corsica for _, _, population, _ in rows), (rows, corsica)
+    assert all(rate == round(value / corsica * 10_000, 1) for _, value, _, rate in rows), rows
+    year = max(a for a, *_ in rows)
+    page = (folder / "sortie" / "site" / "public" / str(year) / "index.html").read_text(encoding="utf-8")
+    assert "Rapport " + str(year) + " — Corse-du-Sud, Haute-Corse" in page and "— France" not in page
