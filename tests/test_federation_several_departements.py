@@ -42,6 +42,9 @@ def test_the_level_above_a_federations_departements_is_its_area_not_france(tmp_p
                      "WHERE niveau = 'national' AND indicateur = 'nb_structures'")
     assert rows and all(population == corsica for _, _, population, _ in rows), (rows, corsica)
     assert all(rate == round(value / corsica * 10_000, 1) for _, value, _, rate in rows), rows
+    # the quality page says which figure a value would move in the same words
+    said = query(db, "SELECT DISTINCT figure_score FROM int_controles__scores WHERE niveau_score = 'national'")
+    assert said and all(f.endswith("des départements de la fédération (Corse-du-Sud, Haute-Corse)") for f, in said)
     year = max(a for a, *_ in rows)
     page = (folder / "sortie" / "site" / "public" / str(year) / "index.html").read_text(encoding="utf-8")
     assert "Rapport " + str(year) + " — Corse-du-Sud, Haute-Corse" in page and "— France" not in page

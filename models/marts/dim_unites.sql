@@ -30,9 +30,5 @@ join (select distinct code_departement from {{ ref('int_structures_annees') }}
 union all
 -- the level above the départements: France, or the area of a federation that declares several
 -- départements (a Corsican federation's 2A and 2B are not France)
-select 'national', 'FR', coalesce(
-    (select string_agg(dep.nom_departement, ', ' order by dep.code_departement)
-     from {{ ref('stg_projet__projet') }} as p, {{ ref('stg_referentiel__departements') }} as dep
-     where len(p.federation_departements) >= 2 and list_contains(p.federation_departements, dep.code_departement)),
-    'France'), null, null
+select 'national', 'FR', {{ libelle_national() }}, null, null
 where exists (select 1 from utilisees where niveau = 'national')
