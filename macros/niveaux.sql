@@ -11,7 +11,6 @@
         (select string_agg(dep_national.nom_departement, ', ' order by dep_national.code_departement)
          from {{ ref('stg_projet__projet') }} as projet_national,
              {{ ref('stg_referentiel__departements') }} as dep_national
-         where len(projet_national.federation_departements) >= 2
-           and list_contains(projet_national.federation_departements, dep_national.code_departement)),
+         where list_contains(projet_national.federation_zone, dep_national.code_departement)),
         'France')
 {%- endmacro %}

@@ -112,13 +112,14 @@ def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, st
         f'</svg>')
 
 
-def choropleth(id: str, titre: str, file: str, units: list[dict], bounds: list[int], *, area: str,
+def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dict], bounds: list[int], *, area: str,
                areas: str, word: tuple[str, str] = ("structure", "structures"),
                draw_all: bool = True) -> Carte | None:
     """A map of the outlines of `file`, each unit of `units` ({code, libelle, n, detail}) shaded by
     its count `n`; the other outlines of the file, with none, drawn in the lightest shade when
-    `draw_all`. None when no unit can be drawn (no outline file for this territory)."""
-    shapes = outlines(file)
+    `draw_all`. None when no unit can be drawn (no outline file for this territory). Several files
+    (the communes of a federation's départements) are drawn as one map."""
+    shapes = outlines(file) if isinstance(file, str) else {k: v for f in file for k, v in outlines(f).items()}
     if not shapes:
         return None
     parents = parent_communes()

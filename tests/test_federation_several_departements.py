@@ -1,8 +1,10 @@
 """A federation that declares several départements (here Corsica's 2A and 2B: a « Fédération des
 centres sociaux de Corse »): the level above its départements is its own area, not France. Its
 pages are titled with its départements and its rates per 10,000 inhabitants divide by their
-population, never by France's (which made 14 structures « 0,0 pour 10 000 habitants »)."""
+population, never by France's (which made 14 structures « 0,0 pour 10 000 habitants »); its map
+draws the communes of its départements, with their table, not the départements of France."""
 import csv
+import re
 
 import pytest
 
@@ -48,3 +50,8 @@ def test_the_level_above_a_federations_departements_is_its_area_not_france(tmp_p
     year = max(a for a, *_ in rows)
     page = (folder / "sortie" / "site" / "public" / str(year) / "index.html").read_text(encoding="utf-8")
     assert "Rapport " + str(year) + " — Corse-du-Sud, Haute-Corse" in page and "— France" not in page
+    # its map: the communes of its two départements (not the 96 départements of France), and their table
+    drawn = set(re.findall(r'data-code="([0-9AB]{5})"', page))
+    assert {code[:2] for code in drawn} == {"2A", "2B"} and len(drawn) > 300, len(drawn)
+    assert f"Structures agréées par commune, Corse-du-Sud, Haute-Corse, {year}" in page
+    assert f"Structures par commune, {year}" in page

@@ -16,5 +16,5 @@ select 'departement', code_departement, cast(sum(population) as bigint) from com
 union all
 select 'national', 'FR', cast(sum(population) as bigint) from communes
 where entiere and (  -- France, or the départements of a federation that declares several (dim_unites)
-    select coalesce(len(federation_departements) < 2 or list_contains(federation_departements, code_departement), true)
+    select coalesce(list_contains(federation_zone, code_departement), true)
     from {{ ref('stg_projet__projet') }})

@@ -4,6 +4,7 @@
 select
     federation_nom as nom,
     federation_departements as departements,
+    federation_zone as departements_zone,
     federation_licence as licence,
     federation_licence_url as licence_url,
     federation_contact as contact,
