@@ -217,7 +217,7 @@ def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> No
                                                    ELSE left(code_commune, 2) END
                                FROM raw_senacs WHERE code_commune IS NOT NULL
                                  AND _annee_fichier NOT IN ({placeholders})""", replaced).fetchall()
-        foreign = sorted(d for (d,) in held if not identity.covers(d))
+        foreign = sorted(d for (d,) in held if not identity.covers(d) and DEPARTEMENT.fullmatch(d))
         if foreign:
             raise ObservatoireError(
                 f"L'entrepôt {db_path} contient déjà des enquêtes d'un autre département ({', '.join(foreign)}) que "
