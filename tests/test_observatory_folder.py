@@ -183,6 +183,9 @@ def test_corsica_s_old_and_shortened_commune_codes_load_and_a_foreign_one_is_nam
     assert "ancien code de la Corse" in said["20033"] and "zéro perdu" in said["2b33"], said
     for row in rows:
         row["annee_enquete"], row["annee_donnees"] = 2021, 2020
+    # 2020's 20999, held in the warehouse, is not another département when another year is loaded alone
+    alone = write_csv(tmp_path / "recu" / "senacs_2021.csv", BASE_HEADER, rows)
+    assert invoke(runner, "ingest", alone, cwd=folder).exit_code == 0
     rows[0]["code_commune"] = "2A004"                         # Ajaccio, in Corse-du-Sud
     write_csv(folder / "extraits" / "senacs_2021.csv", BASE_HEADER, rows)
     refused = " ".join(invoke(runner, "ingest", cwd=folder).output.split())
