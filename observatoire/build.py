@@ -403,11 +403,32 @@ def _invoke(args: list[str], result: BuildResult, on_event) -> None:
         elif status == "warn":
             # a test's description says in French what it checks; its generated name is dbt's
             what = (getattr(node, "description", "") or "").strip().rstrip(".") or f"test « {node.name} »"
+            shown = _stored_failures(node) if getattr(node.config, "store_failures", False) else []
             result.warnings.append(f"Avertissement : {what} ("
-                                   + fr_count(node_result.failures, "ligne", "lignes") + ").")
+                                   + fr_count(node_result.failures, "ligne", "lignes")
+                                   + (" : " + ", ".join(shown) + (" …" if node_result.failures > len(shown) else "")
+                                      if shown else "") + ").")
     if failures or not res.success:
         raise ObservatoireError("La construction des indicateurs a échoué.\n  - " + "\n  - ".join(
             failures or ["dbt a signalé un échec sans préciser lequel : voir les journaux dbt."]))
+
+
+SHOWN_FAILURES = 10     # the rows of a warning test the console names
+
+
+def _stored_failures(node) -> list[str]:
+    """The first rows a warning test stored (store_failures: a table of its own in the warehouse,
+    dbt's connection closed by now), each as its values joined: what the console names."""
+    path = Path(os.environ["OBSERVATOIRE_DBT_DOSSIER"]) / os.environ["OBSERVATOIRE_DBT_FICHIER"]
+    try:
+        con = W.connect(path, read_only=True)
+        try:
+            rows = con.execute(f'SELECT * FROM "{node.schema}"."{node.alias}" LIMIT {SHOWN_FAILURES}').fetchall()
+        finally:
+            con.close()
+    except Exception:       # a convenience: the warning and its count are said anyway
+        return []
+    return [" ".join(str(v) for v in row if v is not None) for row in rows]
 
 
 def _close_dbt_connection() -> None:

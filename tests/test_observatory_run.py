@@ -135,6 +135,13 @@ def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_pa
         levels = {r["niveau"] for r in csv.DictReader(f, delimiter=";")}
     assert levels == {"commune", "territoire", "departement"}
     assert "Fiches territoires et communes" in (site / "2022" / "index.html").read_text(encoding="utf-8")
+    assert "qu'aucun territoire de config/territoires.csv ne contient" not in run.stdout + run.stderr
+    # a commune with centres left out of the declaration: the build says which, never in silence
+    (folder / "config" / "territoires.csv").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    build = observatoire("build", "--sans-docs", cwd=folder, tmp=tmp_path)
+    said = " ".join((build.stdout + build.stderr).split())
+    assert build.returncode == 0 and "qu'aucun territoire de config/territoires.csv ne contient" in said, said
+    assert f"({communes[-1]})" in said and f"({communes[0]})" not in said
     # a commune that is not one is refused, naming the file and the line
     (folder / "config" / "territoires.csv").write_text("code_commune;code_territoire;nom_territoire\n99999;X;Y\n",
                                                      encoding="utf-8")
