@@ -5,6 +5,7 @@ outside the Métropole, its own mix of file dialects: booleans written x / empty
 project it did not declare and no territory level repeating the département, and its figures are
 those the extracts declare."""
 import csv
+import html
 import re
 
 import pytest
@@ -119,10 +120,13 @@ def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_pa
     folder = tmp_path / "am"
     shutil.copytree(source, folder, ignore=shutil.ignore_patterns("sortie"))
     communes = sorted(truth.reponses["code_commune"].dropna().unique())
+    # a territory of one commune with a single centre: no figure of its own, so no sheet either
+    counts = truth.reponses.groupby("code_commune")["code_structure"].nunique()
+    tiny = next(c for c in communes[1:-1] if counts[c] == 1)
     half = len(communes) // 2
-    lines = ["code_commune;code_territoire;nom_territoire"]
-    lines += [f"{c};200039915;CA Sophia Antipolis" for c in communes[:half]]
-    lines += [f"{c};200030195;Métropole Nice Côte d'Azur" for c in communes[half:]]
+    lines = ["code_commune;code_territoire;nom_territoire", f"{tiny};200099999;CC du Haut-Pays"]
+    lines += [f"{c};200039915;CA Sophia Antipolis" for c in communes[:half] if c != tiny]
+    lines += [f"{c};200030195;Métropole Nice Côte d'Azur" for c in communes[half:] if c != tiny]
     (folder / "config" / "territoires.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     run = observatoire("run", "--public-seulement", cwd=folder, tmp=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -135,6 +139,12 @@ def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_pa
         levels = {r["niveau"] for r in csv.DictReader(f, delimiter=";")}
     assert levels == {"commune", "territoire", "departement"}
     assert "Fiches territoires et communes" in (site / "2022" / "index.html").read_text(encoding="utf-8")
+    assert not (site / "2022" / "territoires" / "200099999.html").exists()
+    assert (site / "2022" / "territoires" / "200039915.html").exists()
+    report = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", "", (site / "2022" / "index.html").read_text(
+        encoding="utf-8"))).replace("\u202f", " ").replace("\u00a0", " "))
+    assert re.search(r"CC du Haut-Pays : 1 (centre social|espace de vie sociale) ; ses chiffres sont comptés dans "
+                     r"ceux du département \(Alpes-Maritimes\)", report), report[-3000:]
     assert "qu'aucun territoire de config/territoires.csv ne contient" not in run.stdout + run.stderr
     # a commune with centres left out of the declaration: the build says which, never in silence
     (folder / "config" / "territoires.csv").write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")

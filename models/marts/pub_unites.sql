@@ -71,11 +71,11 @@ enfants as (
 select
     u.*,
     -- whether the unit has a sheet of its own: not the main unit (the yearly reports are its pages),
-    -- not a territory that is its département, not a commune with no figure of its own (too few
-    -- structures: where it is listed, it says how many centres it has and points to the unit whose
-    -- figures count them). The site and the open data read it.
+    -- not a territory that is its département, not a commune or a territory with no figure of its
+    -- own (too few structures: where it is listed, it says how many centres it has and points to the
+    -- unit whose figures count them). The site and the open data read it.
     not u.est_principal and not u.confondu_avec_parent
-        and (u.niveau <> 'commune' or u.nb_indicateurs_publies > 0) as a_une_fiche,
+        and (u.niveau not in ('commune', 'territoire') or u.nb_indicateurs_publies > 0) as a_une_fiche,
     -- the unit a sheet compares its figures with: the département it sits in, or France for a
     -- département (the main unit when its parent has none)
     case when p1.niveau in ('departement', 'national') then p1.niveau

@@ -149,16 +149,19 @@ class Lookups:
         units = self.d.unites.get(annee, {})
         main = self.d.principal(annee)
 
-        def parent(u: Unit) -> Unit | None:
+        def parent(u: Unit, shown: bool = False) -> Unit | None:
+            """The unit a unit is listed under: its parent, or its département for a territory that is
+            its département. `shown`: the one whose published figures count it, above a parent with
+            no figure of its own either (a territory of one or two centres)."""
             p = units.get((u.niveau_parent, u.code_parent)) if u.code_parent else None
-            if p is not None and p.confondu:
-                p = units.get((p.niveau_parent, p.code_parent))
+            while p is not None and (p.confondu or shown and not (p.a_une_fiche or p.principal)):
+                p = units.get((p.niveau_parent, p.code_parent)) if p.code_parent else None
             return p
 
-        # a unit listed without a sheet (dbt's a_une_fiche: a commune with no figure of its own): where it
+        # a unit listed without a sheet (dbt's a_une_fiche: a commune or territory with no figure of its own): where it
         # is listed, it says how many centres it has and points to the unit whose figures count them
         small = {key for key, u in units.items() if not (u.a_une_fiche or u.principal or u.confondu)}
-        href, parents, children = {}, {}, defaultdict(list)
+        href, parents, counted, children = {}, {}, {}, defaultdict(list)
         names = defaultdict(int)
         for key, u in units.items():
             names[(u.niveau, u.libelle)] += 1
@@ -166,11 +169,12 @@ class Lookups:
                 continue
             p = parent(u)
             parents[key] = p
+            counted[key] = parent(u, shown=True)
             if p is not None:
                 children[(p.niveau, p.code)].append(u)
             if key not in small:
                 href[key] = f"{FOLDERS[u.niveau]}/{file_stem(u.code)}.html"
-        return {"units": units, "main": main, "href": href, "parent": parents, "children": children,
+        return {"units": units, "main": main, "href": href, "parent": parents, "compte": counted, "children": children,
                 "small": small, "homonymes": {k for k, n in names.items() if n > 1}}
 
     def compared_with(self, annee: int, u: Unit) -> Unit | None:
@@ -188,7 +192,7 @@ class Lookups:
     def pointer(self, annee: int, u: Unit, href: str | None = None) -> Markup:
         """A commune too small to be shown: how many centres, and whose figures count them (the
         name of that unit a link to its sheet, `href`, when it has one)."""
-        p = self.trees[annee]["parent"].get((u.niveau, u.code)) or self.trees[annee]["main"]
+        p = self.trees[annee]["compte"].get((u.niveau, u.code)) or self.trees[annee]["main"]
         # "de Vallée Sud-Grand Paris", but "du département (Moselle)": a département's name wants an article
         before, name, after = ("de son territoire", "", "") if p is None else \
             ("du département (", p.libelle, ")") if p.niveau == "departement" else ("de ", p.libelle, "")
@@ -241,7 +245,7 @@ class Lookups:
                 if u.niveau != level or (key not in tree["href"] and key not in tree["small"]):
                     continue
                 if key in tree["small"]:        # no page: the unit that counts it is a link to its own
-                    p = tree["parent"].get(key) or tree["main"]
+                    p = tree["compte"].get(key) or tree["main"]
                     small.append(self.pointer(annee, u, tree["href"].get((p.niveau, p.code)) if p else None))
                     levels.add(p.niveau if p else "")
                     kinds.add(u.niveau)

@@ -258,10 +258,10 @@ def commune_table(look: Lookups, annee: int) -> list[dict]:
     for (niveau, code), u in sorted(tree["units"].items(), key=lambda kv: ordre(kv[1].libelle)):
         if niveau != "commune":
             continue
-        p = tree["parent"].get((niveau, code))
+        p, shown = tree["parent"].get((niveau, code)), tree["compte"].get((niveau, code)) or tree["main"]
         rows.append({"libelle": u.libelle, "parent": p.libelle if p else "", "href": tree["href"].get((niveau, code)),
                      "parent_href": tree["href"].get((p.niveau, p.code)) if p else None,
-                     "niveau_parent": (p or tree["main"]).niveau if p or tree["main"] else "",
+                     "niveau_parent": shown.niveau if shown else "",
                      "sans_fiche": (niveau, code) in tree["small"], "structures": structures(u.nb_cs, u.nb_evs),
                      "n": u.nb_structures or 0})
     return rows
