@@ -81,7 +81,8 @@ TABLES = [
          Field("niveau", "string", "Niveau", "commune, territoire, departement ou national", "i.niveau",
                enum=_NIVEAUX),
          Field("code", "string", "Code de l'unité",
-               "Code INSEE de la commune, SIREN de l'EPT, code du département ou FR", "i.code"),
+               "Code INSEE de la commune, code du territoire (SIREN de l'EPT, ou celui que déclare la fédération), "
+               "code du département ou FR", "i.code"),
          Field("libelle_unite", "string", "Unité territoriale", "Nom de la commune, du territoire ou du département",
                "i.libelle_unite"),
          Field("valeur", "number", "Valeur",
@@ -113,7 +114,8 @@ TABLES = [
         [Field("annee", "integer", "Année de données", "Année de données"),
          Field("niveau", "string", "Niveau", "commune, territoire, departement ou national", enum=_NIVEAUX),
          Field("code", "string", "Code de l'unité",
-               "Code INSEE de la commune, SIREN de l'EPT, code du département ou FR"),
+               "Code INSEE de la commune, code du territoire (SIREN de l'EPT, ou celui que déclare la fédération), "
+               "code du département ou FR"),
          Field("libelle", "string", "Nom de l'unité", "Nom de la commune, du territoire ou du département"),
          Field("niveau_parent", "string", "Niveau du parent", "Niveau de l'unité qui la contient (vide au sommet)"),
          Field("code_parent", "string", "Code du parent", "Code de l'unité qui la contient (vide au sommet)"),

@@ -5,6 +5,7 @@ outside the Métropole, its own mix of file dialects: booleans written x / empty
 project it did not declare and no territory level repeating the département, and its figures are
 those the extracts declare."""
 import csv
+import html
 import re
 
 import pytest
@@ -135,6 +136,12 @@ def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_pa
         levels = {r["niveau"] for r in csv.DictReader(f, delimiter=";")}
     assert levels == {"commune", "territoire", "departement"}
     assert "Fiches territoires et communes" in (site / "2022" / "index.html").read_text(encoding="utf-8")
+    # the methodology says where these territories come from (not the Métropole's EPT rule alone)
+    method = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (site / "methodologie.html").read_text(
+        encoding="utf-8"))))
+    assert ("regroupements de communes que déclare la fédération (CA Sophia Antipolis, Métropole Nice Côte "
+            "d'Azur)") in method
+    assert "le territoire est l'établissement public territorial (EPT)" not in method
     # a commune that is not one is refused, naming the file and the line
     (folder / "config" / "territoires.csv").write_text("code_commune;code_territoire;nom_territoire\n99999;X;Y\n",
                                                      encoding="utf-8")
