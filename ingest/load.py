@@ -1,6 +1,7 @@
 """`observatoire ingest`: discover extracts, parse them, load them in one transaction."""
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import re
@@ -12,7 +13,7 @@ from typing import Callable, Iterable
 
 from common.processes import die_with_parent
 
-from .config import REFERENCE_DIR, Config
+from .config import REFERENCE_DIR, SCHEMA_FILE, Config
 from common.errors import ExtractError, ObservatoireError
 from .extract import CSV_SUFFIXES, XLSX_SUFFIXES, ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
 from .reference import known_communes, load_reference, project_codes
@@ -132,6 +133,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                                 "activites_AAAA.csv|.xlsx).")
     communes = known_communes(reference_dir)
     codes = project_codes(reference_dir, observatory)
+    reading = reading_fingerprint(config, communes, codes)
     reporter = reporter or _SilentReporter()
     results: list[FileResult] = []
     with W.warehouse_lock(db_path, wait):
@@ -147,7 +149,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
             for path in files:
                 result = FileResult(path=path)
                 results.append(result)
-                jobs.append(_prepare(path, result, con, refused.get(path)))
+                jobs.append(_prepare(path, result, con, refused.get(path), reading))
             for result, parsed in zip(results, _parse_all(jobs, results, config, communes, codes, reporter)):
                 if result.kind:
                     parsed_by_key.setdefault((result.kind, result.year), []).append((result, parsed))
@@ -174,7 +176,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                         elif parsed is not None:
                             archive = W.archive_file(archive_dir, parsed)
                             parsed.data = b""       # archived: its memory goes to the rows being written
-                            result.status = W.replace_year(con, parsed, archive)
+                            result.status = W.replace_year(con, parsed, archive, reading)
                         elif result.status == "inchangé" and W.clear_rejections(con, kind, year):
                             result.lifted = True
                             result.message += " ; le rejet précédent de cette année est levé"
@@ -253,7 +255,25 @@ def _reject(result: FileResult, message: str) -> None:
     result.counts, result.details = {}, []
 
 
-def _prepare(path, result: FileResult, con, refusal: str | None = None) -> tuple | None:
+def reading_fingerprint(config: Config, communes: frozenset[str], codes) -> str:
+    """What, besides its bytes, decides how a file is read: the schema, the header aliases (the
+    folder's own), the known communes and the federal project's codes. An alias widened after a
+    warning (« étendez les années de cet alias, puis rechargez le fichier ») changes it, and the
+    unchanged file is read again."""
+    digest = hashlib.sha256()
+    for path in (SCHEMA_FILE, config.alias_file):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"-")
+        digest.update(b"\0")
+    digest.update("\n".join(sorted(communes)).encode("utf-8"))
+    digest.update(repr(sorted(codes.actions.items())).encode("utf-8"))
+    digest.update(repr(sorted(codes.groups.items())).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _prepare(path, result: FileResult, con, refusal: str | None = None, reading: str | None = None) -> tuple | None:
     """Read and identify one file: (path, kind, year, sha256, bytes) when it is to be parsed, None
     when it is rejected already (`refusal`: without reading it) or unchanged since it was loaded."""
     kind_year = classify(path)
@@ -273,7 +293,7 @@ def _prepare(path, result: FileResult, con, refusal: str | None = None) -> tuple
                         "s'il remplace un extrait, donnez-lui ce nom à la place de l'ancien ; sinon retirez-le du "
                         "dossier des extraits")
         return None
-    if W.active_file(con, result.kind, result.year) == sha:
+    if W.read_alike(con, result.kind, result.year, sha, reading):
         result.status = "inchangé"
         result.message = "déjà chargé à l'identique"
         return None
