@@ -204,6 +204,9 @@ def departement_of(commune: str) -> str:
     return commune[:3] if commune.startswith("97") else commune[:2]
 
 
+NAMED_OUTSIDE = 5      # structures outside the départements named by the refusal, per file and département
+
+
 def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> None:
     """Extracts whose structures lie outside the départements the settings declare are refused
     whole, before anything is written: another federation's data never mixes with this one's;
@@ -225,18 +228,27 @@ def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> No
                 f"ceux de {identity.nom} ({', '.join(identity.departements)}) : rien n'a été chargé. Chaque "
                 "observatoire a son propre entrepôt : lancez la commande sans --entrepot dans le dossier de "
                 "l'observatoire, ou nommez un nouveau fichier.")
-    outside: dict[str, dict[str, set[str]]] = {}
+    outside: dict[str, dict[str, dict[str, str]]] = {}      # file -> département -> structure -> where
     for entries in parsed_by_key.values():
         for result, parsed in entries:
             if parsed is None or result.status == "rejeté" or "code_commune" not in parsed.rows.columns:
                 continue
             rows = parsed.rows.dropna(subset=["code_commune"])
-            for commune, structure in zip(rows["code_commune"].astype(str), rows.get("code_structure", rows["code_commune"])):
+            lines = rows["_ligne"] if "_ligne" in rows.columns else [None] * len(rows)
+            for commune, structure, line in zip(rows["code_commune"].astype(str),
+                                                rows.get("code_structure", rows["code_commune"]), lines):
                 dep = departement_of(commune)
                 if not identity.covers(dep):
-                    outside.setdefault(result.path.name, {}).setdefault(dep, set()).add(str(structure))
+                    where = f"ligne {line}, commune {commune}" if line is not None else f"commune {commune}"
+                    outside.setdefault(result.path.name, {}).setdefault(dep, {}).setdefault(str(structure), where)
     if outside:
-        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d}"
+        def named(found: dict[str, str]) -> str:
+            # a few structures named with their line: a typo in one commune code is found at once
+            shown = [f"{code} ({where})" for code, where in sorted(found.items())[:NAMED_OUTSIDE]]
+            more = len(found) - len(shown)
+            return " : " + ", ".join(shown) + (f" et {more} autre{'s' if more > 1 else ''}" if more else "")
+
+        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d}{named(s)}"
                                               for d, s in sorted(deps.items()))
                  for name, deps in sorted(outside.items())]
         settings = (observatory.root / "observatoire.yaml") if observatory.root else "observatoire.yaml"

@@ -3,6 +3,7 @@ folder found from the working directory, --dossier and --entrepot before or afte
 and extracts of another département refused with nothing changed. Fast: the CLI through click's
 runner, no dbt."""
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,8 @@ def test_extracts_of_another_departement_are_refused_with_nothing_changed(runner
     assert result.exit_code == 1
     flat = " ".join(result.output.split())
     assert "rien n'a été chargé" in flat and "3 structures du 92" in flat and "« departements »" in flat
+    # each named with its line and commune: a typo in one code is found without opening the file
+    assert re.search(r"3 structures du 92 : \S+ \(ligne 2, commune 92\d{3}\), \S+ \(ligne 3, commune 92\d{3}\)", flat)
     assert query(db, loaded) == before == [(2021, 3)]
     assert sorted((db.parent / "archive").iterdir()) == archived
     # declared in the settings, they load
