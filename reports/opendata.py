@@ -399,10 +399,11 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
     (folder / "datapackage.json").write_bytes(
         (json.dumps(datapackage(data, produced), ensure_ascii=False, indent=2) + NEWLINE).encode("utf-8"))
     (folder / "LICENCE.txt").write_bytes((
-        f"Données de l'observatoire des centres sociaux, produites par {f.get('nom', 'la fédération')}.\n"
+        f"Données de l'observatoire des centres sociaux. Producteur : {f.get('nom') or 'la fédération'}.\n"
         f"Licence : {f.get('licence') or 'Licence Ouverte 2.0'}"
         + (f" ({f['licence_url']})" if f.get("licence_url") else "") + "\n"
         + (f"Date de production : {date_longue(max(dates))}\n" if dates else "")
-        + "Source : enquête SENACS (déclarations des structures) et journal d'activités de la fédération.\n"
+        + "Source : enquête SENACS (déclarations des structures)"
+        + (" et journal d'activités de la fédération" if data.parametres.get("journal") else "") + ".\n"
     ).encode("utf-8"))
     return written          # COPY answers with the number of rows it wrote

@@ -74,6 +74,9 @@ def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
     assert {r["niveau_parent"] for r in units if r["niveau"] == "commune"} == {"departement"}
     method = (site / "methodologie.html").read_text(encoding="utf-8")
     assert "établissement public territorial" not in method
+    # the open data's licence names its producer, and no activity log the federation did not send
+    licence = (site / "donnees" / "LICENCE.txt").read_text(encoding="utf-8")
+    assert f"Producteur : {NAME}." in licence and "journal d'activités" not in licence
     report = (site / "2022" / "index.html").read_text(encoding="utf-8")
     assert "Fiches des communes" in report and "Fiches territoires" not in report
     # its figures are those the extracts declare (respondents, x / empty included)
