@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import observatoire
+from conftest import ROOT, observatoire, query
 from ingest.config import Config
 from observatoire import demo
 from observatoire.demo import Dialect, build_truth, write_survey
@@ -150,3 +150,37 @@ def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_pa
                                                      encoding="utf-8")
     bad = observatoire("ingest", "extraits", cwd=folder, tmp=tmp_path)
     assert bad.returncode == 1 and "territoires.csv, ligne 2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_federation_of_two_departements_is_named_after_them_not_france(tmp_path):
+    """A folder declaring two départements (not the whole country): its top unit, above the two, is
+    its own area, named after them and counting their inhabitants; the site never calls it France
+    (a federation of La Réunion and Mayotte read « Rapport 2022 — France », its rates per 10,000
+    inhabitants divided by France's population)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    made = observatoire("init", "oi", "--federation", "Fédération des centres sociaux de l'océan Indien",
+                        "--departement", "974", "--departement", "976", cwd=tmp_path, tmp=tmp)
+    assert made.returncode == 0, made.stderr
+    folder = tmp_path / "oi"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(demo.SCALES, "oi", {"departements": ["974", "976"], "cs": 16, "evs": 8, "surveys": [2022, 2023],
+                                       "activities": [2022]})
+        truth = build_truth("oi", seed=974)
+    assert set(truth.reponses["code_commune"].str[:3]) == {"974", "976"}
+    for survey, df, blocs in truth.per_year:
+        write_survey(folder / "extraits" / f"senacs_{survey}.csv", survey, df, blocs, Dialect(), Config())
+    done = observatoire("run", "--public-seulement", cwd=folder, tmp=tmp)
+    assert done.returncode in (0, 4), done.stdout + done.stderr
+    site = folder / "sortie" / "site" / "public"
+    with (site / "donnees" / "unites.csv").open(encoding="utf-8-sig") as f:
+        top = {r["libelle"] for r in csv.DictReader(f, delimiter=";") if r["niveau"] == "national"}
+    assert top == {"La Réunion et Mayotte"}
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert "Observatoire des centres sociaux — La Réunion et Mayotte" in home
+    assert "Rapport 2022 — France" not in " ".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html"))
+    communes = csv.DictReader((ROOT / "data" / "reference" / "communes.csv").open(encoding="utf-8"))
+    inhabitants = sum(int(c["population"]) for c in communes if c["code_departement"] in ("974", "976")
+                      and c["type_commune"] != "arrondissement_municipal" and c["population"])
+    assert query(folder / "sortie" / "entrepot" / "observatoire.duckdb",
+                 "SELECT DISTINCT population FROM pub_indicateurs WHERE niveau = 'national' AND population IS NOT NULL") == [(inhabitants,)]

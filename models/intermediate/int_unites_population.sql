@@ -14,4 +14,7 @@ select 'territoire', code_territoire, cast(sum(population) as bigint) from commu
 union all
 select 'departement', code_departement, cast(sum(population) as bigint) from communes where entiere group by code_departement
 union all
-select 'national', 'FR', cast(sum(population) as bigint) from communes where entiere
+select 'national', 'FR', cast(sum(population) as bigint) from communes
+where entiere
+    -- a federation of several départements: their inhabitants, not France's
+    and (len({{ departements_federation() }}) = 0 or list_contains({{ departements_federation() }}, code_departement))
