@@ -235,11 +235,28 @@ def dbt_args(db_path: Path, project_dir: Path = PROJECT_DIR, seeds: Path | None 
     if seeds is None:
         os.environ.pop("OBSERVATOIRE_GRAINES", None)
     else:
-        os.environ["OBSERVATOIRE_GRAINES"] = str(seeds)
+        os.environ["OBSERVATOIRE_GRAINES"] = _seeds_path(seeds, db_path)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     return ["--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR),
             "--target-path", str(target_dir), "--log-path", str(log_dir)]
+
+
+# dbt parses the whole project again (≈ 3 s) when an environment variable dbt_project.yml reads has
+# changed: the seeds' folder, named by its absolute path, would make every observatory folder's first
+# build parse it all. dbt runs from the warehouse's folder (`_invoke`), where a folder's seeds are
+# `dbt/seeds`: on Linux, that same folder has one name for every warehouse, through the process's
+# own working directory, and a new folder starts from the parse another one saved.
+CWD_LINK = Path("/proc/self/cwd")
+
+
+def _seeds_path(seeds: Path, db_path: Path) -> str:
+    """The seeds' folder as dbt_project.yml reads it: the same words for every observatory folder
+    where the system can say it (see CWD_LINK), else its absolute path (a full parse per folder)."""
+    relative = Path("dbt") / "seeds"
+    if seeds.resolve() == db_path.resolve().parent / relative and CWD_LINK.is_dir():
+        return str(CWD_LINK / relative)
+    return str(seeds.resolve())
 
 
 def _parse_cache(args: list[str]) -> tuple[Path, Path | None]:

@@ -197,3 +197,22 @@ def test_another_federations_site_reads_well_on_a_phone(moselle, browser):
             assert page.locator("figure.graphique figcaption", has_text="par commune").count() == 0
     finally:
         context.close()
+
+
+def test_a_second_folder_starts_from_the_parse_another_one_saved(moselle, tmp_path):
+    """dbt's parse of the project, saved by the Moselle's build, serves a new folder of the same
+    federation (its seeds read through the same path): no full parse of the project, and the
+    folder's own registry is still the one its indicators come from."""
+    db, _, _, _ = moselle
+    source = db.parents[2]
+    copy = tmp_path / "moselle-bis"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("sortie"))
+    for step in (["ingest"], ["build", "--sans-docs"]):
+        done = observatoire(*step, cwd=copy)
+        assert done.returncode == 0, done.stdout + done.stderr
+    log = (copy / "sortie" / "entrepot" / "dbt" / "logs" / "dbt.log").read_text(encoding="utf-8")
+    assert "Found " in log and "Done. PASS=" in log
+    assert "Unable to do partial parsing" not in log
+    con = duckdb.connect(str(copy / "sortie" / "entrepot" / "observatoire.duckdb"), read_only=True)
+    ids = {r[0] for r in con.execute("SELECT DISTINCT indicateur FROM pub_indicateurs").fetchall()}
+    assert set(RENAMED.values()) <= ids and not set(RENAMED) & ids

@@ -476,3 +476,30 @@ def test_a_registry_row_naming_an_axis_or_action_the_project_does_not_declare_is
     # what the seeds hold is unchanged by the warnings: the undeclared axis's survey indicator is a key figure
     written = {r["indicateur"]: r for r in csv.DictReader((seeds / "registre_indicateurs.csv").open(encoding="utf-8"))}
     assert written[survey[1]["indicateur"]]["axe"] == "socle" and activity["indicateur"] not in written
+
+
+def test_every_folder_names_its_seeds_alike_for_dbt(tmp_path, monkeypatch):
+    """dbt parses the whole project again when the seeds' folder is named otherwise: every
+    observatory folder names its own through dbt's working directory (the warehouse's folder),
+    so that they share one saved parse; seeds kept elsewhere keep their own name."""
+    from observatoire.build import _parse_cache, dbt_args, dbt_dirs
+
+    for name in ("OBSERVATOIRE_GRAINES", "OBSERVATOIRE_DBT_DOSSIER", "OBSERVATOIRE_DBT_FICHIER"):
+        monkeypatch.setenv(name, "")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    said = []
+    for folder in ("a", "b"):
+        db = tmp_path / folder / "sortie" / "entrepot" / "observatoire.duckdb"
+        seeds = dbt_dirs(db)[0].parent / "seeds"
+        seeds.mkdir(parents=True)
+        (seeds / "registre.csv").write_text(folder, encoding="utf-8")
+        args = dbt_args(db, seeds=seeds)
+        named = os.environ["OBSERVATOIRE_GRAINES"]
+        said.append((named, _parse_cache(args)[1]))
+        monkeypatch.chdir(db.parent)              # where dbt runs (observatoire.build._invoke)
+        assert (Path(named) / "registre.csv").read_text(encoding="utf-8") == folder
+    assert said[0] == said[1]
+    elsewhere = tmp_path / "graines"
+    elsewhere.mkdir()
+    dbt_args(tmp_path / "a" / "sortie" / "entrepot" / "observatoire.duckdb", seeds=elsewhere)
+    assert os.environ["OBSERVATOIRE_GRAINES"] == str(elsewhere.resolve())
