@@ -87,22 +87,36 @@ def _colour(n: int, classes: list) -> str:
     return colour
 
 
-def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, str, str]]) -> Markup:
-    """shapes: (code, rings, colour, tooltip). Equirectangular projection at the map's middle latitude."""
-    points = [p for _, rings, _, _ in shapes for ring in rings for p in ring]
-    if not points:
+# between the panels of a map of several départements (each drawn in its own frame, side by side)
+PANEL_GAP = 12
+
+
+def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, str, str]],
+         panels: list[list[int]] | None = None) -> Markup:
+    """shapes: (code, rings, colour, tooltip). Equirectangular projection at the map's middle latitude.
+    `panels`: the indexes of the shapes drawn in each frame, side by side (the communes of each of a
+    federation's départements: La Réunion and Mayotte, 1,400 km apart, would be specks on one frame)."""
+    panels = [group for group in (panels or [list(range(len(shapes)))]) if group]
+    width = (WIDTH - PANEL_GAP * (len(panels) - 1)) / max(len(panels), 1)
+    paths, height, left = [], 1.0, 0.0
+    for group in panels:
+        points = [p for i in group for ring in shapes[i][1] for p in ring]
+        if not points:
+            continue
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        k = math.cos(math.radians((min(ys) + max(ys)) / 2))
+        span = max((max(xs) - min(xs)) * k, 1e-9)
+        scale = width / span
+        height = max(height, (max(ys) - min(ys)) * scale)
+        x0, y1 = min(xs), max(ys)
+        for i in group:
+            code, rings, colour, tip = shapes[i]
+            d = "".join("M" + "L".join(f"{left + (x - x0) * k * scale:.1f} {(y1 - y) * scale:.1f}" for x, y in ring)
+                        + "Z" for ring in rings)
+            paths.append(f'<path d="{d}" fill="{colour}" data-code="{escape(code)}"><title>{escape(tip)}</title></path>')
+        left += width + PANEL_GAP
+    if not paths:
         return Markup("")
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    k = math.cos(math.radians((min(ys) + max(ys)) / 2))
-    span = max((max(xs) - min(xs)) * k, 1e-9)
-    scale = WIDTH / span
-    height = max((max(ys) - min(ys)) * scale, 1.0)
-    x0, y1 = min(xs), max(ys)
-    paths = []
-    for code, rings, colour, tip in shapes:
-        d = "".join("M" + "L".join(f"{(x - x0) * k * scale:.1f} {(y1 - y) * scale:.1f}" for x, y in ring) + "Z"
-                    for ring in rings)
-        paths.append(f'<path d="{d}" fill="{colour}" data-code="{escape(code)}"><title>{escape(tip)}</title></path>')
     return Markup(
         f'<svg class="carte-svg" id="{id}-svg" viewBox="-2 -2 {WIDTH + 4} {height + 4:.0f}" '
         f'role="img" aria-labelledby="{id}-titre {id}-desc" xmlns="http://www.w3.org/2000/svg" '
@@ -112,13 +126,16 @@ def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, st
         f'</svg>')
 
 
-def choropleth(id: str, titre: str, file: str, units: list[dict], bounds: list[int], *, area: str,
+def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dict], bounds: list[int], *, area: str,
                areas: str, word: tuple[str, str] = ("structure", "structures"),
                draw_all: bool = True) -> Carte | None:
     """A map of the outlines of `file`, each unit of `units` ({code, libelle, n, detail}) shaded by
     its count `n`; the other outlines of the file, with none, drawn in the lightest shade when
-    `draw_all`. None when no unit can be drawn (no outline file for this territory)."""
-    shapes = outlines(file)
+    `draw_all`. None when no unit can be drawn (no outline file for this territory). Several files
+    (the communes of a federation's départements) are drawn on one map."""
+    files = (file,) if isinstance(file, str) else tuple(file)
+    shapes = {c: s for f in files for c, s in outlines(f).items()}
+    panel_of = {c: k for k, f in enumerate(files) for c in outlines(f)}
     if not shapes:
         return None
     parents = parent_communes()
@@ -156,7 +173,8 @@ def choropleth(id: str, titre: str, file: str, units: list[dict], bounds: list[i
                      for u in missing]
     grouped = [f"{', '.join(names)} : dans le contour de {shapes[parent][0]}" for parent, names in sorted(within.items())]
     description = typo(description)
-    svg = _svg(id, titre, description, drawn)
+    panels = [[i for i, d in enumerate(drawn) if panel_of[d[0]] == k] for k in range(len(files))]
+    svg = _svg(id, titre, description, drawn, panels)
     reason = ("communes créées après 2018, absentes des contours IGN de 2018" if area == "commune" else
               f"{areas} sans contour dans le référentiel (outre-mer)")
     reading = description[len(titre) + 2:] if description.startswith(titre + ". ") else description

@@ -179,6 +179,19 @@ def test_a_federation_of_two_departements_is_named_after_them_not_france(tmp_pat
     home = (site / "index.html").read_text(encoding="utf-8")
     assert "Observatoire des centres sociaux — La Réunion et Mayotte" in home
     assert "Rapport 2022 — France" not in " ".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html"))
+    # its map draws the communes of its two départements, each in a frame of its own (one frame of
+    # both would show two specks 1,400 km apart), not France's départements
+    report = (site / "2022" / "index.html").read_text(encoding="utf-8")
+    assert "Structures agréées par commune, La Réunion et Mayotte, 2022" in report
+    svg = re.search(r'<svg class="carte-svg".*?</svg>', report, re.S)[0]
+    drawn = re.findall(r'<path d="([^"]+)"[^>]*data-code="(\d+)"', svg)
+    lefts = {code[:3]: [] for _, code in drawn}
+    for d, code in drawn:
+        lefts[code[:3]] += [float(x) for x in re.findall(r"[ML]([\d.]+) ", d)]
+    assert set(lefts) == {"974", "976"} and len(drawn) == 24 + 17
+    assert max(lefts["974"]) < min(lefts["976"])            # side by side, apart
+    width = float(re.search(r'viewBox="-2 -2 ([\d.]+) ', svg)[1])
+    assert max(lefts["974"]) - min(lefts["974"]) > width / 3 and max(lefts["976"]) - min(lefts["976"]) > width / 3
     communes = csv.DictReader((ROOT / "data" / "reference" / "communes.csv").open(encoding="utf-8"))
     inhabitants = sum(int(c["population"]) for c in communes if c["code_departement"] in ("974", "976")
                       and c["type_commune"] != "arrondissement_municipal" and c["population"])

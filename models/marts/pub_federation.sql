@@ -11,5 +11,8 @@ select
     federation_adresse_observatoire as adresse_observatoire,
     federation_logo as logo,
     titre as titre_projet,
-    premiere_annee, derniere_annee, annee_reference, annee_cible
+    premiere_annee, derniere_annee, annee_reference, annee_cible,
+    -- a federation of several départements (not the whole country): the départements whose communes
+    -- its top unit's map draws (France's map draws départements)
+    {{ departements_federation() }} as departements_carte
 from {{ ref('stg_projet__projet') }}

@@ -128,7 +128,12 @@ def fill_section(look: Lookups, sec: dict, s: dict, annee: int, main: Unit | Non
 
 def section_map(look: Lookups, id: str, annee: int, main: Unit, spec: dict) -> M.Carte | None:
     """The communes of the département (the départements of France), shaded by their structures."""
-    if main.niveau == "national":
+    several = look.d.federation.get("departements_carte") or []     # dbt: pub_federation
+    if main.niveau == "national" and several:
+        # a federation of several départements: the communes of its départements, as for one
+        level, file, bounds = "commune", tuple(f"communes-{d}" for d in several), spec.get("classes") or [1, 2, 3, 5]
+        area, areas = "commune", "communes"
+    elif main.niveau == "national":
         level, file, bounds = "departement", "departements", spec.get("classes_departements") or [1, 25, 50, 100]
         area, areas = "département", "départements"
     elif main.niveau == "departement":
