@@ -185,8 +185,10 @@ def departement_code(value, where: str) -> str:
     if re.fullmatch(r"[1-9]", text):        # 6 written without quotes (or its zero lost): "06"
         text = f"0{text}"
     if not DEPARTEMENT.fullmatch(text):
+        corsica = (" ; la Corse (20) forme deux départements depuis 1976 : \"2A\" (Corse-du-Sud) et \"2B\" "
+                   "(Haute-Corse)") if text == "20" else ""
         raise ObservatoireError(f"{where} : « {value} » n'est pas un code de département (attendu : \"01\" à "
-                                "\"95\", \"2A\", \"2B\" ou \"971\" à \"976\", entre guillemets).")
+                                f"\"95\", \"2A\", \"2B\" ou \"971\" à \"976\", entre guillemets{corsica}).")
     return text
 
 

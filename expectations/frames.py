@@ -46,7 +46,13 @@ SQL = {
                 SELECT d.indicateur, a.annee, n.niveau FROM dim_indicateurs d, annees_enquete a, niveaux n
                 WHERE d.source = 'enquete'
                 UNION ALL
-                SELECT d.indicateur, a.annee, 'departement' FROM dim_indicateurs d, annees_journal a
+                -- the federation's département, or the level above its départements when it declares
+                -- several and they are loaded (int_indicateurs__agregats)
+                SELECT d.indicateur, a.annee,
+                       CASE WHEN (SELECT bool_or(federation_zone IS NOT NULL) FROM stg_projet__projet)
+                                 AND 'national' IN (SELECT niveau FROM niveaux)
+                            THEN 'national' ELSE 'departement' END
+                FROM dim_indicateurs d, annees_journal a
                 WHERE d.source = 'activites'),
              presents AS (SELECT DISTINCT indicateur, annee, niveau FROM indicateurs)
         SELECT t.*, t.annee AS annee_donnees, p.indicateur IS NOT NULL AS present

@@ -462,7 +462,7 @@ OTHER_LABELS = {
     "fichier_rejete": "Fichier rejeté",
     "valeur_illisible": "Valeur illisible",
     "valeur_obligatoire_manquante": "Valeur obligatoire manquante",
-    "code_commune_zero_restaure": "Code commune complété de son zéro initial",
+    "code_commune_zero_restaure": "Code commune complété (zéro perdu, ancien code 20 de la Corse)",
     "reponse_avec_precision": "Réponse suivie d'une précision",
     "ligne_de_total": "Ligne de total écartée",
     "colonne_inconnue": "Colonne inconnue",

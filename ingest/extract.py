@@ -320,7 +320,9 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
                 lines[repaired].to_numpy(), key_year[repaired].to_numpy(), key_code[repaired].to_numpy(),
                 name, before.to_numpy(), after.to_numpy(), "code_commune_zero_restaure", "info",
                 ("Ligne " + lines[repaired].astype(str) + " : code commune « " + before.to_numpy()
-                 + " » complété en « " + after.to_numpy() + " » (zéro initial perdu).").to_numpy()))
+                 + " » complété en « " + after.to_numpy() + " » ("
+                 + np.where(after.str.match("2[AB]").to_numpy() & before.str.strip().str.startswith("20").to_numpy(),
+                            "ancien code de la Corse, département 20 avant 1976", "zéro perdu") + ").").to_numpy()))
 
     extra = _long_extra(raw, lines, extra_headers)
     for i in unnamed:

@@ -15,6 +15,7 @@ from common.processes import die_with_parent
 
 from .config import REFERENCE_DIR, SCHEMA_FILE, Config
 from common.errors import ExtractError, ObservatoireError
+from common.observatory import DEPARTEMENT
 from .extract import CSV_SUFFIXES, XLSX_SUFFIXES, ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
 from .reference import known_communes, load_reference, project_codes
 from . import warehouse as W
@@ -221,14 +222,14 @@ def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> No
                                                    ELSE left(code_commune, 2) END
                                FROM raw_senacs WHERE code_commune IS NOT NULL
                                  AND _annee_fichier NOT IN ({placeholders})""", replaced).fetchall()
-        foreign = sorted(d for (d,) in held if not identity.covers(d))
+        foreign = sorted(d for (d,) in held if not identity.covers(d) and DEPARTEMENT.fullmatch(d))
         if foreign:
             raise ObservatoireError(
                 f"L'entrepôt {db_path} contient déjà des enquêtes d'un autre département ({', '.join(foreign)}) que "
                 f"ceux de {identity.nom} ({', '.join(identity.departements)}) : rien n'a été chargé. Chaque "
                 "observatoire a son propre entrepôt : lancez la commande sans --entrepot dans le dossier de "
                 "l'observatoire, ou nommez un nouveau fichier.")
-    outside: dict[str, dict[str, dict[str, str]]] = {}      # file -> département -> structure -> where
+    outside: dict[str, dict[str, dict[str, tuple]]] = {}    # file -> département -> structure -> (line, commune)
     for entries in parsed_by_key.values():
         for result, parsed in entries:
             if parsed is None or result.status == "rejeté" or "code_commune" not in parsed.rows.columns:
@@ -238,17 +239,21 @@ def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> No
             for commune, structure, line in zip(rows["code_commune"].astype(str),
                                                 rows.get("code_structure", rows["code_commune"]), lines):
                 dep = departement_of(commune)
-                if not identity.covers(dep):
-                    where = f"ligne {line}, commune {commune}" if line is not None else f"commune {commune}"
-                    outside.setdefault(result.path.name, {}).setdefault(dep, {}).setdefault(str(structure), where)
+                if not identity.covers(dep) and DEPARTEMENT.fullmatch(dep):   # no département: an unknown commune
+                    outside.setdefault(result.path.name, {}).setdefault(dep, {}).setdefault(
+                        str(structure), (line, commune))
     if outside:
-        def named(found: dict[str, str]) -> str:
-            # a few structures named with their line: a typo in one commune code is found at once
-            shown = [f"{code} ({where})" for code, where in sorted(found.items())[:NAMED_OUTSIDE]]
-            more = len(found) - len(shown)
-            return " : " + ", ".join(shown) + (f" et {more} autre{'s' if more > 1 else ''}" if more else "")
+        def where(found: dict[str, tuple]) -> str:
+            # the lines and communes of the first ones: a typo in one commune code is found at once
+            first = [found[code] for code in sorted(found)[:NAMED_OUTSIDE]]
+            if any(line is None for line, _ in first):
+                return ""
+            plural = "s" if len(first) > 1 else ""
+            return (f" : ligne{plural} {', '.join(str(line) for line, _ in first)} ; "
+                    f"commune{plural} {', '.join(commune for _, commune in first)}")
 
-        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d}{named(s)}"
+        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d} "
+                                              f"({_some(set(s), NAMED_OUTSIDE)}){where(s)}"
                                               for d, s in sorted(deps.items()))
                  for name, deps in sorted(outside.items())]
         settings = (observatory.root / "observatoire.yaml") if observatory.root else "observatoire.yaml"
@@ -258,6 +263,13 @@ def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> No
             f"{identity.nom} ({declared}).\n" + "\n".join(lines) + "\n"
             f"S'il s'agit bien de vos structures, ajoutez ces départements à la clé « departements » de {settings} "
             "(ou « national: true ») ; sinon retirez ces fichiers du dossier des extraits.")
+
+
+def _some(codes: set[str], shown: int = 5) -> str:
+    """A few codes of a set, in order, and how many more."""
+    ordered = sorted(codes)
+    more = len(ordered) - shown
+    return ", ".join(ordered[:shown]) + (f" et {more} autre{'s' if more > 1 else ''}" if more > 0 else "")
 
 
 def _reject(result: FileResult, message: str) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 from .config import PROJECT_DIR, REFERENCE_DIR
 from common.errors import ObservatoireError
 from common.observatory import read_yaml
-from .values import fold
+from .values import fold, restored_commune
 
 
 @lru_cache(maxsize=4)
@@ -242,6 +242,7 @@ def declared_territories(path: Path | None, reference_dir: Path = REFERENCE_DIR)
         cells = [row[i].strip() if i < len(row) else "" for i in index]
         commune, code, name = cells
         commune = commune.zfill(5) if commune.isdigit() else commune.upper()
+        commune = restored_commune(commune, communes) or commune      # 2B33, 20033: as in the extracts
         if commune not in communes:
             raise ObservatoireError(f"{path}, ligne {n} : « {cells[0]} » n'est pas un code commune INSEE connu "
                                     "(5 caractères, ex. 06088).")

@@ -50,6 +50,9 @@ MAX_ABS_NUMBER = 1e15
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 _CODE_STRUCTURE = re.compile(r"^[A-Z0-9-]{4,20}$")
 _COMMUNE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_CORSICA_SHORT = re.compile(r"(2[AB])(\d{1,2})")     # 2B33: zeros lost inside a Corsican code
+_CORSICA_OLD = re.compile(r"20(\d{3})")              # 20033: Corsica before its split in 1976
+_REPAIRABLE = r"\d{4}|2[AB]\d{1,2}|20\d{3}"
 
 
 def on_distinct(parser, columns: list, *args) -> list[tuple]:
@@ -364,17 +367,38 @@ def parse_reference_code(raw: pd.Series, known: dict[str, str]) -> tuple[pd.Seri
     return result, unknown
 
 
+def restored_commune(text: str, known: frozenset[str]) -> str | None:
+    """The one known commune a code means once its lost zeros are restored (a spreadsheet made
+    01053 a number: 1053; 2B033 typed 2B33), or its old Corsican département 20 replaced by 2A or
+    2B (20033: Bastia, numbered before 1976 and still in old files); None when none or several."""
+    if text in known:
+        return None
+    if len(text) == 4 and text.isdigit():
+        candidates = ["0" + text]
+    elif (short := _CORSICA_SHORT.fullmatch(text)) is not None:
+        candidates = [short[1] + short[2].zfill(3)]
+    elif (old := _CORSICA_OLD.fullmatch(text)) is not None:
+        candidates = ["2A" + old[1], "2B" + old[1]]
+    else:
+        return None
+    found = [code for code in candidates if code in known]
+    return found[0] if len(found) == 1 else None
+
+
 def parse_code_commune(raw: pd.Series, known: frozenset[str]) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Returns (codes, failed, repaired). A 4-digit code whose zero-padded form is a
-    known commune lost its leading zero in a spreadsheet: it is repaired."""
+    """Returns (codes, failed, repaired). A code that lost a zero (a 4-digit code, 2B33) or still
+    carries Corsica's old département 20 (20033) is repaired when it then names exactly one
+    known commune."""
     missing = is_missing(raw)
     texts = _integral_text(raw).str.upper()
-    padded = "0" + texts
-    four_digits = texts.str.fullmatch(r"\d{4}").fillna(False).to_numpy(dtype=bool)
+    candidate = texts.str.fullmatch(_REPAIRABLE).fillna(False).to_numpy(dtype=bool) & ~missing
     repairable = np.zeros(len(texts), dtype=bool)
-    if four_digits.any():   # set look-ups on the few candidates only (known holds ~35,000 codes)
-        repairable[four_digits] = [code in known for code in padded[four_digits]]
-    texts = texts.where(~repairable, padded)
+    if candidate.any():   # set look-ups on the few candidates only (known holds ~35,000 codes)
+        restored = [restored_commune(text, known) for text in texts[candidate]]
+        repairable[candidate] = [code is not None for code in restored]
+        values = texts.to_numpy(dtype=object, na_value=None)
+        values[np.flatnonzero(candidate)[repairable[candidate]]] = [code for code in restored if code is not None]
+        texts = pd.Series(values, index=texts.index, dtype="string")
     ok = texts.str.match(_COMMUNE).fillna(False).to_numpy(dtype=bool)
     result = texts.where(ok & ~missing)
     return result, ~missing & ~ok, repairable & ~missing

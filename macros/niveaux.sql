@@ -4,14 +4,13 @@
     (select count(distinct code_departement) > 1 from {{ ref('int_structures_annees') }})
 {%- endmacro %}
 
-{#- The départements of a federation that declares several (not the whole country) when every
-    loaded structure lies in them, ordered by code; an empty list otherwise. Its top unit (code FR)
-    is then its own area, named after them and counting their inhabitants only, not France. -#}
-{% macro departements_federation() -%}
-    coalesce((select list_sort(p.federation_departements)
-              from {{ ref('stg_projet__projet') }} as p
-              where len(p.federation_departements) > 1
-                and not exists (select 1 from {{ ref('int_structures_annees') }} as s
-                                where not list_contains(p.federation_departements, s.code_departement))),
-             []::varchar[])
+{#- The name of the level above the départements: France, or the départements of a federation
+    that declares several (a Corsican federation's 2A and 2B: « Corse-du-Sud, Haute-Corse »). -#}
+{% macro libelle_national() -%}
+    coalesce(
+        (select string_agg(dep_national.nom_departement, ', ' order by dep_national.code_departement)
+         from {{ ref('stg_projet__projet') }} as projet_national,
+             {{ ref('stg_referentiel__departements') }} as dep_national
+         where list_contains(projet_national.federation_zone, dep_national.code_departement)),
+        'France')
 {%- endmacro %}

@@ -91,6 +91,12 @@ def _colour(n: int, classes: list) -> str:
 PANEL_GAP = 12
 
 
+def _frame_of(file: str) -> str:
+    """The frame an outline file is drawn in on a map of several: its own for an overseas département
+    (communes-974), one for the mainland's."""
+    return file if file.startswith("communes-97") else "metropole"
+
+
 def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, str, str]],
          panels: list[list[int]] | None = None) -> Markup:
     """shapes: (code, rings, colour, tooltip). Equirectangular projection at the map's middle latitude.
@@ -132,10 +138,13 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
     """A map of the outlines of `file`, each unit of `units` ({code, libelle, n, detail}) shaded by
     its count `n`; the other outlines of the file, with none, drawn in the lightest shade when
     `draw_all`. None when no unit can be drawn (no outline file for this territory). Several files
-    (the communes of a federation's départements) are drawn on one map."""
+    (the communes of a federation's départements) are drawn as one map: the mainland ones in one frame
+    (2A and 2B side by side as they are), each overseas one in a frame of its own beside it (La Réunion and
+    Mayotte, 1,400 km apart, would be specks in one frame)."""
     files = (file,) if isinstance(file, str) else tuple(file)
     shapes = {c: s for f in files for c, s in outlines(f).items()}
-    panel_of = {c: k for k, f in enumerate(files) for c in outlines(f)}
+    frames = list(dict.fromkeys(_frame_of(f) for f in files))
+    panel_of = {c: frames.index(_frame_of(f)) for f in files for c in outlines(f)}
     if not shapes:
         return None
     parents = parent_communes()
@@ -173,7 +182,7 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
                      for u in missing]
     grouped = [f"{', '.join(names)} : dans le contour de {shapes[parent][0]}" for parent, names in sorted(within.items())]
     description = typo(description)
-    panels = [[i for i, d in enumerate(drawn) if panel_of[d[0]] == k] for k in range(len(files))]
+    panels = [[i for i, d in enumerate(drawn) if panel_of[d[0]] == k] for k in range(len(frames))]
     svg = _svg(id, titre, description, drawn, panels)
     reason = ("communes créées après 2018, absentes des contours IGN de 2018" if area == "commune" else
               f"{areas} sans contour dans le référentiel (outre-mer)")

@@ -63,6 +63,18 @@ def test_commune_codes_repair_only_when_unambiguous():
     assert list(failed) == [False, False, False, True, False]
 
 
+
+def test_corsican_commune_codes_are_repaired_to_the_one_commune_they_name():
+    """Corsica's codes carry letters: a zero lost inside one (2B33) is restored, and a code of the
+    single département 20 of before 1976 (20033, still in old files) becomes the 2A or 2B commune
+    of that number; never a guess: not when the number is in neither, or in both."""
+    known = frozenset({"2B033", "2A004", "2B120", "2A150", "2B150"})
+    codes, failed, repaired = V.parse_code_commune(
+        pd.Series(["20033", "2B33", "2b33", "20004", "20999", "2B7", "20150", "2B120", "2A4"]), known)
+    assert list(codes.fillna("∅")) == ["2B033", "2B033", "2B033", "2A004", "20999", "∅", "20150", "2B120", "2A004"]
+    assert list(repaired) == [True, True, True, True, False, False, False, False, True]
+    assert list(failed) == [False, False, False, False, False, True, False, False, False]
+
 def test_header_folding():
     assert V.fold("Nom structure") == V.fold("NOM_STRUCTURE") == "nom_structure"
     assert V.fold("Année de l'enquête ") == "annee_de_l_enquete"

@@ -152,7 +152,7 @@ def test_extracts_of_another_departement_are_refused_with_nothing_changed(runner
     flat = " ".join(result.output.split())
     assert "rien n'a été chargé" in flat and "3 structures du 92" in flat and "« departements »" in flat
     # each named with its line and commune: a typo in one code is found without opening the file
-    assert re.search(r"3 structures du 92 : \S+ \(ligne 2, commune 92\d{3}\), \S+ \(ligne 3, commune 92\d{3}\)", flat)
+    assert re.search(r"3 structures du 92 \([^)]+\) : lignes 2, 3, 4 ; communes 92\d{3}, 92\d{3}, 92\d{3}", flat)
     assert query(db, loaded) == before == [(2021, 3)]
     assert sorted((db.parent / "archive").iterdir()) == archived
     # declared in the settings, they load
@@ -165,6 +165,50 @@ def test_extracts_of_another_departement_are_refused_with_nothing_changed(runner
         del os.environ["OBSERVATOIRE_DOSSIER"]
     assert ok.exit_code == 0, ok.output
 
+
+
+def test_corsica_s_old_and_shortened_commune_codes_load_and_a_foreign_one_is_named(runner, tmp_path):
+    """A Haute-Corse folder: old extracts write Bastia 20033 (département 20, before 1976) or 2B33;
+    both load as 2B033 with a finding that says why, instead of refusing the file for a département
+    « 20 » the settings could never declare. A code of no département (20999) is loaded and left to
+    validation (unknown commune, correctable); a commune of Corse-du-Sud is refused naming its structure."""
+    folder = init(runner, tmp_path, "2B", name="hc")
+    rows = survey_rows(2020)
+    for row, code, commune in zip(rows, ("CS2B-0001", "CS2B-0002", "EVS2B-0001"), ("20033", "2b33", "20999")):
+        row["code_structure"], row["code_commune"] = code, commune
+    write_csv(folder / "extraits" / "senacs_2020.csv", BASE_HEADER, rows)
+    result = invoke(runner, "ingest", cwd=folder)
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    db = folder / "sortie" / "entrepot" / "observatoire.duckdb"
+    assert query(db, "SELECT code_structure, code_commune FROM reponses ORDER BY 1") == [
+        ("CS2B-0001", "2B033"), ("CS2B-0002", "2B033"), ("EVS2B-0001", "20999")]
+    said = dict(query(db, "SELECT valeur_brute, message FROM constats_qualite WHERE regle = 'code_commune_zero_restaure'"))
+    assert "ancien code de la Corse" in said["20033"] and "zéro perdu" in said["2b33"], said
+    for row in rows:
+        row["annee_enquete"], row["annee_donnees"] = 2021, 2020
+    # 2020's 20999, held in the warehouse, is not another département when another year is loaded alone
+    alone = write_csv(tmp_path / "recu" / "senacs_2021.csv", BASE_HEADER, rows)
+    assert invoke(runner, "ingest", alone, cwd=folder).exit_code == 0
+    rows[0]["code_commune"] = "2A004"                         # Ajaccio, in Corse-du-Sud
+    write_csv(folder / "extraits" / "senacs_2021.csv", BASE_HEADER, rows)
+    refused = " ".join(invoke(runner, "ingest", cwd=folder).output.split())
+    assert "rien n'a été chargé" in refused and "1 structure du 2A (CS2B-0001)" in refused, refused
+    old = invoke(runner, "init", "corse", "--federation", NAME, "--departement", "20", cwd=tmp_path)
+    assert old.exit_code == 1 and '"2A" (Corse-du-Sud) et "2B" (Haute-Corse)' in " ".join(old.output.split())
+
+
+def test_declared_territories_read_corsican_codes_as_the_extracts_do(tmp_path):
+    """config/territoires.csv of a Haute-Corse folder, written from an old list: 20033 and 2B37
+    are Bastia and Biguglia, as in the extracts; a code of no commune is still refused."""
+    from ingest.reference import declared_territories
+
+    path = tmp_path / "territoires.csv"
+    path.write_text("code_commune;code_territoire;nom_territoire\n20033;242000354;CA de Bastia\n"
+                    "2b37;242000354;CA de Bastia\n", encoding="utf-8")
+    assert declared_territories(path)["code_commune"].tolist() == ["2B033", "2B037"]
+    path.write_text("code_commune;code_territoire;nom_territoire\n20999;242000354;CA de Bastia\n", encoding="utf-8")
+    with pytest.raises(ObservatoireError, match="« 20999 » n'est pas un code commune INSEE connu"):
+        declared_territories(path)
 
 def test_the_federal_project_file_is_checked(runner, tmp_path):
     folder = init(runner, tmp_path)

@@ -156,7 +156,7 @@ def test_a_federation_of_two_departements_is_named_after_them_not_france(tmp_pat
     """A folder declaring two départements (not the whole country): its top unit, above the two, is
     its own area, named after them and counting their inhabitants; the site never calls it France
     (a federation of La Réunion and Mayotte read « Rapport 2022 — France », its rates per 10,000
-    inhabitants divided by France's population)."""
+    inhabitants divided by France's population); its map draws each overseas département in a frame of its own."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     made = observatoire("init", "oi", "--federation", "Fédération des centres sociaux de l'océan Indien",
@@ -175,14 +175,14 @@ def test_a_federation_of_two_departements_is_named_after_them_not_france(tmp_pat
     site = folder / "sortie" / "site" / "public"
     with (site / "donnees" / "unites.csv").open(encoding="utf-8-sig") as f:
         top = {r["libelle"] for r in csv.DictReader(f, delimiter=";") if r["niveau"] == "national"}
-    assert top == {"La Réunion et Mayotte"}
+    assert top == {"La Réunion, Mayotte"}
     home = (site / "index.html").read_text(encoding="utf-8")
-    assert "Observatoire des centres sociaux — La Réunion et Mayotte" in home
+    assert "Observatoire des centres sociaux — La Réunion, Mayotte" in home
     assert "Rapport 2022 — France" not in " ".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html"))
     # its map draws the communes of its two départements, each in a frame of its own (one frame of
     # both would show two specks 1,400 km apart), not France's départements
     report = (site / "2022" / "index.html").read_text(encoding="utf-8")
-    assert "Structures agréées par commune, La Réunion et Mayotte, 2022" in report
+    assert "Structures agréées par commune, La Réunion, Mayotte, 2022" in report
     svg = re.search(r'<svg class="carte-svg".*?</svg>', report, re.S)[0]
     drawn = re.findall(r'<path d="([^"]+)"[^>]*data-code="(\d+)"', svg)
     lefts = {code[:3]: [] for _, code in drawn}

@@ -160,7 +160,8 @@ select
         when 'commune' then 'de la commune de ' || coalesce(com.nom_commune, p.code_score)
         when 'territoire' then 'du territoire ' || coalesce(ter.nom_ept, dep.nom_departement, p.code_score)
         when 'departement' then 'du département (' || coalesce(dep.nom_departement, p.code_score) || ')'
-        when 'national' then 'de la France'
+        when 'national' then coalesce('des départements de la fédération ('
+                                      || nullif({{ libelle_national() }}, 'France') || ')', 'de la France')
     end as figure_score
 from par_valeur as p
 left join {{ ref('questions_enquete') }} as q on q.colonne = p.colonne

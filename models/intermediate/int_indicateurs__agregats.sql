@@ -56,8 +56,13 @@ niveaux as (
     select indicateur, annee, 'national', 'FR', {{ totaux }}
     from par_commune where {{ plusieurs_departements() }} group by indicateur, annee
     union all
-    -- the activity log is the federation's own: it is published for its département
-    select m.indicateur, m.annee, 'departement', p.federation_departement,
+    -- the activity log is the federation's own: it is published for its département, or for the
+    -- level above its départements when it declares several and they are loaded (dim_unites)
+    select m.indicateur, m.annee,
+           case when p.federation_zone is not null and {{ plusieurs_departements() }}
+                then 'national' else 'departement' end,
+           case when p.federation_zone is not null and {{ plusieurs_departements() }}
+                then 'FR' else p.federation_departement end,
            count(*) filter (where m.inclus), count(*) filter (where m.contributeur), count(*),
            sum(m.numerateur::decimal(38, 12)) filter (where m.inclus),
            sum(m.denominateur::decimal(38, 12)) filter (where m.inclus),
@@ -67,7 +72,7 @@ niveaux as (
            coalesce(max(abs(m.denominateur::decimal(38, 12))) filter (where m.inclus), 0)
     from {{ ref('int_indicateurs__activites') }} as m
     cross join {{ ref('stg_projet__projet') }} as p
-    group by m.indicateur, m.annee, p.federation_departement
+    group by all
 ),
 medianes as (
     -- not additive: from the structures of each unit, for the median indicators only

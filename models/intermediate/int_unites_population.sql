@@ -15,6 +15,6 @@ union all
 select 'departement', code_departement, cast(sum(population) as bigint) from communes where entiere group by code_departement
 union all
 select 'national', 'FR', cast(sum(population) as bigint) from communes
-where entiere
-    -- a federation of several départements: their inhabitants, not France's
-    and (len({{ departements_federation() }}) = 0 or list_contains({{ departements_federation() }}, code_departement))
+where entiere and (  -- France, or the départements of a federation that declares several (dim_unites)
+    select coalesce(list_contains(federation_zone, code_departement), true)
+    from {{ ref('stg_projet__projet') }})

@@ -28,12 +28,7 @@ join (select distinct code_departement from {{ ref('int_structures_annees') }}
       union select federation_departement from {{ ref('stg_projet__projet') }}) as l
     on l.code_departement = dep.code_departement
 union all
-select 'national', 'FR', coalesce((
-    -- a federation of several départements: its own area (« La Réunion et Mayotte »), not France
-    select case when count(*) = 1 then any_value(nom_departement)
-                else array_to_string(list_slice(list(nom_departement order by code_departement), 1, count(*) - 1), ', ')
-                     || ' et ' || max_by(nom_departement, code_departement) end
-    from {{ ref('stg_referentiel__departements') }}
-    where list_contains({{ departements_federation() }}, code_departement)
-    having count(*) > 0), 'France'), null, null
+-- the level above the départements: France, or the area of a federation that declares several
+-- départements (a Corsican federation's 2A and 2B are not France)
+select 'national', 'FR', {{ libelle_national() }}, null, null
 where exists (select 1 from utilisees where niveau = 'national')

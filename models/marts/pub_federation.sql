@@ -4,6 +4,7 @@
 select
     federation_nom as nom,
     federation_departements as departements,
+    federation_zone as departements_zone,
     federation_licence as licence,
     federation_licence_url as licence_url,
     federation_contact as contact,
@@ -11,8 +12,5 @@ select
     federation_adresse_observatoire as adresse_observatoire,
     federation_logo as logo,
     titre as titre_projet,
-    premiere_annee, derniere_annee, annee_reference, annee_cible,
-    -- a federation of several départements (not the whole country): the départements whose communes
-    -- its top unit's map draws (France's map draws départements)
-    {{ departements_federation() }} as departements_carte
+    premiere_annee, derniere_annee, annee_reference, annee_cible
 from {{ ref('stg_projet__projet') }}

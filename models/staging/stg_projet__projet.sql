@@ -7,6 +7,9 @@ select
     federation_nom,
     federation_departement,
     string_split(nullif(federation_departements, ''), ',') as federation_departements,
+    -- the area above the départements when the federation declares several (else France)
+    case when len(string_split(nullif(federation_departements, ''), ',')) >= 2
+        then string_split(federation_departements, ',') end as federation_zone,
     federation_licence,
     nullif(federation_licence_url, '') as federation_licence_url,
     nullif(federation_contact, '') as federation_contact,

@@ -119,7 +119,8 @@ def fill_section(look: Lookups, sec: dict, s: dict, annee: int, main: Unit | Non
             charts.append(chart)
     if s.get("carte") and main is not None:
         sec["carte"] = section_map(look, f"carte-{sec['id']}", annee, main, s["carte"])
-    if s.get("communes") and main is not None and main.niveau != "national":   # France: on each département
+    # France: on each département; the départements of a federation that declares several: here, as its map
+    if s.get("communes") and main is not None and (main.niveau != "national" or look.d.federation.get("departements_zone")):
         sec["communes"] = commune_table(look, annee)
         small = {r["niveau_parent"] for r in sec["communes"] if r["sans_fiche"]}
         sec["communes_note"] = look.too_few(small, "Les communes « sans fiche »") if small else ""
@@ -127,11 +128,12 @@ def fill_section(look: Lookups, sec: dict, s: dict, annee: int, main: Unit | Non
 
 
 def section_map(look: Lookups, id: str, annee: int, main: Unit, spec: dict) -> M.Carte | None:
-    """The communes of the département (the départements of France), shaded by their structures."""
-    several = look.d.federation.get("departements_carte") or []     # dbt: pub_federation
-    if main.niveau == "national" and several:
-        # a federation of several départements: the communes of its départements, as for one
-        level, file, bounds = "commune", tuple(f"communes-{d}" for d in several), spec.get("classes") or [1, 2, 3, 5]
+    """The communes of the département (the départements of France; the communes of the départements
+    of a federation that declares several, dbt's pub_federation.departements_zone), shaded by their
+    structures."""
+    zone = look.d.federation.get("departements_zone") if main.niveau == "national" else None
+    if zone:
+        level, file, bounds = "commune", tuple(f"communes-{d}" for d in zone), spec.get("classes") or [1, 2, 3, 5]
         area, areas = "commune", "communes"
     elif main.niveau == "national":
         level, file, bounds = "departement", "departements", spec.get("classes_departements") or [1, 25, 50, 100]
