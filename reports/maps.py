@@ -64,6 +64,17 @@ def parent_communes() -> dict[str, str]:
         return {r["code_insee"]: r["code_commune_parent"] for r in csv.DictReader(f) if r.get("code_commune_parent")}
 
 
+@lru_cache(maxsize=1)
+def commune_names() -> dict[str, str]:
+    """The communes' names as the rest of the site writes them (the commune reference: « Le Port »,
+    « Les Avirons »), for the outlines, whose file drops the article (« Port », « Avirons »)."""
+    path = REFERENCE / "communes.csv"
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as f:
+        return {r["code_insee"]: r["nom_commune"] for r in csv.DictReader(f) if r.get("nom_commune")}
+
+
 def classes_of(bounds: list[int], word: tuple[str, str]) -> list[tuple[int, int | None, str]]:
     """[1, 2, 3, 5] -> (1, 1, "1 structure"), (2, 2, ...), (3, 4, "3 à 4 structures"), (5, None, "5 ... ou plus")."""
     out = []
@@ -163,14 +174,17 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
     if not counts:
         return None
     classes = classes_of(bounds, word)
+    named = commune_names()
+    names = {code: named.get(code) or name for code, (name, _) in shapes.items()}
     drawn = []
-    for code, (name, rings) in sorted(shapes.items()):
+    for code, (_, rings) in sorted(shapes.items()):
+        name = names[code]
         n = counts.get(code, 0)
         if not draw_all and code not in counts:
             continue
         tip = f"{name}\u00a0: {nombre(n)} {word[0] if n == 1 else word[1]}" if n else f"{name}\u00a0: aucune {word[0]}"
         drawn.append((code, rings, _colour(n, classes), tip))
-    with_some = sorted(((n, shapes[c][0]) for c, n in counts.items() if n), key=lambda t: (-t[0], t[1]))
+    with_some = sorted(((n, names[c]) for c, n in counts.items() if n), key=lambda t: (-t[0], t[1]))
     top = ", ".join(f"{name} ({nombre(n)})" for n, name in with_some[:3])
     description = (f"{titre}. {nombre(len(drawn))} {areas}, dont {nombre(len(with_some))} avec au moins une "
                    f"{word[0]} ; le plus de {word[1]} : {top}. Le tableau qui suit la carte donne chaque chiffre."
@@ -180,7 +194,7 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
     lines = [[u["libelle"], nombre(u["n"] or 0), u.get("detail", "")] for u in units if u["n"]]
     missing_names = [f"{u['libelle']} ({nombre(u['n'] or 0)} {word[0] if u['n'] == 1 else word[1]})"
                      for u in missing]
-    grouped = [f"{', '.join(names)} : dans le contour de {shapes[parent][0]}" for parent, names in sorted(within.items())]
+    grouped = [f"{', '.join(inside)} : dans le contour de {names[parent]}" for parent, inside in sorted(within.items())]
     description = typo(description)
     panels = [[i for i, d in enumerate(drawn) if panel_of[d[0]] == k] for k in range(len(frames))]
     svg = _svg(id, titre, description, drawn, panels)
