@@ -31,12 +31,19 @@ def _cache_dir() -> Path:
     return Path(base) / "observatoire" / "plaquettes"
 
 
-def _key(html: str) -> str:
-    return hashlib.sha256((ENGINE + html).encode("utf-8")).hexdigest()
+# A SENACS departmental plaquette holds in 8 to 12 pages: a plaquette comes in versions, the whole
+# one first, then shorter ones (reports/site/report.py, ABRIDGED), and the first that holds in
+# MAX_PAGES is printed.
+MAX_PAGES = 12
 
 
-def cached_pdf(html: str) -> bytes | None:
-    """The PDF this very HTML rendered to before (with this engine), if it was kept."""
+def _key(versions: str | tuple[str, ...]) -> str:
+    text = versions if isinstance(versions, str) else "\0".join(versions)
+    return hashlib.sha256((ENGINE + text).encode("utf-8")).hexdigest()
+
+
+def cached_pdf(html: str | tuple[str, ...]) -> bytes | None:
+    """The PDF these very versions of a plaquette rendered to before (with this engine), if it was kept."""
     path = _cache_dir() / f"{_key(html)}.pdf"
     try:
         pdf = path.read_bytes()
@@ -46,7 +53,7 @@ def cached_pdf(html: str) -> bytes | None:
     return pdf if pdf.startswith(b"%PDF-") else None
 
 
-def keep_pdf(html: str, pdf: bytes) -> None:
+def keep_pdf(html: str | tuple[str, ...], pdf: bytes) -> None:
     """Keep a rendered plaquette for the next run; a cache is a convenience: an unwritable
     folder only costs a rendering."""
     folder = _cache_dir()
@@ -74,8 +81,10 @@ def engine():
     return weasyprint
 
 
-def render_pdf(html: str) -> bytes:
-    """The PDF of a plaquette's HTML. Nothing is fetched: the HTML holds everything it shows."""
+def render_pdf(versions: str | tuple[str, ...]) -> bytes:
+    """The PDF of a plaquette: the first of its versions (its HTML, the whole one first) that holds
+    in MAX_PAGES pages, else the last, the shortest. Nothing is fetched: the HTML holds everything
+    it shows."""
     weasyprint = engine()
     for name in ("weasyprint", "fontTools"):        # its warnings on CSS it skips are not the reader's
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -83,5 +92,10 @@ def render_pdf(html: str) -> bytes:
     def no_network(url, *args, **kwargs):
         raise ValueError(f"la plaquette ne charge rien : {url}")
 
+    versions = (versions,) if isinstance(versions, str) else versions
     with phase("report", "plaquette PDF d'une année"):      # one line per rendering (benchmark)
-        return weasyprint.HTML(string=html, url_fetcher=no_network).write_pdf()
+        for k, html in enumerate(versions):
+            document = weasyprint.HTML(string=html, url_fetcher=no_network).render()
+            if len(document.pages) <= MAX_PAGES or k == len(versions) - 1:
+                return document.write_pdf()
+    raise ValueError("une plaquette sans version")

@@ -190,3 +190,49 @@ def test_the_national_comparison_never_leaves_its_caption_at_the_foot_of_a_page(
         caption = [k for k, t in enumerate(texts) if "Comparaison nationale, 2022" in t]
         first_row = [k for k, t in enumerate(texts) if "Indicateur comparé 0" in t]
         assert caption == first_row and len(caption) == 1, (n, caption, first_row)
+
+
+@pytest.mark.lent
+def test_a_plaquette_too_long_for_its_pages_prints_a_shorter_version_that_says_what_the_site_holds():
+    """A département of 260 communes with centres, a federal project of 80 action rows, 260 sheets:
+    the whole plaquette passes its pages; the one printed holds in them, keeps the communes with
+    the most structures, and says how many communes, rows and sheets the site holds beyond it."""
+    from io import BytesIO
+
+    from markupsafe import Markup
+
+    from reports.plaquette import MAX_PAGES, css, render_pdf
+    from reports.site.report import versions
+
+    adresse = "https://observatoire.exemple/2022/index.html"
+    communes = [{"libelle": f"Commune {k:03d}", "n": 6 if k >= 255 else 2 if k >= 240 else 1, "structures": "1 centre social",
+                 "sans_fiche": False} for k in range(260)]
+    table = [{"libelle": f"Activités fédérales de l'action A{k}.1 — une action au nom long, sur deux lignes du tableau",
+              "valeur": "12", "lecture": "+3 sur un an, sur l'ensemble des activités comptées : en progrès."}
+             for k in range(80)]
+    links = [{"texte": f"Fiche {k:03d}", "niveau": "commune", "url": f"https://observatoire.exemple/2022/communes/{k}.html"}
+             for k in range(260)]
+    sections = [{"id": "implantation", "titre": "Implantation", "communes": communes, "communes_note": ""},
+                {"id": "federation", "titre": "L'activité de la fédération", "tableau": table},
+                {"id": "fiches", "titre": "Fiches", "fiches": {"liens": links, "petites": [], "note": ""}}]
+    template = environment().get_template("plaquette.html")
+    whole, *shorter = versions(lambda secs: template.render(
+        federation={"nom": "Fédération"}, annee=2022, css=Markup(css()), sections=secs, adresse=adresse),
+        sections, adresse)
+    assert shorter and len(PdfReader(BytesIO(render_pdf(whole))).pages) > MAX_PAGES
+    reader = PdfReader(BytesIO(render_pdf((whole, *shorter))))
+    assert len(reader.pages) <= MAX_PAGES
+    text = re.sub(r"\s+", " ", "\n".join(p.extract_text() for p in reader.pages))
+    printed = set(re.findall(r"Commune \d{3}", text))
+    if printed:     # the communes with the most structures first, the others counted
+        rest = int(re.search(r"Les (\d+) autres communes comptent chacune une structure", text).group(1))
+        assert len(printed) == 260 - rest and printed == {c["libelle"] for c in sorted(communes, key=lambda c: (-c["n"], c["libelle"]))[:len(printed)]}
+        assert {f"Commune {k}" for k in range(240, 260)} <= printed
+    else:
+        assert "Le tableau des 260 communes qui comptent au moins une structure est en ligne" in text
+    rows = len(re.findall(r"Activités fédérales de l'action A\d+\.1", text))
+    assert rows == 80 or f"… et {80 - rows} autres indicateurs de cette rubrique dans le rapport en ligne" in text
+    sheets = len(re.findall(r"Fiche \d{3}", text))
+    assert sheets == 260 or (sheets and f"… et {260 - sheets} autres fiches, en ligne avec ce rapport" in text) \
+        or (not sheets and "sont en ligne, avec ce rapport" in text)
+    assert _flat(adresse) in _flat(text)

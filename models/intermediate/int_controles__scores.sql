@@ -157,7 +157,8 @@ select
     end as causes,
     -- the figure in words, for the quality page: « les familles touchées du département (Hauts-de-Seine) »
     coalesce(q.libelle_court, p.colonne) || ' ' || case p.niveau_score
-        when 'commune' then 'de la commune de ' || coalesce(com.nom_commune, p.code_score)
+        -- a name in brackets, as the département's: « de la commune de Issy… », « de Le Havre » are not French
+        when 'commune' then 'de la commune (' || coalesce(com.nom_commune, p.code_score) || ')'
         when 'territoire' then 'du territoire ' || coalesce(ter.nom_ept, dep.nom_departement, p.code_score)
         when 'departement' then 'du département (' || coalesce(dep.nom_departement, p.code_score) || ')'
         when 'national' then coalesce('des départements de la fédération ('

@@ -59,7 +59,7 @@ class Lookups:
 
     def __init__(self, data: SiteData, spec: PageSpec, con=None, plaquettes: bool = True):
         self.d, self.spec, self.con, self.plaquettes = data, spec, con, plaquettes
-        self.pdfs: list[tuple[str, str]] = []      # (path, HTML) of each yearly plaquette to print
+        self.pdfs: list[tuple[str, tuple[str, ...]]] = []      # (path, its HTML versions) of each yearly plaquette to print
         self.reg = data.registre
         self.verdicts = data.libelles.get("verdict", {})
         self.motifs = data.libelles.get("motif_sans_verdict", {})     # why a change has no verdict

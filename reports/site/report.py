@@ -63,11 +63,23 @@ def render(look: Lookups, w: Writer, annee: int) -> None:
         look.pdfs.append((f"{annee}/{plaquette}", printed(look, w, annee, main, sections)))
 
 
-def printed(look: Lookups, w: Writer, annee: int, main: Unit | None, sections: list[dict]) -> str:
+# What a plaquette leaves to the site when its whole version passes the pages a plaquette holds
+# (reports/plaquette.MAX_PAGES: a département of a hundred communes with centres, a federal project
+# of twenty actions): each shorter version keeps fewer rows of its long lists (the communes with the
+# most structures, the first sheets, the first rows of each section's table; None: all of them), and
+# says how many more the site holds. The first version that holds is printed.
+ABRIDGED = ({"communes": 30, "fiches": 20, "tableau": None},
+            {"communes": 12, "fiches": 6, "tableau": 12},
+            {"communes": 0, "fiches": 0, "tableau": 6})
+
+
+def printed(look: Lookups, w: Writer, annee: int, main: Unit | None, sections: list[dict]) -> tuple[str, ...]:
     """The yearly report as a printed A4 plaquette (PDF): cover with its key figure, contents,
-    key messages, the report's sections with static charts and map, method and sources last."""
+    key messages, the report's sections with static charts and map, method and sources last. Its
+    versions: the whole one, then each shorter one (ABRIDGED) that differs from the one before."""
     site = str(look.d.federation.get("adresse_observatoire") or "").rstrip("/")
-    printed = []
+    adresse = f"{site}/{annee}/index.html" if site else ""
+    whole = []
     for sec in sections:
         sec = dict(sec)
         sec["graphiques"] = [{"titre": g.titre, "lecture": g.lecture, "legende": g.legende,
@@ -78,15 +90,61 @@ def printed(look: Lookups, w: Writer, annee: int, main: Unit | None, sections: l
                                for l in fiches["liens"]]
             fiches["note"] = fiches["note_imprimee"]    # the communes without a sheet are not listed there
             sec["fiches"] = fiches
-        printed.append(sec)
+        whole.append(sec)
     first = next((t for s in sections for t in s.get("tuiles") or []), None)
     sources = sorted({citation(r["editeur_source"], r.get("titre_source"))
                       for r in look.d.nationale.get(annee, []) if r.get("editeur_source")})
-    html = w.template("plaquette.html").render(
-        w.common, css=Markup(plaquette_css()), annee=annee, principal=main, sections=printed,
+    return versions(lambda secs: w.template("plaquette.html").render(
+        w.common, css=Markup(plaquette_css()), annee=annee, principal=main, sections=secs,
         messages=look.messages(annee, main), chiffre=first, date=look.year_date(annee), sources=sources,
-        adresse=f"{site}/{annee}/index.html" if site else "", adresse_methode=f"{site}/methodologie.html")
-    return html
+        adresse=adresse, adresse_methode=f"{site}/methodologie.html"), whole, adresse)
+
+
+def versions(render, sections: list[dict], adresse: str) -> tuple[str, ...]:
+    """The HTML of a plaquette's versions, render(sections) of the whole sections then of each
+    shorter one (ABRIDGED) that differs from the one before."""
+    out: list[str] = []
+    for limits in (None, *ABRIDGED):
+        html = render(abridged(sections, limits, adresse) if limits else sections)
+        if not out or html != out[-1]:
+            out.append(html)
+    return tuple(out)
+
+
+def abridged(sections: list[dict], limits: dict, adresse: str) -> list[dict]:
+    """The sections of a shorter plaquette: at most limits[k] rows of each long list, the rest said
+    in a sentence that points to the site."""
+    where = f"en ligne\u00a0: {adresse}" if adresse else "sur le site de l'observatoire"
+    out = []
+    for sec in sections:
+        sec = dict(sec)
+        rows, keep = sec.get("communes") or [], limits["communes"]
+        if len(rows) > keep:
+            ranked = sorted(rows, key=lambda r: (-r["n"], ordre(r["libelle"])))
+            sec["communes"], rest = ranked[:keep], ranked[keep:]
+            top = max(r["n"] for r in rest)
+            most = "une structure" if top == 1 else f"au plus {pluriel(top, 'structure', 'structures')}"
+            sec["communes_autres"] = (
+                f"Le tableau des {pluriel(len(rows), 'commune', 'communes')} qui comptent au moins une structure "
+                f"est {where}." if not keep else
+                f"L'autre commune compte {most.removeprefix('au plus ')}\u202f; le tableau complet est {where}." if len(rest) == 1 else
+                f"Les {pluriel(len(rest), 'autre commune', 'autres communes')} comptent chacune {most}\u202f; le tableau complet est {where}.")
+            sec["communes_note"] = sec["communes_note"] if keep else ""
+        if sec.get("fiches") and len(sec["fiches"]["liens"]) > limits["fiches"]:
+            fiches = dict(sec["fiches"])
+            rest = len(fiches["liens"]) - limits["fiches"]
+            fiches["liens"] = fiches["liens"][:limits["fiches"]]
+            fiches["autres"] = (f"… et {pluriel(rest, 'autre fiche', 'autres fiches')}, en ligne avec ce rapport."
+                                if fiches["liens"] else "")
+            sec["fiches"] = fiches
+        keep = limits["tableau"]
+        if keep is not None and len(sec.get("tableau") or []) > keep:
+            rest = len(sec["tableau"]) - keep
+            sec["tableau"] = sec["tableau"][:keep]
+            sec["tableau_autres"] = (f"… et {pluriel(rest, 'autre indicateur', 'autres indicateurs')} de cette "
+                                     f"rubrique dans le rapport {where}.")
+        out.append(sec)
+    return out
 
 
 def citation(editeur, titre) -> str:
@@ -204,7 +262,8 @@ def commune_table(look: Lookups, annee: int) -> list[dict]:
         rows.append({"libelle": u.libelle, "parent": p.libelle if p else "", "href": tree["href"].get((niveau, code)),
                      "parent_href": tree["href"].get((p.niveau, p.code)) if p else None,
                      "niveau_parent": (p or tree["main"]).niveau if p or tree["main"] else "",
-                     "sans_fiche": (niveau, code) in tree["small"], "structures": structures(u.nb_cs, u.nb_evs)})
+                     "sans_fiche": (niveau, code) in tree["small"], "structures": structures(u.nb_cs, u.nb_evs),
+                     "n": u.nb_structures or 0})
     return rows
 
 
