@@ -313,6 +313,18 @@ RULES: list[Rule] = [
     Rule("commune_connue", "reponses", "bloquant", "code_commune", "un code commune INSEE en vigueur",
          "%s : code commune {code_commune} inconnu du référentiel." % WHO,
          _in_set("commune_connue", [True]), "Commune connue du référentiel"),
+    Rule("commune_inchangee", "reponses", "avertissement", "code_commune",
+         "la commune de l'enquête précédente ({code_commune_precedente}, {nom_commune_precedente})",
+         "%s : commune {code_commune} ({nom_commune}), alors que l'enquête {annee_enquete_commune_precedente} "
+         "donnait {code_commune_precedente} ({nom_commune_precedente}) : la structure a-t-elle déménagé, ou un code "
+         "postal a-t-il été saisi à la place du code INSEE ?" % WHO,
+         _in_set("commune_inchangee", [True]), "Commune inchangée depuis l'enquête précédente",
+         conseil="Vérifiez avec la structure : si elle a bien changé de commune, confirmez le code dans "
+                 "confirmations.csv ; sinon inscrivez le code INSEE juste dans corrections.csv (l'extrait reste "
+                 "tel quel).",
+         centre="La commune indiquée pour votre site principal ({nom_commune}, code {code_commune}) n'est pas celle "
+                "de votre réponse à l'enquête {annee_enquete_commune_precedente} ({nom_commune_precedente}, code "
+                "{code_commune_precedente})."),
     Rule("type_structure_valide", "reponses", "bloquant", "type_structure", "CS ou EVS",
          "{code_structure} : type de structure « {type_structure} » inconnu.",
          _in_set("type_structure", ["CS", "EVS"]), "Type de structure CS ou EVS"),

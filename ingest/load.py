@@ -1,6 +1,7 @@
 """`observatoire ingest`: discover extracts, parse them, load them in one transaction."""
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import re
@@ -12,7 +13,7 @@ from typing import Callable, Iterable
 
 from common.processes import die_with_parent
 
-from .config import REFERENCE_DIR, Config
+from .config import REFERENCE_DIR, SCHEMA_FILE, Config
 from common.errors import ExtractError, ObservatoireError
 from common.observatory import DEPARTEMENT
 from .extract import CSV_SUFFIXES, XLSX_SUFFIXES, ParsedExtract, classify, os_error_fr, parse_extract, sha256_of
@@ -133,6 +134,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                                 "activites_AAAA.csv|.xlsx).")
     communes = known_communes(reference_dir)
     codes = project_codes(reference_dir, observatory)
+    reading = reading_fingerprint(config, communes, codes)
     reporter = reporter or _SilentReporter()
     results: list[FileResult] = []
     with W.warehouse_lock(db_path, wait):
@@ -148,7 +150,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
             for path in files:
                 result = FileResult(path=path)
                 results.append(result)
-                jobs.append(_prepare(path, result, con, refused.get(path)))
+                jobs.append(_prepare(path, result, con, refused.get(path), reading))
             for result, parsed in zip(results, _parse_all(jobs, results, config, communes, codes, reporter)):
                 if result.kind:
                     parsed_by_key.setdefault((result.kind, result.year), []).append((result, parsed))
@@ -175,7 +177,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                         elif parsed is not None:
                             archive = W.archive_file(archive_dir, parsed)
                             parsed.data = b""       # archived: its memory goes to the rows being written
-                            result.status = W.replace_year(con, parsed, archive)
+                            result.status = W.replace_year(con, parsed, archive, reading)
                         elif result.status == "inchangé" and W.clear_rejections(con, kind, year):
                             result.lifted = True
                             result.message += " ; le rejet précédent de cette année est levé"
@@ -203,6 +205,9 @@ def departement_of(commune: str) -> str:
     return commune[:3] if commune.startswith("97") else commune[:2]
 
 
+NAMED_OUTSIDE = 5      # structures outside the départements named by the refusal, per file and département
+
+
 def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> None:
     """Extracts whose structures lie outside the départements the settings declare are refused
     whole, before anything is written: another federation's data never mixes with this one's;
@@ -224,18 +229,31 @@ def check_departements(observatory, parsed_by_key, con=None, db_path=None) -> No
                 f"ceux de {identity.nom} ({', '.join(identity.departements)}) : rien n'a été chargé. Chaque "
                 "observatoire a son propre entrepôt : lancez la commande sans --entrepot dans le dossier de "
                 "l'observatoire, ou nommez un nouveau fichier.")
-    outside: dict[str, dict[str, set[str]]] = {}
+    outside: dict[str, dict[str, dict[str, tuple]]] = {}    # file -> département -> structure -> (line, commune)
     for entries in parsed_by_key.values():
         for result, parsed in entries:
             if parsed is None or result.status == "rejeté" or "code_commune" not in parsed.rows.columns:
                 continue
             rows = parsed.rows.dropna(subset=["code_commune"])
-            for commune, structure in zip(rows["code_commune"].astype(str), rows.get("code_structure", rows["code_commune"])):
+            lines = rows["_ligne"] if "_ligne" in rows.columns else [None] * len(rows)
+            for commune, structure, line in zip(rows["code_commune"].astype(str),
+                                                rows.get("code_structure", rows["code_commune"]), lines):
                 dep = departement_of(commune)
                 if not identity.covers(dep) and DEPARTEMENT.fullmatch(dep):   # no département: an unknown commune
-                    outside.setdefault(result.path.name, {}).setdefault(dep, set()).add(str(structure))
+                    outside.setdefault(result.path.name, {}).setdefault(dep, {}).setdefault(
+                        str(structure), (line, commune))
     if outside:
-        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d} ({_some(s)})"
+        def where(found: dict[str, tuple]) -> str:
+            # the lines and communes of the first ones: a typo in one commune code is found at once
+            first = [found[code] for code in sorted(found)[:NAMED_OUTSIDE]]
+            if any(line is None for line, _ in first):
+                return ""
+            plural = "s" if len(first) > 1 else ""
+            return (f" : ligne{plural} {', '.join(str(line) for line, _ in first)} ; "
+                    f"commune{plural} {', '.join(commune for _, commune in first)}")
+
+        lines = [f"  - {name} : " + ", ".join(f"{len(s)} structure{'s' if len(s) > 1 else ''} du {d} "
+                                              f"({_some(set(s), NAMED_OUTSIDE)}){where(s)}"
                                               for d, s in sorted(deps.items()))
                  for name, deps in sorted(outside.items())]
         settings = (observatory.root / "observatoire.yaml") if observatory.root else "observatoire.yaml"
@@ -261,7 +279,25 @@ def _reject(result: FileResult, message: str) -> None:
     result.counts, result.details = {}, []
 
 
-def _prepare(path, result: FileResult, con, refusal: str | None = None) -> tuple | None:
+def reading_fingerprint(config: Config, communes: frozenset[str], codes) -> str:
+    """What, besides its bytes, decides how a file is read: the schema, the header aliases (the
+    folder's own), the known communes and the federal project's codes. An alias widened after a
+    warning (« étendez les années de cet alias, puis rechargez le fichier ») changes it, and the
+    unchanged file is read again."""
+    digest = hashlib.sha256()
+    for path in (SCHEMA_FILE, config.alias_file):
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"-")
+        digest.update(b"\0")
+    digest.update("\n".join(sorted(communes)).encode("utf-8"))
+    digest.update(repr(sorted(codes.actions.items())).encode("utf-8"))
+    digest.update(repr(sorted(codes.groups.items())).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _prepare(path, result: FileResult, con, refusal: str | None = None, reading: str | None = None) -> tuple | None:
     """Read and identify one file: (path, kind, year, sha256, bytes) when it is to be parsed, None
     when it is rejected already (`refusal`: without reading it) or unchanged since it was loaded."""
     kind_year = classify(path)
@@ -281,7 +317,7 @@ def _prepare(path, result: FileResult, con, refusal: str | None = None) -> tuple
                         "s'il remplace un extrait, donnez-lui ce nom à la place de l'ancien ; sinon retirez-le du "
                         "dossier des extraits")
         return None
-    if W.active_file(con, result.kind, result.year) == sha:
+    if W.read_alike(con, result.kind, result.year, sha, reading):
         result.status = "inchangé"
         result.message = "déjà chargé à l'identique"
         return None

@@ -112,6 +112,9 @@ def ensure_schema(con, config: Config) -> None:
     con.execute(FINDINGS_DDL)
     con.execute(CORRECTIONS_DDL)
     con.execute("ALTER TABLE constats_qualite ADD COLUMN IF NOT EXISTS annee_donnees INTEGER")
+    # the reading settings a file was loaded with (ingest.load.reading_fingerprint): an alias added
+    # since makes the same bytes read otherwise, so the file is loaded again
+    con.execute("ALTER TABLE fichiers_sources ADD COLUMN IF NOT EXISTS empreinte_lecture VARCHAR")
     add_selection_columns(con)
     for kind, table in RAW_TABLE.items():
         columns = {c.name: c.sql_type for c in config.columns[kind].values()} | LINEAGE
@@ -147,6 +150,14 @@ def active_file(con, kind: str, year: int) -> str | None:
     row = con.execute("SELECT sha256 FROM fichiers_sources WHERE type_extrait = ? AND annee_fichier = ? "
                       "AND statut = 'actif'", [kind, year]).fetchall()
     return row[0][0] if row else None
+
+
+def read_alike(con, kind: str, year: int, sha256: str, reading: str) -> bool:
+    """Whether the year's active file is these bytes, read with the same reading settings (header
+    aliases, schema, communes, project codes): only then is loading it again a no-op."""
+    row = con.execute("SELECT sha256, empreinte_lecture FROM fichiers_sources WHERE type_extrait = ? "
+                      "AND annee_fichier = ? AND statut = 'actif'", [kind, year]).fetchall()
+    return bool(row) and row[0] == (sha256, reading)
 
 
 def archive_file(archive_dir: Path, parsed: ParsedExtract) -> Path:
@@ -212,7 +223,7 @@ INSERT_SLICE = 50_000
 MEMORY_LIMIT = "512MB"
 
 
-def replace_year(con, parsed: ParsedExtract, archive_path: Path) -> str:
+def replace_year(con, parsed: ParsedExtract, archive_path: Path, reading: str | None = None) -> str:
     """Swap the rows of the file's year for the new file's. Runs in the caller's transaction."""
     kind, year = parsed.kind, parsed.year
     table = RAW_TABLE[kind]
@@ -244,11 +255,13 @@ def replace_year(con, parsed: ParsedExtract, archive_path: Path) -> str:
             con.unregister("_extra")
     write_findings(con, parsed.findings, etape="ingest", kind=kind, year=year,
                    fichier=parsed.path.name, sha256=parsed.sha256)
-    con.execute("""INSERT INTO fichiers_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'actif',
-                   now()::TIMESTAMP, NULL)""",
+    con.execute("""INSERT INTO fichiers_sources (sha256, type_extrait, annee_fichier, nom_fichier, chemin_source,
+                       chemin_archive, taille_octets, encodage, separateur, nb_lignes, nb_doublons_fusionnes, statut,
+                       charge_le, remplace_le, empreinte_lecture)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'actif', now()::TIMESTAMP, NULL, ?)""",
                 [parsed.sha256, kind, year, name_text(parsed.path.name), name_text(parsed.path.resolve()),
                  name_text(archive_path),
-                 parsed.size, parsed.encoding, parsed.separator, len(parsed.rows), parsed.duplicates])
+                 parsed.size, parsed.encoding, parsed.separator, len(parsed.rows), parsed.duplicates, reading])
     return "remplacé" if previous else "chargé"
 
 

@@ -135,13 +135,15 @@ REGISTRY = "registre_indicateurs.csv"
 LABELS = "libelles_codes.csv"
 
 
-def folder_seeds(observatory, db_path: Path) -> Path:
+def folder_seeds(observatory, db_path: Path, warnings: list[str] | None = None) -> Path:
     """The seeds of an observatory folder, beside its warehouse: each of the product's seeds, or the
     file of the same name in the folder's config/; the registry keeps the SENACS key figures, the
     indicators of the axes its own federal project declares (none without one: no target or
     baseline it did not declare), and the survey's indicators of any other axis as key figures; only
     the activity log's indicators of an undeclared axis are left out (they count the actions of a
-    project the federation does not have)."""
+    project the federation does not have). `warnings` receives, in French, each row of the folder's
+    own registry naming an axis or an action its own federal project does not declare (a typo that
+    would otherwise move an indicator to the key figures, drop it, or show an action without its name)."""
     import csv
     import io
 
@@ -151,6 +153,7 @@ def folder_seeds(observatory, db_path: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     project = read_project(observatory.project_file)
     axes = {str(a["code"]) for a in project["axes"]}
+    actions = {str(x["code"]) for a in project["axes"] for x in a.get("actions") or []}
     for source in sorted(SEEDS_DIR.glob("*.csv")):
         own = observatory.root / "config" / source.name if observatory.root else None
         text = (own if own is not None and own.is_file() else source).read_text(encoding="utf-8-sig")
@@ -163,7 +166,10 @@ def folder_seeds(observatory, db_path: Path) -> Path:
             out = io.StringIO()
             writer = csv.DictWriter(out, fieldnames=fields, restval="", lineterminator="\n")
             writer.writeheader()
-            for row in rows:
+            checked = own is not None and own.is_file() and observatory.project_file is not None
+            for line, row in enumerate(rows, start=2):
+                if checked and warnings is not None:
+                    warnings.extend(_undeclared(own, observatory.project_file, line, row, axes, actions))
                 if row.get("axe") == "socle" or row.get("axe") in axes:
                     if observatory.project_file is None:
                         row["cible"] = row["annee_reference"] = ""
@@ -180,6 +186,22 @@ def folder_seeds(observatory, db_path: Path) -> Path:
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
             target.write_text(text, encoding="utf-8")
     return dest
+
+
+def _undeclared(registry: Path, project: Path, line: int, row: dict, axes: set[str], actions: set[str]) -> list[str]:
+    """What a row of a folder's own registry names that its federal project does not declare, in French."""
+    where = f"Avertissement : {registry}, ligne {line} (indicateur « {row.get('indicateur', '')} ») : "
+    axe, action = (row.get("axe") or "").strip(), (row.get("action") or "").strip()
+    if axe and axe != "socle" and axe not in axes:
+        kept = ("publié parmi les chiffres clés SENACS, sans action ni cible" if row.get("source") == "enquete"
+                else "laissé de côté (il compte les actions d'un axe que le projet n'a pas)")
+        return [where + f"axe « {axe} » absent du projet fédéral ({project} déclare "
+                f"{', '.join(sorted(axes)) or 'aucun axe'}) : l'indicateur est {kept}. Corrigez l'axe, ou "
+                "déclarez-le dans le projet fédéral."]
+    if action and axe in axes and action not in actions:
+        return [where + f"action « {action} » absente du projet fédéral ({project}) : elle serait montrée sans "
+                "son nom. Corrigez le code de l'action, ou déclarez-la dans le projet fédéral."]
+    return []
 
 
 def _with_product_labels(own: str, product: str) -> str:
@@ -286,9 +308,10 @@ def build(db_path: Path, *, project_dir: Path = PROJECT_DIR, docs: bool = True, 
             db_path, corrections, Config(alias_file=observatory.alias_file) if observatory is not None else None,
             observatory)
         chrono.tour("corrections")
-        seeds = folder_seeds(observatory, db_path) if observatory is not None and observatory.root else None
+        notes: list[str] = []       # the folder's registry rows its federal project does not declare
+        seeds = folder_seeds(observatory, db_path, notes) if observatory is not None and observatory.root else None
         common = dbt_args(db_path, project_dir, seeds)
-        result = BuildResult(target_dir=dbt_dirs(db_path)[0], corrections=result_corrections)
+        result = BuildResult(target_dir=dbt_dirs(db_path)[0], corrections=result_corrections, warnings=notes)
         _mark_build(db_path, "en_cours")
         try:
             # --full-refresh: seeds follow any change of their columns (a registry edited by hand);

@@ -64,6 +64,17 @@ def parent_communes() -> dict[str, str]:
         return {r["code_insee"]: r["code_commune_parent"] for r in csv.DictReader(f) if r.get("code_commune_parent")}
 
 
+@lru_cache(maxsize=1)
+def commune_names() -> dict[str, str]:
+    """The communes' names as the rest of the site writes them (the commune reference: « Le Port »,
+    « Les Avirons »), for the outlines, whose file drops the article (« Port », « Avirons »)."""
+    path = REFERENCE / "communes.csv"
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as f:
+        return {r["code_insee"]: r["nom_commune"] for r in csv.DictReader(f) if r.get("nom_commune")}
+
+
 def classes_of(bounds: list[int], word: tuple[str, str]) -> list[tuple[int, int | None, str]]:
     """[1, 2, 3, 5] -> (1, 1, "1 structure"), (2, 2, ...), (3, 4, "3 à 4 structures"), (5, None, "5 ... ou plus")."""
     out = []
@@ -87,22 +98,42 @@ def _colour(n: int, classes: list) -> str:
     return colour
 
 
-def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, str, str]]) -> Markup:
-    """shapes: (code, rings, colour, tooltip). Equirectangular projection at the map's middle latitude."""
-    points = [p for _, rings, _, _ in shapes for ring in rings for p in ring]
-    if not points:
+# between the panels of a map of several départements (each drawn in its own frame, side by side)
+PANEL_GAP = 12
+
+
+def _frame_of(file: str) -> str:
+    """The frame an outline file is drawn in on a map of several: its own for an overseas département
+    (communes-974), one for the mainland's."""
+    return file if file.startswith("communes-97") else "metropole"
+
+
+def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, str, str]],
+         panels: list[list[int]] | None = None) -> Markup:
+    """shapes: (code, rings, colour, tooltip). Equirectangular projection at the map's middle latitude.
+    `panels`: the indexes of the shapes drawn in each frame, side by side (the communes of each of a
+    federation's départements: La Réunion and Mayotte, 1,400 km apart, would be specks on one frame)."""
+    panels = [group for group in (panels or [list(range(len(shapes)))]) if group]
+    width = (WIDTH - PANEL_GAP * (len(panels) - 1)) / max(len(panels), 1)
+    paths, height, left = [], 1.0, 0.0
+    for group in panels:
+        points = [p for i in group for ring in shapes[i][1] for p in ring]
+        if not points:
+            continue
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        k = math.cos(math.radians((min(ys) + max(ys)) / 2))
+        span = max((max(xs) - min(xs)) * k, 1e-9)
+        scale = width / span
+        height = max(height, (max(ys) - min(ys)) * scale)
+        x0, y1 = min(xs), max(ys)
+        for i in group:
+            code, rings, colour, tip = shapes[i]
+            d = "".join("M" + "L".join(f"{left + (x - x0) * k * scale:.1f} {(y1 - y) * scale:.1f}" for x, y in ring)
+                        + "Z" for ring in rings)
+            paths.append(f'<path d="{d}" fill="{colour}" data-code="{escape(code)}"><title>{escape(tip)}</title></path>')
+        left += width + PANEL_GAP
+    if not paths:
         return Markup("")
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    k = math.cos(math.radians((min(ys) + max(ys)) / 2))
-    span = max((max(xs) - min(xs)) * k, 1e-9)
-    scale = WIDTH / span
-    height = max((max(ys) - min(ys)) * scale, 1.0)
-    x0, y1 = min(xs), max(ys)
-    paths = []
-    for code, rings, colour, tip in shapes:
-        d = "".join("M" + "L".join(f"{(x - x0) * k * scale:.1f} {(y1 - y) * scale:.1f}" for x, y in ring) + "Z"
-                    for ring in rings)
-        paths.append(f'<path d="{d}" fill="{colour}" data-code="{escape(code)}"><title>{escape(tip)}</title></path>')
     return Markup(
         f'<svg class="carte-svg" id="{id}-svg" viewBox="-2 -2 {WIDTH + 4} {height + 4:.0f}" '
         f'role="img" aria-labelledby="{id}-titre {id}-desc" xmlns="http://www.w3.org/2000/svg" '
@@ -118,8 +149,13 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
     """A map of the outlines of `file`, each unit of `units` ({code, libelle, n, detail}) shaded by
     its count `n`; the other outlines of the file, with none, drawn in the lightest shade when
     `draw_all`. None when no unit can be drawn (no outline file for this territory). Several files
-    (the communes of a federation's départements) are drawn as one map."""
-    shapes = outlines(file) if isinstance(file, str) else {k: v for f in file for k, v in outlines(f).items()}
+    (the communes of a federation's départements) are drawn as one map: the mainland ones in one frame
+    (2A and 2B side by side as they are), each overseas one in a frame of its own beside it (La Réunion and
+    Mayotte, 1,400 km apart, would be specks in one frame)."""
+    files = (file,) if isinstance(file, str) else tuple(file)
+    shapes = {c: s for f in files for c, s in outlines(f).items()}
+    frames = list(dict.fromkeys(_frame_of(f) for f in files))
+    panel_of = {c: frames.index(_frame_of(f)) for f in files for c in outlines(f)}
     if not shapes:
         return None
     parents = parent_communes()
@@ -138,14 +174,17 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
     if not counts:
         return None
     classes = classes_of(bounds, word)
+    named = commune_names()
+    names = {code: named.get(code) or name for code, (name, _) in shapes.items()}
     drawn = []
-    for code, (name, rings) in sorted(shapes.items()):
+    for code, (_, rings) in sorted(shapes.items()):
+        name = names[code]
         n = counts.get(code, 0)
         if not draw_all and code not in counts:
             continue
         tip = f"{name}\u00a0: {nombre(n)} {word[0] if n == 1 else word[1]}" if n else f"{name}\u00a0: aucune {word[0]}"
         drawn.append((code, rings, _colour(n, classes), tip))
-    with_some = sorted(((n, shapes[c][0]) for c, n in counts.items() if n), key=lambda t: (-t[0], t[1]))
+    with_some = sorted(((n, names[c]) for c, n in counts.items() if n), key=lambda t: (-t[0], t[1]))
     top = ", ".join(f"{name} ({nombre(n)})" for n, name in with_some[:3])
     description = (f"{titre}. {nombre(len(drawn))} {areas}, dont {nombre(len(with_some))} avec au moins une "
                    f"{word[0]} ; le plus de {word[1]} : {top}. Le tableau qui suit la carte donne chaque chiffre."
@@ -155,9 +194,10 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
     lines = [[u["libelle"], nombre(u["n"] or 0), u.get("detail", "")] for u in units if u["n"]]
     missing_names = [f"{u['libelle']} ({nombre(u['n'] or 0)} {word[0] if u['n'] == 1 else word[1]})"
                      for u in missing]
-    grouped = [f"{', '.join(names)} : dans le contour de {shapes[parent][0]}" for parent, names in sorted(within.items())]
+    grouped = [f"{', '.join(inside)} : dans le contour de {names[parent]}" for parent, inside in sorted(within.items())]
     description = typo(description)
-    svg = _svg(id, titre, description, drawn)
+    panels = [[i for i, d in enumerate(drawn) if panel_of[d[0]] == k] for k in range(len(frames))]
+    svg = _svg(id, titre, description, drawn, panels)
     reason = ("communes créées après 2018, absentes des contours IGN de 2018" if area == "commune" else
               f"{areas} sans contour dans le référentiel (outre-mer)")
     reading = description[len(titre) + 2:] if description.startswith(titre + ". ") else description

@@ -81,7 +81,8 @@ TABLES = [
          Field("niveau", "string", "Niveau", "commune, territoire, departement ou national", "i.niveau",
                enum=_NIVEAUX),
          Field("code", "string", "Code de l'unité",
-               "Code INSEE de la commune, SIREN de l'EPT, code du département ou FR", "i.code"),
+               "Code INSEE de la commune, code du territoire (SIREN de l'EPT, ou celui que déclare la fédération), "
+               "code du département ou FR", "i.code"),
          Field("libelle_unite", "string", "Unité territoriale", "Nom de la commune, du territoire ou du département",
                "i.libelle_unite"),
          Field("valeur", "number", "Valeur",
@@ -113,7 +114,8 @@ TABLES = [
         [Field("annee", "integer", "Année de données", "Année de données"),
          Field("niveau", "string", "Niveau", "commune, territoire, departement ou national", enum=_NIVEAUX),
          Field("code", "string", "Code de l'unité",
-               "Code INSEE de la commune, SIREN de l'EPT, code du département ou FR"),
+               "Code INSEE de la commune, code du territoire (SIREN de l'EPT, ou celui que déclare la fédération), "
+               "code du département ou FR"),
          Field("libelle", "string", "Nom de l'unité", "Nom de la commune, du territoire ou du département"),
          Field("niveau_parent", "string", "Niveau du parent", "Niveau de l'unité qui la contient (vide au sommet)"),
          Field("code_parent", "string", "Code du parent", "Code de l'unité qui la contient (vide au sommet)"),
@@ -397,10 +399,11 @@ def write_open_data(data: SiteData, folder: Path, con) -> int:
     (folder / "datapackage.json").write_bytes(
         (json.dumps(datapackage(data, produced), ensure_ascii=False, indent=2) + NEWLINE).encode("utf-8"))
     (folder / "LICENCE.txt").write_bytes((
-        f"Données de l'observatoire des centres sociaux, produites par {f.get('nom', 'la fédération')}.\n"
+        f"Données de l'observatoire des centres sociaux. Producteur : {f.get('nom') or 'la fédération'}.\n"
         f"Licence : {f.get('licence') or 'Licence Ouverte 2.0'}"
         + (f" ({f['licence_url']})" if f.get("licence_url") else "") + "\n"
         + (f"Date de production : {date_longue(max(dates))}\n" if dates else "")
-        + "Source : enquête SENACS (déclarations des structures) et journal d'activités de la fédération.\n"
+        + "Source : enquête SENACS (déclarations des structures)"
+        + (" et journal d'activités de la fédération" if data.parametres.get("journal") else "") + ".\n"
     ).encode("utf-8"))
     return written          # COPY answers with the number of rows it wrote

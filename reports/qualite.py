@@ -7,6 +7,7 @@ any template can render, the quality page here or a page of the internal site.""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from slugify import slugify
 
 from common.names import file_stem
+from ingest.config import Config
 from expectations.rules import libelle
 from expectations.publication import DATA_YEAR, effective_findings_sql
 
@@ -62,9 +64,18 @@ FEDERATION_ONLY = {"code_commune_zero_restaure", "ligne_de_total", "colonne_inco
                    "guillemet_non_ferme", "guillemets_mal_places", "cellule_trop_longue"}
 
 
-def _shown(text: str) -> str:
-    """A declared value as a person reads it: 592 154 160, 17,5 (text that is no number stays as is)."""
-    if not text or text.strip().lower() in ("nan", "inf", "-inf"):
+@cache
+def _not_numbers() -> frozenset[str]:
+    """The extracts' columns whose values are codes, dates or words, never quantities (ingest/schema.yaml):
+    a commune code 97400, a SIRET or a year is shown as declared, not as « 97 400 »."""
+    return frozenset(c.name for columns in Config().columns.values() for c in columns.values()
+                     if c.type not in ("int", "decimal"))
+
+
+def _shown(text: str, colonne: str = "") -> str:
+    """A declared value as a person reads it: 592 154 160, 17,5 (text that is no number, or the value of
+    a column of codes, stays as is)."""
+    if not text or text.strip().lower() in ("nan", "inf", "-inf") or colonne in _not_numbers():
         return text
     try:
         number = float(text)
@@ -97,7 +108,7 @@ def _finding(row: dict, questions: dict | None = None) -> dict:
             "controle": libelle(row.get("regle")), "colonne": _text(row.get("colonne")),
             "valeur": _text(row.get("valeur_brute")), "attendu": _text(row.get("valeur_attendue")),
             "message": _text(row.get("message")), "annee_enquete": _text(row.get("annee_enquete")),
-            "regle": _text(row.get("regle")), "valeur_lue": _shown(_text(row.get("valeur_brute")))}
+            "regle": _text(row.get("regle")), "valeur_lue": _shown(_text(row.get("valeur_brute")), colonne)}
 
 
 def _structure(code: str, nom, found: list[dict], year) -> dict:

@@ -94,11 +94,11 @@ def test_failure_mid_load_leaves_the_warehouse_as_it_was(tmp_path, warehouse, mo
     write_csv(tmp_path / "v2" / "senacs_2022.csv", BASE_HEADER, survey_rows(2022))
     real, calls = W.replace_year, []
 
-    def crash_on_second(con, parsed, archive):
+    def crash_on_second(con, parsed, archive, *reading):
         calls.append(parsed.year)
         if len(calls) == 2:
             raise OSError("disque plein (panne simulée)")
-        return real(con, parsed, archive)
+        return real(con, parsed, archive, *reading)
     monkeypatch.setattr(W, "replace_year", crash_on_second)
     with pytest.raises(OSError):
         ingest_paths([tmp_path / "v2"], warehouse)
@@ -145,3 +145,35 @@ def test_row_of_another_survey_year_is_a_blocking_finding(tmp_path, cli_run, war
     assert cli_run("ingest", tmp_path).exit_code == 0
     assert query(warehouse, "SELECT regle, severite, valeur_brute, valeur_attendue FROM constats_qualite") == [
         ("annee_enquete_differente_du_fichier", "bloquant", "2012", "2021")]
+
+
+def test_an_unchanged_file_is_read_again_once_an_alias_is_widened(tmp_path, warehouse):
+    """« étendez les années de cet alias, puis rechargez le fichier »: the file itself has not
+    changed, but the header aliases it is read with have; loading it again reads the old header
+    as its column (it used to be « déjà chargé à l'identique », the values staying aside)."""
+    from ingest.config import ALIAS_FILE, Config
+
+    extracts = tmp_path / "extraits"
+    header = [("etp" if c == "etp_total" else c) for c in BASE_HEADER]   # an older name, kept in 2021
+    write_csv(extracts / "senacs_2021.csv", header, survey_rows(2021), keys=BASE_HEADER)
+    aliases = tmp_path / "alias_colonnes.yaml"
+    aliases.write_text(ALIAS_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    first = ingest_paths([extracts], warehouse, config=Config(alias_file=aliases))
+    assert [f.status for f in first.files] == ["chargé"]
+    assert query(warehouse, "SELECT count(etp_total) FROM raw_senacs") == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM constats_qualite WHERE regle = 'colonne_inconnue'")[0][0] == 1
+    # the same settings: nothing to do
+    again = ingest_paths([extracts], warehouse, config=Config(alias_file=aliases))
+    assert [f.status for f in again.files] == ["inchangé"]
+    # the alias widened to 2021: the same bytes are read again, and the column with them
+    text = aliases.read_text(encoding="utf-8")
+    assert '{entete: etp, colonne: etp_total, annees: "2018-2019"}' in text
+    aliases.write_text(text.replace('{entete: etp, colonne: etp_total, annees: "2018-2019"}',
+                                    '{entete: etp, colonne: etp_total, annees: "2018-2021"}'), encoding="utf-8")
+    widened = ingest_paths([extracts], warehouse, config=Config(alias_file=aliases))
+    assert [f.status for f in widened.files] == ["remplacé"]
+    assert query(warehouse, "SELECT count(etp_total) FROM raw_senacs") == [(2,)]
+    assert query(warehouse, "SELECT count(*) FROM constats_qualite WHERE regle = 'colonne_inconnue'")[0][0] == 0
+    assert query(warehouse, "SELECT count(*) FROM fichiers_sources WHERE statut = 'actif'") == [(1,)]
+    assert [f.status for f in ingest_paths([extracts], warehouse, config=Config(alias_file=aliases)).files] \
+        == ["inchangé"]

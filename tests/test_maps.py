@@ -101,3 +101,35 @@ def test_the_yearly_report_maps_the_structures_of_each_commune(site):
         for code, n in drawn:
             assert int(n or 0) == (counts.get(code) or 0), (annee, code)
         assert "Légende" in svg and "Voir les chiffres de la carte" in svg and "<desc" in svg
+
+
+def test_outlines_are_named_as_the_site_names_the_communes():
+    """The outline files drop the article (« Port », « Avirons », « Plessis-Robinson »): the map's
+    tooltips and text alternative name each commune as the pages and the table do."""
+    units = _units([("97407", "Le Port", 1), ("97411", "Saint-Denis", 4)])
+    carte = M.choropleth("c", "t", "communes-974", units, [1, 2, 3, 5], area="commune", areas="communes")
+    svg = str(carte.svg)
+    assert "Le Port\u00a0: 1 structure" in svg and "Les Avirons\u00a0: aucune structure" in svg
+    assert ">Port\u00a0:" not in svg and ">Avirons\u00a0:" not in svg
+    assert "Saint-Denis (4), Le Port (1)" in carte.description
+
+
+def test_each_overseas_departement_has_a_frame_of_its_own_on_a_map_of_several():
+    """La Réunion and Mayotte, 1,400 km apart, side by side in two frames each as wide as the other;
+    Corse-du-Sud and Haute-Corse, which touch, in one frame."""
+    def spans(carte):
+        found = {}
+        for d, code in re.findall(r'<path d="([^"]+)"[^>]*data-code="(\w+)"', str(carte.svg)):
+            found.setdefault(code[:3] if code.startswith("97") else code[:2], []).extend(
+                float(x) for x in re.findall(r"[ML]([\d.]+) ", d))
+        return {k: (min(v), max(v)) for k, v in found.items()}
+
+    units = _units([("97411", "Saint-Denis", 4), ("97611", "Mamoudzou", 2)])
+    oi = spans(M.choropleth("c", "t", ("communes-974", "communes-976"), units, [1, 2, 3, 5], area="commune",
+                            areas="communes"))
+    assert oi["974"][1] < oi["976"][0]                                       # apart, side by side
+    assert oi["974"][1] - oi["974"][0] > M.WIDTH / 3 and oi["976"][1] - oi["976"][0] > M.WIDTH / 3
+    units = _units([("2A004", "Ajaccio", 3), ("2B033", "Bastia", 2)])
+    corse = spans(M.choropleth("c", "t", ("communes-2A", "communes-2B"), units, [1, 2, 3, 5], area="commune",
+                               areas="communes"))
+    assert corse["2A"][1] > corse["2B"][0]                                   # one frame: the island whole

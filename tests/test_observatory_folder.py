@@ -3,6 +3,7 @@ folder found from the working directory, --dossier and --entrepot before or afte
 and extracts of another département refused with nothing changed. Fast: the CLI through click's
 runner, no dbt."""
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,8 @@ def test_extracts_of_another_departement_are_refused_with_nothing_changed(runner
     assert result.exit_code == 1
     flat = " ".join(result.output.split())
     assert "rien n'a été chargé" in flat and "3 structures du 92" in flat and "« departements »" in flat
+    # each named with its line and commune: a typo in one code is found without opening the file
+    assert re.search(r"3 structures du 92 \([^)]+\) : lignes 2, 3, 4 ; communes 92\d{3}, 92\d{3}, 92\d{3}", flat)
     assert query(db, loaded) == before == [(2021, 3)]
     assert sorted((db.parent / "archive").iterdir()) == archived
     # declared in the settings, they load
@@ -471,6 +474,52 @@ def test_without_a_project_the_surveys_indicators_stay_as_key_figures(runner, tm
         assert (kept[k]["axe"], kept[k]["action"], kept[k]["groupes_travail"], kept[k]["cible"],
                 kept[k]["annee_reference"]) == ("socle", "", "", "", ""), k
         assert kept[k]["rubrique"] == bundled[k]["rubrique"]
+
+
+def test_a_registry_row_naming_an_axis_or_action_the_project_does_not_declare_is_said(runner, tmp_path):
+    """A folder with its own federal project and its own registry: a row whose axis the project does
+    not declare (a typo) is not moved to the key figures, or dropped, in silence; nor is an action of
+    no name; the product's registry, whose axes are the 92's, draws no warning."""
+    import csv
+
+    from observatoire.build import SEEDS_DIR, folder_seeds
+
+    root = init(runner, tmp_path, "974")
+    obs = load(root)
+    quiet: list[str] = []
+    folder_seeds(obs, obs.warehouse, quiet)
+    assert quiet == []
+    (root / "config" / "projet_federal.yaml").write_text(yaml.safe_dump({
+        "projet": {"titre": "Projet fédéral 2020-2023", "premiere_annee": 2020, "derniere_annee": 2023,
+                   "annee_reference": 2019, "annee_cible": 2023},
+        "axes": [{"code": "R1", "libelle": "Pouvoir d'agir", "actions": [{"code": "R1.1", "libelle": "Formation"}]}]},
+        allow_unicode=True), encoding="utf-8")
+    rows = list(csv.DictReader((SEEDS_DIR / "registre_indicateurs.csv").open(encoding="utf-8-sig")))
+    fields = list(rows[0])
+    survey = [r for r in rows if r["source"] == "enquete" and r["axe"] != "socle"][:3]
+    activity = next(r for r in rows if r["source"] == "activites")
+    survey[0].update(axe="R1", action="R1.1")          # declared: nothing to say
+    survey[1].update(axe="R3", action="")              # an axis the project does not have
+    survey[2].update(axe="R1", action="R9.9")          # an action it does not have
+    activity.update(axe="R2", action="R2.1")
+    kept = [r for r in rows if r["axe"] == "socle"] + survey + [activity]
+    with (root / "config" / "registre_indicateurs.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(kept)
+    line = {r["indicateur"]: i for i, r in enumerate(kept, start=2)}
+    obs = load(root)                                  # the settings, with the project now declared
+    said: list[str] = []
+    seeds = folder_seeds(obs, obs.warehouse, said)
+    assert len(said) == 3, said
+    assert all(w.startswith("Avertissement : ") and "registre_indicateurs.csv, ligne " in w for w in said)
+    assert f"ligne {line[survey[1]['indicateur']]} (indicateur « {survey[1]['indicateur']} ») : axe « R3 » absent" \
+           in said[0] and "chiffres clés SENACS" in said[0] and "déclare R1" in said[0]
+    assert f"ligne {line[survey[2]['indicateur']]}" in said[1] and "action « R9.9 » absente" in said[1]
+    assert f"ligne {line[activity['indicateur']]}" in said[2] and "axe « R2 »" in said[2] and "laissé de côté" in said[2]
+    # what the seeds hold is unchanged by the warnings: the undeclared axis's survey indicator is a key figure
+    written = {r["indicateur"]: r for r in csv.DictReader((seeds / "registre_indicateurs.csv").open(encoding="utf-8"))}
+    assert written[survey[1]["indicateur"]]["axe"] == "socle" and activity["indicateur"] not in written
 
 
 def test_every_folder_names_its_seeds_alike_for_dbt(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import observatoire
+from conftest import ROOT, observatoire, query
 from ingest.config import Config
 from observatoire import demo
 from observatoire.demo import Dialect, build_truth, write_survey
@@ -74,6 +74,9 @@ def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
     assert {r["niveau_parent"] for r in units if r["niveau"] == "commune"} == {"departement"}
     method = (site / "methodologie.html").read_text(encoding="utf-8")
     assert "établissement public territorial" not in method
+    # the open data's licence names its producer, and no activity log the federation did not send
+    licence = (site / "donnees" / "LICENCE.txt").read_text(encoding="utf-8")
+    assert f"Producteur : {NAME}." in licence and "journal d'activités" not in licence
     report = (site / "2022" / "index.html").read_text(encoding="utf-8")
     assert "Fiches des communes" in report and "Fiches territoires" not in report
     # its figures are those the extracts declare (respondents, x / empty included)
@@ -152,8 +155,61 @@ def test_declared_territories_become_the_territory_level(alpes_maritimes, tmp_pa
     said = " ".join((build.stdout + build.stderr).split())
     assert build.returncode == 0 and "qu'aucun territoire de config/territoires.csv ne contient" in said, said
     assert f"({communes[-1]})" in said and f"({communes[0]})" not in said
+    # the methodology says where these territories come from (not the Métropole's EPT rule alone)
+    method = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", (site / "methodologie.html").read_text(
+        encoding="utf-8"))))
+    assert ("regroupements de communes que déclare la fédération (CA Sophia Antipolis, CC du Haut-Pays, "
+            "Métropole Nice Côte d'Azur)") in method
+    assert "le territoire est l'établissement public territorial (EPT)" not in method
     # a commune that is not one is refused, naming the file and the line
     (folder / "config" / "territoires.csv").write_text("code_commune;code_territoire;nom_territoire\n99999;X;Y\n",
                                                      encoding="utf-8")
     bad = observatoire("ingest", "extraits", cwd=folder, tmp=tmp_path)
     assert bad.returncode == 1 and "territoires.csv, ligne 2" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_federation_of_two_departements_is_named_after_them_not_france(tmp_path):
+    """A folder declaring two départements (not the whole country): its top unit, above the two, is
+    its own area, named after them and counting their inhabitants; the site never calls it France
+    (a federation of La Réunion and Mayotte read « Rapport 2022 — France », its rates per 10,000
+    inhabitants divided by France's population); its map draws each overseas département in a frame of its own."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    made = observatoire("init", "oi", "--federation", "Fédération des centres sociaux de l'océan Indien",
+                        "--departement", "974", "--departement", "976", cwd=tmp_path, tmp=tmp)
+    assert made.returncode == 0, made.stderr
+    folder = tmp_path / "oi"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(demo.SCALES, "oi", {"departements": ["974", "976"], "cs": 16, "evs": 8, "surveys": [2022, 2023],
+                                       "activities": [2022]})
+        truth = build_truth("oi", seed=974)
+    assert set(truth.reponses["code_commune"].str[:3]) == {"974", "976"}
+    for survey, df, blocs in truth.per_year:
+        write_survey(folder / "extraits" / f"senacs_{survey}.csv", survey, df, blocs, Dialect(), Config())
+    done = observatoire("run", "--public-seulement", cwd=folder, tmp=tmp)
+    assert done.returncode in (0, 4), done.stdout + done.stderr
+    site = folder / "sortie" / "site" / "public"
+    with (site / "donnees" / "unites.csv").open(encoding="utf-8-sig") as f:
+        top = {r["libelle"] for r in csv.DictReader(f, delimiter=";") if r["niveau"] == "national"}
+    assert top == {"La Réunion, Mayotte"}
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert "Observatoire des centres sociaux — La Réunion, Mayotte" in home
+    assert "Rapport 2022 — France" not in " ".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html"))
+    # its map draws the communes of its two départements, each in a frame of its own (one frame of
+    # both would show two specks 1,400 km apart), not France's départements
+    report = (site / "2022" / "index.html").read_text(encoding="utf-8")
+    assert "Structures agréées par commune, La Réunion, Mayotte, 2022" in report
+    svg = re.search(r'<svg class="carte-svg".*?</svg>', report, re.S)[0]
+    drawn = re.findall(r'<path d="([^"]+)"[^>]*data-code="(\d+)"', svg)
+    lefts = {code[:3]: [] for _, code in drawn}
+    for d, code in drawn:
+        lefts[code[:3]] += [float(x) for x in re.findall(r"[ML]([\d.]+) ", d)]
+    assert set(lefts) == {"974", "976"} and len(drawn) == 24 + 17
+    assert max(lefts["974"]) < min(lefts["976"])            # side by side, apart
+    width = float(re.search(r'viewBox="-2 -2 ([\d.]+) ', svg)[1])
+    assert max(lefts["974"]) - min(lefts["974"]) > width / 3 and max(lefts["976"]) - min(lefts["976"]) > width / 3
+    communes = csv.DictReader((ROOT / "data" / "reference" / "communes.csv").open(encoding="utf-8"))
+    inhabitants = sum(int(c["population"]) for c in communes if c["code_departement"] in ("974", "976")
+                      and c["type_commune"] != "arrondissement_municipal" and c["population"])
+    assert query(folder / "sortie" / "entrepot" / "observatoire.duckdb",
+                 "SELECT DISTINCT population FROM pub_indicateurs WHERE niveau = 'national' AND population IS NOT NULL") == [(inhabitants,)]

@@ -1,5 +1,6 @@
 """The printed plaquette: for each published year an A4 PDF beside the yearly report, linked from
 it, read back through the PDF itself (pypdf): its pages, page numbers, fonts, map and figures."""
+import io
 import re
 
 import pytest
@@ -163,6 +164,32 @@ def test_a_printed_table_starts_on_the_page_of_what_introduces_it(site):
         assert heading == table, (annee, heading, table)
         activity += bool(heading)
     assert activity          # the demo's later years print the federation's activity
+
+
+@pytest.mark.lent
+def test_the_national_comparison_never_leaves_its_caption_at_the_foot_of_a_page():
+    """The plaquette's template, rendered by WeasyPrint with a section before the comparison whose
+    length varies line by line: wherever the page ends, the comparison's introduction and caption stay
+    on the page of its first row (La Réunion's 2022 plaquette printed them alone at the foot of page 9,
+    the table on page 10)."""
+    from markupsafe import Markup
+
+    from reports.plaquette import css, render_pdf
+
+    rows = [{"libelle": f"Indicateur comparé {i}", "valeur": "12,5 %", "nationale": "30,0 %",
+             "annee_nationale": "2022"} for i in range(8)]
+    for n in range(30, 46):
+        filler = [{"libelle": f"Ligne {i}", "valeur": str(i), "lecture": "Pas d'évolution publiée sur un an."}
+                  for i in range(n)]
+        html = environment().get_template("plaquette.html").render(
+            site_nom="Observatoire", federation={"nom": "Fédération d'essai"}, css=Markup(css()), annee=2022,
+            principal=None, messages=[], chiffre=None, date="", sources=[], adresse="", adresse_methode="",
+            sections=[{"id": "avant", "titre": "Avant", "tableau": filler},
+                      {"id": "nationale", "titre": "Comparaison nationale", "comparaison": rows}])
+        texts = [p.extract_text() for p in PdfReader(io.BytesIO(render_pdf(html))).pages]
+        caption = [k for k, t in enumerate(texts) if "Comparaison nationale, 2022" in t]
+        first_row = [k for k, t in enumerate(texts) if "Indicateur comparé 0" in t]
+        assert caption == first_row and len(caption) == 1, (n, caption, first_row)
 
 
 @pytest.mark.lent

@@ -59,6 +59,10 @@ SEEDED = {
         administrateurs_habitants=r["administrateurs"] + 3), "administrateurs_habitants_inferieur", "bloquant"),
     "salaries_negatif": ("salaries", lambda r, p: r.update(salaries=-5), "mesure_negative", "bloquant"),
     "commune_inconnue": ("code_commune", lambda r, p: r.update(code_commune="92999"), "commune_connue", "bloquant"),
+    # a known commune other than last year's (overseas, a postal code is often another commune's INSEE
+    # code: 97410, Saint-Pierre's postal code, is Saint-Benoît): asked about, the year published
+    "commune_changee": ("code_commune", lambda r, p: r.update(
+        code_commune="92050" if r["code_commune"] != "92050" else "92012"), "commune_inchangee", "avertissement"),
     # warnings: worth a look, published
     "accompagnes_un_peu_plus_qu_informes": ("pers_accomp_droits", lambda r, p: r.update(
         pers_accomp_droits=r["pers_info_droits"] + 50), "accompagnes_inferieur_informes", "avertissement"),

@@ -8,10 +8,19 @@
                               ~ " where bloc <> 'identite' order by ordre").columns[0].values() -%}
 {%- endif %}
 with r as (select * from {{ ref('stg_senacs__reponses') }}),
+communes as (select code_insee, nom_commune from {{ ref('stg_referentiel__communes') }}),
 derivees as (
     select
         r.*,
-        r.code_commune in (select code_insee from {{ ref('stg_referentiel__communes') }}) as commune_connue,
+        r.code_commune in (select code_insee from communes) as commune_connue,
+        -- the known commune the structure's last earlier survey gave, and that survey: a commune
+        -- that changes from one survey to the next is asked about (a postal code typed for the
+        -- INSEE code is often another commune's code: 97410 is Saint-Pierre's postal code and
+        -- Saint-Benoît's INSEE code)
+        lag(case when r.code_commune in (select code_insee from communes) then r.code_commune end ignore nulls)
+            over (partition by r.code_structure order by r.annee_enquete) as code_commune_precedente,
+        lag(case when r.code_commune in (select code_insee from communes) then r.annee_enquete end ignore nulls)
+            over (partition by r.code_structure order by r.annee_enquete) as annee_enquete_commune_precedente,
         r.annee_donnees between r.annee_enquete - 2 and r.annee_enquete - 1 as annee_donnees_coherente,
         -- an earlier survey of the structure already described that year: the later one replaces
         -- it in the indicators (int_structures_annees), a published year may change
@@ -45,7 +54,8 @@ avec_ecarts as (
              then somme_financeurs / produits_total end as rapport_financeurs_produits,
         somme_etp_fonctions - etp_total as exces_etp_fonctions,
         somme_etp_fonctions / nullif(etp_total, 0) as rapport_etp_fonctions_total,
-        annee_deja_decrite_par is null as annee_donnees_unique
+        annee_deja_decrite_par is null as annee_donnees_unique,
+        coalesce(code_commune = code_commune_precedente, true) as commune_inchangee
     from derivees
 )
 -- ratios between fields that must hold (a part cannot exceed its whole) or stay within a
@@ -59,5 +69,9 @@ select
     heures_benevolat / nullif(benevoles_activite + coalesce(benevoles_instance, 0), 0) as heures_par_benevole,
     etp_total / nullif(salaries, 0) as rapport_etp_salaries,
     charges_total / nullif(etp_total, 0) as budget_par_etp,
-    valorisation_benevolat / nullif(heures_benevolat, 0) as valorisation_par_heure
+    valorisation_benevolat / nullif(heures_benevolat, 0) as valorisation_par_heure,
+    coalesce(c.nom_commune, avec_ecarts.code_commune) as nom_commune,
+    coalesce(cp.nom_commune, avec_ecarts.code_commune_precedente) as nom_commune_precedente
 from avec_ecarts
+left join communes as c on avec_ecarts.code_commune = c.code_insee
+left join communes as cp on avec_ecarts.code_commune_precedente = cp.code_insee

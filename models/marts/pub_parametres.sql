@@ -1,8 +1,10 @@
 -- The parameters of the published figures that the pages state in words, decided here once so
 -- that the site only writes them: the disclosure minimum most indicators follow (the smallest
 -- minimum above one in the registry, else the project's default), in figures and in French
--- words, the dominance threshold (a share of a total one structure may not exceed), and whether
--- indicators come from the federation's activity log.
+-- words, the dominance threshold (a share of a total one structure may not exceed), whether
+-- indicators come from the federation's activity log, and whether the territories are those the
+-- observatory's folder declares (config/territoires.csv: its EPCI, the Caf's areas…) rather than
+-- the Métropole du Grand Paris's EPT.
 with minimum as (
     select coalesce(min(n_min) filter (where n_min > 1), {{ var('secret_n_min') }}) as n,
            coalesce(bool_or(source = 'activites'), false) as journal
@@ -15,5 +17,7 @@ select
            else cast(n as varchar) end as secret_n_min_en_lettres,
     cast({{ var('secret_dominance') }} as double) as secret_dominance,
     -- the registry has indicators of the federation's activity log: the site says where they come from
-    journal
+    journal,
+    -- the methodology says where the territories come from
+    (select count(*) > 0 from {{ source('entrepot', 'ref_territoires') }}) as territoires_declares
 from minimum

@@ -23,6 +23,8 @@ class Methodology(Page):
     evenements: list[dict]          # the declared events of the published years
     au_moins: list[str]             # the totals written "au moins" (pub_registre)
     par_habitant: list[str]         # the counts also given per 10,000 inhabitants (pub_registre)
+    territoires_declares: bool      # the territories are the folder's own (pub_parametres; false in an older snapshot)
+    territoires: list[str]          # the names of the last year's territories
 
 
 def render(look: Lookups, w: Writer) -> None:
@@ -51,5 +53,8 @@ def render(look: Lookups, w: Writer) -> None:
         titre="Méthodologie", page_id="methodologie", date_page=look.date_site, completude=completude,
         publications=pubs, sources=list(sources.values()), absentes=absent, n_min=look.n_min,
         dominance=share(look.d.parametres["secret_dominance"]), principal=look.main,
+        territoires_declares=bool(look.d.parametres.get("territoires_declares")),
+        territoires=sorted(u.libelle for u in look.d.unites.get(look.last, {}).values()
+                           if u.niveau == "territoire" and not u.confondu),
         **X.methodology(look.d, look.reg)))
 
