@@ -5,6 +5,7 @@ confirmation releases a blocked year (or is reported as stale once the value cha
 import csv
 import math
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,14 @@ def _scale(column, factor):
 # name: (column that is wrong, how the 2022 answer (r) and the 2021 one (p) are changed,
 #        the rule expected on that column (or the rules, any of which will do), the gravest
 #        severity expected on that column)
+def _neighbour(code: str) -> str:
+    """Another commune of the same territory (EPT) as `code`."""
+    with (Path(__file__).resolve().parent.parent / "data" / "reference" / "communes.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    ept = next(r["code_ept"] for r in rows if r["code_insee"] == code)
+    return next(r["code_insee"] for r in rows if r["code_ept"] == ept and ept and r["code_insee"] != code)
+
+
 SEEDED = {
     # an amount in another unit is impossible whatever its effect (montant_unite, selective editing)
     "budget_en_euros_au_lieu_de_k": ("charges_total", _scale("charges_total", 1000), "montant_unite", "bloquant"),
@@ -61,8 +70,10 @@ SEEDED = {
     "commune_inconnue": ("code_commune", lambda r, p: r.update(code_commune="92999"), "commune_connue", "bloquant"),
     # a known commune other than last year's (overseas, a postal code is often another commune's INSEE
     # code: 97410, Saint-Pierre's postal code, is Saint-Benoît): asked about, the year published
-    "commune_changee": ("code_commune", lambda r, p: r.update(
-        code_commune="92050" if r["code_commune"] != "92050" else "92012"), "commune_inchangee", "avertissement"),
+    # (moved within its territory: leaving it would change the territory's totals the other seeded
+    # values are scored against)
+    "commune_changee": ("code_commune", lambda r, p: r.update(code_commune=_neighbour(r["code_commune"])),
+                        "commune_inchangee", "avertissement"),
     # warnings: worth a look, published
     "accompagnes_un_peu_plus_qu_informes": ("pers_accomp_droits", lambda r, p: r.update(
         pers_accomp_droits=r["pers_info_droits"] + 50), "accompagnes_inferieur_informes", "avertissement"),
