@@ -282,10 +282,14 @@ def plaquettes_in_background(look: Lookups, w: Writer):
             todo.append((rel, html))
     pool = None
     if todo:
-        plaquette_engine()      # imported once, before the workers are forked
-    if len(todo) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        pool = multiprocessing.get_context("fork").Pool(min(len(todo), os.cpu_count() or 1),
-                                                        initializer=die_with_parent, initargs=(os.getpid(),))
+        plaquette_engine()      # a French error now, if WeasyPrint is missing
+    if len(todo) > 1 and (os.cpu_count() or 1) > 1 and "forkserver" in multiprocessing.get_all_start_methods():
+        # the workers need the HTML only, not the site's data: forked from a fresh server process
+        # (WeasyPrint imported there once), they do not share this process's pages, which at the
+        # scale of a 195 MiB survey counted again in each worker (4 GiB for the process group)
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["reports.plaquette", "weasyprint", "common.processes"])
+        pool = context.Pool(min(len(todo), os.cpu_count() or 1), initializer=die_with_parent)
     try:
         # one plaquette a task: by pairs (the default), ten of them went six to one worker, four to the other
         pending = pool.map_async(render_pdf, [html for _, html in todo], chunksize=1) if pool else None
