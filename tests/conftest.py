@@ -183,6 +183,25 @@ def frame(db: Path, sql: str, params=None):
         return con.execute(sql, params or []).df()
 
 
+def quality_tables(con, federation: str, departement: str, invited: int, answered: int, completeness: float,
+                   year: int = 2022) -> None:
+    """The marts the quality outputs read beside the findings, for a warehouse made by hand (no dbt):
+    the federation, its département as the main unit, its response rate, and constats_qualite empty."""
+    con.execute(f"CREATE TABLE indicateurs AS SELECT {year} AS annee")
+    con.execute("CREATE TABLE pub_federation AS SELECT ? AS nom", [federation])
+    con.execute(f"CREATE TABLE pub_unites AS SELECT {year} AS annee, 'departement' AS niveau, ? AS code, "
+                "true AS est_principal", [departement])
+    con.execute(f"CREATE TABLE fct_completude AS SELECT {year} AS annee, 'departement' AS niveau, ? AS code, "
+                "'identite' AS bloc, ? AS n_invites, ? AS n_repondants, ? AS taux_reponse, ? AS taux_completude",
+                [departement, invited, answered, answered / invited, completeness])
+    con.execute("""CREATE TABLE constats_qualite (
+        etape VARCHAR, type_extrait VARCHAR, annee_fichier INTEGER, fichier VARCHAR, fichier_sha256 VARCHAR,
+        ligne INTEGER, annee_enquete INTEGER, code_structure VARCHAR, colonne VARCHAR, valeur_brute VARCHAR,
+        valeur_attendue VARCHAR, regle VARCHAR, severite VARCHAR, message VARCHAR, cree_le TIMESTAMP,
+        annee_donnees INTEGER, nature VARCHAR, score DOUBLE, figure VARCHAR, constat_centre VARCHAR,
+        demande_centre VARCHAR)""")
+
+
 CORRECTIONS_HEADER = "annee_enquete;code_structure;colonne;nouvelle_valeur;motif;auteur;date\n"
 CONFIRMATIONS_HEADER = "annee_enquete;code_structure;colonne;valeur_confirmee;motif;auteur;date\n"
 

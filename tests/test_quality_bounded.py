@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from conftest import quality_tables
 from expectations.publication import effective_findings_sql, year_gates
 from reports import qualite
 
@@ -24,22 +25,10 @@ def _warehouse(path):
     """A warehouse of N_STRUCTURES structures with many findings of every kind, one of them (CS99-0007)
     with an impossible value, the others ranked by the scores given to them."""
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE indicateurs AS SELECT 2022 AS annee")
-    con.execute("CREATE TABLE pub_federation AS SELECT 'Fédération d''essai' AS nom")
-    con.execute("CREATE TABLE pub_unites AS SELECT 2022 AS annee, 'departement' AS niveau, '99' AS code, "
-                "true AS est_principal")
-    con.execute("CREATE TABLE fct_completude AS SELECT 2022 AS annee, 'departement' AS niveau, '99' AS code, "
-                "'identite' AS bloc, 60 AS n_invites, 58 AS n_repondants, 0.97 AS taux_reponse, "
-                "0.9 AS taux_completude")
+    quality_tables(con, "Fédération d'essai", "99", 60, 58, 0.9, YEAR)
     codes = [f"CS99-{i:04d}" for i in range(N_STRUCTURES)]
     con.execute("CREATE TABLE dim_structures AS SELECT unnest(?) AS code_structure, "
                 "'Centre ' || unnest(?) AS nom_structure", [codes, codes])
-    con.execute("""CREATE TABLE constats_qualite (
-        etape VARCHAR, type_extrait VARCHAR, annee_fichier INTEGER, fichier VARCHAR, fichier_sha256 VARCHAR,
-        ligne INTEGER, annee_enquete INTEGER, code_structure VARCHAR, colonne VARCHAR, valeur_brute VARCHAR,
-        valeur_attendue VARCHAR, regle VARCHAR, severite VARCHAR, message VARCHAR, cree_le TIMESTAMP,
-        annee_donnees INTEGER, nature VARCHAR, score DOUBLE, figure VARCHAR, constat_centre VARCHAR,
-        demande_centre VARCHAR)""")
     rng = random.Random(19)
     rows = []
     for i in range(3000):

@@ -10,6 +10,7 @@ import re
 import duckdb
 import pytest
 
+from conftest import quality_tables
 from expectations.publication import year_gates
 from reports import qualite
 
@@ -19,21 +20,9 @@ YEAR = 2022
 @pytest.fixture
 def warehouse(tmp_path):
     con = duckdb.connect(str(tmp_path / "o.duckdb"))
-    con.execute("CREATE TABLE indicateurs AS SELECT 2022 AS annee")
-    con.execute("CREATE TABLE pub_federation AS SELECT 'Fédération des centres sociaux de La Réunion' AS nom")
-    con.execute("CREATE TABLE pub_unites AS SELECT 2022 AS annee, 'departement' AS niveau, '974' AS code, "
-                "true AS est_principal")
-    con.execute("CREATE TABLE fct_completude AS SELECT 2022 AS annee, 'departement' AS niveau, '974' AS code, "
-                "'identite' AS bloc, 3 AS n_invites, 3 AS n_repondants, 1.0 AS taux_reponse, "
-                "1.0 AS taux_completude")
+    quality_tables(con, "Fédération des centres sociaux de La Réunion", "974", 3, 3, 1.0, YEAR)
     con.execute("CREATE TABLE dim_structures AS SELECT * FROM (VALUES ('CS974-0001', 'Centre social du Chaudron'),"
                 " ('CS974-0002', 'Centre social Ravine Blanche')) t(code_structure, nom_structure)")
-    con.execute("""CREATE TABLE constats_qualite (
-        etape VARCHAR, type_extrait VARCHAR, annee_fichier INTEGER, fichier VARCHAR, fichier_sha256 VARCHAR,
-        ligne INTEGER, annee_enquete INTEGER, code_structure VARCHAR, colonne VARCHAR, valeur_brute VARCHAR,
-        valeur_attendue VARCHAR, regle VARCHAR, severite VARCHAR, message VARCHAR, cree_le TIMESTAMP,
-        annee_donnees INTEGER, nature VARCHAR, score DOUBLE, figure VARCHAR, constat_centre VARCHAR,
-        demande_centre VARCHAR)""")
     row = ("validation", "senacs", 2023, "senacs_2023.csv", None, 2, 2023)
     con.executemany("INSERT INTO constats_qualite VALUES (" + ", ".join(["?"] * 21) + ")", [
         (*row, "CS974-0001", "code_commune", "97400", None, "commune_connue", "bloquant", "code commune inconnu",
