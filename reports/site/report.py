@@ -267,6 +267,21 @@ def commune_table(look: Lookups, annee: int) -> list[dict]:
     return rows
 
 
+# A forked worker shares this process's pages, and each one counts them again for the process group:
+# past this resident size (the data of a survey of hundreds of thousands of rows), the plaquettes,
+# which need only their HTML, are rendered here after the pages instead of by forked workers.
+FORK_BELOW_MIB = 900     # the national report peaks at about 750 MiB; the 195 MiB survey at 1.2 GiB
+
+
+def _resident_mib() -> float:
+    """This process's resident memory (Linux; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 @contextmanager
 def plaquettes_in_background(look: Lookups, w: Writer):
     """The PDF of each yearly report, rendered (WeasyPrint: seconds each) by forked workers while
@@ -282,14 +297,11 @@ def plaquettes_in_background(look: Lookups, w: Writer):
             todo.append((rel, html))
     pool = None
     if todo:
-        plaquette_engine()      # a French error now, if WeasyPrint is missing
-    if len(todo) > 1 and (os.cpu_count() or 1) > 1 and "forkserver" in multiprocessing.get_all_start_methods():
-        # the workers need the HTML only, not the site's data: forked from a fresh server process
-        # (WeasyPrint imported there once), they do not share this process's pages, which at the
-        # scale of a 195 MiB survey counted again in each worker (4 GiB for the process group)
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["reports.plaquette", "weasyprint", "common.processes"])
-        pool = context.Pool(min(len(todo), os.cpu_count() or 1), initializer=die_with_parent)
+        plaquette_engine()      # imported once, before the workers are forked
+    if (len(todo) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
+            and _resident_mib() < FORK_BELOW_MIB):
+        pool = multiprocessing.get_context("fork").Pool(min(len(todo), os.cpu_count() or 1),
+                                                        initializer=die_with_parent, initargs=(os.getpid(),))
     try:
         # one plaquette a task: by pairs (the default), ten of them went six to one worker, four to the other
         pending = pool.map_async(render_pdf, [html for _, html in todo], chunksize=1) if pool else None
