@@ -45,7 +45,8 @@ class SiteResult:
     pages: int
 
 
-def build(look: Lookups, w: Writer, on_progress: Callable[[str], None], interne: Writer | None = None) -> None:
+def build(look: Lookups, w: Writer, on_progress: Callable[[str], None], interne: Writer | None = None,
+          workers=None) -> None:
     """Every page of the public site, into `w` (and its mirrors); the structure pages into
     `interne`, the writer of the internal site, if it is built."""
     home.render(look, w)
@@ -53,7 +54,7 @@ def build(look: Lookups, w: Writer, on_progress: Callable[[str], None], interne:
         on_progress(f"rapport {annee}")
         report.render(look, w, annee)
     on_progress("fiches des territoires et des communes" + (", plaquettes PDF" if look.pdfs else ""))
-    with report.plaquettes_in_background(look, w), units.in_background(look, w, interne):   # the rest meanwhile
+    with report.plaquettes_in_background(look, w, workers), units.in_background(look, w, interne):   # the rest meanwhile
         if look.d.axes:             # no federal project declared: no board page, no menu entry
             board.render(look, w)
         indicators.render(look, w)
@@ -89,6 +90,7 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
     wanted = spec.section("structure")
     chrono = Chrono("report")
     tmps: dict[str, Path] = {}
+    workers = report.plaquette_workers()      # forked now, before the data is loaded
     try:
         with _long_lived():
             data = load(con, "interne" if "interne" in audiences else "public",
@@ -104,7 +106,7 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
             _write_assets(tmps[audience] / "assets", data.federation)
         first = writers[audiences[0]]
         first.mirrors = [writers[a] for a in audiences[1:]]
-        build(look, first, on_progress, writers.get("interne"))
+        build(look, first, on_progress, writers.get("interne"), workers)
         # the product's own page spec names indicators a folder's registry may leave out (an axis of a
         # federal project it did not declare): only a federation's own spec is its analyst's to fix
         if spec.unknown and pages is not None and Path(pages).resolve() != PAGES_FILE.resolve():
@@ -126,6 +128,10 @@ def build_sites(con, out_dirs: dict[str, Path], *, quality_dir: Path | None = No
         for tmp in tmps.values():
             shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if workers is not None:
+            workers.terminate()
+            workers.join()
 
 
 @contextmanager

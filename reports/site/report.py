@@ -267,27 +267,27 @@ def commune_table(look: Lookups, annee: int) -> list[dict]:
     return rows
 
 
-# A forked worker shares this process's pages, and each one counts them again for the process group:
-# past this resident size (the data of a survey of hundreds of thousands of rows), the plaquettes,
-# which need only their HTML, are rendered here after the pages instead of by forked workers.
-FORK_BELOW_MIB = 900     # the national report peaks at about 750 MiB; the 195 MiB survey at 1.2 GiB
+def plaquette_workers():
+    """The workers that render the plaquettes, forked before the site's data is loaded (they need only
+    each plaquette's HTML, sent to them: forked later, each one counted the data again for the process
+    group, 4 GiB on a survey of 450,000 rows); None on one core or where fork is not available."""
+    if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork").Pool(2, initializer=_plaquette_worker, initargs=(os.getpid(),))
 
 
-def _resident_mib() -> float:
-    """This process's resident memory (Linux; 0 where it cannot be read)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return 0.0
+def _plaquette_worker(parent: int) -> None:
+    die_with_parent(parent)
+    plaquette_engine()          # WeasyPrint imported here, on the worker's core, not in the report's process
 
 
 @contextmanager
-def plaquettes_in_background(look: Lookups, w: Writer):
-    """The PDF of each yearly report, rendered (WeasyPrint: seconds each) by forked workers while
-    the caller writes the other pages, then written into the site. Rendering is deterministic:
-    a plaquette whose HTML was already printed (the same year, unchanged) is taken from the
-    cache of rendered plaquettes (reports/plaquette.py), byte for byte what it would render."""
+def plaquettes_in_background(look: Lookups, w: Writer, pool=None):
+    """The PDF of each yearly report, rendered (WeasyPrint: seconds each) by the workers of `pool`
+    (plaquette_workers) while the caller writes the other pages, then written into the site.
+    Rendering is deterministic: a plaquette whose HTML was already printed (the same year,
+    unchanged) is taken from the cache of rendered plaquettes (reports/plaquette.py), byte for byte
+    what it would render."""
     todo, done = [], {}
     for rel, html in look.pdfs:
         cached = cached_pdf(html)
@@ -295,13 +295,9 @@ def plaquettes_in_background(look: Lookups, w: Writer):
             done[rel] = cached
         else:
             todo.append((rel, html))
-    pool = None
     if todo:
-        plaquette_engine()      # imported once, before the workers are forked
-    if (len(todo) > 1 and (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
-            and _resident_mib() < FORK_BELOW_MIB):
-        pool = multiprocessing.get_context("fork").Pool(min(len(todo), os.cpu_count() or 1),
-                                                        initializer=die_with_parent, initargs=(os.getpid(),))
+        plaquette_engine()      # a French error now, if WeasyPrint is missing
+    pool = pool if len(todo) > 1 else None
     try:
         # one plaquette a task: by pairs (the default), ten of them went six to one worker, four to the other
         pending = pool.map_async(render_pdf, [html for _, html in todo], chunksize=1) if pool else None
@@ -312,10 +308,7 @@ def plaquettes_in_background(look: Lookups, w: Writer):
             keep_pdf(html, pdf)
         for rel, pdf in sorted(done.items()):
             w.binary(rel, pdf)
-        if pool:
-            pool.close()
     finally:
         if pool:
-            pool.terminate()
-            pool.join()
+            pool.terminate()    # a failed page: no plaquette left rendering (the caller ends the pool)
 

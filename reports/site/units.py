@@ -85,6 +85,12 @@ def _task_in_worker(kind: str, annee: int, part: int) -> tuple[str, int]:
     return _task(*_FORKED, kind, annee, part)
 
 
+# Forked workers share the data this process has loaded, and each counts it again for the process
+# group: past this many structures (a survey of hundreds of thousands of rows: 1.2 GiB loaded), the
+# sheets are written here, one after the other, instead (the national demo has about 5,000).
+FORK_UP_TO_STRUCTURES = 50_000
+
+
 @contextmanager
 def in_background(look: Lookups, w: Writer, interne: Writer | None = None):
     """The sheets of every unit of every year, and the page of each structure for the internal
@@ -96,7 +102,8 @@ def in_background(look: Lookups, w: Writer, interne: Writer | None = None):
     total = sum(len(look.trees[a]["href"]) for a in look.d.annees)
     if interne is not None:
         total += len(look.d.structures)
-    if total < PARALLEL_FROM or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if (total < PARALLEL_FROM or len(look.d.structures) > FORK_UP_TO_STRUCTURES or (os.cpu_count() or 1) < 2
+            or "fork" not in multiprocessing.get_all_start_methods()):
         for task in tasks:
             _task(look, w, interne, *task)
         if interne is not None:
