@@ -129,7 +129,6 @@ def abridged(sections: list[dict], limits: dict, adresse: str) -> list[dict]:
                 f"est {where}." if not keep else
                 f"L'autre commune compte {most.removeprefix('au plus ')}\u202f; le tableau complet est {where}." if len(rest) == 1 else
                 f"Les {pluriel(len(rest), 'autre commune', 'autres communes')} comptent chacune {most}\u202f; le tableau complet est {where}.")
-            sec["communes_note"] = sec["communes_note"] if keep else ""
         if sec.get("fiches") and len(sec["fiches"]["liens"]) > limits["fiches"]:
             fiches = dict(sec["fiches"])
             rest = len(fiches["liens"]) - limits["fiches"]
@@ -297,18 +296,14 @@ def plaquettes_in_background(look: Lookups, w: Writer, pool=None):
             todo.append((rel, html))
     if todo:
         plaquette_engine()      # a French error now, if WeasyPrint is missing
-    pool = pool if len(todo) > 1 else None
-    try:
-        # one plaquette a task: by pairs (the default), ten of them went six to one worker, four to the other
-        pending = pool.map_async(render_pdf, [html for _, html in todo], chunksize=1) if pool else None
-        yield
-        pdfs = pending.get() if pool else [render_pdf(html) for _, html in todo]
-        for (rel, html), pdf in zip(todo, pdfs):
-            done[rel] = pdf
-            keep_pdf(html, pdf)
-        for rel, pdf in sorted(done.items()):
-            w.binary(rel, pdf)
-    finally:
-        if pool:
-            pool.terminate()    # a failed page: no plaquette left rendering (the caller ends the pool)
+    pool = pool if len(todo) > 1 else None     # the caller (build_sites) ends it, whatever happens
+    # one plaquette a task: by pairs (the default), ten of them went six to one worker, four to the other
+    pending = pool.map_async(render_pdf, [html for _, html in todo], chunksize=1) if pool else None
+    yield
+    pdfs = pending.get() if pool else [render_pdf(html) for _, html in todo]
+    for (rel, html), pdf in zip(todo, pdfs):
+        done[rel] = pdf
+        keep_pdf(html, pdf)
+    for rel, pdf in sorted(done.items()):
+        w.binary(rel, pdf)
 
