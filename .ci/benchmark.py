@@ -48,12 +48,20 @@ def measure(args: list[str], profile: Path | None = None, ok=(0,), command: list
     seconds = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     if code not in ok:
-        sys.exit(f"échec de {' '.join(args)} (code {code}) :\n{output[-3000:]}")
+        sys.exit(failure(args, code, output))
     phases = []
     if profile is not None and profile.exists():
         phases = [json.loads(line) for line in profile.read_text(encoding="utf-8").splitlines() if line]
     pages = sum(int(n.replace("\u202f", "")) for n in re.findall(r"(\d[\d\u202f]*) pages", output))
     return {"s": seconds, "mio": usage.ru_maxrss / 1024, "pages": pages, "phases": phases, "out": output}
+
+
+def failure(args: list[str], code: int, output: str) -> str:
+    """The message of a command that failed: its whole output when it is short, else its first and
+    last lines (the first error is often far from the end: a traceback cut at its tail names nothing)."""
+    if len(output) > 12_000:
+        output = f"{output[:6000]}\n[…]\n{output[-6000:]}"
+    return f"échec de {' '.join(args)} (code {code}) :\n{output}"
 
 
 def size_mib(folder: Path) -> float:
@@ -408,7 +416,7 @@ def measure_guarded(args: list[str], limit_mib: float = GUARD_MIB, ok=(0,)) -> d
     watcher.join()
     code = os.waitstatus_to_exitcode(status)
     if code not in ok and not stopped_now:
-        sys.exit(f"échec de {' '.join(args)} (code {code}) :\n{output[-3000:]}")
+        sys.exit(failure(args, code, output))
     return {"s": seconds, "mio": max(usage.ru_maxrss / 1024, limit_mib if stopped_now else 0), "stopped": stopped_now,
             "out": output}
 
