@@ -48,7 +48,9 @@ def test_verdicts_add_up_with_the_published_values(board):
     reached = (sign[judged.index] * (judged["valeur"] - judged["cible"]) >= 0)
     assert ((judged["verdict"] == "atteinte") == reached).all()
     # the share of the way, on the published (rounded) values
-    moving = judged[judged["cible"] != judged["valeur_reference"]]
+    # (a target ahead of the baseline: one already passed there has none, tested below)
+    moving = judged[sign[judged.index] * (judged["cible"] - judged["valeur_reference"]) > 0]
+    assert judged.loc[~judged.index.isin(moving.index), "part_chemin"].isna().all()
     expected = (moving["valeur"] - moving["valeur_reference"]) / (moving["cible"] - moving["valeur_reference"])
     assert (moving["part_chemin"] - expected).abs().max() < 1e-9
     assert (judged["ecart_reference"] - (judged["valeur"] - judged["valeur_reference"])).abs().max() < 1e-6
@@ -101,3 +103,47 @@ def test_the_summary_shows_the_mart_in_its_order(board):
     apart = re.search(r'<section aria-labelledby="sans-cible".*?</section>', page, re.S).group(0)
     no_target = rows[(rows["annee"] == rows["annee"].max()) & rows["cible"].isna()]
     assert apart.count(f'<td data-label="Cible">{labels["pas_de_cible"]}</td>') == len(no_target) > 0
+
+
+@pytest.mark.lent
+def test_a_target_already_passed_at_the_baseline_is_said_and_has_no_way_to_go(tmp_path):
+    """A federation that sets a target below its baseline, for an indicator meant to rise: the board
+    calls it reached from the first year judged, with no share of the way (it was 0,5 of a way
+    running backwards), and every build names the indicator for the analyst to review its target.
+    A target equal to the baseline (the demo's six events a year) is not said."""
+    import csv
+    import shutil
+
+    from conftest import DEMO_DIR, ROOT, observatoire, query
+
+    folder = tmp_path / "f92"
+    made = observatoire("init", folder, "--federation", "Fédération des Hauts-de-Seine", "--departement", "92",
+                        cwd=tmp_path, tmp=tmp_path)
+    assert made.returncode == 0, made.stdout + made.stderr
+    for path in DEMO_DIR.iterdir():
+        shutil.copy2(path, folder / "extraits" / path.name)
+    shutil.copy2(ROOT / "data" / "reference" / "projet_federal.yaml", folder / "config" / "projet_federal.yaml")
+    with (ROOT / "data" / "seeds" / "registre_indicateurs.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    moved = next(r for r in rows if r["indicateur"] == "part_outils_numeriques")
+    assert moved["sens"] == "hausse" and float(moved["cible"]) > 0.1
+    moved["cible"] = "0.1"
+    with (folder / "config" / "registre_indicateurs.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    assert observatoire("ingest", cwd=folder, tmp=tmp_path).returncode == 0
+    built = observatoire("build", "--sans-docs", cwd=folder, tmp=tmp_path)
+    said = " ".join((built.stdout + built.stderr).split())
+    assert built.returncode == 0, said
+    db = folder / "sortie" / "entrepot" / "observatoire.duckdb"
+    (baseline, year), = query(db, "SELECT DISTINCT valeur_reference, annee_reference FROM pub_tableau_de_bord "
+                                  "WHERE indicateur = 'part_outils_numeriques' AND valeur_reference IS NOT NULL")
+    assert baseline > 0.1
+    shown = f"{baseline:.6f}".rstrip("0").rstrip(".").replace(".", ",")
+    assert "dont la cible était déjà dépassée l'année de référence" in said
+    assert f"Part des structures utilisant des outils numériques collaboratifs : {shown} en {year}, cible 0,1" in said
+    assert "Temps forts" not in said.split("dont la cible était déjà dépassée")[1]
+    judged = query(db, "SELECT verdict, part_chemin, depassement FROM pub_tableau_de_bord "
+                       "WHERE indicateur = 'part_outils_numeriques' AND annee > annee_reference AND valeur IS NOT NULL")
+    assert judged and all(v == "atteinte" and part is None and over is None for v, part, over in judged)

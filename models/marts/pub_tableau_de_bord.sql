@@ -38,7 +38,9 @@ mesures as (
 verdicts as (
     select
         *,
-        case when jugeable and cible <> valeur_reference
+        -- only for a target ahead of the baseline, in the indicator's direction: one already met at
+        -- the reference year has no way to go (a build warning names it: cibles_deja_depassees)
+        case when jugeable and signe * (cible - valeur_reference) > 0
              then (valeur - valeur_reference) / (cible - valeur_reference) end as part_chemin,
         jugeable and signe * (valeur - cible) >= 0 as cible_atteinte,
         case
