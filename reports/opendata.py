@@ -53,6 +53,12 @@ class Table:
 
 _STATUTS = ["publie", "secret", "non_disponible"]
 _NIVEAUX = ["commune", "territoire", "departement", "national"]
+# the top level: France, or for a federation of several départements the set of them (FR, its name
+# in the unit's label): a reuser filtering on FR must not take a federation's area for France
+_NIVEAU = ("commune, territoire, departement ou national (national : la France ; pour une fédération de "
+           "plusieurs départements, l'ensemble de ses départements, que nomme le libellé de l'unité)")
+_CODE = ("Code INSEE de la commune, code du territoire (SIREN de l'EPT, ou celui que déclare la fédération), "
+         "code du département ou FR (niveau national : voir la colonne niveau)")
 
 
 def _unit_key(table: str) -> dict:
@@ -78,11 +84,9 @@ TABLES = [
         [Field("indicateur", "string", "Indicateur", "Identifiant de l'indicateur (voir registre.csv)", "i.indicateur"),
          Field("annee", "integer", "Année de données",
                "Année de données (l'année que décrivent les réponses, pas l'année d'enquête)", "i.annee"),
-         Field("niveau", "string", "Niveau", "commune, territoire, departement ou national", "i.niveau",
+         Field("niveau", "string", "Niveau", _NIVEAU, "i.niveau",
                enum=_NIVEAUX),
-         Field("code", "string", "Code de l'unité",
-               "Code INSEE de la commune, code du territoire (SIREN de l'EPT, ou celui que déclare la fédération), "
-               "code du département ou FR", "i.code"),
+         Field("code", "string", "Code de l'unité", _CODE, "i.code"),
          Field("libelle_unite", "string", "Unité territoriale", "Nom de la commune, du territoire ou du département",
                "i.libelle_unite"),
          Field("valeur", "number", "Valeur",
@@ -112,10 +116,8 @@ TABLES = [
         # a territory that is its département (dbt's flag) is not a unit of its own
         "publie.pub_unites AS u WHERE NOT coalesce(u.confondu_avec_parent, false)", "u.annee, u.niveau, u.libelle, u.code",
         [Field("annee", "integer", "Année de données", "Année de données"),
-         Field("niveau", "string", "Niveau", "commune, territoire, departement ou national", enum=_NIVEAUX),
-         Field("code", "string", "Code de l'unité",
-               "Code INSEE de la commune, code du territoire (SIREN de l'EPT, ou celui que déclare la fédération), "
-               "code du département ou FR"),
+         Field("niveau", "string", "Niveau", _NIVEAU, enum=_NIVEAUX),
+         Field("code", "string", "Code de l'unité", _CODE),
          Field("libelle", "string", "Nom de l'unité", "Nom de la commune, du territoire ou du département"),
          Field("niveau_parent", "string", "Niveau du parent", "Niveau de l'unité qui la contient (vide au sommet)"),
          Field("code_parent", "string", "Code du parent", "Code de l'unité qui la contient (vide au sommet)"),
