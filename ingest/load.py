@@ -161,6 +161,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                     for r, _ in entries:
                         _reject(r, f"plusieurs fichiers pour {kind} {year} dans ce lot ({names}) : "
                                    "n'en gardez qu'un")
+            _reject_copies(con, parsed_by_key)
             chrono.tour("lecture des extraits")
             if observatory is not None and observatory.identity is not None:
                 check_departements(observatory, parsed_by_key, con, db_path)     # before anything is written
@@ -270,6 +271,38 @@ def _some(codes: set[str], shown: int = 5) -> str:
     ordered = sorted(codes)
     more = len(ordered) - shown
     return ", ".join(ordered[:shown]) + (f" et {more} autre{'s' if more > 1 else ''}" if more > 0 else "")
+
+
+def _reject_copies(con, parsed_by_key) -> None:
+    """A new file whose bytes are those of another extract (another year or kind, loaded before or
+    in this batch) is that extract dropped a second time under another name (last year's journal
+    copied as this year's): rejected, and the other file named. Its lines would otherwise load as
+    another year's, each with a finding on its date at best. A file with no line (a header only,
+    the same for two empty journals) is not a copy of anything."""
+    loaded: dict[str, list[tuple[str, int, str]]] = {}
+    for sha, kind, year, name in con.execute("SELECT sha256, type_extrait, annee_fichier, nom_fichier "
+                                             "FROM fichiers_sources WHERE statut = 'actif' "
+                                             "ORDER BY annee_fichier, type_extrait").fetchall():
+        loaded.setdefault(sha, []).append((kind, year, name))
+    batch: dict[str, list[FileResult]] = {}
+    for entries in parsed_by_key.values():
+        for result, _ in entries:
+            if result.sha256 and result.status != "rejeté":
+                batch.setdefault(result.sha256, []).append(result)
+    for entries in parsed_by_key.values():
+        for result, parsed in entries:
+            if parsed is None or result.status == "rejeté" or parsed.rows.empty:
+                continue
+            key = (result.kind, result.year)
+            held = [f"{name} (déjà chargé pour {kind} {year})" for kind, year, name in loaded.get(result.sha256, [])
+                    if (kind, year) != key]
+            held += [f"{other.path.name} ({other.kind} {other.year}, dans ce lot)"
+                     for other in batch.get(result.sha256, [])
+                     if (other.kind, other.year) != key and other.status != "inchangé"]   # loaded: named above
+            if held:
+                _reject(result, f"contenu identique, octet pour octet, à {', '.join(held)} : le même extrait "
+                                "déposé sous deux noms ? Gardez-le sous le nom de son année et retirez l'autre "
+                                "copie du dossier des extraits")
 
 
 def _reject(result: FileResult, message: str) -> None:

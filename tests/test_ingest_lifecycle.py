@@ -7,10 +7,12 @@ import textwrap
 import time
 
 import pytest
+from click.testing import CliRunner
 
 from conftest import BASE_HEADER, DEMO_DIR, ROOT, frame, query, survey_rows, write_csv
 from ingest import warehouse as W
 from ingest.load import ingest_paths
+from observatoire.cli import cli
 
 TABLES = ["raw_senacs", "raw_activites", "raw_cellules_hors_schema", "constats_qualite", "fichiers_sources"]
 
@@ -177,3 +179,40 @@ def test_an_unchanged_file_is_read_again_once_an_alias_is_widened(tmp_path, ware
     assert query(warehouse, "SELECT count(*) FROM fichiers_sources WHERE statut = 'actif'") == [(1,)]
     assert [f.status for f in ingest_paths([extracts], warehouse, config=Config(alias_file=aliases)).files] \
         == ["inchangé"]
+
+
+def test_an_extract_dropped_again_under_another_year_s_name_is_rejected(tmp_path, cli_run, warehouse):
+    """Last year's journal copied as this year's (same bytes, two names): the copy is rejected and
+    the original named, instead of loading 2022's activities as 2023's with a warning per date;
+    two copies arriving together are both refused; the original stays loaded."""
+    journal = (DEMO_DIR / "activites_2022.csv").read_bytes()
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "activites_2022.csv").write_bytes(journal)
+    assert cli_run("ingest", tmp_path / "in").exit_code == 0
+    loaded = query(warehouse, "SELECT count(*) FROM raw_activites")[0][0]
+    assert loaded > 0
+    (tmp_path / "in" / "activites_2023.csv").write_bytes(journal)
+    result = cli_run("ingest", tmp_path / "in")
+    assert result.exit_code == 1
+    assert "activites_2023.csv" in result.output and "contenu identique" in result.output
+    assert "activites_2022.csv (déjà chargé pour activites 2022)" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert query(warehouse, "SELECT _annee_fichier, count(*) FROM raw_activites GROUP BY 1") == [(2022, loaded)]
+    assert query(warehouse, "SELECT annee_fichier, severite FROM constats_qualite WHERE regle = 'fichier_rejete'") == [
+        (2023, "bloquant")]
+    # removed, the copy's rejection goes with the next load of its year; a fresh warehouse given both
+    # at once refuses both (which one is right cannot be told), and loads nothing of either
+    fresh = tmp_path / "autre" / "observatoire.duckdb"
+    result = CliRunner().invoke(cli, ["--entrepot", str(fresh), "ingest", str(tmp_path / "in")],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "dans ce lot" in result.output
+    assert query(fresh, "SELECT count(*) FROM raw_activites")[0][0] == 0
+
+
+def test_two_empty_journals_are_not_copies_of_each_other(tmp_path, cli_run, warehouse):
+    header = (DEMO_DIR / "activites_2022.csv").read_bytes().splitlines(keepends=True)[0]
+    (tmp_path / "activites_2021.csv").write_bytes(header)
+    (tmp_path / "activites_2022.csv").write_bytes(header)
+    result = cli_run("ingest", tmp_path)
+    assert "contenu identique" not in result.output
