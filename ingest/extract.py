@@ -339,9 +339,15 @@ def parse_extract(path: Path, kind: str, year: int, sha256: str, data: bytes, co
         advice = (_old_name_hint(header, alias, year) + "." if alias else
                   "Ajoutez un alias dans config/alias_colonnes.yaml (dossier de l'observatoire) si elle correspond à une "
                   "colonne canonique.")
+        # the old name of a column the file lacks (a revised export going back to the old header):
+        # the year's values of that column are all aside, and its published figures would go blank
+        lost = alias is not None and alias.column not in mapping.values()
+        if lost:
+            advice += (f" Le fichier n'a pas de colonne « {alias.column} » : tant qu'il n'est pas relu avec cet alias, "
+                       f"toutes ses valeurs de « {alias.column} » manquent et l'année n'est pas publiée.")
         findings.append(_findings(
             [table.header_line], None, None, header, header, "une colonne connue ou un alias",
-            "colonne_inconnue", "avertissement",
+            "colonne_inconnue", "bloquant" if lost else "avertissement",
             f"Colonne « {header} » inconnue : ses valeurs sont conservées à part (table "
             f"raw_cellules_hors_schema). {advice}"))
 

@@ -149,6 +149,29 @@ def test_alias_added_by_the_analyst_in_config(tmp_path, warehouse, monkeypatch):
     assert query(other, "SELECT regle, severite FROM constats_qualite") == [("colonne_inconnue", "avertissement")]
 
 
+def test_old_name_of_a_column_the_file_lacks_holds_the_year(tmp_path, warehouse):
+    """A revised 2021 export that goes back to « NB_SALARIES » (the 2018-2020 name): its values stay
+    aside until the alias is widened, so every salaries figure of the year would be published blank
+    (a year published before loses them): the finding blocks the year. The same old header beside
+    the column itself only warns: nothing of the column is lost."""
+    from ingest.load import ingest_paths
+
+    header = [("NB_SALARIES" if h == "salaries" else h) for h in BASE_HEADER]
+    write_csv(tmp_path / "a" / "senacs_2021.csv", header, survey_rows(2021), keys=BASE_HEADER)
+    ingest_paths([tmp_path / "a"], warehouse)
+    (severity, message), = query(warehouse, "SELECT severite, message FROM constats_qualite "
+                                            "WHERE regle = 'colonne_inconnue'")
+    assert severity == "bloquant"
+    assert "l'ancien nom de « salaries »" in message and "l'année n'est pas publiée" in message
+    assert query(warehouse, "SELECT reponse FROM raw_cellules_hors_schema WHERE question = 'NB_SALARIES' "
+                            "AND code_structure = 'CS92-0001'") == [("30",)]
+    both = tmp_path / "w2.duckdb"
+    write_csv(tmp_path / "b" / "senacs_2021.csv", BASE_HEADER + ["NB_SALARIES"],
+              [{**row, "NB_SALARIES": row["salaries"]} for row in survey_rows(2021)])
+    ingest_paths([tmp_path / "b"], both)
+    assert query(both, "SELECT regle, severite FROM constats_qualite") == [("colonne_inconnue", "avertissement")]
+
+
 def test_bad_alias_file_is_a_clear_error(tmp_path, warehouse):
     from ingest.config import Config
     from common.errors import ObservatoireError
