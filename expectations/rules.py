@@ -460,6 +460,7 @@ assert len(BY_ID) == len(RULES), "rule identifiers must be unique"
 # Findings recorded by the other steps, for the quality pages (validation rules carry their own).
 OTHER_LABELS = {
     "fichier_rejete": "Fichier rejeté",
+    "fichier_remplace": "Fichier remplacé par une version révisée",
     "valeur_illisible": "Valeur illisible",
     "valeur_obligatoire_manquante": "Valeur obligatoire manquante",
     "code_commune_zero_restaure": "Code commune complété (zéro perdu, ancien code 20 de la Corse)",

@@ -98,6 +98,7 @@ class ParsedExtract:
     blank_lines: int = 0
     duplicates: int = 0
     size: int = 0                     # the file's bytes
+    revision: str = ""                # replacing a survey: what changed since the version it replaces
 
     def count(self, severity: str) -> int:
         return 0 if self.findings.empty else int((self.findings["severite"] == severity).sum())

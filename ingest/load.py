@@ -39,6 +39,7 @@ class FileResult:
     sha256: str | None = None
     details: list[str] = field(default_factory=list)       # first findings, for the console
     lifted: bool = False          # unchanged, and an earlier rejection of its year was lifted
+    revision: str = ""            # a survey replaced: what changed since the version it replaces
 
 
 @dataclass
@@ -179,6 +180,7 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                             archive = W.archive_file(archive_dir, parsed)
                             parsed.data = b""       # archived: its memory goes to the rows being written
                             result.status = W.replace_year(con, parsed, archive, reading)
+                            result.revision = parsed.revision
                         elif result.status == "inchangé" and W.clear_rejections(con, kind, year):
                             result.lifted = True
                             result.message += " ; le rejet précédent de cette année est levé"

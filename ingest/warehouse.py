@@ -13,6 +13,7 @@ import pandas as pd
 
 from .config import Config
 from common.errors import LockedError, ObservatoireError
+from common.french import fr_count, fr_int
 from common.names import name_text
 from .extract import FINDING_COLUMNS, ParsedExtract
 
@@ -223,11 +224,62 @@ INSERT_SLICE = 50_000
 MEMORY_LIMIT = "512MB"
 
 
+REVISION_NAMED = 5      # structures named, and columns, in the summary of a revised survey
+
+
+def _revision(con, year: int, previous: str) -> str:
+    """What a revised survey file changes against the version it replaces (still in
+    `_version_remplacee`): the structures added and removed, and the values changed, by column.
+    A summary in French, for the console and the quality page: a revision is never silent."""
+    def some(codes: list[str]) -> str:
+        more = len(codes) - REVISION_NAMED
+        return ", ".join(codes[:REVISION_NAMED]) + (f" et {more} autre{'s' if more > 1 else ''}" if more > 0 else "")
+
+    loaded = con.execute("SELECT strftime(charge_le, '%d/%m/%Y'), nom_fichier FROM fichiers_sources "
+                         "WHERE sha256 = ? ORDER BY charge_le DESC LIMIT 1", [previous]).fetchall()
+    when = f"la version chargée le {loaded[0][0]} ({loaded[0][1]})" if loaded else "la version précédente"
+    new = "(SELECT * FROM raw_senacs WHERE _annee_fichier = ?)"
+    old = "_version_remplacee"
+    codes = "SELECT DISTINCT code_structure FROM {} WHERE code_structure IS NOT NULL"
+    added = [r[0] for r in con.execute(f"{codes.format(new)} EXCEPT {codes.format(old)} ORDER BY 1", [year]).fetchall()]
+    removed = [r[0] for r in con.execute(f"{codes.format(old)} EXCEPT {codes.format(new)} ORDER BY 1",
+                                         [year]).fetchall()]
+    columns = [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = 'raw_senacs' "
+        "ORDER BY ordinal_position").fetchall() if not r[0].startswith("_") and r[0] != "code_structure"]
+    # the structures listed once on each side (a structure listed twice is a finding of its own)
+    once = "(SELECT * FROM {} QUALIFY count(*) OVER (PARTITION BY code_structure) = 1)"
+    differs = [f'(o."{c}" IS DISTINCT FROM n."{c}")' for c in columns]
+    row = con.execute(
+        f"SELECT {', '.join(f'count(*) FILTER (WHERE {d})' for d in differs)}, "
+        f"count(*) FILTER (WHERE {' OR '.join(differs) or 'false'}) "
+        f"FROM {once.format(old)} o JOIN {once.format(new)} n USING (code_structure)", [year]).fetchall()[0]
+    by_column = sorted(((n, c) for c, n in zip(columns, row[:-1]) if n), key=lambda x: (-x[0], x[1]))
+    parts = []
+    if added:
+        parts.append(f"{fr_count(len(added), 'structure ajoutée', 'structures ajoutées')} ({some(added)})")
+    if removed:
+        parts.append(f"{fr_count(len(removed), 'structure retirée', 'structures retirées')} ({some(removed)})")
+    if by_column:
+        shown = ", ".join(f"{c} : {fr_int(n)}" for n, c in by_column[:REVISION_NAMED])
+        more = len(by_column) - REVISION_NAMED
+        parts.append(f"{fr_count(sum(n for n, _ in by_column), 'valeur changée', 'valeurs changées')} chez "
+                     f"{fr_count(row[-1], 'structure', 'structures')} ({shown}"
+                     + (f" et {more} autre{'s' if more > 1 else ''} colonne{'s' if more > 1 else ''}" if more > 0 else "")
+                     + ")")
+    if not parts:
+        return f"remplace {when}, sans aucune réponse changée (seule la présentation du fichier diffère)."
+    return f"remplace {when} : " + " ; ".join(parts) + "."
+
+
 def replace_year(con, parsed: ParsedExtract, archive_path: Path, reading: str | None = None) -> str:
     """Swap the rows of the file's year for the new file's. Runs in the caller's transaction."""
     kind, year = parsed.kind, parsed.year
     table = RAW_TABLE[kind]
     previous = active_file(con, kind, year)
+    if previous and kind == "senacs":        # kept to say what the revised file changes
+        con.execute("CREATE OR REPLACE TEMP TABLE _version_remplacee AS SELECT * FROM raw_senacs "
+                    "WHERE _annee_fichier = ?", [year])
     con.execute(f"DELETE FROM {table} WHERE _annee_fichier = ?", [year])
     con.execute("DELETE FROM raw_cellules_hors_schema WHERE type_extrait = ? AND annee_fichier = ?", [kind, year])
     con.execute("DELETE FROM constats_qualite WHERE etape = 'ingest' AND type_extrait = ? AND annee_fichier = ?",
@@ -255,6 +307,14 @@ def replace_year(con, parsed: ParsedExtract, archive_path: Path, reading: str | 
             con.unregister("_extra")
     write_findings(con, parsed.findings, etape="ingest", kind=kind, year=year,
                    fichier=parsed.path.name, sha256=parsed.sha256)
+    if previous and kind == "senacs":
+        parsed.revision = _revision(con, year, previous)
+        con.execute("DROP TABLE _version_remplacee")
+        write_findings(con, pd.DataFrame([{
+            "ligne": None, "annee_enquete": year, "code_structure": None, "colonne": None, "valeur_brute": None,
+            "valeur_attendue": None, "regle": "fichier_remplace", "severite": "info",
+            "message": f"{parsed.path.name} : {parsed.revision}"}]),
+            etape="ingest", kind=kind, year=year, fichier=parsed.path.name, sha256=parsed.sha256)
     con.execute("""INSERT INTO fichiers_sources (sha256, type_extrait, annee_fichier, nom_fichier, chemin_source,
                        chemin_archive, taille_octets, encodage, separateur, nb_lignes, nb_doublons_fusionnes, statut,
                        charge_le, remplace_le, empreinte_lecture)

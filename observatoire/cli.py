@@ -196,6 +196,8 @@ def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
         err.print(f"[bold yellow]Dossier illisible[/] {shown(folder)} : {reason} ; les extraits qu'il contient "
                   "éventuellement n'ont pas été chargés.")
     for f in result.files:
+        if f.revision:
+            err.print(f"[bold]Fichier remplacé[/] {shown(f.path.name)} : {shown(f.revision)}")
         if f.status == "rejeté":
             err.print(f"[bold red]Rejeté[/] {shown(f.path)} : {shown(f.message)}")
         elif f.lifted:

@@ -57,7 +57,7 @@ NATURES = {"impossible": "Impossible", "influente": "Influente", "suspecte": "In
 # they stay off the feedback sheets.
 FEDERATION_ONLY = {"code_commune_zero_restaure", "ligne_de_total", "colonne_inconnue", "entete_repete",
                    "colonne_sans_entete", "cellule_fusionnee", "feuille_lue", "extension_trompeuse",
-                   "encodage_mixte", "formule_sans_valeur", "fichier_rejete", "dossier_illisible",
+                   "encodage_mixte", "formule_sans_valeur", "fichier_rejete", "fichier_remplace", "dossier_illisible",
                    "doublon_exact", "doublon_conflictuel", "annee_enquete_differente_du_fichier", "correction_appliquee",
                    "correction_refusee", "confirmation_perimee", "confirmation_refusee", "reponse_avec_precision",
                    "caracteres_de_controle", "champs_surnumeraires", "champs_manquants", "ligne_mal_formee",

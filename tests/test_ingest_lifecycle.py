@@ -70,8 +70,11 @@ def test_corrected_file_replaces_its_year_whole(tmp_path, cli_run, warehouse):
         (2020, 3), (2021, 2)]
     assert query(warehouse, "SELECT salaries FROM reponses WHERE annee_enquete = 2021 "
                             "AND code_structure = 'CS92-0001'") == [(31,)]
-    # the finding of the old version went with it; the history of files stays
-    assert query(warehouse, "SELECT count(*) FROM constats_qualite")[0][0] == 0
+    # the finding of the old version went with it, the revision is said; the history of files stays
+    assert query(warehouse, "SELECT regle, severite, annee_enquete FROM constats_qualite") == [
+        ("fichier_remplace", "info", 2021)]
+    assert "1 structure retirée (EVS92-0001)" in result.output
+    assert "1 valeur changée chez 1 structure (salaries : 1)" in " ".join(result.output.split())
     files = query(warehouse, "SELECT sha256, statut FROM fichiers_sources WHERE annee_fichier = 2021 ORDER BY charge_le")
     sha = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()
     assert files == [(sha(first), "remplace"), (sha(second), "actif")]
@@ -216,3 +219,27 @@ def test_two_empty_journals_are_not_copies_of_each_other(tmp_path, cli_run, ware
     (tmp_path / "activites_2022.csv").write_bytes(header)
     result = cli_run("ingest", tmp_path)
     assert "contenu identique" not in result.output
+
+
+def test_a_revised_survey_says_what_it_changes(tmp_path, cli_run, warehouse):
+    """A revised export of a survey (values changed, a structure added, one removed, a column back
+    to its old name): the console and the quality findings say what changed against the version
+    it replaces, by structure and by column, instead of a bare « remplacé »."""
+    write_csv(tmp_path / "v1" / "senacs_2021.csv", BASE_HEADER, survey_rows(2021))
+    assert cli_run("ingest", tmp_path / "v1").exit_code == 0
+    rows = survey_rows(2021, [{"etp_total": "18"}, {"charges_total": "320 000"}])[:2] + [
+        {**survey_rows(2021)[1], "code_structure": "CS92-0009", "nom_structure": "Centre social Le Phare"}]
+    header = [("nb_salaries" if h == "salaries" else h) for h in BASE_HEADER]
+    write_csv(tmp_path / "v2" / "senacs_2021.csv", header, rows, keys=BASE_HEADER)
+    result = cli_run("ingest", tmp_path / "v2")
+    said = " ".join(result.output.split())
+    assert "Traceback" not in said
+    expected = ("1 structure ajoutée (CS92-0009) ; 1 structure retirée (EVS92-0001) ; 4 valeurs changées chez "
+                "2 structures (salaries : 2, charges_total : 1, etp_total : 1)")
+    assert expected in said
+    (message,), = query(warehouse, "SELECT message FROM constats_qualite WHERE regle = 'fichier_remplace'")
+    assert expected in message and message.startswith("senacs_2021.csv : remplace la version chargée le ")
+    # the same bytes again: nothing replaced, nothing said, the summary stays on record
+    again = cli_run("ingest", tmp_path / "v2")
+    assert "Fichier remplacé" not in again.output
+    assert query(warehouse, "SELECT count(*) FROM constats_qualite WHERE regle = 'fichier_remplace'") == [(1,)]
