@@ -11,7 +11,7 @@ import pytest
 
 from common.errors import ObservatoireError
 from conftest import ROOT
-from reports.data import SiteData, _parametres, unknown_codes
+from reports.data import UNIT_COLUMNS, SiteData, Unit, _parametres, unknown_codes
 from reports.formatting import lecture, share
 from reports.pages import PageSpec
 from reports.site.lookups import Lookups
@@ -127,3 +127,21 @@ def test_a_folders_own_labels_are_completed_by_the_products():
     assert labels[("statut_publication", "bloquee")] == "retenue (contrôle bloquant)"
     assert ("motif_sans_verdict", "panel_insuffisant") in labels
     assert _with_product_labels("pas,un,fichier\n1,2,3\n", product) == "pas,un,fichier\n1,2,3\n"
+
+
+def test_a_last_year_known_only_from_the_activity_log_does_not_take_the_sites_main_unit():
+    """Surveys up to data year 2021 and the federation's activity log of 2022: 2022 has no unit of
+    its own (no survey yet). The site's name, home page, board and indicator pages keep the
+    département of 2021 (they had none: no figure, « Observatoire des centres sociaux » bare)."""
+    def unit(annee):
+        values = dict.fromkeys(UNIT_COLUMNS)
+        values.update(annee=annee, niveau="departement", code="92", libelle="Hauts-de-Seine", principal=True,
+                      confondu=False, a_une_fiche=True)
+        return Unit(**values)
+    data = SiteData("public", [2020, 2021, 2022], {}, {}, {}, {}, [],
+                    {2020: {("departement", "92"): unit(2020)}, 2021: {("departement", "92"): unit(2021)}, 2022: {}},
+                    {}, {}, {}, [], parametres=PARAMETRES)
+    look = Lookups(data, PageSpec({}))
+    assert (look.last, look.main.code, look.main.annee) == (2021, "92", 2021)
+    only_log = SiteData("public", [2022], {}, {}, {}, {}, [], {2022: {}}, {}, {}, {}, [], parametres=PARAMETRES)
+    assert (Lookups(only_log, PageSpec({})).last, Lookups(only_log, PageSpec({})).main) == (2022, None)

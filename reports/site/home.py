@@ -17,6 +17,7 @@ class Home(Page):
     messages: list[str]
     principal: Unit | None
     rapports: list[dict]            # each year's report, the last first
+    annee: int | None               # the year of the key figures: the last with the survey's (Lookups.last)
 
 
 def render(look: Lookups, w: Writer) -> None:
@@ -30,5 +31,5 @@ def render(look: Lookups, w: Writer) -> None:
         titre="Accueil", page_id="accueil", date_page=look.date_site,
         fiches=lien, reperes=look.tiles(look.last, look.main, rows) if look.last else [],
         messages=look.messages(look.last, look.main),
-        principal=look.main, rapports=[{"annee": a, "date": look.year_date(a)} for a in reversed(look.d.annees)]))
+        principal=look.main, annee=look.last, rapports=[{"annee": a, "date": look.year_date(a)} for a in reversed(look.d.annees)]))
 

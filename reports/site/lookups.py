@@ -65,7 +65,11 @@ class Lookups:
         self.motifs = data.libelles.get("motif_sans_verdict", {})     # why a change has no verdict
         self.absent: dict[str, list[int]] = defaultdict(list)      # section title -> years left out
         self.trees = {a: self._tree(a) for a in data.annees}
-        last = data.annees[-1] if data.annees else None
+        # the latest year with a main unit, i.e. with the survey's figures: a last year known only from
+        # the federation's activity log (its survey not in yet) has none, and the home page, the site's
+        # name, the indicator pages and the board would lose every figure (and every year's pages and
+        # plaquettes change name when the survey comes)
+        last = next((a for a in reversed(data.annees) if data.principal(a)), data.annees[-1] if data.annees else None)
         self.last = last
         self.main = data.principal(last) if last else None
         dates = [p["publie_le"] for a, p in data.publications.items() if a in data.annees and p.get("publie_le")]
