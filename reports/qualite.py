@@ -63,6 +63,8 @@ FEDERATION_ONLY = {"code_commune_zero_restaure", "ligne_de_total", "colonne_inco
                    "caracteres_de_controle", "champs_surnumeraires", "champs_manquants", "ligne_mal_formee",
                    "guillemet_non_ferme", "guillemets_mal_places", "cellule_trop_longue"}
 
+_FEDERATION_ONLY_SQL = ", ".join(f"'{rule}'" for rule in sorted(FEDERATION_ONLY))
+
 
 @cache
 def _not_numbers() -> frozenset[str]:
@@ -203,6 +205,10 @@ def _prepare(con) -> None:
         WITH s AS (
             SELECT annee, code_structure AS code,
                    count(*) FILTER (WHERE severite = 'bloquant') AS n_bloquants,
+                   -- what the centre can answer (on its feedback sheet): a correction of the federation's
+                   -- refused, its file's defects, are the analyst's to mend, no call to the centre
+                   count(*) FILTER (WHERE severite = 'bloquant' AND coalesce(regle, '') NOT IN ({_FEDERATION_ONLY_SQL}))
+                       AS n_bloquants_centre,
                    count(*) FILTER (WHERE severite = 'avertissement') AS n_avertissements,
                    coalesce(max(CASE WHEN nature_lue = 'impossible' THEN 'Infinity'::DOUBLE
                                      ELSE coalesce(score_lu, 0) END) FILTER (WHERE severite = 'bloquant'), 0) AS rang
@@ -299,7 +305,7 @@ def quality_records(con, gates, top: int = TOP) -> list[dict]:
                    count(*) FILTER (WHERE NOT {_HAS_CODE}),
                    count(*) FILTER (WHERE severite = 'bloquant' AND NOT {_HAS_CODE})
             FROM {_FINDINGS} WHERE annee = ?""", [year]).fetchall()[0]
-        to_contact, n_to_contact = _top(con, year, "n_bloquants > 0", "rang DESC, code", top)
+        to_contact, n_to_contact = _top(con, year, "n_bloquants_centre > 0", "rang DESC, code", top)
         blocked, _ = _top(con, year, "n_bloquants > 0", "rang DESC, n_bloquants DESC, code", top)
         to_review, n_to_review = _top(con, year, "n_bloquants > 0 OR n_avertissements > 0",
                                       "n_bloquants DESC, n_avertissements DESC, code", top)

@@ -152,3 +152,25 @@ def test_a_year_gate_counts_every_blocking_finding_and_holds_the_first(warehouse
     blocking = [f for f in _year_findings(con) if f[2] == "bloquant"]
     assert not gate.publie and gate.n_bloquants == len(blocking) > 10
     assert len(gate.bloquants) == 10 and set(gate.bloquants["regle"]) == {"forte_evolution"}   # by rule first
+
+
+def test_a_refused_correction_blocks_the_year_but_calls_no_centre(tmp_path):
+    """A correction of the federation's own file that no longer applies (its structure gone from a
+    revised extract) holds the year and is listed under what blocks it, but its structure is not
+    « à contacter »: the analyst mends corrections.csv, the centre has nothing to answer."""
+    con = _warehouse(tmp_path / "o.duckdb")
+    con.execute("DELETE FROM constats_qualite WHERE severite = 'bloquant' AND code_structure <> 'CS99-0007'")
+    con.execute("""INSERT INTO constats_qualite BY NAME
+        SELECT 'correction' AS etape, 2023 AS annee_enquete, 'CS99-0042' AS code_structure,
+               'departs_vacances' AS colonne, '13' AS valeur_brute, 'correction_refusee' AS regle,
+               'bloquant' AS severite, 'Correction ligne 2 (CS99-0042, enquête 2023, departs_vacances) refusée : '
+               || 'aucune réponse de CS99-0042 à l''enquête 2023 dans l''entrepôt.' AS message, 2022 AS annee_donnees""")
+    contacts = {}
+    page = qualite.write_quality_outputs(con, year_gates(con), tmp_path / "q", contacts)[0].read_text(encoding="utf-8")
+    listed = re.search(r'<ol class="a-contacter">(.*?)</ol>', page, re.S)[1]
+    assert re.findall(r"\((CS99-\d{4})\)</strong>", listed) == ["CS99-0007"]
+    assert "1 structure à contacter cette année" in page
+    assert [c for c, _, _ in contacts[YEAR]] == ["CS99-0007"] and contacts[YEAR].total == 1
+    blocking = page[page.index("Ce qui bloque la publication"):]
+    assert "CS99-0042" in blocking and "Correction ligne 2" in blocking
+    con.close()
