@@ -113,7 +113,9 @@ def _check(con, row: dict, value: str, table: str, columns,
         f'SELECT CAST("{column}" AS VARCHAR), annee_donnees, repondant FROM {table} '
         "WHERE annee_enquete = ? AND code_structure = ?", [int(year), row["code_structure"]]).fetchall()
     if not found:
-        return f"aucune réponse de {row['code_structure']} à l'enquête {int(year)} dans l'entrepôt", None, None, None
+        return (f"aucune réponse de {row['code_structure']} à l'enquête {int(year)} dans l'entrepôt (code mal saisi, "
+                "ou structure absente d'un extrait révisé : la correction ne s'applique plus, supprimez alors la "
+                "ligne)"), None, None, None
     current, annee_donnees, repondant = found[0]
     if columns[column].block != "identite" and repondant is not True and not answered:
         return (f"{row['code_structure']} n'a pas répondu à l'enquête {int(year)} (repondant : "

@@ -243,3 +243,35 @@ def test_a_revised_survey_says_what_it_changes(tmp_path, cli_run, warehouse):
     again = cli_run("ingest", tmp_path / "v2")
     assert "Fichier remplacé" not in again.output
     assert query(warehouse, "SELECT count(*) FROM constats_qualite WHERE regle = 'fichier_remplace'") == [(1,)]
+
+
+def test_a_correction_left_behind_by_a_revised_survey_is_refused_in_words_an_analyst_acts_on(tmp_path, warehouse):
+    """corrections.csv as Excel saves it (Windows-1252, « ; », CRLF, French dates): read. After the
+    survey is revised without one structure, its correction no longer applies: refused (a blocking
+    finding, no traceback), the message saying why it may be so and what to do; the other applies."""
+    import duckdb
+
+    from ingest.corrections import apply_corrections
+
+    write_csv(tmp_path / "v1" / "senacs_2021.csv", BASE_HEADER, survey_rows(2021, [{}, {}, {"repondant": "oui",
+                                                                                             "salaries": "4"}]))
+    ingest_paths([tmp_path / "v1"], warehouse)
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_bytes(
+        "annee_enquete;code_structure;colonne;nouvelle_valeur;motif;auteur;date\r\n"
+        "2021;EVS92-0001;salaries;5;Salarié oublié, corrigé avec la coordinatrice;A. Martin;03/06/2023\r\n"
+        "2021;CS92-0002;salaries;13;Compté à part, vu avec l’équipe;A. Martin;12/06/2023\r\n".encode("cp1252"))
+    with duckdb.connect(str(warehouse)) as con:
+        assert apply_corrections(con, corrections) == (2, 0)
+    write_csv(tmp_path / "v2" / "senacs_2021.csv", BASE_HEADER, survey_rows(2021)[:2])
+    ingest_paths([tmp_path / "v2"], warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        assert apply_corrections(con, corrections) == (1, 1)
+        rows = con.execute("SELECT code_structure, statut, date_correction, message FROM corrections "
+                           "ORDER BY ligne_fichier").fetchall()
+        findings = con.execute("SELECT code_structure, severite FROM constats_qualite "
+                               "WHERE regle = 'correction_refusee'").fetchall()
+    assert [(c, s) for c, s, _, _ in rows] == [("EVS92-0001", "refusee"), ("CS92-0002", "appliquee")]
+    assert "structure absente d'un extrait révisé" in rows[0][3] and "supprimez alors la ligne" in rows[0][3]
+    assert "Compté à part, vu avec l’équipe" in rows[1][3] and "12/06/2023" in rows[1][3]
+    assert findings == [("EVS92-0001", "bloquant")]
