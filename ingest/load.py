@@ -48,6 +48,8 @@ class IngestResult:
     ignored: list[Path]
     conflicts: int = 0
     unreadable: list[tuple[Path, str]] = field(default_factory=list)   # folders that could not be listed
+    # files still loaded (name, kind, year, loaded on) that the folder's extraits/ no longer holds
+    absent: list[tuple] = field(default_factory=list)
 
     @property
     def rejected(self) -> list[FileResult]:
@@ -129,6 +131,11 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
     config = config or (Config(alias_file=observatory.alias_file) if observatory is not None else Config())
     archive_dir = archive_dir or W.default_archive_dir(db_path)
     refused: dict[Path, str] = {}
+    paths = list(paths)
+    absent: list[tuple] = []
+    # the folder's extraits/ read whole: a file loaded before and no longer there is said
+    whole_folder = (observatory is not None and getattr(observatory, "extraits", None) is not None
+                    and {Path(p).resolve() for p in paths} == {observatory.extraits.resolve()})
     files, ignored, unreadable = discover(paths, refused)
     if not files and not unreadable:
         raise ObservatoireError("Aucun extrait trouvé (fichiers attendus : senacs_AAAA.csv|.xlsx, "
@@ -191,6 +198,12 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                     W.record_unreadable_folder(con, folder, reason)
                 conflicts = W.refresh_conflicts(con)
                 con.execute("COMMIT")
+                if whole_folder:
+                    present = {r.sha256 for r in results if r.sha256}
+                    absent = [row for row in con.execute(
+                        "SELECT nom_fichier, type_extrait, annee_fichier, strftime(charge_le, '%d/%m/%Y'), sha256 "
+                        "FROM fichiers_sources WHERE statut = 'actif' ORDER BY type_extrait, annee_fichier").fetchall()
+                        if row[4] not in present]
                 chrono.tour("écriture dans l'entrepôt")
             except BaseException:
                 W.rollback(con)
@@ -200,7 +213,8 @@ def ingest_paths(paths: Iterable[Path], db_path: Path, *, config: Config | None 
                 raise
         finally:
             con.close()
-    return IngestResult(files=results, ignored=ignored, conflicts=conflicts, unreadable=unreadable)
+    return IngestResult(files=results, ignored=ignored, conflicts=conflicts, unreadable=unreadable,
+                        absent=[row[:4] for row in absent] if whole_folder else [])
 
 
 def departement_of(commune: str) -> str:

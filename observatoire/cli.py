@@ -215,6 +215,10 @@ def _ingest(obs: Observatory, chemins, attendre: float) -> bool:
                           "(« observatoire run » l'écrit).")
             elif said > 10:
                 err.print("  … la page qualité de l'année les liste tous (« observatoire run » l'écrit).")
+    for name, kind, year, loaded in result.absent:
+        err.print(f"[yellow]Absent du dossier des extraits[/] {shown(name)} ({kind} {year}, chargé le {loaded}) : ses "
+                  f"lignes restent dans l'entrepôt et comptent toujours pour {year if kind == 'activites' else year - 1}. "
+                  "Remettez-le dans extraits/, ou déposez-y le bon fichier de cette année sous son nom : il le remplacera.")
     if result.conflicts:
         err.print(f"[yellow]{fr_count(result.conflicts, 'ligne', 'lignes')} en doublon conflictuel[/] "
                   "(même structure, même enquête, valeurs différentes) exclues de « reponses ».")

@@ -547,3 +547,23 @@ def test_every_folder_names_its_seeds_alike_for_dbt(tmp_path, monkeypatch):
     elsewhere.mkdir()
     dbt_args(tmp_path / "a" / "sortie" / "entrepot" / "observatoire.duckdb", seeds=elsewhere)
     assert os.environ["OBSERVATOIRE_GRAINES"] == str(elsewhere.resolve())
+
+
+def test_a_file_taken_out_of_extraits_but_still_loaded_is_named(runner, tmp_path):
+    """An extract dropped by mistake, then taken out of extraits/: its lines stay in the warehouse
+    (nothing unloads them), so the command says so at each load of the folder instead of
+    letting its year go on counting them in silence. Naming a file explicitly says nothing of the others."""
+    folder = init(runner, tmp_path, "92")
+    header = "date;action_code;groupe_travail;type_activite;intitule;nb_participants;nb_centres"
+    for year in (2022, 2023):
+        rows = [f"{10 + i}/03/{year};A1.{i % 3 + 1};;rencontre;Rencontre n° {i};20;4" for i in range(3 + year % 2)]
+        (folder / "extraits" / f"activites_{year}.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    assert invoke(runner, "ingest", cwd=folder).exit_code == 0
+    (folder / "extraits" / "activites_2023.csv").unlink()
+    result = invoke(runner, "ingest", cwd=folder)
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0 and "Traceback" not in said
+    assert "Absent du dossier des extraits activites_2023.csv (activites 2023, chargé le " in said
+    assert "comptent toujours pour 2023" in said and "activites_2022.csv (activites" not in said
+    alone = invoke(runner, "ingest", str(folder / "extraits" / "activites_2022.csv"), cwd=folder)
+    assert "Absent du dossier" not in alone.output
