@@ -286,8 +286,9 @@ def _print_contacts(contacts: dict) -> None:
     latest = max(contacts)
     todo = contacts[latest]
     total = lambda year: getattr(contacts[year], "total", len(contacts[year]))     # the list holds the first ones
-    out.print(f"{fr_count(total(latest), 'structure à contacter', 'structures à contacter')} cette année "
-              f"(données {latest}){' :' if todo else '.'}")
+    said = (fr_count(total(latest), 'structure à contacter', 'structures à contacter') if total(latest)
+            else "Aucune structure à contacter")     # as the quality page says it
+    out.print(f"{said} cette année (données {latest}){' :' if todo else '.'}")
     for code, nom, asks in todo[:20]:
         out.print(f"  - {nom} ({code}) : " + " ; ".join(asks))
     if total(latest) > 20:

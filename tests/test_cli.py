@@ -102,3 +102,17 @@ def test_run_demo_chains_every_stage(tmp_path):
     assert not (tmp_path / "entrepot" / "qualite" / "gx").exists()
     assert (tmp_path / "entrepot" / "qualite" / "2022.html").exists() and docs.stat().st_mtime_ns == docs_before
     assert "Site public : " in proc.stdout and "Site interne : " not in proc.stdout
+
+
+def test_the_analysts_workload_is_said_in_french_even_when_empty(capsys):
+    """The console's list of structures to contact: « Aucune structure à contacter » (as the quality
+    page says it) rather than « 0 structure à contacter », the count and the first ones otherwise."""
+    from observatoire.cli import _print_contacts
+
+    _print_contacts({2021: [("CS1", "Centre A", ["confirmer salaries"])], 2022: []})
+    said = " ".join(capsys.readouterr().out.split())
+    assert said.startswith("Aucune structure à contacter cette année (données 2022).")
+    assert "2021 : 1 structure à contacter." in said and "0 structure" not in said
+    _print_contacts({2022: [("CS1", "Centre A", ["confirmer salaries"]), ("CS2", "Centre B", ["corriger etp"])]})
+    said = " ".join(capsys.readouterr().out.split())
+    assert said.startswith("2 structures à contacter cette année (données 2022) : - Centre A (CS1) : confirmer salaries")
