@@ -479,7 +479,9 @@ class _journal:
 
 def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
     """What the run published, what it held back and why, and what to do next: on stdout."""
+    from expectations.publication import DATA_YEAR, effective_findings_sql
     from ingest import warehouse as W
+    from reports.qualite import FEDERATION_ONLY
     from .report import default_site_dir
     from .validation import default_quality_dir
 
@@ -488,6 +490,13 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
         try:
             years = con.execute("SELECT annee, statut, nb_bloquants, publie_le FROM publications "
                                 "ORDER BY annee").fetchall()
+            held_years = [y[0] for y in years if y[1] != "publiee"]
+            # whether some blocking finding of a held year is a centre's answer to check (its feedback
+            # sheet), or all are the federation's own to mend (a refused correction, a file's header)
+            for_centres = bool(held_years) and con.execute(
+                f"SELECT count(*) FROM ({effective_findings_sql(con)}) WHERE severite = 'bloquant' "
+                "AND code_structure IS NOT NULL AND coalesce(regle, '') NOT IN (SELECT unnest(?)) "
+                f"AND {DATA_YEAR} IN (SELECT unnest(?))", [sorted(FEDERATION_ONLY), held_years]).fetchall()[0][0] > 0
         finally:
             con.close()
     except Exception as exc:           # the summary only repeats what the steps said: never fail the run
@@ -511,6 +520,11 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
     corrections, confirmations = _shown(obs.corrections), _shown(obs.confirmations)
     if held:
         out.print(f"  1. Lisez la page qualité de chaque année retenue ({_shown(quality)}/) : ce qui bloque, par structure.")
+    if held and not for_centres:
+        out.print(f"  2. Ce qui bloque porte sur vos propres fichiers (extraits, en-têtes, {corrections}, {confirmations}), "
+                  "pas sur la réponse d'un centre : aucune fiche à envoyer. Faites ce que dit chaque constat, puis "
+                  "relancez « observatoire run ».")
+    elif held:
         out.print(f"  2. Envoyez à chaque centre concerné sa fiche de retour : la page à son code et à son nom "
                   f"(<code>__<nom>.html) dans {_shown(quality / 'fiches_retour')}/<année>/ ; le CSV du même code "
                   "est votre relevé, pas pour le centre.")

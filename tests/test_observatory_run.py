@@ -213,3 +213,29 @@ def test_a_federation_of_two_departements_is_named_after_them_not_france(tmp_pat
                       and c["type_commune"] != "arrondissement_municipal" and c["population"])
     assert query(folder / "sortie" / "entrepot" / "observatoire.duckdb",
                  "SELECT DISTINCT population FROM pub_indicateurs WHERE niveau = 'national' AND population IS NOT NULL") == [(inhabitants,)]
+
+
+def test_a_year_held_only_by_the_federations_own_files_sends_no_centre_a_sheet(tmp_path):
+    """The second spring: a correction left in corrections.csv whose structure the revised survey no
+    longer lists. The year is held (a blocking finding, in French, no traceback), but no centre is
+    « à contacter » and the summary does not send the analyst to the feedback sheets: the fix is in
+    the federation's own file."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    assert observatoire("init", "hds", "--federation", "Fédération des Hauts-de-Seine", "--departement", "92",
+                        cwd=tmp_path, tmp=tmp).returncode == 0
+    folder = tmp_path / "hds"
+    for name in ("senacs_2021.csv", "senacs_2022.csv"):
+        (folder / "extraits" / name).write_bytes((ROOT / "data" / "demo" / "92" / name).read_bytes())
+    with (folder / "corrections.csv").open("a", encoding="utf-8") as f:
+        f.write("2022;EVS92-0099;departs_vacances;13;Faute de frappe, vue avec la coordinatrice;A. Martin;2023-06-03\n")
+    done = observatoire("run", "--public-seulement", cwd=folder, tmp=tmp)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 4, said
+    assert "Traceback" not in said
+    assert "2021 : non publiée" in said and "aucune réponse de EVS92-0099" in said
+    assert "structure absente d'un extrait révisé" in said
+    summary = " ".join(done.stdout.split("Bilan\n")[-1].split())
+    assert "aucune fiche à envoyer" in summary and "Envoyez à chaque centre" not in summary
+    page = (folder / "sortie" / "entrepot" / "qualite" / "2021.html").read_text(encoding="utf-8")
+    assert "Aucune structure à contacter cette année" in page and "EVS92-0099" in page
