@@ -363,6 +363,24 @@ def _report(obs: Observatory, sortie, public_seulement: bool, attendre: float) -
         out.print(f"Site {r.audience} : {fr_int(r.pages)} pages dans {shown(r.path / 'index.html')}")
 
 
+def _run_report(obs: Observatory, sortie, public_seulement: bool, attendre: float) -> None:
+    """run's last step: the site shows published years only. With none yet (a first year held),
+    there is no site to make: said, and the run goes on to its summary (what holds the year, what
+    to do) instead of stopping on an error."""
+    from ingest import warehouse as W
+
+    con = W.connect(obs.warehouse, read_only=True)
+    try:
+        published = con.execute("SELECT count(*) FROM information_schema.tables "
+                                "WHERE table_schema = 'publie' AND table_name = 'pub_indicateurs'").fetchall()[0][0]
+    finally:
+        con.close()
+    if not published:
+        err.print("Production du site : aucune année n'est encore publiée, pas de site à produire (voir le bilan).")
+        return
+    _report(obs, sortie, public_seulement, attendre)
+
+
 def _size(value: float) -> float:
     if not 0.01 <= value <= 20:
         raise click.BadParameter(f"{str(value).replace('.', ',')} n'est pas entre 0,01 et 20.")
@@ -429,7 +447,7 @@ def run(ctx, chemins, use_demo, public_seulement, attendre):
         ok = _Step(_ingest, (obs, chemins, attendre)).go()
         validate = _Step(_validate, (obs, None, attendre, not public_seulement), WARM_UP["validate"])
         build.go()
-        report = _Step(_report, (obs, None, public_seulement, attendre), WARM_UP["report"])
+        report = _Step(_run_report, (obs, None, public_seulement, attendre), WARM_UP["report"])
         published = validate.go()
         report.go()
         _run_summary(obs, ok, public_seulement)      # under the lock: no other run has changed it yet
@@ -547,7 +565,7 @@ WARM_UP = {"build": ("dbt.cli.main", "dbt.adapters.duckdb", "observatoire.build"
 
 
 STEP_NAMES = {"_ingest": "chargement des extraits", "_build": "calcul des indicateurs",
-              "_validate": "contrôle qualité", "_report": "production du site"}
+              "_validate": "contrôle qualité", "_report": "production du site", "_run_report": "production du site"}
 
 
 def killed_step(name: str, exitcode: int | None) -> str:

@@ -239,3 +239,25 @@ def test_a_year_held_only_by_the_federations_own_files_sends_no_centre_a_sheet(t
     assert "aucune fiche à envoyer" in summary and "Envoyez à chaque centre" not in summary
     page = (folder / "sortie" / "entrepot" / "qualite" / "2021.html").read_text(encoding="utf-8")
     assert "Aucune structure à contacter cette année" in page and "EVS92-0099" in page
+
+
+def test_a_first_year_held_ends_with_the_summary_not_an_error(tmp_path):
+    """A new folder whose only year is held: nothing is published yet, so there is no site to
+    make; the run says so and ends with its summary (what holds the year, what to do) and the
+    exit code of a held year, 4, instead of « Erreur : Aucune année n'est encore publiée » and 1."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    assert observatoire("init", "hds", "--federation", "Fédération des Hauts-de-Seine", "--departement", "92",
+                        cwd=tmp_path, tmp=tmp).returncode == 0
+    folder = tmp_path / "hds"
+    (folder / "extraits" / "senacs_2022.csv").write_bytes((ROOT / "data" / "demo" / "92" / "senacs_2022.csv").read_bytes())
+    with (folder / "corrections.csv").open("a", encoding="utf-8") as f:
+        f.write("2022;EVS92-0099;departs_vacances;13;Faute de frappe;A. Martin;2023-06-03\n")
+    done = observatoire("run", "--public-seulement", cwd=folder, tmp=tmp)
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 4, said
+    assert "Erreur" not in said and "Traceback" not in said
+    assert "aucune année n'est encore publiée, pas de site à produire" in said
+    summary = " ".join(done.stdout.split("Bilan\n")[-1].split())
+    assert "Retenue : 2021" in summary and "Ensuite" in summary
+    assert not (folder / "sortie" / "site" / "public" / "index.html").exists()
