@@ -43,6 +43,10 @@ class YearGate:
     avertissements: int
     deja_publie: bool
     n_bloquants: int | None = None  # how many blocking findings in all
+    # a published year with no blocking finding whose figures moved while an earlier year is held
+    # (its one-year changes, its targets read that year's figures, unpublished): the held year it
+    # waits for; it keeps its publication until then
+    attend: int | None = None
 
     def __post_init__(self):
         if self.n_bloquants is None:
@@ -213,8 +217,21 @@ def publish(con) -> list[YearGate]:
     gates = year_gates(con)
     passing = [g.annee for g in gates if g.publie]
     moved = changed_years(con, passing)
-    freeze(con, passing)
+    # a year already published keeps its publication while an earlier year is held, if its figures
+    # moved: they would read the held year's new figures (its changes on one year, a target said
+    # reached that year) beside that year's old published ones
+    held = [g.annee for g in gates if not g.publie]
     for gate in gates:
+        earlier = [h for h in held if h < gate.annee]
+        if gate.publie and gate.deja_publie and gate.annee in moved and earlier:
+            gate.attend = max(earlier)
+    waiting = {g.annee for g in gates if g.attend is not None}
+    freeze(con, [y for y in passing if y not in waiting])
+    for gate in gates:
+        if gate.attend is not None:        # its publication (rows, date) untouched; checked now
+            con.execute("UPDATE publications SET statut = 'publiee', verifie_le = now()::TIMESTAMP, nb_bloquants = 0, "
+                        "nb_avertissements = ? WHERE annee = ?", [gate.avertissements, gate.annee])
+            continue
         if gate.publie:
             kept = con.execute(f"SELECT publie_le FROM {SNAPSHOT_SCHEMA}.publications WHERE annee = ?",
                                [gate.annee]).fetchall()

@@ -315,7 +315,11 @@ def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> b
               f"{fr_count(counts.get('avertissement', 0), 'avertissement', 'avertissements')}, "
               f"{fr_count(counts.get('info', 0), 'information', 'informations')}.")
     for gate in outcome.gates:
-        if gate.publie:
+        if gate.attend is not None:
+            out.print(f"  {gate.annee} : sans constat bloquant, mais ses chiffres ont changé et ses évolutions se "
+                      f"comparent à {gate.attend}, retenue : sa publication précédente reste en place jusqu'à "
+                      f"celle de {gate.attend}")
+        elif gate.publie:
             out.print(f"  {gate.annee} : publiée" + (f" ({fr_count(gate.avertissements, 'avertissement signalé', 'avertissements signalés')} dans "
                                                      "la méthodologie)" if gate.avertissements else ""))
         else:

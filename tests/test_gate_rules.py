@@ -190,3 +190,28 @@ def test_the_record_of_a_never_published_held_year_has_no_date(con):
     assert row == ("bloquee", None)
     assert con.execute(f"SELECT count(*) FROM {SNAPSHOT_SCHEMA}.publications WHERE annee = 2020").fetchone()[0] == 0
     assert con.execute(f"SELECT count(*) FROM {SNAPSHOT_SCHEMA}.pub_chiffres WHERE annee = 2020").fetchone()[0] == 0
+
+
+def test_a_published_year_whose_figures_moved_waits_for_the_held_year_before_it(con):
+    """A revised 2021 holds 2021; 2022, clean, has moved with it (its one-year changes read 2021's
+    new figures). 2022 keeps its publication, rows and date, while 2021 is held, instead of showing
+    changes against a 2021 the site does not show; a 2022 that did not move is simply kept. Once
+    2021 publishes, 2022 is published with it."""
+    publish(con)
+    first = dict(con.execute(f"SELECT annee, publie_le FROM {SNAPSHOT_SCHEMA}.publications").fetchall())
+    con.execute("UPDATE pub_chiffres SET valeur = 99 WHERE annee = 2021")
+    con.execute("UPDATE pub_tendances SET evolution = 77 WHERE annee = 2022")
+    finding(con, annee_donnees=2021)
+    gates = {g.annee: g for g in publish(con)}
+    assert (gates[2021].publie, gates[2022].publie, gates[2022].attend, gates[2020].attend) == (False, True, 2021, None)
+    assert dict(con.execute(f"SELECT annee, evolution FROM {SNAPSHOT_SCHEMA}.pub_tendances").fetchall())[2022] == 44.0
+    assert dict(con.execute(f"SELECT annee, publie_le FROM {SNAPSHOT_SCHEMA}.publications").fetchall()) == first
+    assert dict(con.execute("SELECT annee, statut FROM publications").fetchall()) == {
+        2020: "publiee", 2021: "bloquee", 2022: "publiee"}
+    # 2021 released: both publish their new figures
+    con.execute("DELETE FROM constats_qualite")
+    gates = {g.annee: g for g in publish(con)}
+    assert all(g.publie and g.attend is None for g in gates.values())
+    frozen = dict(con.execute(f"SELECT annee, evolution FROM {SNAPSHOT_SCHEMA}.pub_tendances").fetchall())
+    assert frozen[2022] == 77.0
+    assert dict(con.execute(f"SELECT annee, valeur FROM {SNAPSHOT_SCHEMA}.pub_chiffres").fetchall())[2021] == 99.0

@@ -26,6 +26,8 @@ def test_a_blocked_year_keeps_its_public_site_byte_for_byte(site, tmp_path):
     open_data = (tmp_path / "site" / "public" / "donnees" / "indicateurs.csv").read_bytes()
     assert len(before) > 10       # the year's report, its territories and communes with figures
     frozen = frame(db, "SELECT * FROM publie.pub_indicateurs WHERE annee = 2021 ORDER BY ALL")
+    later = frame(db, "SELECT * FROM publie.pub_tendances WHERE annee = 2022 ORDER BY ALL")
+    later_date = query(db, "SELECT publie_le FROM publie.publications WHERE annee = 2022")
 
     # a new extract of the 2022 survey (data year 2021): other figures, and a budget typed in cents
     truth = build_truth("92")
@@ -39,6 +41,13 @@ def test_a_blocked_year_keeps_its_public_site_byte_for_byte(site, tmp_path):
     outcome = run_validation(db, tmp_path / "qualite")
     gate = next(g for g in outcome.gates if g.annee == 2021)
     assert not gate.publie and gate.deja_publie
+    # 2022, clean, compares with 2021 (its one-year changes): its figures moved with 2021's new ones,
+    # which are not published; it keeps its publication, rows and date, until 2021 is published
+    after = next(g for g in outcome.gates if g.annee == 2022)
+    assert after.publie and after.attend == 2021
+    assert not frame(db, "SELECT * FROM pub_tendances WHERE annee = 2022 ORDER BY ALL").equals(later)
+    assert frame(db, "SELECT * FROM publie.pub_tendances WHERE annee = 2022 ORDER BY ALL").equals(later)
+    assert query(db, "SELECT publie_le FROM publie.publications WHERE annee = 2022") == later_date
 
     # the build moved (so the test is not vacuous), the publication did not
     new = query(db, "SELECT valeur FROM pub_indicateurs WHERE indicateur = 'habitants_touches' AND annee = 2021 "
