@@ -43,9 +43,9 @@ class YearGate:
     avertissements: int
     deja_publie: bool
     n_bloquants: int | None = None  # how many blocking findings in all
-    # a published year with no blocking finding whose figures moved while an earlier year is held
-    # (its one-year changes, its targets read that year's figures, unpublished): the held year it
-    # waits for; it keeps its publication until then
+    # a published year with no blocking finding whose figures moved while the year before it is held
+    # (its one-year changes read that year's figures, unpublished): the held year it waits for; it
+    # keeps its publication until then
     attend: int | None = None
 
     def __post_init__(self):
@@ -217,14 +217,13 @@ def publish(con) -> list[YearGate]:
     gates = year_gates(con)
     passing = [g.annee for g in gates if g.publie]
     moved = changed_years(con, passing)
-    # a year already published keeps its publication while an earlier year is held, if its figures
-    # moved: they would read the held year's new figures (its changes on one year, a target said
-    # reached that year) beside that year's old published ones
-    held = [g.annee for g in gates if not g.publie]
-    for gate in gates:
-        earlier = [h for h in held if h < gate.annee]
-        if gate.publie and gate.deja_publie and gate.annee in moved and earlier:
-            gate.attend = max(earlier)
+    # a year already published keeps its publication while the year before it is held, if its
+    # figures moved: its changes on one year would read the held year's new figures beside that
+    # year's old published ones (a later year, with its own new figures, is not held back for it)
+    held = {g.annee for g in gates if not g.publie}
+    for before, gate in zip(gates, gates[1:]):
+        if gate.publie and gate.deja_publie and gate.annee in moved and before.annee in held:
+            gate.attend = before.annee
     waiting = {g.annee for g in gates if g.attend is not None}
     freeze(con, [y for y in passing if y not in waiting])
     for gate in gates:

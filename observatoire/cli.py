@@ -316,7 +316,7 @@ def _validate(obs: Observatory, sortie, attendre: float, docs: bool = True) -> b
               f"{fr_count(counts.get('info', 0), 'information', 'informations')}.")
     for gate in outcome.gates:
         if gate.attend is not None:
-            out.print(f"  {gate.annee} : sans constat bloquant, mais ses chiffres ont changé et ses évolutions se "
+            out.print(f"  {gate.annee} : sans constat bloquant, mais ses chiffres ont changé et ses évolutions sur un an se "
                       f"comparent à {gate.attend}, retenue : sa publication précédente reste en place jusqu'à "
                       f"celle de {gate.attend}")
         elif gate.publie:

@@ -195,8 +195,8 @@ def test_the_record_of_a_never_published_held_year_has_no_date(con):
 def test_a_published_year_whose_figures_moved_waits_for_the_held_year_before_it(con):
     """A revised 2021 holds 2021; 2022, clean, has moved with it (its one-year changes read 2021's
     new figures). 2022 keeps its publication, rows and date, while 2021 is held, instead of showing
-    changes against a 2021 the site does not show; a 2022 that did not move is simply kept. Once
-    2021 publishes, 2022 is published with it."""
+    changes against a 2021 the site does not show; a year two years on is not held back for 2021.
+    Once 2021 publishes, 2022 is published with it."""
     publish(con)
     first = dict(con.execute(f"SELECT annee, publie_le FROM {SNAPSHOT_SCHEMA}.publications").fetchall())
     con.execute("UPDATE pub_chiffres SET valeur = 99 WHERE annee = 2021")
@@ -215,3 +215,10 @@ def test_a_published_year_whose_figures_moved_waits_for_the_held_year_before_it(
     frozen = dict(con.execute(f"SELECT annee, evolution FROM {SNAPSHOT_SCHEMA}.pub_tendances").fetchall())
     assert frozen[2022] == 77.0
     assert dict(con.execute(f"SELECT annee, valeur FROM {SNAPSHOT_SCHEMA}.pub_chiffres").fetchall())[2021] == 99.0
+    # 2020 held: 2021 (next) waits for it, 2022, two years on and moved with its own figures, publishes
+    con.execute("UPDATE pub_tendances SET evolution = 55 WHERE annee IN (2021, 2022)")
+    finding(con, annee_donnees=2020)
+    gates = {g.annee: g for g in publish(con)}
+    assert (gates[2020].publie, gates[2021].attend, gates[2022].attend) == (False, 2020, None)
+    frozen = dict(con.execute(f"SELECT annee, evolution FROM {SNAPSHOT_SCHEMA}.pub_tendances").fetchall())
+    assert (frozen[2021], frozen[2022]) == (42.0, 55.0)
