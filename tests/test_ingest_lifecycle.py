@@ -177,3 +177,18 @@ def test_an_unchanged_file_is_read_again_once_an_alias_is_widened(tmp_path, ware
     assert query(warehouse, "SELECT count(*) FROM fichiers_sources WHERE statut = 'actif'") == [(1,)]
     assert [f.status for f in ingest_paths([extracts], warehouse, config=Config(alias_file=aliases)).files] \
         == ["inchangé"]
+
+
+def test_a_new_header_matching_rule_reads_unchanged_files_again(tmp_path, warehouse, monkeypatch):
+    """A file loaded under an older rule for matching headers (before « Groupe de travail » named
+    groupe_travail) is read again by the new one, as after a widened alias."""
+    from ingest import config as C
+    extracts = tmp_path / "extraits"
+    write_csv(extracts / "senacs_2021.csv", BASE_HEADER, survey_rows(2021))
+    assert [f.status for f in ingest_paths([extracts], warehouse).files] == ["chargé"]
+    assert [f.status for f in ingest_paths([extracts], warehouse).files] == ["inchangé"]
+    monkeypatch.setattr(C, "HEADER_MATCHING", C.HEADER_MATCHING + " (suivante)")
+    assert [f.status for f in ingest_paths([extracts], warehouse).files] == ["remplacé"]
+    assert [f.status for f in ingest_paths([extracts], warehouse).files] == ["inchangé"]
+    assert query(warehouse, "SELECT count(*) FROM reponses") == [(3,)]
+
