@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from common.errors import LockedError, ObservatoireError
-from common.observatory import PRODUCT_DIR, Observatory
+from common.observatory import PRODUCT_DIR, SETTINGS_NAME, Observatory
 
 from . import click_fr
 from .console import ProgressReporter, err, fr_count, fr_int, ingest_summary, out, shown
@@ -505,6 +505,11 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
         out.print(f"  Le site public est prêt : copiez le dossier {_shown(site / 'public')}/ tel quel sur un serveur web.")
         if not public_seulement:
             out.print(f"  Le site interne ({_shown(site / 'interne')}/) reste à la fédération : pages des structures et qualité.")
+    if published and obs.root is not None and obs.identity is not None and not obs.identity.adresse_observatoire:
+        # a plaquette sent to a partner prints the sheets' addresses: relative ones lead nowhere on paper
+        out.print(f"  Les plaquettes PDF impriment l'adresse des fiches sans celle du site : renseignez "
+                  f"« adresse_observatoire » dans {_shown(obs.root / SETTINGS_NAME)} (l'adresse où vous publiez "
+                  "le site public), puis relancez « observatoire run ».")
 
 
 _FALSE = 10     # a step's child process ended well, and its step answered False
