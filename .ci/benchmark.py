@@ -6,6 +6,7 @@
     .venv/bin/python .ci/benchmark.py --selection-seulement --jeu-bruite DIR   # selective editing only,
                                                   # the noisy national set built once in DIR, then reused
     .venv/bin/python .ci/benchmark.py --gros-csv-seulement   # the whole run on the 195 MiB CSV only
+                                                  # (with --readme: its row of the README's table only)
 
 Every command runs as its own process. Wall time and peak memory are measured from outside:
 the peak is the max RSS that wait4 reports for the process and the children it waited for
@@ -446,8 +447,12 @@ def large_csv(tmp: Path, national: Path) -> dict:
             "complete": len(steps) == 4 and not any(r["stopped"] for r in steps.values())}
 
 
-def large_csv_row(run: dict) -> str:
+def large_csv_row(run: dict, apart: str | None = None) -> str:
+    """The table's row of the chain on the large CSV; `apart`: the day it was measured on its own
+    (--gros-csv-seulement), when it is not the table's."""
     steps = "ingest à côté des dix enquêtes nationales, build, validate, report"
+    if apart:
+        steps += f" (mesurée à part, le {apart})"
     said = " ; ".join(f"{step} **arrêté** après {fr(r['s'])} s, au-delà de {fr(r['mio'], 0)} Mio" if r["stopped"]
                       else f"{step} {fr(r['s'])} s, {fr(r['mio'], 0)} Mio" for step, r in run["steps"].items())
     ok = run["complete"] and run["mio"] <= 1536
@@ -472,7 +477,16 @@ def main() -> None:
     if args.gros_csv_seulement:
         with tempfile.TemporaryDirectory(prefix="observatoire-mesures-") as tmp:
             national, _ = generate(Path(tmp), 1)
-            print(large_csv_row(large_csv(Path(tmp), national)))
+            row = large_csv_row(large_csv(Path(tmp), national), apart=time.strftime("%Y-%m-%d"))
+        print(row)
+        if args.readme:      # this row only, in the table of the last whole measure
+            readme = ROOT / "README.md"
+            text = readme.read_text(encoding="utf-8")
+            text, n = re.subn(r"^\| chaîne entière sur un CSV d'enquête valide .*$", lambda _: row, text, count=1,
+                              flags=re.M)
+            if n == 0:
+                sys.exit("README.md n'a pas de ligne de la chaîne sur le gros CSV à remplacer : lancez la mesure entière.")
+            readme.write_text(text, encoding="utf-8")
         return
     if args.poids_seulement:
         print("\n".join(weight_rows(page_weights(args.poids_seulement))))

@@ -9,6 +9,8 @@ from typing import Iterator
 
 import pandas as pd
 
+from common.errors import then
+
 from .rules import FACTEUR_EVOLUTION_AVERTISSEMENT, FACTEUR_PAIRS_BLOQUANT, RATIOS, Z_AVERTISSEMENT
 
 # Per indicator x year x level: how many values fall outside the bounds, and the extremes.
@@ -163,11 +165,10 @@ def _sliced(con, name: str, sql: str, rows: int, together: list[str]) -> Iterato
     table = f"_cadre_{name}"
     kept = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = true")      # the table's rows in the query's order
-    try:
+    # (clean-ups that never hide a failure: validate runs in one transaction, see common.errors.then)
+    with then(lambda: con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ({sql}) ORDER BY {order}")
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
-    try:
+    with then(lambda: con.execute(f"DROP TABLE IF EXISTS {table}")):
         # the rows' ids follow the order they were written in (from a first id of the transaction's own)
         first, last = con.execute(f"SELECT min(rowid), max(rowid) FROM {table}").fetchall()[0]
         assert last - first + 1 == n, "rows of a frame not numbered in a row"
@@ -183,8 +184,6 @@ def _sliced(con, name: str, sql: str, rows: int, together: list[str]) -> Iterato
                                "ORDER BY rowid").df()
             yield start, end, part
             start = end
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _with_influence(repondantes: pd.DataFrame, mesures: pd.DataFrame) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from typing import Iterator
 import pandas as pd
 import pyarrow as pa
 
+from common.errors import then
 from common.french import fr_number
 from common.names import name_text
 from ingest import warehouse as W
@@ -354,10 +355,8 @@ def _rule_groups(con):
     """The rule group of each rule, registered as `_groupes_regles` for `_outweighed`."""
     con.register("_groupes_regles", pd.DataFrame({"regle": [r.regle for r in RULES],
                                                   "groupe": [r.groupe or r.regle for r in RULES]}))
-    try:
+    with then(lambda: con.unregister("_groupes_regles")):
         yield
-    finally:
-        con.unregister("_groupes_regles")
 
 
 def _outweighed(source: str, key: str, mine: str = "") -> str:
@@ -378,10 +377,8 @@ def append_findings(con, failing: dict[str, list], frames: dict[str, pd.DataFram
         if table == "constats_qualite" else ""
     for part in _slices(failing, frames, confirmed):
         con.register("_tranche", part)
-        try:
+        with then(lambda: con.unregister("_tranche")):
             con.execute(f"INSERT INTO {table} BY NAME SELECT *{extra} FROM _tranche")
-        finally:
-            con.unregister("_tranche")
         del part
 
 

@@ -4,7 +4,8 @@
 
 The source folder holds `communes/communes-<code>-<nom>.geojson` (one file per département, the
 outlines of its communes, properties `code` and `nom`) and `departements-simplifies.geojson`
-(metropolitan départements), as published by the project "france-geojson" (Grégoire David) from
+(metropolitan départements), and `departements-avec-outre-mer.geojson` (its overseas ones, 971 to
+976, are taken from it), as published by the project "france-geojson" (Grégoire David) from
 IGN Admin Express COG 2018 and INSEE's COG 2018, under the Licence Ouverte / Open Licence (Etalab).
 
 Each outline is simplified again here (Douglas-Peucker, to 1/400 of its département's extent for
@@ -28,6 +29,7 @@ import math
 from pathlib import Path
 
 CONTOURS_DIR = Path(__file__).resolve().parent.parent / "data" / "reference" / "contours"
+OVERSEAS_FILE = "departements-avec-outre-mer.geojson"
 DECIMALS = 4
 RESOLUTION = 400        # an outline keeps the detail of about 1/RESOLUTION of its map's extent
 UNIT = 10 ** DECIMALS
@@ -154,6 +156,12 @@ def build(source: Path, dest: Path = CONTOURS_DIR) -> dict[str, int]:
     features = _features(source / "departements-simplifies.geojson")
     tolerance = extent(features) / RESOLUTION
     rows = [(f["properties"]["code"], f["properties"]["nom"], path(f["geometry"], tolerance)) for f in features]
+    # the overseas départements (971 to 976), each simplified at its own scale: the national map
+    # draws each in a frame of its own
+    overseas = source / OVERSEAS_FILE
+    if overseas.is_file():
+        rows += [(f["properties"]["code"], f["properties"]["nom"], path(f["geometry"], extent([f]) / RESOLUTION))
+                 for f in _features(overseas) if str(f["properties"]["code"]).startswith("97")]
     _write(dest / "departements.csv", ["code_departement", "nom", "contour"], [r for r in rows if r[2]])
     counts["departements"] = len(rows)
     (dest / "SOURCE.txt").write_text(
@@ -163,7 +171,8 @@ def build(source: Path, dest: Path = CONTOURS_DIR) -> dict[str, int]:
         "Simplifiés de nouveau (Douglas-Peucker, au 1/400 de l'étendue de la carte), coordonnées en dix-millièmes\n"
         "de degré (WGS84), chaque point après le premier donné par son écart au précédent.\n"
         "Millésime 2018 : une commune créée depuis sous un nouveau code n'a pas de contour, et la carte le dit.\n"
-        "Les départements d'outre-mer n'ont pas de contour départemental.\n"
+        "Départements d'outre-mer (971 à 976) : contours de departements-avec-outre-mer.geojson, même origine,\n"
+        "simplifiés à l'échelle de chacun ; la carte de France les dessine chacun dans un cadre à part.\n"
         "Régénérer : python -m ingest.geo_build --source DOSSIER\n", encoding="utf-8")
     return counts
 

@@ -286,8 +286,9 @@ def _print_contacts(contacts: dict) -> None:
     latest = max(contacts)
     todo = contacts[latest]
     total = lambda year: getattr(contacts[year], "total", len(contacts[year]))     # the list holds the first ones
-    out.print(f"{fr_count(total(latest), 'structure à contacter', 'structures à contacter')} cette année "
-              f"(données {latest}){' :' if todo else '.'}")
+    said = (fr_count(total(latest), 'structure à contacter', 'structures à contacter') if total(latest)
+            else "Aucune structure à contacter")     # as the quality page says it
+    out.print(f"{said} cette année (données {latest}){' :' if todo else '.'}")
     for code, nom, asks in todo[:20]:
         out.print(f"  - {nom} ({code}) : " + " ; ".join(asks))
     if total(latest) > 20:
@@ -371,13 +372,23 @@ def _size(value: float) -> float:
               help="Graine du tirage aléatoire.")
 @click.option("--taille", type=float, default=1.0, metavar="FACTEUR", callback=lambda ctx, param, value: _size(value),
               help="Multiplie le nombre de structures, de 0,01 à 20 (mesures de performance) ; défaut : 1.")
-def demo(echelle, sortie, graine, taille):
+@click.option("--departement", metavar="CODE",
+              help="Les structures d'un autre département (59, 01, 2A, 974…), dans ses communes, selon sa "
+                   "population, enquêtes seulement : pour essayer l'observatoire d'une fédération avant ses "
+                   "vrais extraits. Remplace --echelle.")
+@click.pass_context
+def demo(ctx, echelle, sortie, graine, taille, departement):
     """Écrit des extraits de démonstration réalistes (formats variés, défauts courants)."""
     from .demo import generate
 
-    truth = generate(sortie, echelle, graine, taille)
-    out.print(f"{fr_int(len(truth.reponses))} réponses et {fr_int(len(truth.activites))} activités "
-              f"écrites dans {sortie.resolve()}")
+    if departement is not None and ctx.get_parameter_source("echelle") != click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--departement et --echelle ne vont pas ensemble : l'un ou l'autre.")
+    truth = generate(sortie, departement if departement is not None else echelle, graine, taille)
+    written = (f"{fr_int(len(truth.reponses))} réponses et {fr_int(len(truth.activites))} activités"
+               if departement is None else
+               f"{fr_int(len(truth.reponses))} réponses (enquêtes seulement : le journal d'activités suit le "
+               "projet fédéral de votre fédération)")
+    out.print(f"{written} écrites dans {sortie.resolve()}")
 
 
 @cli.command()

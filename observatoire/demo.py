@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from common.errors import ObservatoireError
 from ingest.config import REFERENCE_DIR, Config
 
 THEMES = ["acces_droits", "numerique", "parentalite", "scolarite", "langue_francaise", "insertion",
@@ -278,14 +279,36 @@ def _activities(rng, year: int, codes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# another département's demo: about one centre social per 40,000 inhabitants and one EVS per
+# 90,000 (the 92's demo has 42 and 18 for 1.6 million), at least a few of each; its surveys and
+# files are the 92's
+PER_CS, PER_EVS, AT_LEAST_CS, AT_LEAST_EVS = 40_000, 90_000, 6, 4
+
+
+def scale_spec(scale: str, communes: pd.DataFrame) -> dict:
+    """What a scale holds: one of SCALES, or a département's code (59, 2A, 974) for a demo of its
+    own communes, sized by its population."""
+    if scale in SCALES:
+        return SCALES[scale]
+    code = str(scale).strip().upper()
+    code = code.zfill(2) if code.isdigit() and len(code) == 1 else code
+    own = communes[(communes["code_departement"] == code) & (communes["type_commune"] == "commune")]
+    if own.empty or own["population"].fillna(0).sum() <= 0:
+        raise ObservatoireError(f"« {scale} » n'est pas un code de département du référentiel des communes "
+                                "(exemples : 59, 01, 2A, 974).")
+    population = float(own["population"].fillna(0).sum())
+    return {**SCALES["92"], "departements": [code],
+            "cs": max(AT_LEAST_CS, round(population / PER_CS)), "evs": max(AT_LEAST_EVS, round(population / PER_EVS))}
+
+
 def build_truth(scale: str = "92", seed: int = 92, reference_dir: Path = REFERENCE_DIR,
                 taille: float = 1.0) -> Truth:
-    """What the structures of a scale declare; `taille` multiplies the number of structures (the
-    benchmark measures how the pipeline grows with the data)."""
-    spec = {**SCALES[scale], "cs": max(1, round(SCALES[scale]["cs"] * taille)),
-            "evs": max(1, round(SCALES[scale]["evs"] * taille))}
+    """What the structures of a scale declare (see scale_spec); `taille` multiplies the number of
+    structures (the benchmark measures how the pipeline grows with the data)."""
     communes = pd.read_csv(reference_dir / "communes.csv", dtype=str, keep_default_na=False)
     communes["population"] = pd.to_numeric(communes["population"], errors="coerce")
+    base = scale_spec(scale, communes)
+    spec = {**base, "cs": max(1, round(base["cs"] * taille)), "evs": max(1, round(base["evs"] * taille))}
     rng = np.random.default_rng(seed)
     structures = _structures(rng, spec, communes)
     # who gets a project grant, and its usual share of the budget: a draw of its own, so that the
@@ -603,16 +626,21 @@ def add_noise(truth: Truth, seed: int = 92) -> pd.DataFrame:
 
 def generate(out_dir: Path, scale: str = "92", seed: int = 92, taille: float = 1.0, bruit: bool = False) -> Truth:
     """Write the extracts of a scale under out_dir and return what they declare; with `bruit`,
-    the noisier variant (add_noise), its seeded slips in `truth.erreurs_semees`."""
+    the noisier variant (add_noise), its seeded slips in `truth.erreurs_semees`. Another
+    département's demo (scale_spec) has survey extracts only: an activity log follows a federal
+    project, the 92's in this demo, which another federation's folder does not declare."""
     config = Config()
     truth = build_truth(scale, seed, taille=taille)
     if bruit:
         truth.erreurs_semees = add_noise(truth, seed)  # type: ignore[attr-defined]
     out_dir.mkdir(parents=True, exist_ok=True)
     for i, (survey, df, blocs) in enumerate(truth.per_year):   # type: ignore[attr-defined]
-        d = DIALECTS_92[survey] if scale == "92" else NATIONAL_DIALECTS[i % len(NATIONAL_DIALECTS)]
+        d = NATIONAL_DIALECTS[i % len(NATIONAL_DIALECTS)] if scale == "national" else DIALECTS_92[survey]
         suffix = ".xlsx" if d.fmt == "xlsx" else ".csv"
         write_survey(out_dir / f"senacs_{survey}{suffix}", survey, df, blocs, d, config)
+    if scale not in SCALES:
+        truth.activites = truth.activites.iloc[0:0]
+        return truth
     for year, df in zip(SCALES[scale]["activities"], truth.per_activity_year):  # type: ignore[attr-defined]
         d = ACTIVITY_DIALECTS[year]
         suffix = ".xlsx" if d.fmt == "xlsx" else ".csv"

@@ -102,36 +102,60 @@ def _colour(n: int, classes: list) -> str:
 PANEL_GAP = 12
 
 
-def _frame_of(file: str) -> str:
-    """The frame an outline file is drawn in on a map of several: its own for an overseas département
-    (communes-974), one for the mainland's."""
+def _frame_of(file: str, code: str) -> str:
+    """The frame an outline is drawn in on a map of several: its own for an overseas département
+    (the file communes-974, or département 974 of the départements' file), one for the mainland's."""
+    if file == "departements":
+        return code if code.startswith("97") else "metropole"
     return file if file.startswith("communes-97") else "metropole"
 
 
 def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, str, str]],
-         panels: list[list[int]] | None = None) -> Markup:
+         panels: list[list[int]] | None = None, inset_names: list[str] | None = None) -> Markup:
     """shapes: (code, rings, colour, tooltip). Equirectangular projection at the map's middle latitude.
     `panels`: the indexes of the shapes drawn in each frame, side by side (the communes of each of a
-    federation's départements: La Réunion and Mayotte, 1,400 km apart, would be specks on one frame)."""
+    federation's départements: La Réunion and Mayotte, 1,400 km apart, would be specks on one frame);
+    with `inset_names` (of the frames after the first) and more than two frames, the first across the
+    map and the others in a row under it, each named (France's mainland and its overseas départements)."""
     panels = [group for group in (panels or [list(range(len(shapes)))]) if group]
-    width = (WIDTH - PANEL_GAP * (len(panels) - 1)) / max(len(panels), 1)
-    paths, height, left = [], 1.0, 0.0
-    for group in panels:
+    paths: list[str] = []
+
+    def draw(group: list[int], left: float, top: float, width: float, most: float | None = None) -> float:
+        """The shapes of `group` in the box at (left, top), `width` wide and at most `most` tall
+        (centred in it), undistorted; returns the height drawn."""
         points = [p for i in group for ring in shapes[i][1] for p in ring]
         if not points:
-            continue
+            return 0.0
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         k = math.cos(math.radians((min(ys) + max(ys)) / 2))
-        span = max((max(xs) - min(xs)) * k, 1e-9)
-        scale = width / span
-        height = max(height, (max(ys) - min(ys)) * scale)
+        scale = width / max((max(xs) - min(xs)) * k, 1e-9)
+        if most is not None and (max(ys) - min(ys)) * scale > most:
+            scale = most / max(max(ys) - min(ys), 1e-9)
+        left += (width - (max(xs) - min(xs)) * k * scale) / 2
         x0, y1 = min(xs), max(ys)
         for i in group:
             code, rings, colour, tip = shapes[i]
-            d = "".join("M" + "L".join(f"{left + (x - x0) * k * scale:.1f} {(y1 - y) * scale:.1f}" for x, y in ring)
+            d = "".join("M" + "L".join(f"{left + (x - x0) * k * scale:.1f} {top + (y1 - y) * scale:.1f}" for x, y in ring)
                         + "Z" for ring in rings)
             paths.append(f'<path d="{d}" fill="{colour}" data-code="{escape(code)}"><title>{escape(tip)}</title></path>')
-        left += width + PANEL_GAP
+        return (max(ys) - min(ys)) * scale
+
+    height = 1.0
+    if inset_names and len(panels) > 2:
+        # the mainland across the map, the overseas frames in a row under it, each named
+        height = draw(panels[0], 0.0, 0.0, WIDTH)
+        n = len(panels) - 1
+        box = (WIDTH - PANEL_GAP * (n - 1)) / n
+        top = height + PANEL_GAP
+        drawn = [draw(group, k * (box + PANEL_GAP), top, box, box) for k, group in enumerate(panels[1:])]
+        for k in range(n):
+            paths.append(f'<text x="{k * (box + PANEL_GAP) + box / 2:.1f}" y="{top + max(drawn) + 16:.1f}" '
+                         f'text-anchor="middle" font-size="14" fill="#566370" stroke="none">{escape(inset_names[k])}</text>')
+        height = top + max(drawn) + 20
+    else:
+        width = (WIDTH - PANEL_GAP * (len(panels) - 1)) / max(len(panels), 1)
+        for k, group in enumerate(panels):
+            height = max(height, draw(group, k * (width + PANEL_GAP), 0.0, width))
     if not paths:
         return Markup("")
     return Markup(
@@ -154,8 +178,8 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
     Mayotte, 1,400 km apart, would be specks in one frame)."""
     files = (file,) if isinstance(file, str) else tuple(file)
     shapes = {c: s for f in files for c, s in outlines(f).items()}
-    frames = list(dict.fromkeys(_frame_of(f) for f in files))
-    panel_of = {c: frames.index(_frame_of(f)) for f in files for c in outlines(f)}
+    frames = sorted(dict.fromkeys(_frame_of(f, c) for f in files for c in outlines(f)), key=lambda fr: fr != "metropole")
+    panel_of = {c: frames.index(_frame_of(f, c)) for f in files for c in outlines(f)}
     if not shapes:
         return None
     parents = parent_communes()
@@ -205,8 +229,12 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
                      for u in missing]
     grouped = [f"{', '.join(inside)} : dans le contour de {names[parent]}" for parent, inside in sorted(within.items())]
     description = typo(description)
-    panels = [[i for i, d in enumerate(drawn) if panel_of[d[0]] == k] for k in range(len(frames))]
-    svg = _svg(id, titre, description, drawn, panels)
+    groups = [(fr, [i for i, d in enumerate(drawn) if panel_of[d[0]] == k]) for k, fr in enumerate(frames)]
+    groups = [(fr, group) for fr, group in groups if group]
+    # France's overseas départements, each in a frame under the mainland's, named (their code is the frame's)
+    insets = ([shapes[fr][0] for fr, _ in groups[1:]]
+              if groups and groups[0][0] == "metropole" and all(fr in shapes for fr, _ in groups[1:]) else None)
+    svg = _svg(id, titre, description, drawn, [group for _, group in groups], insets)
     reason = ("communes créées après 2018, absentes des contours IGN de 2018" if area == "commune" else
               f"{areas} sans contour dans le référentiel (outre-mer)")
     reading = description[len(titre) + 2:] if description.startswith(titre + ". ") else description

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from slugify import slugify
 
+from common.errors import then
 from common.names import file_stem
 from ingest.config import Config
 from expectations.rules import libelle
@@ -160,13 +161,12 @@ _READ = ("etape", "type_extrait", "fichier", "ligne", "annee_enquete", "code_str
 
 @contextmanager
 def _in_order(con):
-    """Rows written and read in the order of the query (validate lets DuckDB reorder them)."""
+    """Rows written and read in the order of the query (validate lets DuckDB reorder them); the
+    setting restored after, without hiding a failure (common.errors.then)."""
     kept = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = true")
-    try:
+    with then(lambda: con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")):
         yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if kept else 'false'}")
 
 
 def _rows(con, sql: str, params=None) -> list[dict]:
@@ -372,7 +372,7 @@ def write_quality_outputs(con, gates, out_dir: Path, contacts: dict | None = Non
     Contacts: its `total` says how many there are), each as (code, name, [what to ask, in short])."""
     template = environment().get_template("qualite_annee.html")
     pages = []
-    try:
+    with then(lambda: release(con)):      # a failure is said as itself (validate's transaction)
         for record in quality_records(con, gates, top):
             if contacts is not None:
                 contacts[record["annee"]] = Contacts(
@@ -386,8 +386,6 @@ def write_quality_outputs(con, gates, out_dir: Path, contacts: dict | None = Non
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(template.render(**record), encoding="utf-8")
             pages.append(page)
-    finally:
-        release(con)
     return pages
 
 

@@ -102,3 +102,44 @@ def test_run_demo_chains_every_stage(tmp_path):
     assert not (tmp_path / "entrepot" / "qualite" / "gx").exists()
     assert (tmp_path / "entrepot" / "qualite" / "2022.html").exists() and docs.stat().st_mtime_ns == docs_before
     assert "Site public : " in proc.stdout and "Site interne : " not in proc.stdout
+
+
+def test_the_analysts_workload_is_said_in_french_even_when_empty(capsys):
+    """The console's list of structures to contact: « Aucune structure à contacter » (as the quality
+    page says it) rather than « 0 structure à contacter », the count and the first ones otherwise."""
+    from observatoire.cli import _print_contacts
+
+    _print_contacts({2021: [("CS1", "Centre A", ["confirmer salaries"])], 2022: []})
+    said = " ".join(capsys.readouterr().out.split())
+    assert said.startswith("Aucune structure à contacter cette année (données 2022).")
+    assert "2021 : 1 structure à contacter." in said and "0 structure" not in said
+    _print_contacts({2022: [("CS1", "Centre A", ["confirmer salaries"]), ("CS2", "Centre B", ["corriger etp"])]})
+    said = " ".join(capsys.readouterr().out.split())
+    assert said.startswith("2 structures à contacter cette année (données 2022) : - Centre A (CS1) : confirmer salaries")
+
+
+def test_a_demo_of_another_departement_lies_in_its_communes(tmp_path):
+    """`demo --departement 2A`: survey extracts of structures in Corse-du-Sud's communes (codes with
+    a letter), as many as its population calls for, no activity log (it follows a federal project
+    the folder has not declared); an unknown code, or --echelle beside it, is a French error."""
+    import csv as csv_module
+
+    from observatoire.demo import AT_LEAST_CS, AT_LEAST_EVS, build_truth
+
+    runner = CliRunner()
+    done = runner.invoke(cli, ["demo", "--departement", "2a", "--sortie", str(tmp_path / "d")])
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [
+        "senacs_2018.csv", "senacs_2019.csv", "senacs_2020.xlsx", "senacs_2021.csv", "senacs_2022.csv", "senacs_2023.xlsx"]
+    truth = build_truth("2A")
+    with (ROOT / "data" / "reference" / "communes.csv").open(encoding="utf-8") as f:
+        corse_du_sud = {r["code_insee"] for r in csv_module.DictReader(f) if r["code_departement"] == "2A"}
+    assert set(truth.reponses["code_commune"]) <= corse_du_sud
+    kinds = truth.reponses.drop_duplicates("code_structure")["type_structure"].value_counts()
+    assert kinds["CS"] >= AT_LEAST_CS and kinds["EVS"] >= AT_LEAST_EVS
+    assert f"{len(truth.reponses)} réponses (enquêtes seulement" in " ".join(done.output.split())
+    bad = runner.invoke(cli, ["demo", "--departement", "99", "--sortie", str(tmp_path / "e")])
+    assert bad.exit_code != 0 and "« 99 » n'est pas un code de département" in bad.output
+    assert not (tmp_path / "e").exists()
+    both = runner.invoke(cli, ["demo", "--departement", "59", "--echelle", "national", "--sortie", str(tmp_path / "f")])
+    assert both.exit_code == 2 and "ne vont pas ensemble" in both.output

@@ -29,7 +29,9 @@ def test_shipped_outlines_cover_the_reference_and_stay_small():
     files = list((ROOT / "data" / "reference" / "contours").glob("*.csv"))
     assert sum(f.stat().st_size for f in files) < 6_000_000
     assert "Licence Ouverte" in (ROOT / "data" / "reference" / "contours" / "SOURCE.txt").read_text(encoding="utf-8")
-    assert len(M.outlines("departements")) == 96
+    # the 96 of the mainland and the 5 overseas départements (the overseas collectivities have none)
+    departements = M.outlines("departements")
+    assert len(departements) == 101 and {"971", "972", "973", "974", "976"} <= set(departements)
     assert len(M.outlines("communes-92")) == 36
 
 
@@ -73,11 +75,28 @@ def test_an_arrondissement_is_drawn_within_its_commune():
 
 
 def test_a_departement_map_names_the_departements_it_cannot_draw():
-    units = _units([("92", "Hauts-de-Seine", 59), ("57", "Moselle", 40), ("971", "Guadeloupe", 12)])
+    units = _units([("92", "Hauts-de-Seine", 59), ("57", "Moselle", 40), ("988", "Nouvelle-Calédonie", 12)])
     carte = M.choropleth("d", "t", "departements", units, [1, 25, 50, 100], area="département",
                          areas="départements")
-    assert str(carte.svg).count("<path ") == 96
-    assert carte.sans_contour == ["Guadeloupe (12 structures)"]
+    assert str(carte.svg).count("<path ") == 101
+    assert carte.sans_contour == ["Nouvelle-Calédonie (12 structures)"]
+
+
+def test_frances_map_draws_its_overseas_departements_in_frames_under_the_mainland():
+    """The five overseas départements, 7,000 km from the mainland, each in a frame of its own in a
+    row under it, named there; each drawn (not listed as having no outline), shaded by its count."""
+    units = _units([("92", "Hauts-de-Seine", 59), ("971", "Guadeloupe", 19), ("974", "La Réunion", 61)])
+    carte = M.choropleth("d", "t", "departements", units, [1, 25, 50, 100], area="département",
+                         areas="départements")
+    svg = str(carte.svg)
+    assert carte.sans_contour == []
+    ys = {code: [float(y) for y in re.findall(r"[ML][\d.]+ ([\d.]+)", d)]
+          for d, code in re.findall(r'<path d="([^"]+)" fill="#[0-9a-f]{6}" data-code="(\w+)"', svg)}
+    mainland = max(max(v) for c, v in ys.items() if not c.startswith("97"))
+    assert all(min(ys[c]) > mainland for c in ("971", "972", "973", "974", "976"))
+    assert re.findall(r'<text [^>]*>([^<]+)</text>', svg) == ["Guadeloupe", "Martinique", "Guyane", "La Réunion", "Mayotte"]
+    colours = dict((c, f) for f, c in re.findall(r'fill="(#[0-9a-f]{6})" data-code="(\w+)"', svg))
+    assert colours["974"] == M.COLOURS[2] and colours["971"] == M.COLOURS[0] and colours["972"] == M.NONE_COLOUR
 
 
 def test_no_outline_file_no_map():

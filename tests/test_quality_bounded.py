@@ -152,3 +152,27 @@ def test_a_year_gate_counts_every_blocking_finding_and_holds_the_first(warehouse
     blocking = [f for f in _year_findings(con) if f[2] == "bloquant"]
     assert not gate.publie and gate.n_bloquants == len(blocking) > 10
     assert len(gate.bloquants) == 10 and set(gate.bloquants["regle"]) == {"forte_evolution"}   # by rule first
+
+
+def test_a_failure_inside_validates_transaction_is_said_as_itself(warehouse, tmp_path, monkeypatch):
+    """validate writes the quality outputs inside one transaction: a statement that fails there
+    leaves every later one refused (« Current transaction is aborted »). The clean-up after it (the
+    ordering setting, the temporary tables) must not put that refusal in the place of the first
+    error, which is what the analyst and the benchmark need to read."""
+    con = warehouse
+
+    def broken(con, year, path):
+        con.execute("SELECT * FROM une_table_absente")
+
+    monkeypatch.setattr(qualite, "write_full_list", broken)
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(duckdb.CatalogException, match="une_table_absente"):
+        qualite.write_quality_outputs(con, year_gates(con), tmp_path / "q")
+    con.execute("ROLLBACK")
+    # and a failure while the findings are put in order (the ordering setting restored quietly)
+    con.execute("BEGIN TRANSACTION")
+    monkeypatch.setattr(qualite, "_FINDING_ORDER", "colonne_absente")
+    with pytest.raises(duckdb.BinderException, match="colonne_absente"):
+        qualite.write_quality_outputs(con, year_gates(con), tmp_path / "q2")
+    con.execute("ROLLBACK")
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0] in (True, False)
