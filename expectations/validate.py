@@ -211,6 +211,8 @@ def _ask(rule, record: dict) -> str:
     """What the federation asks the structure about a finding, in its words."""
     if rule.regle.endswith("_obligatoire"):
         return "Merci de nous indiquer cette information."
+    if rule.demande:
+        return rule.demande
     causes = record.get("causes")
     if isinstance(causes, str) and causes:
         # « Est-ce » takes any cause as worded (« S'agit-il de le chiffre… » did not read)

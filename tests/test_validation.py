@@ -396,3 +396,16 @@ def test_messages_quote_amounts_in_euros_and_ratios_as_a_person_says_them():
                          "facteur_pairs": [3438.08, 2.54]})
     said = _Shown(rows).format("{valeur} ; médiane {mediane_pairs} ; {facteur_pairs} fois")
     assert said == ["292,77\u00a0€ ; médiane 1\u202f006\u202f566\u00a0€ ; 3\u202f438 fois", "12 ; médiane 3,5 ; 2,5 fois"]
+
+
+def test_a_centre_is_asked_about_its_commune_in_words_of_a_commune():
+    """The feedback sheet's question for a commune changed since the last survey asks about the
+    commune, not « Pouvez-vous vérifier ces chiffres » (it is a code, not a figure); a figure's
+    question is unchanged."""
+    from expectations.rules import RULES
+    from expectations.validate import _ask
+
+    rules = {r.regle: r for r in RULES}
+    assert _ask(rules["commune_inchangee"], {}) == ("Votre site principal a-t-il changé de commune ? Merci de nous "
+                                                    "confirmer sa commune, ou de nous indiquer la bonne.")
+    assert "chiffre" in _ask(rules["valeur_atypique"], {})
