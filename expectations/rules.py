@@ -112,6 +112,9 @@ class Rule:
     # what looks odd, in words meant for the structure (its feedback sheet): no column code, no
     # instruction to the analyst; "" for a finding that concerns the federation's own work
     centre: str = ""
+    # what the federation asks the structure, when not a figure to check (« Pouvez-vous vérifier ce
+    # chiffre ? ») : a commune, a date…
+    demande: str = ""
 
     @property
     def nature(self) -> str:
@@ -324,7 +327,9 @@ RULES: list[Rule] = [
                  "tel quel).",
          centre="La commune indiquée pour votre site principal ({nom_commune}, code {code_commune}) n'est pas celle "
                 "de votre réponse à l'enquête {annee_enquete_commune_precedente} ({nom_commune_precedente}, code "
-                "{code_commune_precedente})."),
+                "{code_commune_precedente}).",
+         demande="Votre site principal a-t-il changé de commune ? Merci de nous confirmer sa commune, ou de nous "
+                 "indiquer la bonne."),
     Rule("type_structure_valide", "reponses", "bloquant", "type_structure", "CS ou EVS",
          "{code_structure} : type de structure « {type_structure} » inconnu.",
          _in_set("type_structure", ["CS", "EVS"]), "Type de structure CS ou EVS"),

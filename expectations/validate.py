@@ -211,6 +211,8 @@ def _ask(rule, record: dict) -> str:
     """What the federation asks the structure about a finding, in its words."""
     if rule.regle.endswith("_obligatoire"):
         return "Merci de nous indiquer cette information."
+    if rule.demande:
+        return rule.demande
     causes = record.get("causes")
     if isinstance(causes, str) and causes:
         # « Est-ce » takes any cause as worded (« S'agit-il de le chiffre… » did not read)
@@ -231,6 +233,34 @@ _BUILT = pa.schema([("ligne", pa.int64()), ("annee_enquete", pa.int64()), ("anne
                     ("figure", pa.string()), ("constat_centre", pa.string()), ("demande_centre", pa.string())])
 _SQL_TYPES = {pa.int64(): "BIGINT", pa.string(): "VARCHAR", pa.float64(): "DOUBLE"}
 _FORMATTER = string.Formatter()
+
+
+# how many times a value is its previous one or its peers' median: « 3 438 fois », « 2,5 fois »
+FACTORS = ("facteur_pairs", "facteur_evolution", "facteur_unite")
+# the measures' values a message quotes, amounts in euros where the measure is one (« 292,77 € »)
+AMOUNTS = ("valeur", "valeur_reference", "mediane_pairs")
+
+
+def _factor(value) -> str:
+    """A ratio as a person says it: whole from 10 on, one decimal below (3 438,08 read as 3 438)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return fr_number(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        return fr_number(value)
+    return fr_number(round(number)) if abs(number) >= 10 else fr_number(round(number, 1))
+
+
+def _amount(value) -> str:
+    """An amount in euros: as declared below 1,000 € (292,77 €), in whole euros above (1 006 566 €)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return fr_number(value)
+    if number != number:
+        return fr_number(value)
+    return f"{fr_number(round(number) if abs(number) >= 1000 else value)}\u00a0€"
 
 
 def _plural(n) -> str:
@@ -257,7 +287,13 @@ class _Shown:
     def shown(self, name: str) -> list[str] | str:
         key = ("shown", name)
         if key not in self._cache:
-            if name in self.rows.columns:
+            if name in FACTORS and name in self.rows.columns:
+                self._cache[key] = [_factor(v) for v in self.values(name)]
+            elif name in AMOUNTS and name in self.rows.columns and "nature" in self.rows.columns:
+                # a value, its previous one or its peers' median, in euros where the column is an amount
+                self._cache[key] = [_amount(v) if nature == "euros" else fr_number(v)
+                                    for v, nature in zip(self.values(name), self.values("nature"))]
+            elif name in self.rows.columns:
                 fmt = _identifier if name.startswith(IDENTIFIERS) else fr_number
                 self._cache[key] = [fmt(v) for v in self.values(name)]
             elif name.endswith("__s"):

@@ -71,6 +71,20 @@ def _years(spec) -> tuple[int | None, int | None]:
     raise ValueError(text)
 
 
+# How a header is matched to its column, beyond the schema and the aliases: part of the reading
+# fingerprint (ingest.load.reading_fingerprint), so that files loaded under an older rule are read
+# again. Change it with the rule.
+HEADER_MATCHING = "2: sans articles ni prépositions, nombre = nb"
+
+# French articles and prepositions left out of a folded header when it names nothing as written.
+_SMALL_WORDS = frozenset({"de", "du", "des", "d", "la", "le", "les", "l"})
+
+
+def _without_small_words(folded: str) -> str:
+    """nombre_de_participants -> nb_participants, groupe_de_travail -> groupe_travail."""
+    return "_".join("nb" if w == "nombre" else w for w in folded.split("_") if w not in _SMALL_WORDS)
+
+
 class Config:
     def __init__(self, schema_file: Path = SCHEMA_FILE, alias_file: Path = ALIAS_FILE):
         schema = yamls.safe_load(schema_file.read_text(encoding="utf-8"))
@@ -108,13 +122,17 @@ class Config:
         return out
 
     def canonical_name(self, kind: str, header: str, year: int | None) -> str | None:
-        """The canonical column a raw header stands for in that year, or None."""
+        """The canonical column a raw header stands for in that year, or None. A header written as
+        a French phrase (« Groupe de travail », « Code de la commune », « Nombre de participants ») is
+        also tried without its articles and prepositions and with « nombre » as « nb », when it names
+        nothing as written."""
         folded = fold(header)
-        if folded in self.columns[kind]:
-            return folded
-        for alias in self.aliases[kind]:
-            if alias.header == folded and alias.applies(year):
-                return alias.column
+        for name in dict.fromkeys((folded, _without_small_words(folded))):
+            if name in self.columns[kind]:
+                return name
+            for alias in self.aliases[kind]:
+                if alias.header == name and alias.applies(year):
+                    return alias.column
         return None
 
     def alias_of_other_years(self, kind: str, header: str, year: int | None) -> Alias | None:

@@ -696,7 +696,8 @@ def _activity_checks(typed: pd.DataFrame, year: int, codes: ProjectCodes) -> lis
         flag(value > participants, column, _shown(value), "au plus nb_participants",
              "superieur_aux_participants", "avertissement",
              _shown(value) + " pour " + _shown(participants)
-             + pd.Series(np.where(participants >= 2, " participants", " participant"), index=participants.index,
+             + pd.Series(np.where(participants.ge(2).fillna(False).astype(bool), " participants", " participant"),
+                         index=participants.index,
                          dtype="string") + " en tout : "
              "ce sous-total ne peut pas dépasser le nombre de participants. Vérifiez les deux chiffres.")
     day = pd.to_datetime(typed["date"])

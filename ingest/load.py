@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 
 from common.processes import die_with_parent
 
+from . import config as _config
 from .config import REFERENCE_DIR, SCHEMA_FILE, Config
 from common.errors import ExtractError, ObservatoireError
 from common.observatory import DEPARTEMENT
@@ -330,10 +331,10 @@ def _reject(result: FileResult, message: str) -> None:
 
 def reading_fingerprint(config: Config, communes: frozenset[str], codes) -> str:
     """What, besides its bytes, decides how a file is read: the schema, the header aliases (the
-    folder's own), the known communes and the federal project's codes. An alias widened after a
-    warning (« étendez les années de cet alias, puis rechargez le fichier ») changes it, and the
-    unchanged file is read again."""
-    digest = hashlib.sha256()
+    folder's own) and the rule that matches headers to columns, the known communes and the federal
+    project's codes. An alias widened after a warning (« étendez les années de cet alias, puis
+    rechargez le fichier ») changes it, and the unchanged file is read again."""
+    digest = hashlib.sha256(_config.HEADER_MATCHING.encode("utf-8") + b"\0")
     for path in (SCHEMA_FILE, config.alias_file):
         try:
             digest.update(path.read_bytes())

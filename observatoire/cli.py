@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from common.errors import LockedError, ObservatoireError
-from common.observatory import PRODUCT_DIR, Observatory
+from common.observatory import PRODUCT_DIR, SETTINGS_NAME, Observatory
 
 from . import click_fr
 from .console import ProgressReporter, err, fr_count, fr_int, ingest_summary, out, shown
@@ -503,7 +503,7 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
     """What the run published, what it held back and why, and what to do next: on stdout."""
     from expectations.publication import DATA_YEAR, effective_findings_sql
     from ingest import warehouse as W
-    from reports.qualite import FEDERATION_ONLY
+    from reports.qualite import _FOR_THE_CENTRE as FOR_THE_CENTRE
     from .report import default_site_dir
     from .validation import default_quality_dir
 
@@ -517,8 +517,8 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
             # sheet), or all are the federation's own to mend (a refused correction, a file's header)
             for_centres = bool(held_years) and con.execute(
                 f"SELECT count(*) FROM ({effective_findings_sql(con)}) WHERE severite = 'bloquant' "
-                "AND code_structure IS NOT NULL AND coalesce(regle, '') NOT IN (SELECT unnest(?)) "
-                f"AND {DATA_YEAR} IN (SELECT unnest(?))", [sorted(FEDERATION_ONLY), held_years]).fetchall()[0][0] > 0
+                f"AND code_structure IS NOT NULL AND {FOR_THE_CENTRE} "
+                f"AND {DATA_YEAR} IN (SELECT unnest(?))", [held_years]).fetchall()[0][0] > 0
         finally:
             con.close()
     except Exception as exc:           # the summary only repeats what the steps said: never fail the run
@@ -558,6 +558,11 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
         out.print(f"  Le site public est prêt : copiez le dossier {_shown(site / 'public')}/ tel quel sur un serveur web.")
         if not public_seulement:
             out.print(f"  Le site interne ({_shown(site / 'interne')}/) reste à la fédération : pages des structures et qualité.")
+    if published and obs.root is not None and obs.identity is not None and not obs.identity.adresse_observatoire:
+        # a plaquette sent to a partner prints the sheets' addresses: relative ones lead nowhere on paper
+        out.print(f"  Les plaquettes PDF impriment l'adresse des fiches sans celle du site : renseignez "
+                  f"« adresse_observatoire » dans {_shown(obs.root / SETTINGS_NAME)} (l'adresse où vous publiez "
+                  "le site public), puis relancez « observatoire run ».")
 
 
 _FALSE = 10     # a step's child process ended well, and its step answered False

@@ -234,7 +234,7 @@ def _lecture_courte(change, overall, panel, label, reason, unite, decimales, n_m
 
 _SLOT = re.compile(r"\{([a-z_]+)(?:\|([^|{}]*)\|([^|{}]*))?\}")
 _COUNTS = ("numerateur", "denominateur", "n_panel", "n_structures", "n_total", "nb_unites", "nb_atteints",
-           "nb_cibles")
+           "nb_bonne_voie", "nb_en_retard", "nb_cibles")
 _YEARS = ("annee", "annee_precedente", "annee_cible")
 
 

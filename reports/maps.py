@@ -200,19 +200,28 @@ def choropleth(id: str, titre: str, file: str | tuple[str, ...], units: list[dic
     classes = classes_of(bounds, word)
     named = commune_names()
     names = {code: named.get(code) or name for code, (name, _) in shapes.items()}
+    # The 2018 outlines still hold communes merged since into a commune nouvelle (Châtillon-en-Michaille,
+    # in Valserhône since 2019): drawn, so that the map has no hole, but neither counted among the
+    # communes nor said to have no structure (the reference holds no history: their commune is unknown).
+    former = {code for code in shapes if area == "commune" and named and code not in named and code not in counts}
     drawn = []
     for code, (_, rings) in sorted(shapes.items()):
         name = names[code]
         n = counts.get(code, 0)
         if not draw_all and code not in counts:
             continue
-        tip = f"{name}\u00a0: {nombre(n)} {word[0] if n == 1 else word[1]}" if n else f"{name}\u00a0: aucune {word[0]}"
+        tip = (f"{name}\u00a0: ancienne commune, fusionnée depuis 2018" if code in former else
+               f"{name}\u00a0: {nombre(n)} {word[0] if n == 1 else word[1]}" if n else f"{name}\u00a0: aucune {word[0]}")
         drawn.append((code, rings, _colour(n, classes), tip))
+    merged = sum(1 for d in drawn if d[0] in former)
     with_some = sorted(((n, names[c]) for c, n in counts.items() if n), key=lambda t: (-t[0], t[1]))
     top = ", ".join(f"{name} ({nombre(n)})" for n, name in with_some[:3])
-    description = (f"{titre}. {nombre(len(drawn))} {areas}, dont {nombre(len(with_some))} avec au moins une "
+    merged_note = (f" Les contours de 2018 dessinent aussi {nombre(merged)} ancienne{'s' if merged > 1 else ''} "
+                   f"commune{'s' if merged > 1 else ''}, fusionnée{'s' if merged > 1 else ''} depuis dans une "
+                   f"commune nouvelle : sans chiffre propre." if merged else "")
+    description = (f"{titre}. {nombre(len(drawn) - merged)} {areas}, dont {nombre(len(with_some))} avec au moins une "
                    f"{word[0]} ; le plus de {word[1]} : {top}. Le tableau qui suit la carte donne chaque chiffre."
-                   if with_some else f"{titre}. Aucune {word[0]} à dessiner.")
+                   + merged_note if with_some else f"{titre}. Aucune {word[0]} à dessiner.")
     legend = [(NONE_COLOUR, f"aucune {word[0]}")] + [
         (COLOURS[min(k, len(COLOURS) - 1)], label) for k, (_, _, label) in enumerate(classes)]
     lines = [[u["libelle"], nombre(u["n"] or 0), u.get("detail", "")] for u in units if u["n"]]

@@ -64,8 +64,6 @@ FEDERATION_ONLY = {"code_commune_zero_restaure", "ligne_de_total", "colonne_inco
                    "caracteres_de_controle", "champs_surnumeraires", "champs_manquants", "ligne_mal_formee",
                    "guillemet_non_ferme", "guillemets_mal_places", "cellule_trop_longue"}
 
-_FEDERATION_ONLY_SQL = ", ".join(f"'{rule}'" for rule in sorted(FEDERATION_ONLY))
-
 
 @cache
 def _not_numbers() -> frozenset[str]:
@@ -205,10 +203,9 @@ def _prepare(con) -> None:
         WITH s AS (
             SELECT annee, code_structure AS code,
                    count(*) FILTER (WHERE severite = 'bloquant') AS n_bloquants,
-                   -- what the centre can answer (on its feedback sheet): a correction of the federation's
-                   -- refused, its file's defects, are the analyst's to mend, no call to the centre
-                   count(*) FILTER (WHERE severite = 'bloquant' AND coalesce(regle, '') NOT IN ({_FEDERATION_ONLY_SQL}))
-                       AS n_bloquants_centre,
+                   -- those the centre can answer (_finding's pour_la_structure): a structure is to
+                   -- contact for them, not for the federation's own slips (a refused correction)
+                   count(*) FILTER (WHERE severite = 'bloquant' AND {_FOR_THE_CENTRE}) AS n_a_demander,
                    count(*) FILTER (WHERE severite = 'avertissement') AS n_avertissements,
                    coalesce(max(CASE WHEN nature_lue = 'impossible' THEN 'Infinity'::DOUBLE
                                      ELSE coalesce(score_lu, 0) END) FILTER (WHERE severite = 'bloquant'), 0) AS rang
@@ -250,6 +247,11 @@ def _structures_of(con, questions: dict, year, codes: list[str]) -> dict[str, di
     found = _findings_of(con, questions, "annee = ? AND code_structure IN (SELECT unnest(?))", [year, codes],
                          order=f"code_structure, {_FINDING_ORDER}")
     return {s["code"]: s for s in _by_structure(found, names, year)}
+
+
+_FOR_THE_CENTRE = ("(coalesce(constat_centre, '') <> '' OR (etape = 'ingest' AND coalesce(type_extrait, '') IN "
+                   "('', 'senacs') AND coalesce(regle, '') NOT IN (" + ", ".join(f"'{r}'" for r in sorted(FEDERATION_ONLY))
+                   + ")))")
 
 
 def _top(con, year, where: str, order: str, top: int) -> tuple[list[str], int]:
@@ -305,7 +307,7 @@ def quality_records(con, gates, top: int = TOP) -> list[dict]:
                    count(*) FILTER (WHERE NOT {_HAS_CODE}),
                    count(*) FILTER (WHERE severite = 'bloquant' AND NOT {_HAS_CODE})
             FROM {_FINDINGS} WHERE annee = ?""", [year]).fetchall()[0]
-        to_contact, n_to_contact = _top(con, year, "n_bloquants_centre > 0", "rang DESC, code", top)
+        to_contact, n_to_contact = _top(con, year, "n_a_demander > 0", "rang DESC, code", top)
         blocked, _ = _top(con, year, "n_bloquants > 0", "rang DESC, n_bloquants DESC, code", top)
         to_review, n_to_review = _top(con, year, "n_bloquants > 0 OR n_avertissements > 0",
                                       "n_bloquants DESC, n_avertissements DESC, code", top)
@@ -384,7 +386,8 @@ def write_quality_outputs(con, gates, out_dir: Path, contacts: dict | None = Non
                 contacts[record["annee"]] = Contacts(
                     [(s["code"], s["nom"], [f"{c['libelle_question'] or c['colonne'] or c['controle']} ({c['valeur_lue'] or 'vide'}"
                                             + (f", {c['effet']}" if c["effet"] else f", {c['nature_libelle'].lower()}") + ")"
-                                            for c in s["constats"] if c["severite"] == "bloquant"])
+                                            for c in s["constats"] if c["severite"] == "bloquant"
+                                            and c["pour_la_structure"]])
                      for s in record["a_contacter"]], record["n_a_contacter"])
             write_fiches(con, record, out_dir)
             write_full_list(con, record["annee"], out_dir / record["liste_complete"])

@@ -298,6 +298,41 @@ def test_activity_log_dialects(tmp_path, cli_run, warehouse):
     assert [d.date() for d in got["date"]] == [date(2021, 3, 15), date(2021, 4, 14)]
 
 
+def test_headers_written_as_french_phrases(tmp_path, cli_run, warehouse):
+    """« Groupe de travail », « Code de la commune », « Année de l'enquête » : a spreadsheet's headers
+    written as phrases name their columns, with no alias (the Ain's activity log had its working
+    groups set aside as an unknown column)."""
+    header = ["Date", "Code action", "Groupe de travail", "Type d'activité", "Intitulé", "Nombre de participants"]
+    keys = ["date", "action_code", "groupe_travail", "type_activite", "intitule", "nb_participants"]
+    write_csv(tmp_path / "activites_2021.csv", header,
+              [{"date": "15/03/2021", "action_code": "A2.3", "groupe_travail": "COMM", "type_activite": "temps_fort",
+                "intitule": "Forum", "nb_participants": "12"}], keys=keys)
+    survey_header = ["Année de l'enquête", "Année des données", "Code de la structure", "Nom de la structure",
+                     "Type de structure", "Code de la commune", "repondant", "salaries", "etp_total", "charges_total"]
+    write_csv(tmp_path / "senacs_2021.csv", survey_header, survey_rows(2021), keys=BASE_HEADER)
+    result = cli_run("ingest", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "inconnue" not in result.output
+    assert query(warehouse, "SELECT action_code, groupe_travail, nb_participants FROM activites") == [
+        ("A2.3", "COMM", 12)]
+    assert query(warehouse, "SELECT count(*) FROM constats_qualite WHERE regle = 'colonne_inconnue'") == [(0,)]
+    assert query(warehouse, "SELECT code_structure, code_commune FROM reponses ORDER BY 1")[0] == ("CS92-0001", "92050")
+
+
+def test_an_activity_log_without_participants_is_loaded(tmp_path, cli_run, warehouse):
+    """nb_participants is not required: a log without it (its header unknown, « Présents ») was rejected
+    by an unexpected error (TypeError: the participants compared to its sub-counts were all unknown)."""
+    header = ["date", "action_code", "type_activite", "intitule", "Présents", "nb_habitants"]
+    write_csv(tmp_path / "activites_2021.csv", header,
+              [["15/03/2021", "A2.3", "temps_fort", "Forum", "12", "4"],
+               ["16/03/2021", "A1.1", "formation", "Formation", "", ""]])
+    result = cli_run("ingest", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "inattendue" not in result.output and "Traceback" not in result.output
+    assert query(warehouse, "SELECT action_code, nb_participants, nb_habitants FROM activites ORDER BY date") == [
+        ("A2.3", None, 4), ("A1.1", None, None)]
+
+
 def test_xlsx_boolean_cells_read_as_typed(tmp_path, cli_run, warehouse):
     """A spreadsheet's own TRUE and FALSE cells (not text) are yes and no, each of them."""
     wb = openpyxl.Workbook()

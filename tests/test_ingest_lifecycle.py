@@ -275,3 +275,18 @@ def test_a_correction_left_behind_by_a_revised_survey_is_refused_in_words_an_ana
     assert "structure absente d'un extrait révisé" in rows[0][3] and "supprimez alors la ligne" in rows[0][3]
     assert "Compté à part, vu avec l’équipe" in rows[1][3] and "12/06/2023" in rows[1][3]
     assert findings == [("EVS92-0001", "bloquant")]
+
+
+def test_a_new_header_matching_rule_reads_unchanged_files_again(tmp_path, warehouse, monkeypatch):
+    """A file loaded under an older rule for matching headers (before « Groupe de travail » named
+    groupe_travail) is read again by the new one, as after a widened alias."""
+    from ingest import config as C
+    extracts = tmp_path / "extraits"
+    write_csv(extracts / "senacs_2021.csv", BASE_HEADER, survey_rows(2021))
+    assert [f.status for f in ingest_paths([extracts], warehouse).files] == ["chargé"]
+    assert [f.status for f in ingest_paths([extracts], warehouse).files] == ["inchangé"]
+    monkeypatch.setattr(C, "HEADER_MATCHING", C.HEADER_MATCHING + " (suivante)")
+    assert [f.status for f in ingest_paths([extracts], warehouse).files] == ["remplacé"]
+    assert [f.status for f in ingest_paths([extracts], warehouse).files] == ["inchangé"]
+    assert query(warehouse, "SELECT count(*) FROM reponses") == [(3,)]
+

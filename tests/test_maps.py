@@ -152,3 +152,26 @@ def test_each_overseas_departement_has_a_frame_of_its_own_on_a_map_of_several():
     corse = spans(M.choropleth("c", "t", ("communes-2A", "communes-2B"), units, [1, 2, 3, 5], area="commune",
                                areas="communes"))
     assert corse["2A"][1] > corse["2B"][0]                                   # one frame: the island whole
+
+
+def test_communes_merged_since_2018_are_drawn_but_not_counted_as_communes():
+    # The Ain's 2018 outlines still hold communes merged since into a commune nouvelle (Châtillon-en-
+    # Michaille and Lancrans in Valserhône, 01033): the map said « 407 communes » for a département
+    # of 391, and « aucune structure » over part of a commune that has one.
+    current = {c for c, r in M.commune_names().items() if c.startswith("01")} & set(M.outlines("communes-01"))
+    former = set(M.outlines("communes-01")) - set(M.commune_names())
+    assert "01091" in former and current
+    units = _units([("01033", "Valserhône", 1), ("01053", "Bourg-en-Bresse", 4)])
+    carte = M.choropleth("c", "Structures par commune", "communes-01", units, [1, 2, 3, 5],
+                         area="commune", areas="communes")
+    svg = str(carte.svg)
+    assert svg.count("<path ") == len(current) + len(former)          # no hole in the map
+    assert f"{M.nombre(len(current))} communes, dont 2 avec au moins une structure" in carte.description
+    assert f"{M.nombre(len(former))} anciennes communes" in carte.description
+    tip = re.search(r'data-code="01091"><title>([^<]*)</title>', svg).group(1)
+    assert "ancienne commune" in tip and "aucune structure" not in tip
+    assert "Bourg-en-Bresse\u00a0: 4 structures" in svg
+    # a département with no merger since 2018 is unchanged
+    carte92 = M.choropleth("c", "t", "communes-92", _units([("92050", "Nanterre", 6)]), [1, 2, 3, 5],
+                           area="commune", areas="communes")
+    assert "36 communes" in carte92.description and "ancienne" not in carte92.description

@@ -39,6 +39,24 @@ def test_a_sentence_missing_one_of_its_figures_is_not_written():
     assert message(dict(m, rang=3), REGISTRE, {}).endswith("3e des 96 départements.")
 
 
+def test_the_targets_message_says_the_boards_verdicts_with_the_products_sentences():
+    """The federal project's message counts targets as the board judges them: during the project,
+    reached / on track / late; from its last year, how many were reached (a home page that said
+    « 5 sur 7 en bonne voie » beside a board showing 3 reached, 2 on track and 2 late is gone)."""
+    import csv
+
+    from conftest import ROOT
+
+    with (ROOT / "data" / "seeds" / "messages_cles.csv").open(encoding="utf-8") as f:
+        sentences = {r["type"]: r["gabarit"] for r in csv.DictReader(f)}
+    during = message({"type": "cible", "nb_atteints": 3, "nb_bonne_voie": 2, "nb_en_retard": 2, "nb_cibles": 7,
+                      "annee_cible": 2022, "gabarit": sentences["cible"]}, {}, {})
+    assert during == f"Projet fédéral, cibles pour 2022{NBSP}: 3 atteintes, 2 en bonne voie, 2 en retard, sur 7 indicateurs suivis."
+    last = message({"type": "cible_bilan", "nb_atteints": 1, "nb_cibles": 12, "annee_cible": 2022,
+                    "gabarit": sentences["cible_bilan"]}, {}, {})
+    assert last == f"Projet fédéral{NBSP}: 1 sur 12 cibles pour 2022 atteinte."
+
+
 # ---------------------------------------------------------------- on the demo, through the pipeline
 def _messages(db):
     return query(db, """SELECT annee, niveau, code, ordre, type, indicateur, valeur, numerateur, evolution,
@@ -58,7 +76,7 @@ def test_each_published_unit_has_between_one_and_five_messages_in_declared_order
         assert key in by_unit, f"no message for {key}"
         assert 1 <= len(by_unit[key]) <= 5
         assert [r[3] for r in by_unit[key]] == list(range(1, len(by_unit[key]) + 1))
-    kinds = ["evolution", "part_structures", "cible", "rang", "repondants"]
+    kinds = ["evolution", "part_structures", "cible", "cible_bilan", "rang", "repondants"]
     for msgs in by_unit.values():
         order = [kinds.index(r[4]) for r in msgs]
         assert order == sorted(order)

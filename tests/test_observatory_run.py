@@ -93,6 +93,8 @@ def test_a_new_federation_runs_its_year_in_its_own_folder(alpes_maritimes):
     summary = done.stdout.split("Bilan\n")[-1]
     assert "Publiées : 2020" in summary and "2022" in summary and "Ensuite" in summary
     assert "sortie/site/public/" in summary
+    # its settings give no web address: the plaquettes would print the sheets' relative paths
+    assert "adresse_observatoire" in summary and "observatoire.yaml" in summary
     assert "modèle stg_" not in done.stderr and "journal.log" in done.stderr
     # nothing it cannot act on: the product's page spec naming indicators of a project it did not declare
     assert "absents du registre" not in done.stderr

@@ -223,6 +223,15 @@ def test_every_conditional_rule_is_seeded_through_real_files():
     assert not missing, missing
 
 
+def test_an_unknown_commune_is_one_finding_not_also_a_move(seeded):
+    """A commune code that does not exist (a postal code, 01000, for Bourg-en-Bresse's 01053) is the
+    unknown commune's finding only: not also a commune changed since last year, a second point on
+    the same value of the centre's sheet that read « (vide, code 01000) »."""
+    db, _, codes, _ = seeded
+    found = _findings(db, codes["commune_inconnue"])
+    assert found[found["colonne"] == "code_commune"]["regle"].tolist() == ["commune_connue"]
+
+
 def test_a_non_respondent_declaring_a_measure_is_a_warning(seeded):
     db, _, codes, _ = seeded
     found = _findings(db, codes["non_repondant_avec_mesure"])

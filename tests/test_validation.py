@@ -382,3 +382,30 @@ def test_a_validation_in_slices_finds_exactly_what_a_whole_one_finds(clean, tmp_
         assert sum(len(p) for _, _, p in seen["mesures"]) == len(load_frames(con)["mesures"])
     finally:
         con.close()
+
+
+def test_messages_quote_amounts_in_euros_and_ratios_as_a_person_says_them():
+    """A finding's sentence: an amount in euros says so (« 292,77 € », a median of amounts in whole
+    euros « 1 006 566 € »), a count does not; a ratio from 10 on is whole (« 3 438 fois », not
+    « 3 438,08 fois »), below it has one decimal (« 2,5 fois »)."""
+    import pandas as pd
+
+    from expectations.validate import _Shown
+
+    rows = pd.DataFrame({"valeur": [292.77, 12.0], "mediane_pairs": [1006566.02, 3.5], "nature": ["euros", "personnes"],
+                         "facteur_pairs": [3438.08, 2.54]})
+    said = _Shown(rows).format("{valeur} ; médiane {mediane_pairs} ; {facteur_pairs} fois")
+    assert said == ["292,77\u00a0€ ; médiane 1\u202f006\u202f566\u00a0€ ; 3\u202f438 fois", "12 ; médiane 3,5 ; 2,5 fois"]
+
+
+def test_a_centre_is_asked_about_its_commune_in_words_of_a_commune():
+    """The feedback sheet's question for a commune changed since the last survey asks about the
+    commune, not « Pouvez-vous vérifier ces chiffres » (it is a code, not a figure); a figure's
+    question is unchanged."""
+    from expectations.rules import RULES
+    from expectations.validate import _ask
+
+    rules = {r.regle: r for r in RULES}
+    assert _ask(rules["commune_inchangee"], {}) == ("Votre site principal a-t-il changé de commune ? Merci de nous "
+                                                    "confirmer sa commune, ou de nous indiquer la bonne.")
+    assert "chiffre" in _ask(rules["valeur_atypique"], {})

@@ -55,7 +55,9 @@ avec_ecarts as (
         somme_etp_fonctions - etp_total as exces_etp_fonctions,
         somme_etp_fonctions / nullif(etp_total, 0) as rapport_etp_fonctions_total,
         annee_deja_decrite_par is null as annee_donnees_unique,
-        coalesce(code_commune = code_commune_precedente, true) as commune_inchangee
+        -- an unknown code is commune_connue's to tell (blocking): not also a move, a second point
+        -- on the same value of the centre's feedback sheet (« vide, code 01000 »)
+        coalesce(code_commune = code_commune_precedente, true) or not commune_connue as commune_inchangee
     from derivees
 )
 -- ratios between fields that must hold (a part cannot exceed its whole) or stay within a

@@ -1,15 +1,16 @@
 {{ config(materialized='table') }}  {#- read by five data tests, the publication (three times) and the pages: computed once -#}
 -- The key messages of each public unit and year: a few declared kinds (seed messages_cles), each
 -- a row with the figures its sentence says, chosen here and nowhere else. Read only from the
--- public marts (pub_tendances, pub_indicateurs, pub_unites), so that a message never says more
+-- public marts (pub_tendances, pub_indicateurs, pub_unites, pub_tableau_de_bord), so that a message never says more
 -- than the cells it rests on, and frozen with them at publication. At most five per unit and year,
 -- in the kinds' declared order.
 --   evolution        the largest changes on a constant panel of at least the minimum of
 --                    structures, with a published figure and a verdict other than "stable"
 --   part_structures  the largest share of respondents doing something (ratio indicators counting
 --                    structures, in the declared rubriques)
---   cible            how many of the federal project's indicators with a target are on track
---                    (the observatory's main unit only)
+--   cible            the federal project's targets as the board judges them: reached, on track,
+--                    late (the observatory's main unit only); cible_bilan from the project's last
+--                    year on: how many were reached
 --   rang             the best rank of a département among all départements, on an indicator where
 --                    a rise is progress (only when several départements are loaded)
 --   repondants       how many structures answered the survey, out of how many
@@ -57,14 +58,18 @@ part as (
     where e.unite = 'ratio' and e.agregat = 'ratio' and e.source = 'enquete' and trim(e.denominateur) = '1'
 ),
 cible as (
-    select 'cible' as type, c.annee, c.niveau, c.code,
-           count(*) filter (where c.statut_cible = 'en_bonne_voie') as nb_atteints,
-           count(*) as nb_cibles, max(c.annee_cible) as annee_cible, 0 as poids
-    from cellules as c
-    join eligible as e on e.type = 'cible' and e.indicateur = c.indicateur
-    join {{ ref('pub_unites') }} as u using (annee, niveau, code)
-    where u.est_principal and c.statut_cible is not null
-    group by c.annee, c.niveau, c.code
+    -- the board's verdicts, counted as the board shows them (pub_tableau_de_bord: the main unit's):
+    -- reached, on track, late or off track; from the project's last year on, reached or not
+    select case when b.annee >= max(b.annee_cible) then 'cible_bilan' else 'cible' end as type,
+           b.annee, b.niveau, b.code,
+           count(*) filter (where b.verdict = 'atteinte') as nb_atteints,
+           count(*) filter (where b.verdict = 'en_bonne_voie') as nb_bonne_voie,
+           count(*) filter (where b.verdict in ('en_retard', 'hors_trajectoire')) as nb_en_retard,
+           count(*) as nb_cibles, max(b.annee_cible) as annee_cible, 0 as poids
+    from {{ ref('pub_tableau_de_bord') }} as b
+    join eligible as e on e.type = 'cible' and e.indicateur = b.indicateur
+    where b.verdict_affiche
+    group by b.annee, b.niveau, b.code
 ),
 departements as (
     select c.*,
@@ -110,7 +115,8 @@ retenus as (
 select annee, niveau, code, ordre::integer as ordre, type, indicateur, valeur, numerateur, denominateur,
        n_structures::integer as n_structures, n_total::integer as n_total, evolution, unite_evolution, verdict,
        n_panel::integer as n_panel, annee_precedente::integer as annee_precedente, rang::integer as rang,
-       nb_unites::integer as nb_unites, nb_atteints::integer as nb_atteints, nb_cibles::integer as nb_cibles,
+       nb_unites::integer as nb_unites, nb_atteints::integer as nb_atteints,
+       nb_bonne_voie::integer as nb_bonne_voie, nb_en_retard::integer as nb_en_retard, nb_cibles::integer as nb_cibles,
        annee_cible::integer as annee_cible, gabarit
 from retenus
 where ordre <= 5

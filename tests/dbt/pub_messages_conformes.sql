@@ -1,6 +1,6 @@
 -- Every key message says what the public marts say: its value is the published cell's, its change
 -- the published trend's on a panel of at least the minimum, a rank counts the départements above,
--- the count of indicators on track is pub_tendances' own. Returns the messages that disagree.
+-- the count of targets by verdict is the board's own (pub_tableau_de_bord). Returns the messages that disagree.
 with m as (select * from {{ ref('pub_messages') }}),
 registre as (select indicateur, coalesce(n_min, {{ var('secret_n_min') }}) as n_min from {{ ref('registre_indicateurs') }}),
 valeurs as (
@@ -31,14 +31,17 @@ rangs as (
               and i.statut = 'publie' and i.valeur > m.valeur))
 ),
 cibles as (
+    -- the targets' message counts what the board shows, verdict by verdict
     select m.annee, m.niveau, m.code, m.ordre, 'cible' as defaut
     from m
-    where m.type = 'cible'
-      and m.nb_atteints <> (
-            select count(*) from {{ ref('pub_tendances') }} as t
-            join {{ ref('pub_indicateurs') }} as i using (indicateur, annee, niveau, code)
-            where t.annee = m.annee and t.niveau = m.niveau and t.code = m.code
-              and t.statut_cible = 'en_bonne_voie' and i.statut = 'publie')
+    where m.type in ('cible', 'cible_bilan')
+      and (m.nb_atteints, m.nb_bonne_voie, m.nb_en_retard, m.nb_cibles) is distinct from (
+            select (count(*) filter (where b.verdict = 'atteinte'),
+                    count(*) filter (where b.verdict = 'en_bonne_voie'),
+                    count(*) filter (where b.verdict in ('en_retard', 'hors_trajectoire')),
+                    count(*))
+            from {{ ref('pub_tableau_de_bord') }} as b
+            where b.annee = m.annee and b.niveau = m.niveau and b.code = m.code and b.verdict_affiche)
 ),
 trop as (
     select annee, niveau, code, max(ordre) as ordre, 'plus de cinq messages' as defaut
