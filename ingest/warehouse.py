@@ -227,7 +227,7 @@ MEMORY_LIMIT = "512MB"
 REVISION_NAMED = 5      # structures named, and columns, in the summary of a revised survey
 
 
-def _revision(con, year: int, previous: str) -> str:
+def _revision(con, year: int, previous: str, same_bytes: bool = False) -> str:
     """What a revised survey file changes against the version it replaces (still in
     `_version_remplacee`): the structures added and removed, and the values changed, by column.
     A summary in French, for the console and the quality page: a revision is never silent."""
@@ -267,6 +267,10 @@ def _revision(con, year: int, previous: str) -> str:
                      f"{fr_count(row[-1], 'structure', 'structures')} ({shown}"
                      + (f" et {more} autre{'s' if more > 1 else ''} colonne{'s' if more > 1 else ''}" if more > 0 else "")
                      + ")")
+    if same_bytes:       # the same file read again (an alias widened, a new reading rule)
+        lead = f"relu à l'identique, avec la nouvelle façon de lire les extraits (chargé le {loaded[0][0]})" \
+            if loaded else "relu à l'identique, avec la nouvelle façon de lire les extraits"
+        return f"{lead}, sans aucune réponse changée." if not parts else f"{lead} : " + " ; ".join(parts) + "."
     if not parts:
         return f"remplace {when}, sans aucune réponse changée (seule la présentation du fichier diffère)."
     return f"remplace {when} : " + " ; ".join(parts) + "."
@@ -308,7 +312,7 @@ def replace_year(con, parsed: ParsedExtract, archive_path: Path, reading: str | 
     write_findings(con, parsed.findings, etape="ingest", kind=kind, year=year,
                    fichier=parsed.path.name, sha256=parsed.sha256)
     if previous and kind == "senacs":
-        parsed.revision = _revision(con, year, previous)
+        parsed.revision = _revision(con, year, previous, same_bytes=previous == parsed.sha256)
         con.execute("DROP TABLE _version_remplacee")
         write_findings(con, pd.DataFrame([{
             "ligne": None, "annee_enquete": year, "code_structure": None, "colonne": None, "valeur_brute": None,

@@ -177,6 +177,9 @@ def test_an_unchanged_file_is_read_again_once_an_alias_is_widened(tmp_path, ware
                                     '{entete: etp, colonne: etp_total, annees: "2018-2021"}'), encoding="utf-8")
     widened = ingest_paths([extracts], warehouse, config=Config(alias_file=aliases))
     assert [f.status for f in widened.files] == ["remplacé"]
+    # said as the same file read again, and what the new reading changed
+    assert widened.files[0].revision.startswith("relu à l'identique, avec la nouvelle façon de lire les extraits")
+    assert "2 valeurs changées chez 2 structures (etp_total : 2)" in widened.files[0].revision
     assert query(warehouse, "SELECT count(etp_total) FROM raw_senacs") == [(2,)]
     assert query(warehouse, "SELECT count(*) FROM constats_qualite WHERE regle = 'colonne_inconnue'")[0][0] == 0
     assert query(warehouse, "SELECT count(*) FROM fichiers_sources WHERE statut = 'actif'") == [(1,)]
