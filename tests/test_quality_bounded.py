@@ -199,24 +199,3 @@ def test_a_failure_inside_validates_transaction_is_said_as_itself(warehouse, tmp
     con.execute("ROLLBACK")
     assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0] in (True, False)
 
-
-def test_the_federations_own_slips_hold_the_year_but_nobody_is_contacted_for_them(warehouse, tmp_path):
-    """A refused correction (the analyst's line naming a structure the survey does not hold) blocks
-    the year and is listed with what blocks it; but no centre is « to contact » for it, and the
-    console's list asks a centre only what its sheet asks."""
-    con = warehouse
-    columns = [r[0] for r in con.execute("DESCRIBE constats_qualite").fetchall()]
-    row = dict.fromkeys(columns)
-    row.update(etape="build", type_extrait="corrections", fichier="corrections.csv", ligne=2, annee_enquete=YEAR + 1,
-               code_structure="CS99-9999", colonne="salaries", valeur_brute="12", regle="correction_refusee",
-               severite="bloquant", message="Correction refusée : CS99-9999 n'a pas répondu à l'enquête.",
-               annee_donnees=YEAR, nature="impossible")
-    found = pd.DataFrame([row], columns=columns)      # noqa: F841 (read by DuckDB)
-    con.execute("INSERT INTO constats_qualite SELECT * FROM found")
-    contacts = {}
-    page = qualite.write_quality_outputs(con, year_gates(con), tmp_path / "q", contacts, top=100)[0].read_text(
-        encoding="utf-8")
-    assert "CS99-9999" not in [code for code, _, _ in contacts[YEAR]]
-    listed = re.search(r'<ol class="a-contacter">(.*?)</ol>', page, re.S)[1]
-    assert "CS99-9999" not in listed and "CS99-9999" in page     # among what blocks the year
-    assert all(asks for _, _, asks in contacts[YEAR])
