@@ -55,6 +55,7 @@ class SiteData:
     structures: list[StructureRow] = field(default_factory=list)
     indicateurs_structure: list[str] = field(default_factory=list)  # those a structure's page compares
     parametres: dict = field(default_factory=dict)  # pub_parametres: the disclosure minimum, its words...
+    enquetes: dict[int, str] = field(default_factory=dict)  # data year -> the survey(s) describing it (pub_unites)
     inconnus: list[str] = field(default_factory=list)  # what the snapshot holds that no registry or label names
 
     def principal(self, annee: int) -> Unit | None:
@@ -167,6 +168,11 @@ def load(con, audience: str, structure_indicators: list[str] | None = None) -> S
     data = SiteData(audience, annees, publications, federation, registre, dict(libelles), list(axes.values()),
                     dict(unites), dict(cells), dict(completude), dict(nationale), tableau, secrets,
                     parametres=_parametres(con))
+    # the survey(s) whose answers each data year's figures come from (dbt's pub_unites.enquetes; none
+    # for a year the activity log alone describes, nor in a snapshot frozen before the column existed)
+    if "enquetes" in cols:
+        data.enquetes = dict(con.execute("SELECT DISTINCT annee, enquetes FROM publie.pub_unites "
+                                         "WHERE enquetes IS NOT NULL").fetchall())
     # a snapshot frozen before the key messages existed has none: its pages open without them
     if _columns(con, "publie.pub_messages"):
         messages: dict[tuple, list[dict]] = defaultdict(list)

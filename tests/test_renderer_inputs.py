@@ -145,3 +145,25 @@ def test_a_last_year_known_only_from_the_activity_log_does_not_take_the_sites_ma
     assert (look.last, look.main.code, look.main.annee) == (2021, "92", 2021)
     only_log = SiteData("public", [2022], {}, {}, {}, {}, [], {2022: {}}, {}, {}, {}, [], parametres=PARAMETRES)
     assert (Lookups(only_log, PageSpec({})).last, Lookups(only_log, PageSpec({})).main) == (2022, None)
+
+
+@pytest.mark.parametrize("enquetes, said, not_said", [
+    ("2023", "d'après leurs déclarations à l'enquête SENACS 2023.", "journal d'activités"),
+    ("2022 et 2023", "d'après leurs déclarations à l'enquête SENACS 2022 et 2023.", "journal d'activités"),
+    (None, "L'année 2022 d'après le journal d'activités de la fédération : aucune enquête SENACS chargée ne la "
+           "décrit encore.", "enquête SENACS 2023")])
+def test_a_report_names_the_survey_its_figures_come_from_as_dbt_gives_it(enquetes, said, not_said):
+    """The survey(s) a data year's figures come from are dbt's (pub_unites.enquetes: year N is most
+    often described by the survey of N+1, sometimes N+2); a year only the activity log describes
+    names no survey (its report said « d'après … l'enquête SENACS 2023 », a survey not loaded)."""
+    import html
+    import re
+
+    from reports.site import environment
+
+    page = environment().get_template("rapport.html").render(
+        titre="Rapport 2022", page_id="rapport", date_page="", graphiques=[], annee_page=2022, racine="",
+        federation={"nom": "Fédération test"}, entete="", pied="", csv_nom="", annee=2022, principal=None,
+        messages=[], sections=[], plaquette="", enquetes=enquetes)
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    assert said in text and not_said not in text

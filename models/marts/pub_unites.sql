@@ -61,6 +61,14 @@ left join libelles as lp on lp.niveau = coalesce(hc.niveau_parent, h.niveau_pare
 left join publies as p on p.annee = c.annee and p.niveau = c.niveau and p.code = c.code
 ),
 principale as (select annee, niveau, code from unites where est_principal),
+enquetes as (
+    -- the survey(s) whose answers describe each data year (year N is most often described by the
+    -- survey of N+1, sometimes of N+2): what the pages say their figures come from; none for a
+    -- year that only the federation's activity log describes
+    select annee, string_agg(distinct annee_enquete::varchar, ' et ' order by annee_enquete::varchar) as enquetes
+    from {{ ref('int_structures_annees') }}
+    group by annee
+),
 enfants as (
     -- the structures of the units listed under each one (the chart of its territories reads their total)
     select annee, niveau_parent as niveau, code_parent as code, sum(nb_structures) as nb_structures_enfants
@@ -83,9 +91,11 @@ select
     case when p1.niveau in ('departement', 'national') then p1.code
          when p1.niveau is not null then (case when p2.niveau is not null then p2.code else m.code end)
     end as code_comparaison,
-    coalesce(e.nb_structures_enfants, 0) as nb_structures_enfants
+    coalesce(e.nb_structures_enfants, 0) as nb_structures_enfants,
+    q.enquetes
 from unites as u
 left join enfants as e on e.annee = u.annee and e.niveau = u.niveau and e.code = u.code
+left join enquetes as q on q.annee = u.annee
 left join unites as p1 on p1.annee = u.annee and p1.niveau = u.niveau_parent and p1.code = u.code_parent
 left join unites as p2 on p2.annee = p1.annee and p2.niveau = p1.niveau_parent and p2.code = p1.code_parent
 left join principale as m on m.annee = u.annee

@@ -31,5 +31,6 @@ def render(look: Lookups, w: Writer) -> None:
         titre="Accueil", page_id="accueil", date_page=look.date_site,
         fiches=lien, reperes=look.tiles(look.last, look.main, rows) if look.last else [],
         messages=look.messages(look.last, look.main),
-        principal=look.main, annee=look.last, rapports=[{"annee": a, "date": look.year_date(a)} for a in reversed(look.d.annees)]))
+        principal=look.main, annee=look.last, rapports=[{"annee": a, "date": look.year_date(a), "enquetes": look.d.enquetes.get(a)}
+                                             for a in reversed(look.d.annees)]))
 

@@ -30,6 +30,7 @@ class Report(Page):
     messages: list[str]
     sections: list[dict]            # the sections of the page spec that have something to show
     plaquette: str                  # the PDF's file name, or ""
+    enquetes: str | None            # the survey(s) its figures come from (dbt's), None: the activity log only
 
 
 def render(look: Lookups, w: Writer, annee: int) -> None:
@@ -58,7 +59,8 @@ def render(look: Lookups, w: Writer, annee: int) -> None:
     w.render(f"{annee}/index.html", "rapport.html", Report(
         titre=f"Rapport {annee} — {main.libelle if main else ''}", page_id="rapport",
         date_page=look.year_date(annee), annee=annee, principal=main, messages=look.messages(annee, main),
-        sections=sections, graphiques=charts, annee_page=annee, plaquette=plaquette))
+        sections=sections, graphiques=charts, annee_page=annee, plaquette=plaquette,
+        enquetes=look.d.enquetes.get(annee)))
     if plaquette:
         look.pdfs.append((f"{annee}/{plaquette}", printed(look, w, annee, main, sections)))
 
@@ -97,7 +99,7 @@ def printed(look: Lookups, w: Writer, annee: int, main: Unit | None, sections: l
     return versions(lambda secs: w.template("plaquette.html").render(
         w.common, css=Markup(plaquette_css()), annee=annee, principal=main, sections=secs,
         messages=look.messages(annee, main), chiffre=first, date=look.year_date(annee), sources=sources,
-        adresse=adresse, adresse_methode=f"{site}/methodologie.html"), whole, adresse)
+        adresse=adresse, adresse_methode=f"{site}/methodologie.html", enquetes=look.d.enquetes.get(annee)), whole, adresse)
 
 
 def versions(render, sections: list[dict], adresse: str) -> tuple[str, ...]:

@@ -73,6 +73,7 @@ class UnitSheet(Page):
     sans_fiche: list[Child]         # ...and those without one
     sans_fiche_note: str
     centres: list[dict]             # its centres by commune: name, type (public facts, no figures)
+    enquetes: str | None = None     # the survey(s) its figures come from (dbt's)
     types_centres: str              # the legend of the types' codes
 
 
@@ -187,7 +188,7 @@ def render(look: Lookups, w: Writer, annee: int, part: int = 0) -> int:
             structures_phrase=structures(u.nb_cs, u.nb_evs),
             parent_href=tree["href"].get((parent.niveau, parent.code)) if parent else None, principal=tree["main"],
             versus=versus, blocs=blocks, evolution=evolution, non_compares=any(b.non_compares for b in blocks),
-            enfants=kids, messages=look.messages(annee, u),
+            enfants=kids, messages=look.messages(annee, u), enquetes=look.d.enquetes.get(annee),
             centres=(centres := X.centres(look.d, annee, u)), types_centres=X.centre_types(centres),
             sans_fiche=small, sans_fiche_note=look.without_sheet(len(small), u.niveau)))
     return w.pages - before
