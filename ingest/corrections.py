@@ -31,7 +31,7 @@ CORRECTIONS_FILE = PROJECT_DIR / "data" / "corrections" / "corrections.csv"
 CONFIRMATIONS_FILE = PROJECT_DIR / "data" / "corrections" / "confirmations.csv"
 COLUMNS, CONFIRMATION_COLUMNS = CORRECTION_COLUMNS, CONFIRMATION_COLUMNS
 KEYS = {"annee_enquete", "code_structure"}
-HOW_TO = ("Corrigez la ligne dans le fichier des corrections (annee_enquete, code_structure, colonne, "
+HOW_TO = ("Corrigez ou supprimez la ligne dans le fichier des corrections (annee_enquete, code_structure, colonne, "
           "nouvelle_valeur, motif, auteur, date).")
 CONFIRMATIONS_DDL = """
 CREATE TABLE IF NOT EXISTS confirmations (
