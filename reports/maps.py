@@ -149,9 +149,9 @@ def _svg(id: str, titre: str, description: str, shapes: list[tuple[str, list, st
         top = height + PANEL_GAP
         drawn = [draw(group, k * (box + PANEL_GAP), top, box, box) for k, group in enumerate(panels[1:])]
         for k in range(n):
-            paths.append(f'<text x="{k * (box + PANEL_GAP) + box / 2:.1f}" y="{top + max(drawn) + 16:.1f}" '
-                         f'text-anchor="middle" font-size="14" fill="#566370" stroke="none">{escape(inset_names[k])}</text>')
-        height = top + max(drawn) + 20
+            paths.append(f'<text x="{k * (box + PANEL_GAP) + box / 2:.1f}" y="{top + max(drawn) + 18:.1f}" '
+                         f'text-anchor="middle" font-size="17" fill="#566370" stroke="none">{escape(inset_names[k])}</text>')
+        height = top + max(drawn) + 24
     else:
         width = (WIDTH - PANEL_GAP * (len(panels) - 1)) / max(len(panels), 1)
         for k, group in enumerate(panels):
