@@ -505,7 +505,7 @@ def _run_summary(obs: Observatory, ok: bool, public_seulement: bool) -> None:
 
     from expectations.publication import DATA_YEAR, effective_findings_sql
     from ingest import warehouse as W
-    from reports.qualite import _FOR_THE_CENTRE as FOR_THE_CENTRE
+    from reports.qualite import FOR_THE_CENTRE
     from .report import default_site_dir
     from .validation import default_quality_dir
 

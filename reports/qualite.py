@@ -63,6 +63,12 @@ FEDERATION_ONLY = {"code_commune_zero_restaure", "ligne_de_total", "colonne_inco
                    "correction_refusee", "confirmation_perimee", "confirmation_refusee", "reponse_avec_precision",
                    "caracteres_de_controle", "champs_surnumeraires", "champs_manquants", "ligne_mal_formee",
                    "guillemet_non_ferme", "guillemets_mal_places", "cellule_trop_longue"}
+# A finding the structure's centre can answer (its feedback sheet asks it): one worded for the
+# centre, or a slip of its own answer found on reading the survey (not one of the federation's own
+# files), as SQL over the findings (quality outputs, the run's summary).
+FOR_THE_CENTRE = ("(coalesce(constat_centre, '') <> '' OR (etape = 'ingest' AND coalesce(type_extrait, '') IN "
+                  "('', 'senacs') AND coalesce(regle, '') NOT IN (" + ", ".join(f"'{r}'" for r in sorted(FEDERATION_ONLY))
+                  + ")))")
 
 
 @cache
@@ -103,9 +109,7 @@ def _finding(row: dict, questions: dict | None = None) -> dict:
                       if score is not None and _text(row.get("figure")) else ""),
             "question": question.get("question", ""), "libelle_question": question.get("libelle_court", ""),
             "constat_centre": _text(row.get("constat_centre")), "demande_centre": _text(row.get("demande_centre")),
-            "pour_la_structure": bool(_text(row.get("constat_centre"))) or (
-                _text(row.get("etape")) == "ingest" and _text(row.get("regle")) not in FEDERATION_ONLY
-                and _text(row.get("type_extrait")) in ("", "senacs")),
+            "pour_la_structure": bool(row.get("pour_la_structure")),      # FOR_THE_CENTRE, in _prepare
             "controle": libelle(row.get("regle")), "colonne": _text(row.get("colonne")),
             "valeur": _text(row.get("valeur_brute")), "attendu": _text(row.get("valeur_attendue")),
             "message": _text(row.get("message")), "annee_enquete": _text(row.get("annee_enquete")),
@@ -193,6 +197,7 @@ def _prepare(con) -> None:
                CASE f.severite WHEN 'bloquant' THEN 0 WHEN 'avertissement' THEN 1 WHEN 'info' THEN 2 ELSE 3 END
                    AS ordre_severite,
                CASE WHEN isnan(f.score) THEN NULL ELSE f.score END AS score_lu,
+               coalesce({FOR_THE_CENTRE}, false) AS pour_la_structure,
                coalesce(nullif(f.nature, ''), CASE f.severite WHEN 'bloquant' THEN 'impossible'
                                                    WHEN 'avertissement' THEN 'suspecte' ELSE 'info' END) AS nature_lue
         FROM (SELECT {DATA_YEAR} AS annee, {", ".join(c for c in _READ if c in present)}{', ' + missing if missing else ''}
@@ -203,9 +208,9 @@ def _prepare(con) -> None:
         WITH s AS (
             SELECT annee, code_structure AS code,
                    count(*) FILTER (WHERE severite = 'bloquant') AS n_bloquants,
-                   -- those the centre can answer (_finding's pour_la_structure): a structure is to
-                   -- contact for them, not for the federation's own slips (a refused correction)
-                   count(*) FILTER (WHERE severite = 'bloquant' AND {_FOR_THE_CENTRE}) AS n_a_demander,
+                   -- those the centre can answer: a structure is to contact for them, not for the
+                   -- federation's own slips (a refused correction)
+                   count(*) FILTER (WHERE severite = 'bloquant' AND pour_la_structure) AS n_a_demander,
                    count(*) FILTER (WHERE severite = 'avertissement') AS n_avertissements,
                    coalesce(max(CASE WHEN nature_lue = 'impossible' THEN 'Infinity'::DOUBLE
                                      ELSE coalesce(score_lu, 0) END) FILTER (WHERE severite = 'bloquant'), 0) AS rang
@@ -247,11 +252,6 @@ def _structures_of(con, questions: dict, year, codes: list[str]) -> dict[str, di
     found = _findings_of(con, questions, "annee = ? AND code_structure IN (SELECT unnest(?))", [year, codes],
                          order=f"code_structure, {_FINDING_ORDER}")
     return {s["code"]: s for s in _by_structure(found, names, year)}
-
-
-_FOR_THE_CENTRE = ("(coalesce(constat_centre, '') <> '' OR (etape = 'ingest' AND coalesce(type_extrait, '') IN "
-                   "('', 'senacs') AND coalesce(regle, '') NOT IN (" + ", ".join(f"'{r}'" for r in sorted(FEDERATION_ONLY))
-                   + ")))")
 
 
 def _top(con, year, where: str, order: str, top: int) -> tuple[list[str], int]:
